@@ -1,0 +1,27 @@
+"""The embedded PostgreSQL used when no DATABASE_URL is configured (a bare laptop).
+
+pgserver bundles PostgreSQL binaries and starts a server on a Unix socket under the data
+directory. Every process (web, worker, manage.py) holds a handle; the server stops when the
+last one exits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+def embedded_database_config(data_dir: Path, database: str) -> dict:
+    import pgserver
+
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(0 rows)" in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    # The socket lives in the data directory: Django takes it as the host.
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": database,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(data_dir),
+        "PORT": "",
+    }

@@ -1,0 +1,72 @@
+"""System check: tenant-owned tables keep `org` in every unique constraint and at the head of
+every index, so they stay ready to be distributed by org_id (ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.core import checks
+from django.db import models
+
+
+def _fields_of(constraint_or_index) -> list[str]:
+    fields = list(getattr(constraint_or_index, "fields", ()) or ())
+    if fields:
+        return [f.lstrip("-") for f in fields]
+    names = []
+    for expression in getattr(constraint_or_index, "expressions", ()) or ():
+        # F("org"), "org" or Lower("name"): keep the names of plain column references.
+        if isinstance(expression, str):
+            names.append(expression)
+        elif isinstance(expression, models.F):
+            names.append(expression.name)
+        else:
+            names.append(repr(expression))
+    return names
+
+
+def _is_org(name: str) -> bool:
+    return name in ("org", "org_id")
+
+
+def tenant_model_errors(model: type[models.Model]) -> list[checks.Error]:
+    label = model._meta.label
+    errors: list[checks.Error] = []
+    for field in model._meta.local_fields:
+        if field.primary_key:
+            continue
+        if field.unique:
+            errors.append(checks.Error(
+                f"{label}.{field.name} is unique on its own; tenant tables must make it "
+                "unique together with org.", obj=model, id="tenancy.E001"))
+        elif field.db_index and not field.is_relation:
+            errors.append(checks.Error(
+                f"{label}.{field.name} has a single-column index; lead it with org in "
+                "Meta.indexes.", obj=model, id="tenancy.E002"))
+    for fields in model._meta.unique_together:
+        if not any(_is_org(f) for f in fields):
+            errors.append(checks.Error(
+                f"{label}: unique_together {fields} lacks org.", obj=model, id="tenancy.E001"))
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint):
+            if not any(_is_org(f) for f in _fields_of(constraint)):
+                errors.append(checks.Error(
+                    f"{label}: unique constraint {constraint.name} lacks org.",
+                    obj=model, id="tenancy.E001"))
+    for index in model._meta.indexes:
+        fields = _fields_of(index)
+        if not fields or not _is_org(fields[0]):
+            errors.append(checks.Error(
+                f"{label}: index {index.name} does not lead with org.",
+                obj=model, id="tenancy.E003"))
+    return errors
+
+
+@checks.register(checks.Tags.models)
+def check_tenant_models(app_configs=None, **kwargs) -> list[checks.Error]:
+    from helpdesk.tenancy.models import TenantModel
+
+    errors: list[checks.Error] = []
+    for model in apps.get_models():
+        if issubclass(model, TenantModel) and not model._meta.abstract:
+            errors.extend(tenant_model_errors(model))
+    return errors

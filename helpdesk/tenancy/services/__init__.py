@@ -1,0 +1,1 @@
+"""Tenancy services: what the product does with organizations, users and departments."""

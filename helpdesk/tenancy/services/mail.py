@@ -1,0 +1,61 @@
+"""Account emails (invitations, password resets), rendered in the recipient's language.
+
+Called by Celery tasks with IDs; each re-reads its rows and does nothing when the work is no
+longer wanted (an accepted invitation, a deactivated user)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from ..models import Invitation, User
+from .members import invitation_token
+
+
+def _send(*, to: str, language: str, template: str, context: dict) -> None:
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+        body = render_to_string(f"emails/{template}.txt", context)
+        html = render_to_string(f"emails/{template}.html", context)
+    message = EmailMultiAlternatives(" ".join(subject.splitlines()), body, to=[to])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def invitation_send(*, org_id: int, invitation_id: int) -> bool:
+    """Mail the current link of an invitation; False if there is nothing to send."""
+    invitation = (
+        Invitation.objects.filter(org_id=org_id, pk=invitation_id, accepted_at=None)
+        .select_related("org", "membership__user", "invited_by")
+        .first()
+    )
+    if invitation is None or invitation.is_expired:
+        return False
+    org, user = invitation.org, invitation.membership.user
+    url = settings.SITE_URL + reverse(
+        "invitation_accept", kwargs={"portal": org.portal, "token": invitation_token(invitation)})
+    _send(to=invitation.email, language=user.language, template="invitation", context={
+        "org": org, "user": user, "url": url, "inviter": invitation.invited_by,
+        "expires_at": invitation.expires_at,
+    })
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
+    return True
+
+
+def password_reset_send(*, user_id: int) -> bool:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return False
+    url = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    })
+    _send(to=user.email, language=user.language, template="password_reset",
+          context={"user": user, "url": url})
+    return True

@@ -1,0 +1,48 @@
+"""URLs. Global pages first; everything of an organization lives under /<portal>/, where
+TenantMiddleware resolves the organization and checks membership."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from helpdesk.tenancy.forms import PasswordResetForm
+from helpdesk.tenancy.views import account, apps
+
+desk_patterns = ([path("", apps.desk_home, name="home")], "desk")
+
+tenant_patterns = [
+    path("", apps.org_home, name="org_home"),
+    path("desk/", include(desk_patterns)),
+    path("crm/", apps.crm_home, name="crm_home"),
+    path("chat/", apps.chat_home, name="chat_home"),
+    path("setup/", include("helpdesk.tenancy.urls")),
+    path("invitation/<str:token>/", account.invitation_accept_view, name="invitation_accept"),
+]
+
+urlpatterns = [
+    path("", account.home, name="home"),
+    path("healthz", account.healthz, name="healthz"),
+    path("signup/", account.signup, name="signup"),
+    path("orgs/", account.org_list, name="org_list"),
+    path("language/", account.set_language, name="set_language"),
+    path("accounts/login/",
+         auth_views.LoginView.as_view(template_name="account/login.html",
+                                      redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password-reset/",
+         auth_views.PasswordResetView.as_view(
+             form_class=PasswordResetForm, template_name="account/password_reset.html"),
+         name="password_reset"),
+    path("accounts/password-reset/sent/",
+         auth_views.PasswordResetDoneView.as_view(
+             template_name="account/password_reset_done.html"),
+         name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/",
+         auth_views.PasswordResetConfirmView.as_view(
+             template_name="account/password_reset_confirm.html"),
+         name="password_reset_confirm"),
+    path("accounts/reset/done/",
+         auth_views.PasswordResetCompleteView.as_view(
+             template_name="account/password_reset_complete.html"),
+         name="password_reset_complete"),
+    path("<slug:portal>/", include(tenant_patterns)),
+]
