@@ -10,6 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 def embedded_database_config(data_dir: Path, database: str) -> dict:
+    import warnings
+
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); its /tmp fallback is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
     import pgserver
 
     server = pgserver.get_server(data_dir, cleanup_mode="stop")

@@ -72,7 +72,10 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "helpdesk.tenancy.context_processors.tenant",
             ],
-            "builtins": ["django.templatetags.i18n"],
+            "builtins": [
+                "django.templatetags.i18n",
+                "template_partials.templatetags.partials",
+            ],
         },
     }
 ]

@@ -20,6 +20,7 @@ from .models import (
     ChatRole,
     CrmRole,
     Department,
+    DepartmentAgent,
     DeskRole,
     Holiday,
     Membership,
@@ -122,6 +123,8 @@ class MemberAccessForm(RolesForm):
 
 
 class OrganizationDetailsForm(forms.ModelForm):
+    website = forms.URLField(label=_("website"), required=False, assume_scheme="https")
+
     class Meta:
         model = Organization
         fields = ["name", "time_zone", "phone", "website", "address"]
@@ -179,8 +182,10 @@ class TeamForm(forms.ModelForm):
 
     def __init__(self, *args, department: Department, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["members"].queryset = department.agents.filter(
-            departmentagent__org=department.org_id).order_by("full_name", "email").distinct()
+        agent_ids = DepartmentAgent.objects.for_org(department.org).filter(
+            department=department).values("user_id")
+        self.fields["members"].queryset = User.objects.filter(pk__in=agent_ids).order_by(
+            "full_name", "email")
         self.fields["members"].label_from_instance = lambda u: u.display_name
 
 

@@ -1,0 +1,76 @@
+"""Shared fixtures: Alice (account admin of Acme), Bob (agent at Acme), Charlie (outsider,
+account admin of Globex). Every view test has an outsider case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from helpdesk.tenancy.models import Membership, Organization
+from helpdesk.tenancy.services.organizations import organization_signup
+from tests.factories import PASSWORD, MembershipFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from helpdesk.celery import app
+
+    app.conf.task_always_eager = True
+
+
+@dataclass
+class Tenant:
+    org: Organization
+    admin: Membership
+
+    @property
+    def department(self):
+        return self.org_departments()[0]
+
+    def org_departments(self):
+        from helpdesk.tenancy.models import Department
+
+        return list(Department.objects.for_org(self.org))
+
+    def member(self, **kwargs) -> Membership:
+        return MembershipFactory(org=self.org, **kwargs)
+
+
+def _signup(name: str, portal: str, email: str) -> Tenant:
+    membership = organization_signup(org_name=name, portal=portal, full_name=name + " Admin",
+                                      email=email, password=PASSWORD, language="en")
+    membership.org.plan = "trial"
+    return Tenant(org=membership.org, admin=membership)
+
+
+@pytest.fixture
+def acme(db) -> Tenant:
+    return _signup("Acme", "acme", "alice@acme.test")
+
+
+@pytest.fixture
+def globex(db) -> Tenant:
+    return _signup("Globex", "globex", "charlie@globex.test")
+
+
+@pytest.fixture
+def bob(acme) -> Membership:
+    return acme.member(user=UserFactory(email="bob@acme.test", full_name="Bob"))
+
+
+def login(client: Client, membership_or_user) -> Client:
+    user = getattr(membership_or_user, "user", membership_or_user)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alice_client(client, acme) -> Client:
+    return login(client, acme.admin)

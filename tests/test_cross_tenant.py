@@ -1,0 +1,149 @@
+"""ORG-01: the cross-tenant walker.
+
+Walks every URL pattern as Alice (account admin of Acme, the most powerful member there):
+- with Globex's portal: 404 for every portal URL, never Globex's data;
+- with Acme's portal and Globex's object IDs (one at a time, the others Acme's): 404 or 403,
+  and Globex's rows unchanged after a POST.
+A URL pattern that the walker does not know how to fill makes it fail: when you add a URL,
+teach the walker (OBJECT_KWARGS, GLOBAL_URLS or PUBLIC_TENANT_URLS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from helpdesk.tenancy.models import BusinessInterval, Department, Holiday, Membership, Team
+from helpdesk.tenancy.services.members import invitation_token, member_invite
+from tests.conftest import login
+from tests.factories import DepartmentFactory, HolidayFactory, TeamFactory
+
+# Pages outside any organization, with the reason each is safe.
+GLOBAL_URLS = {
+    "home": "redirects to the user's own organizations",
+    "healthz": "no tenant data",
+    "signup": "creates a new organization",
+    "org_list": "lists the user's own memberships",
+    "set_language": "stores the user's own language",
+    "login": "authentication",
+    "logout": "authentication",
+    "password_reset": "authentication",
+    "password_reset_done": "authentication",
+    "password_reset_confirm": "signed token for one user",
+    "password_reset_complete": "authentication",
+}
+# Portal pages that non-members may open because a secret token is the credential.
+PUBLIC_TENANT_URLS = {"invitation_accept"}
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or namespace
+            yield from _walk(entry, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield prefix + str(entry.pattern), name, entry
+
+
+def _fill(route: str, kwargs: dict[str, str]) -> str:
+    path = route
+    for key, value in kwargs.items():
+        for conv in ("int", "str", "slug", "uuid", "path"):
+            path = path.replace(f"<{conv}:{key}>", str(value))
+        path = path.replace(f"<{key}>", str(value))
+    assert "<" not in path, f"walker cannot fill {route!r}: add its arguments to OBJECT_KWARGS"
+    return "/" + path
+
+
+def _objects(tenant) -> dict[str, object]:
+    """One object of each kind the URLs address, in `tenant`'s organization."""
+    department = tenant.department
+    team = TeamFactory(org=tenant.org, department=department)
+    holiday = HolidayFactory(org=tenant.org, department=department, date=dt.date(2031, 5, 5))
+    BusinessInterval.objects.create(org=tenant.org, department=department, weekday=0,
+                                    start=dt.time(9), end=dt.time(17))
+    tenant.admin.org = tenant.org
+    invitation = member_invite(actor=tenant.admin, email=f"new@{tenant.org.portal}.test",
+                               roles={"desk": "agent"})
+    other = tenant.member()
+    return {
+        "member_id": other.pk,
+        "dept_id": department.pk,
+        "team_id": team.pk,
+        "holiday_id": holiday.pk,
+        "token": invitation_token(invitation),
+    }
+
+
+def _snapshot(org) -> tuple:
+    return (
+        list(Membership.objects.for_org(org).order_by("pk").values_list(
+            "pk", "status", "desk_role", "admin_level")),
+        list(Department.objects.for_org(org).order_by("pk").values_list(
+            "pk", "name", "is_enabled")),
+        list(Team.objects.for_org(org).order_by("pk").values_list("pk", "name")),
+        list(Holiday.objects.for_org(org).order_by("pk").values_list("pk", "date")),
+        org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
+    )
+
+
+@pytest.mark.django_db
+def test_org01_every_url_refuses_other_organizations(client, acme, globex):
+    mine = _objects(acme)
+    theirs = _objects(globex)
+    # Globex gets a second department so deleting one would be possible there.
+    DepartmentFactory(org=globex.org)
+    login(client, acme.admin)
+    before = _snapshot(globex.org)
+    checked = 0
+
+    for route, name, pattern in _walk(get_resolver()):
+        keys = list(pattern.pattern.converters) if hasattr(pattern.pattern, "converters") else []
+        if not route.startswith("<slug:portal>/"):
+            assert name in GLOBAL_URLS, (
+                f"URL {route!r} ({name}) is outside /<portal>/ and not listed in GLOBAL_URLS")
+            continue
+        object_keys = [k for k in _route_keys(route) if k != "portal"]
+        unknown = set(object_keys) - set(theirs)
+        assert not unknown, f"walker does not know {unknown} of {route!r} ({name})"
+
+        # 1. Globex's portal with Globex's objects: Alice is not a member -> 404.
+        url = _fill(route, {"portal": globex.org.portal, **{k: theirs[k] for k in object_keys}})
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            if name in PUBLIC_TENANT_URLS:
+                # The token is the credential; only its holder sees the page.
+                assert response.status_code in (200, 404, 410), (method, url)
+                continue
+            assert response.status_code == 404, (method, url, response.status_code)
+            checked += 1
+
+        # 2. Acme's portal with one Globex object at a time.
+        for key in object_keys:
+            values = {k: mine[k] for k in object_keys}
+            values[key] = theirs[key]
+            url = _fill(route, {"portal": acme.org.portal, **values})
+            for method in ("get", "post"):
+                response = getattr(client, method)(url)
+                allowed = (403, 404, 405) if method == "get" else (403, 404)
+                assert response.status_code in allowed, (method, url, response.status_code)
+                assert globex.org.name.encode() not in response.content
+                checked += 1
+
+    assert _snapshot(globex.org) == before, "a request as Acme changed Globex's data"
+    assert checked > 40
+
+
+def _route_keys(route: str) -> list[str]:
+    import re
+
+    return re.findall(r"<(?:\w+:)?(\w+)>", route)
+
+
+def test_org01_walker_fails_on_an_unknown_url_argument():
+    """The walker refuses a route it cannot fill, so new URLs must be taught to it."""
+    with pytest.raises(AssertionError, match="OBJECT_KWARGS"):
+        _fill("<slug:portal>/tickets/<int:ticket_id>/", {"portal": "acme"})
