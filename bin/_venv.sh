@@ -42,7 +42,7 @@ fi
 _venv_stamp=.venv/.installed-pyproject.toml
 if ! cmp -s pyproject.toml "$_venv_stamp"; then
     echo "==> Installing Madoguchi and its dependencies into .venv (pip install -e '.[dev]')"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+    .venv/bin/python -m pip install -qq --disable-pip-version-check -e '.[dev]'
     cp pyproject.toml "$_venv_stamp"
 fi
 unset _venv_stamp

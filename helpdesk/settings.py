@@ -202,11 +202,12 @@ LOGGING = {
 
 # Portal names that would collide with our own top-level URLs or mislead users.
 RESERVED_PORTALS = frozenset(
-    """
-    accounts admin api app apps assets auth billing blog chat crm desk docs healthz help
-    i18n invite invitation language login logout madoguchi media orgs password portal root
-    setup signup static status support system www
-    """.split()
+    [
+     "accounts", "admin", "api", "app", "apps", "assets", "auth", "billing", "blog", "chat",
+     "crm", "desk", "docs", "healthz", "help", "i18n", "invite", "invitation", "language",
+     "login", "logout", "madoguchi", "media", "orgs", "password", "portal", "root", "setup",
+     "signup", "static", "status", "support", "system", "www",
+    ]
 )
 
 # Absolute address of the site, for links in emails (invitations, password resets).

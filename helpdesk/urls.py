@@ -24,25 +24,39 @@ urlpatterns = [
     path("signup/", account.signup, name="signup"),
     path("orgs/", account.org_list, name="org_list"),
     path("language/", account.set_language, name="set_language"),
-    path("accounts/login/",
-         auth_views.LoginView.as_view(template_name="account/login.html",
-                                      redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="account/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password-reset/",
-         auth_views.PasswordResetView.as_view(
-             form_class=PasswordResetForm, template_name="account/password_reset.html"),
-         name="password_reset"),
-    path("accounts/password-reset/sent/",
-         auth_views.PasswordResetDoneView.as_view(
-             template_name="account/password_reset_done.html"),
-         name="password_reset_done"),
-    path("accounts/reset/<uidb64>/<token>/",
-         auth_views.PasswordResetConfirmView.as_view(
-             template_name="account/password_reset_confirm.html"),
-         name="password_reset_confirm"),
-    path("accounts/reset/done/",
-         auth_views.PasswordResetCompleteView.as_view(
-             template_name="account/password_reset_complete.html"),
-         name="password_reset_complete"),
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(
+            form_class=PasswordResetForm, template_name="account/password_reset.html"
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="account/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="account/password_reset_confirm.html"
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="account/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
     path("<slug:portal>/", include(tenant_patterns)),
 ]

@@ -17,12 +17,20 @@ from tests.factories import PASSWORD, MembershipFactory, UserFactory
 def _test_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from helpdesk.celery import app
 
     app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def client() -> Client:
+    """Tests read English; users created by the fixtures also speak English."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @dataclass
@@ -44,8 +52,14 @@ class Tenant:
 
 
 def _signup(name: str, portal: str, email: str) -> Tenant:
-    membership = organization_signup(org_name=name, portal=portal, full_name=name + " Admin",
-                                      email=email, password=PASSWORD, language="en")
+    membership = organization_signup(
+        org_name=name,
+        portal=portal,
+        full_name=name + " Admin",
+        email=email,
+        password=PASSWORD,
+        language="en",
+    )
     membership.org.plan = "trial"
     return Tenant(org=membership.org, admin=membership)
 

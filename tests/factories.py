@@ -51,8 +51,12 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     desk_role = DeskRole.AGENT
 
     class Params:
-        account_admin = factory.Trait(admin_level=AdminLevel.ACCOUNT, desk_role=DeskRole.ADMIN,
-                                      crm_role="admin", chat_role="supervisor")
+        account_admin = factory.Trait(
+            admin_level=AdminLevel.ACCOUNT,
+            desk_role=DeskRole.ADMIN,
+            crm_role="admin",
+            chat_role="supervisor",
+        )
         suite_admin = factory.Trait(admin_level=AdminLevel.SUITE, desk_role=DeskRole.ADMIN)
 
 
@@ -88,6 +92,7 @@ class HolidayFactory(factory.django.DjangoModelFactory):
 
     department = factory.SubFactory(DepartmentFactory)
     org = factory.SelfAttribute("department.org")
-    date = factory.Sequence(lambda n: __import__("datetime").date(2030, 1, 1)
-                            + __import__("datetime").timedelta(days=n))
+    date = factory.Sequence(
+        lambda n: __import__("datetime").date(2030, 1, 1) + __import__("datetime").timedelta(days=n)
+    )
     name = "Holiday"

@@ -35,29 +35,51 @@ def tenant_model_errors(model: type[models.Model]) -> list[checks.Error]:
         if field.primary_key:
             continue
         if field.unique:
-            errors.append(checks.Error(
-                f"{label}.{field.name} is unique on its own; tenant tables must make it "
-                "unique together with org.", obj=model, id="tenancy.E001"))
+            errors.append(
+                checks.Error(
+                    f"{label}.{field.name} is unique on its own; tenant tables must make it "
+                    "unique together with org.",
+                    obj=model,
+                    id="tenancy.E001",
+                )
+            )
         elif field.db_index and not field.is_relation:
-            errors.append(checks.Error(
-                f"{label}.{field.name} has a single-column index; lead it with org in "
-                "Meta.indexes.", obj=model, id="tenancy.E002"))
+            errors.append(
+                checks.Error(
+                    f"{label}.{field.name} has a single-column index; lead it with org in "
+                    "Meta.indexes.",
+                    obj=model,
+                    id="tenancy.E002",
+                )
+            )
     for fields in model._meta.unique_together:
         if not any(_is_org(f) for f in fields):
-            errors.append(checks.Error(
-                f"{label}: unique_together {fields} lacks org.", obj=model, id="tenancy.E001"))
+            errors.append(
+                checks.Error(
+                    f"{label}: unique_together {fields} lacks org.", obj=model, id="tenancy.E001"
+                )
+            )
     for constraint in model._meta.constraints:
-        if isinstance(constraint, models.UniqueConstraint):
-            if not any(_is_org(f) for f in _fields_of(constraint)):
-                errors.append(checks.Error(
-                    f"{label}: unique constraint {constraint.name} lacks org.",
-                    obj=model, id="tenancy.E001"))
+        if isinstance(constraint, models.UniqueConstraint) and not any(
+            _is_org(f) for f in _fields_of(constraint)
+        ):
+                errors.append(
+                    checks.Error(
+                        f"{label}: unique constraint {constraint.name} lacks org.",
+                        obj=model,
+                        id="tenancy.E001",
+                    )
+                )
     for index in model._meta.indexes:
         fields = _fields_of(index)
         if not fields or not _is_org(fields[0]):
-            errors.append(checks.Error(
-                f"{label}: index {index.name} does not lead with org.",
-                obj=model, id="tenancy.E003"))
+            errors.append(
+                checks.Error(
+                    f"{label}: index {index.name} does not lead with org.",
+                    obj=model,
+                    id="tenancy.E003",
+                )
+            )
     return errors
 
 

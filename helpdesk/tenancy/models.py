@@ -92,8 +92,11 @@ portal_validator = RegexValidator(
 
 def validate_portal_not_reserved(value: str) -> None:
     if value in settings.RESERVED_PORTALS:
-        raise ValidationError(_("“%(name)s” is reserved. Choose another portal name."),
-                              params={"name": value}, code="reserved")
+        raise ValidationError(
+            _("“%(name)s” is reserved. Choose another portal name."),
+            params={"name": value},
+            code="reserved",
+        )
 
 
 class Plan(models.TextChoices):
@@ -213,21 +216,37 @@ class Membership(TenantModel):
         ACTIVE = "active", _("Active")
         DEACTIVATED = "deactivated", _("Deactivated")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
-                              default=Status.ACTIVE)
-    admin_level = models.CharField(_("admin level"), max_length=10, choices=AdminLevel.choices,
-                                   default=AdminLevel.NONE, blank=True)
-    admin_app = models.CharField(_("administered app"), max_length=10, choices=App.choices,
-                                 blank=True)
-    desk_role = models.CharField(_("Desk role"), max_length=20, choices=DeskRole.choices,
-                                 blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    admin_level = models.CharField(
+        _("admin level"),
+        max_length=10,
+        choices=AdminLevel.choices,
+        default=AdminLevel.NONE,
+        blank=True,
+    )
+    admin_app = models.CharField(
+        _("administered app"), max_length=10, choices=App.choices, blank=True
+    )
+    desk_role = models.CharField(
+        _("Desk role"), max_length=20, choices=DeskRole.choices, blank=True
+    )
     crm_role = models.CharField(_("CRM role"), max_length=20, choices=CrmRole.choices, blank=True)
-    chat_role = models.CharField(_("Chat role"), max_length=20, choices=ChatRole.choices,
-                                 blank=True)
-    manager = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="reports", verbose_name=_("manager"))
+    chat_role = models.CharField(
+        _("Chat role"), max_length=20, choices=ChatRole.choices, blank=True
+    )
+    manager = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+        verbose_name=_("manager"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
@@ -235,8 +254,11 @@ class Membership(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["org", "user"], name="membership_org_user_uniq"),
             # Exactly one account admin per organization.
-            models.UniqueConstraint(fields=["org"], condition=models.Q(admin_level="account"),
-                                    name="membership_one_account_admin"),
+            models.UniqueConstraint(
+                fields=["org"],
+                condition=models.Q(admin_level="account"),
+                name="membership_one_account_admin",
+            ),
         ]
         indexes = [models.Index(fields=["org", "status"], name="membership_org_status")]
 
@@ -291,12 +313,12 @@ class Invitation(TenantModel):
     """A one-time link to join an organization. The link is signed with SECRET_KEY over
     (id, nonce); re-inviting rotates the nonce, so only the latest link works."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE,
-                                   related_name="invitations")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
     nonce = models.CharField(max_length=32, default=_new_nonce)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(default=_invitation_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -304,6 +326,9 @@ class Invitation(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["org", "membership"], name="invitation_org_membership")]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email}"
 
     @property
     def is_expired(self) -> bool:
@@ -315,10 +340,12 @@ class Department(TenantModel):
     name = models.CharField(_("name"), max_length=100)
     description = models.TextField(_("description"), blank=True, max_length=1000)
     is_enabled = models.BooleanField(_("enabled"), default=True)
-    time_zone = models.CharField(_("time zone"), max_length=64, choices=TIME_ZONE_CHOICES,
-                                 default="Asia/Tokyo")
-    agents = models.ManyToManyField(settings.AUTH_USER_MODEL, through="DepartmentAgent",
-                                    related_name="departments", blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="Asia/Tokyo"
+    )
+    agents = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="DepartmentAgent", related_name="departments", blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -337,17 +364,22 @@ class DepartmentAgent(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["org", "department", "user"],
-                                    name="department_agent_uniq"),
+            models.UniqueConstraint(
+                fields=["org", "department", "user"], name="department_agent_uniq"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.department_id}"
 
 
 class Team(TenantModel):
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(_("name"), max_length=100)
     description = models.CharField(_("description"), max_length=255, blank=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="TeamMember",
-                                     related_name="teams", blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TeamMember", related_name="teams", blank=True
+    )
 
     class Meta:
         ordering = ["name"]
@@ -368,6 +400,9 @@ class TeamMember(TenantModel):
             models.UniqueConstraint(fields=["org", "team", "user"], name="team_member_uniq"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} in team {self.team_id}"
+
 
 class Weekday(models.IntegerChoices):
     MONDAY = 0, _("Monday")
@@ -383,20 +418,27 @@ class BusinessInterval(TenantModel):
     """One working interval of a department's weekly schedule, in the department's time zone.
     A day may have several; a department without any works around the clock."""
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE,
-                                   related_name="business_intervals")
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="business_intervals"
+    )
     weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
     start = models.TimeField(_("from"))
     end = models.TimeField(_("to"))
 
     class Meta:
         ordering = ["weekday", "start"]
-        indexes = [models.Index(fields=["org", "department", "weekday"],
-                                name="business_interval_lookup")]
-        constraints = [
-            models.CheckConstraint(condition=models.Q(start__lt=models.F("end")),
-                                   name="business_interval_start_before_end"),
+        indexes = [
+            models.Index(fields=["org", "department", "weekday"], name="business_interval_lookup")
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")),
+                name="business_interval_start_before_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
 class Holiday(TenantModel):

@@ -24,23 +24,32 @@ urlpatterns = [
     path("departments/", departments.department_list, name="departments"),
     path("departments/new/", departments.department_create, name="department_create"),
     path("departments/<int:dept_id>/", departments.department_edit, name="department_edit"),
-    path("departments/<int:dept_id>/toggle/", departments.department_toggle,
-         name="department_toggle"),
-    path("departments/<int:dept_id>/delete/", departments.department_delete,
-         name="department_delete"),
-    path("departments/<int:dept_id>/agents/", departments.department_agents,
-         name="department_agents"),
+    path(
+        "departments/<int:dept_id>/toggle/", departments.department_toggle, name="department_toggle"
+    ),
+    path(
+        "departments/<int:dept_id>/delete/", departments.department_delete, name="department_delete"
+    ),
+    path(
+        "departments/<int:dept_id>/agents/", departments.department_agents, name="department_agents"
+    ),
     path("departments/<int:dept_id>/teams/new/", departments.team_create, name="team_create"),
-    path("departments/<int:dept_id>/teams/<int:team_id>/", departments.team_edit,
-         name="team_edit"),
-    path("departments/<int:dept_id>/teams/<int:team_id>/delete/", departments.team_delete,
-         name="team_delete"),
-    path("departments/<int:dept_id>/hours/", departments.business_hours,
-         name="department_hours"),
-    path("departments/<int:dept_id>/holidays/", departments.holidays,
-         name="department_holidays"),
-    path("departments/<int:dept_id>/holidays/import/", departments.holidays_import,
-         name="holidays_import"),
-    path("departments/<int:dept_id>/holidays/<int:holiday_id>/delete/",
-         departments.holiday_delete, name="holiday_delete"),
+    path("departments/<int:dept_id>/teams/<int:team_id>/", departments.team_edit, name="team_edit"),
+    path(
+        "departments/<int:dept_id>/teams/<int:team_id>/delete/",
+        departments.team_delete,
+        name="team_delete",
+    ),
+    path("departments/<int:dept_id>/hours/", departments.business_hours, name="department_hours"),
+    path("departments/<int:dept_id>/holidays/", departments.holidays, name="department_holidays"),
+    path(
+        "departments/<int:dept_id>/holidays/import/",
+        departments.holidays_import,
+        name="holidays_import",
+    ),
+    path(
+        "departments/<int:dept_id>/holidays/<int:holiday_id>/delete/",
+        departments.holiday_delete,
+        name="holiday_delete",
+    ),
 ]

@@ -39,11 +39,20 @@ def invitation_send(*, org_id: int, invitation_id: int) -> bool:
         return False
     org, user = invitation.org, invitation.membership.user
     url = settings.SITE_URL + reverse(
-        "invitation_accept", kwargs={"portal": org.portal, "token": invitation_token(invitation)})
-    _send(to=invitation.email, language=user.language, template="invitation", context={
-        "org": org, "user": user, "url": url, "inviter": invitation.invited_by,
-        "expires_at": invitation.expires_at,
-    })
+        "invitation_accept", kwargs={"portal": org.portal, "token": invitation_token(invitation)}
+    )
+    _send(
+        to=invitation.email,
+        language=user.language,
+        template="invitation",
+        context={
+            "org": org,
+            "user": user,
+            "url": url,
+            "inviter": invitation.invited_by,
+            "expires_at": invitation.expires_at,
+        },
+    )
     Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
     return True
 
@@ -52,10 +61,17 @@ def password_reset_send(*, user_id: int) -> bool:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or not user.has_usable_password():
         return False
-    url = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
-        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
-    })
-    _send(to=user.email, language=user.language, template="password_reset",
-          context={"user": user, "url": url})
+    url = settings.SITE_URL + reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    _send(
+        to=user.email,
+        language=user.language,
+        template="password_reset",
+        context={"user": user, "url": url},
+    )
     return True

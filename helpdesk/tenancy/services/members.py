@@ -44,9 +44,12 @@ def _protect_from_self_and_owner(actor: Membership, member: Membership, verb: st
     if member.pk == actor.pk:
         raise ValidationError(_("You cannot %(verb)s yourself.") % {"verb": verb})
     if member.is_account_admin:
-        raise ValidationError(_(
-            "The account administrator cannot be changed this way. Hand the role to someone "
-            "else first."))
+        raise ValidationError(
+            _(
+                "The account administrator cannot be changed this way. Hand the role to someone "
+                "else first."
+            )
+        )
 
 
 # --- Invitations -----------------------------------------------------------------------------
@@ -76,8 +79,9 @@ def _send_invitation(invitation: Invitation) -> None:
 
 
 @transaction.atomic
-def member_invite(*, actor: Membership, email: str, full_name: str = "",
-                  roles: dict[str, str]) -> Invitation:
+def member_invite(
+    *, actor: Membership, email: str, full_name: str = "", roles: dict[str, str]
+) -> Invitation:
     """Invite a person by email with roles per app. Takes a seat on the plan at once."""
     ensure_suite_admin(actor)
     org = actor.org
@@ -94,21 +98,34 @@ def member_invite(*, actor: Membership, email: str, full_name: str = "",
         existing = Membership.objects.for_org(org).filter(user=user).first()
         if existing is not None:
             if existing.status == Membership.Status.INVITED:
-                raise ValidationError({"email": _(
-                    "%(email)s has already been invited. Use “Re-invite” to send a new link.")
-                    % {"email": email}})
-            raise ValidationError({"email": _("%(email)s is already a user of this "
-                                              "organization.") % {"email": email}})
+                raise ValidationError(
+                    {
+                        "email": _(
+                            "%(email)s has already been invited. "
+                            "Use “Re-invite” to send a new link."
+                        )
+                        % {"email": email}
+                    }
+                )
+            raise ValidationError(
+                {"email": _("%(email)s is already a user of this organization.") % {"email": email}}
+            )
     ensure_seat_available(org)
     if user is None:
-        user = User.objects.create_user(email, None, full_name=full_name.strip(),
-                                        language=actor.user.language)
+        user = User.objects.create_user(
+            email, None, full_name=full_name.strip(), language=actor.user.language
+        )
     membership = Membership.objects.create(
-        org=org, user=user, status=Membership.Status.INVITED,
-        desk_role=roles[App.DESK], crm_role=roles[App.CRM], chat_role=roles[App.CHAT],
+        org=org,
+        user=user,
+        status=Membership.Status.INVITED,
+        desk_role=roles[App.DESK],
+        crm_role=roles[App.CRM],
+        chat_role=roles[App.CHAT],
     )
-    invitation = Invitation.objects.create(org=org, membership=membership, email=email,
-                                           invited_by=actor.user)
+    invitation = Invitation.objects.create(
+        org=org, membership=membership, email=email, invited_by=actor.user
+    )
     _send_invitation(invitation)
     return invitation
 
@@ -118,11 +135,15 @@ def member_reinvite(*, actor: Membership, member: Membership) -> Invitation:
     """A fresh link for a pending invitation; earlier links stop working."""
     ensure_suite_admin(actor)
     if member.status != Membership.Status.INVITED:
-        raise ValidationError(_("Only users who have not accepted their invitation can be "
-                                "re-invited."))
+        raise ValidationError(
+            _("Only users who have not accepted their invitation can be re-invited.")
+        )
     invitation = (
-        Invitation.objects.for_org(member.org).select_for_update()
-        .filter(membership=member).order_by("-created_at").first()
+        Invitation.objects.for_org(member.org)
+        .select_for_update()
+        .filter(membership=member)
+        .order_by("-created_at")
+        .first()
     )
     if invitation is None:
         invitation = Invitation(org=member.org, membership=member, email=member.user.email)
@@ -149,20 +170,25 @@ def invitation_problem(invitation: Invitation | None) -> str | None:
 
 
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, user: User | None, full_name: str = "",
-                      password: str | None = None) -> Membership:
+def invitation_accept(
+    *, invitation: Invitation, user: User | None, full_name: str = "", password: str | None = None
+) -> Membership:
     """Accept an invitation: a new person sets a name and password; a person who already has
     an account must be signed in as the invited user. One use only (the row is locked)."""
-    invitation = Invitation.objects.select_for_update().select_related(
-        "membership__user").get(pk=invitation.pk, org=invitation.org_id)
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("membership__user")
+        .get(pk=invitation.pk, org=invitation.org_id)
+    )
     problem = invitation_problem(invitation)
     if problem:
         raise ValidationError(problem)
     invited = invitation.membership.user
     if invited.has_usable_password():
         if user is None or user.pk != invited.pk:
-            raise PermissionDenied(_("Log in as %(email)s to accept this invitation.")
-                                   % {"email": invited.email})
+            raise PermissionDenied(
+                _("Log in as %(email)s to accept this invitation.") % {"email": invited.email}
+            )
     else:
         if not password:
             raise ValidationError({"password1": _("Choose a password.")})
@@ -184,7 +210,8 @@ def invitations_purge_stale(*, now=None, keep_days: int = 30) -> int:
     beat; idempotent. Returns how many were deleted."""
     cutoff = (now or timezone.now()) - timedelta(days=keep_days)
     deleted, _by_model = Invitation.objects.filter(
-        accepted_at=None, expires_at__lte=cutoff).delete()
+        accepted_at=None, expires_at__lte=cutoff
+    ).delete()
     return deleted
 
 
@@ -204,11 +231,16 @@ def member_activate(*, actor: Membership, member: Membership) -> Membership:
     if member.status != Membership.Status.DEACTIVATED:
         raise ValidationError(_("Only a deactivated user can be activated."))
     ensure_seat_available(member.org)
-    accepted = Invitation.objects.for_org(member.org).filter(
-        membership=member).exclude(accepted_at=None).exists()
+    accepted = (
+        Invitation.objects.for_org(member.org)
+        .filter(membership=member)
+        .exclude(accepted_at=None)
+        .exists()
+    )
     has_password = member.user.has_usable_password()
-    member.status = (Membership.Status.ACTIVE if accepted or has_password
-                     else Membership.Status.INVITED)
+    member.status = (
+        Membership.Status.ACTIVE if accepted or has_password else Membership.Status.INVITED
+    )
     member.save(update_fields=["status"])
     return member
 
@@ -225,8 +257,14 @@ def member_delete(*, actor: Membership, member: Membership) -> None:
 
 
 @transaction.atomic
-def member_set_access(*, actor: Membership, member: Membership, roles: dict[str, str],
-                      admin_level: str | None = None, admin_app: str = "") -> Membership:
+def member_set_access(
+    *,
+    actor: Membership,
+    member: Membership,
+    roles: dict[str, str],
+    admin_level: str | None = None,
+    admin_app: str = "",
+) -> Membership:
     """Change app access and roles (blank role = no access), and the admin level.
 
     App admins change only their app's role; suite admins change every app and the admin level
@@ -237,17 +275,24 @@ def member_set_access(*, actor: Membership, member: Membership, roles: dict[str,
         if roles[app] == member.role(app):
             continue
         if not can_manage_roles(actor, app):
-            raise PermissionDenied(_("You cannot change roles in %(app)s.")
-                                   % {"app": App(app).label})
+            raise PermissionDenied(
+                _("You cannot change roles in %(app)s.") % {"app": App(app).label}
+            )
         setattr(member, f"{app}_role", roles[app])
         changed.append(f"{app}_role")
-    if admin_level is not None and (admin_level != member.admin_level
-                                    or admin_app != member.admin_app):
+    if admin_level is not None and (
+        admin_level != member.admin_level or admin_app != member.admin_app
+    ):
         ensure_suite_admin(actor)
         if AdminLevel.ACCOUNT in (admin_level, member.admin_level):
-            raise ValidationError({"admin_level": _(
-                "Only the account administrator can hand over that role, from the "
-                "organization page.")})
+            raise ValidationError(
+                {
+                    "admin_level": _(
+                        "Only the account administrator can hand over that role, from the "
+                        "organization page."
+                    )
+                }
+            )
         if admin_level not in AdminLevel.values:
             raise ValidationError({"admin_level": _("Choose a valid admin level.")})
         if admin_level == AdminLevel.APP and admin_app not in App.values:
@@ -257,8 +302,12 @@ def member_set_access(*, actor: Membership, member: Membership, roles: dict[str,
         member.admin_level = admin_level
         member.admin_app = admin_app if admin_level == AdminLevel.APP else ""
         changed += ["admin_level", "admin_app"]
-    if member.is_account_admin and not member.desk_role and not member.crm_role \
-            and not member.chat_role:
+    if (
+        member.is_account_admin
+        and not member.desk_role
+        and not member.crm_role
+        and not member.chat_role
+    ):
         raise ValidationError(_("The account administrator keeps access to at least one app."))
     if changed:
         member.save(update_fields=changed)
@@ -269,8 +318,9 @@ def member_export(*, actor: Membership, member: Membership) -> dict:
     """Everything this organization holds about a user, as JSON-ready data (ORG-06)."""
     ensure_suite_admin(actor)
     org, user = member.org, member.user
-    departments = DepartmentAgent.objects.for_org(org).filter(user=user).select_related(
-        "department")
+    departments = (
+        DepartmentAgent.objects.for_org(org).filter(user=user).select_related("department")
+    )
     teams = TeamMember.objects.for_org(org).filter(user=user).select_related("team")
     invitations = Invitation.objects.for_org(org).filter(membership=member)
     return {

@@ -35,14 +35,20 @@ def portal_validate(portal: str, *, org: Organization | None = None) -> str:
         taken = taken.exclude(pk=org.pk)
         aliases = aliases.exclude(org=org)
     if taken.exists() or aliases.exists():
-        raise ValidationError(_("The portal name “%(name)s” is already taken.") % {"name": portal},
-                              code="taken")
+        raise ValidationError(
+            _("The portal name “%(name)s” is already taken.") % {"name": portal}, code="taken"
+        )
     return portal
 
 
 @transaction.atomic
-def organization_create(*, user: User, name: str, portal: str, time_zone: str = "Asia/Tokyo",
-                        ) -> Membership:
+def organization_create(
+    *,
+    user: User,
+    name: str,
+    portal: str,
+    time_zone: str = "Asia/Tokyo",
+) -> Membership:
     """A new organization with `user` as its account admin, every app enabled for them, and a
     default department named after the organization (ORG-02)."""
     try:
@@ -53,24 +59,36 @@ def organization_create(*, user: User, name: str, portal: str, time_zone: str = 
     org.full_clean()
     org.save()
     membership = Membership.objects.create(
-        org=org, user=user, status=Membership.Status.ACTIVE, admin_level=AdminLevel.ACCOUNT,
-        desk_role=DeskRole.ADMIN, crm_role=CrmRole.ADMIN, chat_role=ChatRole.SUPERVISOR,
+        org=org,
+        user=user,
+        status=Membership.Status.ACTIVE,
+        admin_level=AdminLevel.ACCOUNT,
+        desk_role=DeskRole.ADMIN,
+        crm_role=CrmRole.ADMIN,
+        chat_role=ChatRole.SUPERVISOR,
     )
-    department = Department.objects.create(org=org, name=org.name, time_zone=time_zone,
-                                           description=_("Default department"))
+    department = Department.objects.create(
+        org=org, name=org.name, time_zone=time_zone, description=_("Default department")
+    )
     DepartmentAgent.objects.create(org=org, department=department, user=user)
     return membership
 
 
 @transaction.atomic
-def organization_signup(*, org_name: str, portal: str, full_name: str, email: str,
-                        password: str, language: str = "ja") -> Membership:
+def organization_signup(
+    *, org_name: str, portal: str, full_name: str, email: str, password: str, language: str = "ja"
+) -> Membership:
     """Sign-up of a new person with a new organization. All or nothing."""
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": _(
-            "An account with this email address already exists. Log in to create another "
-            "organization with it.")})
+        raise ValidationError(
+            {
+                "email": _(
+                    "An account with this email address already exists. Log in to create another "
+                    "organization with it."
+                )
+            }
+        )
     user = User(email=email, full_name=full_name.strip(), language=language)
     user.set_password(password)
     user.full_clean()
@@ -79,8 +97,12 @@ def organization_signup(*, org_name: str, portal: str, full_name: str, email: st
 
 
 @transaction.atomic
-def organization_update_details(*, actor: Membership, org: Organization, data: dict,
-                                ) -> Organization:
+def organization_update_details(
+    *,
+    actor: Membership,
+    org: Organization,
+    data: dict,
+) -> Organization:
     ensure_account_admin(actor)
     for field in ("name", "time_zone", "phone", "website", "address"):
         if field in data:
@@ -91,8 +113,12 @@ def organization_update_details(*, actor: Membership, org: Organization, data: d
 
 
 @transaction.atomic
-def organization_change_portal(*, actor: Membership, org: Organization, portal: str,
-                               ) -> Organization:
+def organization_change_portal(
+    *,
+    actor: Membership,
+    org: Organization,
+    portal: str,
+) -> Organization:
     """Rename the portal; the old name stays as an alias that redirects (ORG-05)."""
     ensure_account_admin(actor)
     try:
@@ -118,10 +144,15 @@ def organization_change_plan(*, actor: Membership, org: Organization, plan: str)
     limit = Organization(plan=plan).limit("users")
     seats = seats_used(org)
     if limit is not None and seats > limit:
-        raise ValidationError({"plan": _(
-            "The %(plan)s plan allows at most %(limit)d users and you have %(count)d. "
-            "Deactivate or delete users first.") % {
-                "plan": Plan(plan).label, "limit": limit, "count": seats}})
+        raise ValidationError(
+            {
+                "plan": _(
+                    "The %(plan)s plan allows at most %(limit)d users and you have %(count)d. "
+                    "Deactivate or delete users first."
+                )
+                % {"plan": Plan(plan).label, "limit": limit, "count": seats}
+            }
+        )
     org.plan = plan
     org.save(update_fields=["plan"])
     return org
@@ -146,11 +177,7 @@ def organization_transfer_account_admin(*, actor: Membership, target: Membership
 
 def seats_used(org: Organization) -> int:
     """Users that count against the plan: active and invited ones (deactivated do not)."""
-    return (
-        Membership.objects.for_org(org)
-        .exclude(status=Membership.Status.DEACTIVATED)
-        .count()
-    )
+    return Membership.objects.for_org(org).exclude(status=Membership.Status.DEACTIVATED).count()
 
 
 def ensure_seat_available(org: Organization) -> None:
@@ -159,7 +186,10 @@ def ensure_seat_available(org: Organization) -> None:
     org = Organization.objects.select_for_update().get(pk=org.pk)
     limit = org.limit("users")
     if limit is not None and seats_used(org) >= limit:
-        raise ValidationError(_(
-            "Your %(plan)s plan allows at most %(limit)d users. Upgrade to Professional or "
-            "Enterprise, or deactivate a user, to add more.") % {
-                "plan": org.get_plan_display(), "limit": limit})
+        raise ValidationError(
+            _(
+                "Your %(plan)s plan allows at most %(limit)d users. Upgrade to Professional or "
+                "Enterprise, or deactivate a user, to add more."
+            )
+            % {"plan": org.get_plan_display(), "limit": limit}
+        )

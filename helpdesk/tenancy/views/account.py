@@ -33,9 +33,9 @@ def apply_errors(form, exc: ValidationError) -> None:
 
 
 def _active_memberships(user) -> list[Membership]:
+    mine = Membership.objects.filter(user=user)  # tenancy: across orgs (a person's own)
     return list(
-        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE)
-        .select_related("org").order_by("org__name")
+        mine.filter(status=Membership.Status.ACTIVE).select_related("org").order_by("org__name")
     )
 
 
@@ -61,17 +61,19 @@ def signup(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             if request.user.is_authenticated:
-                membership = organization_create(user=request.user, name=data["org_name"],
-                                                 portal=data["portal"])
+                membership = organization_create(
+                    user=request.user, name=data["org_name"], portal=data["portal"]
+                )
             else:
                 membership = organization_signup(
-                    org_name=data["org_name"], portal=data["portal"],
-                    full_name=data["full_name"], email=data["email"],
+                    org_name=data["org_name"],
+                    portal=data["portal"],
+                    full_name=data["full_name"],
+                    email=data["email"],
                     password=data["password1"],
                     language=getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE)[:2],
                 )
-                login(request, membership.user,
-                      backend="django.contrib.auth.backends.ModelBackend")
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -83,13 +85,16 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 def org_list(request: HttpRequest) -> HttpResponse:
     """ORG-08: the organizations this person belongs to."""
-    invited = (
-        Membership.objects.filter(user=request.user, status=Membership.Status.INVITED)
-        .select_related("org")
+    mine = Membership.objects.filter(user=request.user)  # tenancy: across orgs (a person's own)
+    invited = mine.filter(status=Membership.Status.INVITED).select_related("org")
+    return render(
+        request,
+        "account/org_list.html",
+        {
+            "memberships": _active_memberships(request.user),
+            "invited": invited,
+        },
     )
-    return render(request, "account/org_list.html", {
-        "memberships": _active_memberships(request.user), "invited": invited,
-    })
 
 
 @require_POST
@@ -97,8 +102,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
     """Switch the UI language; stored on the user when signed in, in a cookie otherwise."""
     form = LanguageForm(request.POST)
     next_url = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, {request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = "/"
     response = redirect(next_url)
     if form.is_valid():
@@ -106,8 +112,13 @@ def set_language(request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             request.user.language = language
             request.user.save(update_fields=["language"])
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax",
-                            max_age=365 * 24 * 3600, secure=settings.SESSION_COOKIE_SECURE)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            samesite="Lax",
+            max_age=365 * 24 * 3600,
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
     return response
 
 
@@ -118,8 +129,12 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_from_token(org=org, token=token)
     problem = invitation_problem(invitation)
     if problem:
-        return render(request, "account/invitation_invalid.html",
-                      {"problem": problem, "org": org}, status=410 if invitation else 404)
+        return render(
+            request,
+            "account/invitation_invalid.html",
+            {"problem": problem, "org": org},
+            status=410 if invitation else 404,
+        )
     invited = invitation.membership.user
     needs_password = not invited.has_usable_password()
     form = AcceptInvitationForm(request.POST or None, initial={"full_name": invited.full_name})
@@ -140,11 +155,17 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("You have joined %(org)s.") % {"org": org.name})
             return redirect("org_home", portal=org.portal)
-    return render(request, "account/invitation_accept.html", {
-        "form": form, "invitation": invitation, "needs_password": needs_password,
-        "invited": invited, "signed_in_as_other": request.user.is_authenticated
-        and request.user.pk != invited.pk,
-    })
+    return render(
+        request,
+        "account/invitation_accept.html",
+        {
+            "form": form,
+            "invitation": invitation,
+            "needs_password": needs_password,
+            "invited": invited,
+            "signed_in_as_other": request.user.is_authenticated and request.user.pk != invited.pk,
+        },
+    )
 
 
 @require_GET
@@ -166,5 +187,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # noqa: BLE001
         report["broker"] = f"error: {exc.__class__.__name__}"
     healthy = all(v == "ok" for v in report.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **report},
-                        status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **report}, status=200 if healthy else 503
+    )

@@ -28,18 +28,30 @@ def _app_home(request: HttpRequest, app: str, template: str, extra: dict) -> Htt
         .select_related("user")
         .order_by("user__full_name", "user__email")
     )
-    return render(request, template, {"app": app, "colleagues": colleagues,
-                                      "role": request.membership.role(app), **extra})
+    return render(
+        request,
+        template,
+        {"app": app, "colleagues": colleagues, "role": request.membership.role(app), **extra},
+    )
 
 
 @require_app(App.DESK)
 def desk_home(request: HttpRequest) -> HttpResponse:
-    mine = DepartmentAgent.objects.for_org(request.org).filter(user=request.user).values(
-        "department_id")
+    mine = (
+        DepartmentAgent.objects.for_org(request.org)
+        .filter(user=request.user)
+        .values("department_id")
+    )
     departments = Department.objects.for_org(request.org).filter(pk__in=mine, is_enabled=True)
-    return _app_home(request, App.DESK, "apps/desk_home.html", {
-        "departments": departments, "title": _("Desk"),
-    })
+    return _app_home(
+        request,
+        App.DESK,
+        "apps/desk_home.html",
+        {
+            "departments": departments,
+            "title": _("Desk"),
+        },
+    )
 
 
 @require_app(App.CRM)

@@ -31,7 +31,8 @@ from .account import apply_errors
 def _member(request: HttpRequest, member_id: int) -> Membership:
     """A member of the current organization; 404 for anyone else's."""
     member = get_object_or_404(
-        Membership.objects.for_org(request.org).select_related("user"), pk=member_id)
+        Membership.objects.for_org(request.org).select_related("user"), pk=member_id
+    )
     member.org = request.org
     return member
 
@@ -44,12 +45,16 @@ def setup_home(request: HttpRequest) -> HttpResponse:
         invited=Count_if(status=Membership.Status.INVITED),
         deactivated=Count_if(status=Membership.Status.DEACTIVATED),
     )
-    return render(request, "setup/home.html", {
-        "counts": counts,
-        "seats_used": org_services.seats_used(org),
-        "seat_limit": org.limit("users"),
-        "departments": Department.objects.for_org(org).count(),
-    })
+    return render(
+        request,
+        "setup/home.html",
+        {
+            "counts": counts,
+            "seats_used": org_services.seats_used(org),
+            "seat_limit": org.limit("users"),
+            "departments": Department.objects.for_org(org).count(),
+        },
+    )
 
 
 def Count_if(**filters):  # noqa: N802 - reads like an aggregate
@@ -66,8 +71,10 @@ def _organization_page(request: HttpRequest, status: int = 200, **forms) -> Http
         "portal_form": PortalForm(initial={"portal": org.portal}),
         "plan_form": PlanForm(initial={"plan": org.plan}),
         "transfer_form": TransferForm(org=org, exclude=actor),
-        "account_admin": Membership.objects.for_org(org).filter(admin_level="account")
-        .select_related("user").first(),
+        "account_admin": Membership.objects.for_org(org)
+        .filter(admin_level="account")
+        .select_related("user")
+        .first(),
         "aliases": org.aliases.order_by("-created_at"),
         "can_edit": actor.is_account_admin,
     }
@@ -80,8 +87,7 @@ def organization(request: HttpRequest) -> HttpResponse:
     return _organization_page(request)
 
 
-def _organization_post(request: HttpRequest, name: str, form, action, done: str
-                       ) -> HttpResponse:
+def _organization_post(request: HttpRequest, name: str, form, action, done: str) -> HttpResponse:
     """Validate `form`, run the service; on error show the page again with the form's errors
     and nothing changed."""
     if form.is_valid():
@@ -101,36 +107,58 @@ def _organization_post(request: HttpRequest, name: str, form, action, done: str
 def organization_details(request: HttpRequest) -> HttpResponse:
     org = Organization.objects.get(pk=request.org.pk)  # a copy: the form mutates its instance
     form = OrganizationDetailsForm(request.POST, instance=org)
-    return _organization_post(request, "details_form", form, lambda d: (
-        org_services.organization_update_details(actor=request.membership, org=request.org,
-                                                 data=d)), _("Organization details saved."))
+    return _organization_post(
+        request,
+        "details_form",
+        form,
+        lambda d: org_services.organization_update_details(
+            actor=request.membership, org=request.org, data=d
+        ),
+        _("Organization details saved."),
+    )
 
 
 @require_POST
 @require_account_admin
 def organization_portal(request: HttpRequest) -> HttpResponse:
-    return _organization_post(request, "portal_form", PortalForm(request.POST), lambda d: (
-        org_services.organization_change_portal(actor=request.membership, org=request.org,
-                                                portal=d["portal"])),
-        _("The portal URL was changed. Old links keep redirecting."))
+    return _organization_post(
+        request,
+        "portal_form",
+        PortalForm(request.POST),
+        lambda d: org_services.organization_change_portal(
+            actor=request.membership, org=request.org, portal=d["portal"]
+        ),
+        _("The portal URL was changed. Old links keep redirecting."),
+    )
 
 
 @require_POST
 @require_account_admin
 def organization_plan(request: HttpRequest) -> HttpResponse:
-    return _organization_post(request, "plan_form", PlanForm(request.POST), lambda d: (
-        org_services.organization_change_plan(actor=request.membership, org=request.org,
-                                              plan=d["plan"])), _("The plan was changed."))
+    return _organization_post(
+        request,
+        "plan_form",
+        PlanForm(request.POST),
+        lambda d: org_services.organization_change_plan(
+            actor=request.membership, org=request.org, plan=d["plan"]
+        ),
+        _("The plan was changed."),
+    )
 
 
 @require_POST
 @require_account_admin
 def organization_transfer(request: HttpRequest) -> HttpResponse:
     form = TransferForm(request.POST, org=request.org, exclude=request.membership)
-    return _organization_post(request, "transfer_form", form, lambda d: (
-        org_services.organization_transfer_account_admin(actor=request.membership,
-                                                         target=d["member"])),
-        _("The account administrator role was handed over."))
+    return _organization_post(
+        request,
+        "transfer_form",
+        form,
+        lambda d: org_services.organization_transfer_account_admin(
+            actor=request.membership, target=d["member"]
+        ),
+        _("The account administrator role was handed over."),
+    )
 
 
 # --- Users -----------------------------------------------------------------------------------
@@ -151,14 +179,22 @@ def users(request: HttpRequest) -> HttpResponse:
         Membership.objects.for_org(request.org)
         .filter(STATUS_FILTERS.get(status, Q()))
         .select_related("user")
-        .annotate(is_owner=Case(When(admin_level="account", then=Value(0)), default=Value(1),
-                                output_field=IntegerField()))
+        .annotate(
+            is_owner=Case(
+                When(admin_level="account", then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
         .order_by("is_owner", "user__full_name", "user__email")
     )
     if query:
         rows = rows.filter(Q(user__full_name__icontains=query) | Q(user__email__icontains=query))
     context = {
-        "rows": rows, "status": status, "q": query, "statuses": STATUS_FILTERS.keys(),
+        "rows": rows,
+        "status": status,
+        "q": query,
+        "statuses": STATUS_FILTERS.keys(),
         "seats_used": org_services.seats_used(request.org),
         "seat_limit": request.org.limit("users"),
     }
@@ -173,41 +209,61 @@ def user_invite(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             invitation = member_services.member_invite(
-                actor=request.membership, email=form.cleaned_data["email"],
-                full_name=form.cleaned_data["full_name"], roles=form.roles())
+                actor=request.membership,
+                email=form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"],
+                roles=form.roles(),
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Invitation sent to %(email)s.")
-                             % {"email": invitation.email})
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+            )
             return redirect("setup:users", portal=request.org.portal)
-    return render(request, "setup/user_invite.html", {
-        "form": form, "seats_used": org_services.seats_used(request.org),
-        "seat_limit": request.org.limit("users"),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "setup/user_invite.html",
+        {
+            "form": form,
+            "seats_used": org_services.seats_used(request.org),
+            "seat_limit": request.org.limit("users"),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_any_admin
 def user_detail(request: HttpRequest, member_id: int) -> HttpResponse:
     member = _member(request, member_id)
     actor = request.membership
-    form = MemberAccessForm(request.POST or None, initial={
-        "desk_role": member.desk_role, "crm_role": member.crm_role,
-        "chat_role": member.chat_role, "admin_level": member.admin_level,
-        "admin_app": member.admin_app,
-    })
+    form = MemberAccessForm(
+        request.POST or None,
+        initial={
+            "desk_role": member.desk_role,
+            "crm_role": member.crm_role,
+            "chat_role": member.chat_role,
+            "admin_level": member.admin_level,
+            "admin_app": member.admin_app,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         try:
             member_services.member_set_access(
-                actor=actor, member=member, roles=form.roles(),
+                actor=actor,
+                member=member,
+                roles=form.roles(),
                 admin_level=form.cleaned_data["admin_level"]
-                if actor.is_suite_admin and not member.is_account_admin else None,
-                admin_app=form.cleaned_data["admin_app"])
+                if actor.is_suite_admin and not member.is_account_admin
+                else None,
+                admin_app=form.cleaned_data["admin_app"],
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Access for %(name)s saved.")
-                             % {"name": member.user.display_name})
+            messages.success(
+                request, _("Access for %(name)s saved.") % {"name": member.user.display_name}
+            )
             return redirect("setup:user_detail", portal=request.org.portal, member_id=member.pk)
     # Only the fields this admin may change are editable.
     for app in App.values:
@@ -216,11 +272,18 @@ def user_detail(request: HttpRequest, member_id: int) -> HttpResponse:
     if not actor.is_suite_admin or member.is_account_admin or member.pk == actor.pk:
         form.fields["admin_level"].disabled = True
         form.fields["admin_app"].disabled = True
-    return render(request, "setup/user_detail.html", {
-        "member": member, "form": form,
-        "departments": Department.objects.for_org(request.org).filter(
-            departmentagent__user=member.user).distinct(),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "setup/user_detail.html",
+        {
+            "member": member,
+            "form": form,
+            "departments": Department.objects.for_org(request.org)
+            .filter(departmentagent__user=member.user)
+            .distinct(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _member_action(request: HttpRequest, member_id: int, action, done: str) -> HttpResponse:
@@ -233,46 +296,59 @@ def _member_action(request: HttpRequest, member_id: int, action, done: str) -> H
         messages.success(request, done % {"name": member.user.display_name})
     if request.htmx and action is not member_services.member_delete:
         member.refresh_from_db()
-        return render(request, "setup/users.html#user-row", {"row": member,
-                                                              "membership": request.membership})
+        return render(
+            request, "setup/users.html#user-row", {"row": member, "membership": request.membership}
+        )
     return redirect("setup:users", portal=request.org.portal)
 
 
 @require_POST
 @require_suite_admin
 def user_reinvite(request: HttpRequest, member_id: int) -> HttpResponse:
-    return _member_action(request, member_id, member_services.member_reinvite,
-                          _("A new invitation was sent to %(name)s."))
+    return _member_action(
+        request,
+        member_id,
+        member_services.member_reinvite,
+        _("A new invitation was sent to %(name)s."),
+    )
 
 
 @require_POST
 @require_suite_admin
 def user_activate(request: HttpRequest, member_id: int) -> HttpResponse:
-    return _member_action(request, member_id, member_services.member_activate,
-                          _("%(name)s was activated."))
+    return _member_action(
+        request, member_id, member_services.member_activate, _("%(name)s was activated.")
+    )
 
 
 @require_POST
 @require_suite_admin
 def user_deactivate(request: HttpRequest, member_id: int) -> HttpResponse:
-    return _member_action(request, member_id, member_services.member_deactivate,
-                          _("%(name)s was deactivated."))
+    return _member_action(
+        request, member_id, member_services.member_deactivate, _("%(name)s was deactivated.")
+    )
 
 
 @require_suite_admin
 def user_delete(request: HttpRequest, member_id: int) -> HttpResponse:
     if request.method != "POST":
         return render(request, "setup/user_delete.html", {"member": _member(request, member_id)})
-    return _member_action(request, member_id, member_services.member_delete,
-                          _("%(name)s was removed from the organization."))
+    return _member_action(
+        request,
+        member_id,
+        member_services.member_delete,
+        _("%(name)s was removed from the organization."),
+    )
 
 
 @require_suite_admin
 def user_export(request: HttpRequest, member_id: int) -> HttpResponse:
     member = _member(request, member_id)
     data = member_services.member_export(actor=request.membership, member=member)
-    response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
-                            content_type="application/json; charset=utf-8")
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
     name = slugify(member.user.email.replace("@", "-at-")) or "user"
     response["Content-Disposition"] = f'attachment; filename="{name}-{request.org.portal}.json"'
     return response

@@ -32,23 +32,71 @@ PASSWORD = "madoguchi-demo"
 
 # email, name, admin level, admin app, desk, crm, chat
 PEOPLE = [
-    ("owner@demo.madoguchi.test", "山田 花子 (Account admin)", AdminLevel.ACCOUNT, "",
-     DeskRole.ADMIN, CrmRole.ADMIN, ChatRole.SUPERVISOR),
-    ("suite@demo.madoguchi.test", "佐藤 健 (Suite admin)", AdminLevel.SUITE, "",
-     DeskRole.ADMIN, CrmRole.ADMIN, ChatRole.SUPERVISOR),
-    ("deskadmin@demo.madoguchi.test", "鈴木 一郎 (Desk admin)", AdminLevel.APP, App.DESK,
-     DeskRole.ADMIN, "", ""),
-    ("agent@demo.madoguchi.test", "高橋 美咲 (Agent)", "", "", DeskRole.AGENT, "",
-     ChatRole.OPERATOR),
-    ("restricted@demo.madoguchi.test", "田中 翔 (Restricted agent)", "", "",
-     DeskRole.RESTRICTED, "", ""),
-    ("crmadmin@demo.madoguchi.test", "伊藤 優 (CRM admin)", AdminLevel.APP, App.CRM, "",
-     CrmRole.ADMIN, ""),
+    (
+        "owner@demo.madoguchi.test",
+        "山田 花子 (Account admin)",
+        AdminLevel.ACCOUNT,
+        "",
+        DeskRole.ADMIN,
+        CrmRole.ADMIN,
+        ChatRole.SUPERVISOR,
+    ),
+    (
+        "suite@demo.madoguchi.test",
+        "佐藤 健 (Suite admin)",
+        AdminLevel.SUITE,
+        "",
+        DeskRole.ADMIN,
+        CrmRole.ADMIN,
+        ChatRole.SUPERVISOR,
+    ),
+    (
+        "deskadmin@demo.madoguchi.test",
+        "鈴木 一郎 (Desk admin)",
+        AdminLevel.APP,
+        App.DESK,
+        DeskRole.ADMIN,
+        "",
+        "",
+    ),
+    (
+        "agent@demo.madoguchi.test",
+        "高橋 美咲 (Agent)",
+        "",
+        "",
+        DeskRole.AGENT,
+        "",
+        ChatRole.OPERATOR,
+    ),
+    (
+        "restricted@demo.madoguchi.test",
+        "田中 翔 (Restricted agent)",
+        "",
+        "",
+        DeskRole.RESTRICTED,
+        "",
+        "",
+    ),
+    (
+        "crmadmin@demo.madoguchi.test",
+        "伊藤 優 (CRM admin)",
+        AdminLevel.APP,
+        App.CRM,
+        "",
+        CrmRole.ADMIN,
+        "",
+    ),
     ("sales@demo.madoguchi.test", "渡辺 直樹 (Sales user)", "", "", "", CrmRole.SALES, ""),
-    ("chatlead@demo.madoguchi.test", "中村 さくら (Chat supervisor)", AdminLevel.APP, App.CHAT,
-     "", "", ChatRole.SUPERVISOR),
-    ("operator@demo.madoguchi.test", "小林 蓮 (Chat operator)", "", "", "", "",
-     ChatRole.OPERATOR),
+    (
+        "chatlead@demo.madoguchi.test",
+        "中村 さくら (Chat supervisor)",
+        AdminLevel.APP,
+        App.CHAT,
+        "",
+        "",
+        ChatRole.SUPERVISOR,
+    ),
+    ("operator@demo.madoguchi.test", "小林 蓮 (Chat operator)", "", "", "", "", ChatRole.OPERATOR),
 ]
 
 DEPARTMENTS = [
@@ -63,45 +111,62 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         org, _ = Organization.objects.get_or_create(
-            portal=PORTAL, defaults={"name": "Madoguchi Demo", "plan": Plan.PROFESSIONAL,
-                                     "time_zone": "Asia/Tokyo"})
+            portal=PORTAL,
+            defaults={
+                "name": "Madoguchi Demo",
+                "plan": Plan.PROFESSIONAL,
+                "time_zone": "Asia/Tokyo",
+            },
+        )
         users = {}
         for email, name, level, admin_app, desk, crm, chat in PEOPLE:
             user = User.objects.filter(email=email).first()
             if user is None:
                 user = User.objects.create_user(email, PASSWORD, full_name=name, language="ja")
             users[email.split("@")[0]] = user
-            Membership.objects.update_or_create(org=org, user=user, defaults={
-                "status": Membership.Status.ACTIVE, "admin_level": level,
-                "admin_app": admin_app, "desk_role": desk, "crm_role": crm, "chat_role": chat,
-            })
+            Membership.objects.update_or_create(
+                org=org,
+                user=user,
+                defaults={
+                    "status": Membership.Status.ACTIVE,
+                    "admin_level": level,
+                    "admin_app": admin_app,
+                    "desk_role": desk,
+                    "crm_role": crm,
+                    "chat_role": chat,
+                },
+            )
         owner = Membership.objects.get(org=org, user=users["owner"])
         owner.org = org
         for name, description, agents in DEPARTMENTS:
             department, created = Department.objects.get_or_create(
-                org=org, name=name, defaults={"description": description})
+                org=org, name=name, defaults={"description": description}
+            )
             for key in agents + ["owner"]:
-                DepartmentAgent.objects.get_or_create(org=org, department=department,
-                                                      user=users[key])
-            team, _ = Team.objects.get_or_create(org=org, department=department,
-                                                 name=f"{name} L1")
+                DepartmentAgent.objects.get_or_create(
+                    org=org, department=department, user=users[key]
+                )
+            team, _ = Team.objects.get_or_create(org=org, department=department, name=f"{name} L1")
             TeamMember.objects.get_or_create(org=org, team=team, user=users["agent"])
             if not BusinessInterval.objects.for_org(org).filter(department=department).exists():
                 BusinessInterval.objects.bulk_create(
-                    BusinessInterval(org=org, department=department, weekday=day, start=start,
-                                     end=end)
+                    BusinessInterval(
+                        org=org, department=department, weekday=day, start=start, end=end
+                    )
                     for day in range(5)
                     for start, end in ((dt.time(9), dt.time(12)), (dt.time(13), dt.time(18)))
                 )
             year = dt.date.today().year
-            holidays_import(actor=owner, department=department, country="JP", year=year,
-                            language="ja")
+            holidays_import(
+                actor=owner, department=department, country="JP", year=year, language="ja"
+            )
         self._print(org)
 
     def _print(self, org: Organization) -> None:
         url = f"{settings.SITE_URL}/{org.portal}/"
         self.stdout.write(self.style.SUCCESS(f"\nDemo organization ready: {url}"))
-        self.stdout.write(f"Log in at {settings.SITE_URL}/accounts/login/ with password "
-                          f"“{PASSWORD}” as:")
+        self.stdout.write(
+            f"Log in at {settings.SITE_URL}/accounts/login/ with password “{PASSWORD}” as:"
+        )
         for email, name, *_rest in PEOPLE:
             self.stdout.write(f"  {email:34} {name}")
