@@ -156,7 +156,7 @@ class TransferForm(forms.Form):
 class DepartmentForm(forms.ModelForm):
     class Meta:
         model = Department
-        fields = ["name", "description", "time_zone"]
+        fields = ["name", "description", "email", "time_zone"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
@@ -190,7 +190,10 @@ class TeamForm(forms.ModelForm):
 
 
 class IntervalForm(forms.Form):
-    weekday = forms.TypedChoiceField(label=_("Day"), choices=Weekday.choices, coerce=int)
+    # The blank first option matters: a browser posts a select's first option, so with
+    # "Monday" first every empty extra row would count as changed and fail validation.
+    weekday = forms.TypedChoiceField(label=_("Day"), choices=[("", "—"), *Weekday.choices],
+                                     coerce=int)
     start = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
     end = forms.TimeField(label=_("To"), widget=forms.TimeInput(attrs={"type": "time"}))
 

@@ -55,7 +55,12 @@ def department_save(*, actor: Membership, department: Department) -> Department:
     department.name = department.name.strip()
     department.full_clean(exclude=["org"])
     _ensure_name_free(department)
+    created = department.pk is None
     department.save()
+    if created:
+        from helpdesk.tickets.services.layouts import layout_create_defaults
+
+        layout_create_defaults(department=department)
     return department
 
 
@@ -77,8 +82,11 @@ def department_delete(*, actor: Membership, department: Department) -> None:
     """Delete a department. Refused while records (tickets) still belong to it: the models
     that must survive point at departments with on_delete=PROTECT."""
     ensure_app_admin(actor, App.DESK)
-    if not Department.objects.for_org(actor.org).exclude(pk=department.pk).exists():
+    others = Department.objects.for_org(actor.org).exclude(pk=department.pk)
+    if not others.exists():
         raise ValidationError(_("An organization needs at least one department."))
+    if department.is_enabled and not others.filter(is_enabled=True).exists():
+        raise ValidationError(_("At least one department must stay enabled."))
     try:
         with transaction.atomic():
             department.delete()
@@ -223,10 +231,13 @@ def holidays_import(*, actor: Membership, department: Department, country: str, 
         raise ValidationError({"country": _("Choose a supported country.")})
     if not 1950 <= year <= 2100:
         raise ValidationError({"year": _("Choose a year between 1950 and 2100.")})
-    kwargs = {"years": year}
-    calendar = holidays_lib.country_holidays(country, **kwargs)
-    if language and language in getattr(calendar, "supported_languages", ()):
-        calendar = holidays_lib.country_holidays(country, language=language, **kwargs)
+    calendar = holidays_lib.country_holidays(country, years=year)
+    # Always name a language: without one the package falls back to the server's locale.
+    supported = getattr(calendar, "supported_languages", ())
+    chosen = next((code for code in supported if language and (
+        code == language or code.startswith(f"{language}_"))), calendar.default_language)
+    if chosen:
+        calendar = holidays_lib.country_holidays(country, years=year, language=chosen)
     org = actor.org
     existing = set(Holiday.objects.for_org(org).filter(department=department)
                    .values_list("date", flat=True))

@@ -71,6 +71,9 @@ def organization_create(
         org=org, name=org.name, time_zone=time_zone, description=_("Default department")
     )
     DepartmentAgent.objects.create(org=org, department=department, user=user)
+    from helpdesk.tickets.services.layouts import layout_create_defaults
+
+    layout_create_defaults(department=department)
     return membership
 
 

@@ -148,6 +148,8 @@ def _team_form(request: HttpRequest, department: Department, team: Team | None) 
         else:
             messages.success(request, _("Team saved."))
             return _to_department(request, department, "agents")
+    if team is not None:
+        team.refresh_from_db()  # the form changed it in memory; show the stored name
     return render(request, "setup/team_form.html", {
         "department": department, "form": form, "team": team, "tab": "agents",
     }, status=400 if form.errors else 200)

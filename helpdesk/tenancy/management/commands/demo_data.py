@@ -26,6 +26,7 @@ from helpdesk.tenancy.models import (
     User,
 )
 from helpdesk.tenancy.services.departments import holidays_import
+from helpdesk.tickets.services.layouts import layout_create_defaults
 
 PORTAL = "demo"
 PASSWORD = "madoguchi-demo"
@@ -142,6 +143,7 @@ class Command(BaseCommand):
             department, created = Department.objects.get_or_create(
                 org=org, name=name, defaults={"description": description}
             )
+            layout_create_defaults(department=department)
             for key in agents + ["owner"]:
                 DepartmentAgent.objects.get_or_create(
                     org=org, department=department, user=users[key]

@@ -1,0 +1,252 @@
+"""Tickets and their layout (statuses, custom fields), thread, attachments and history.
+
+TKT-01, TKT-02, TKT-03, TKT-05, DEP-02."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Account, Contact
+from helpdesk.tenancy.models import Department, TenantModel
+
+
+# --- Layout (DEP-02) -------------------------------------------------------------------------
+class StatusKind(models.TextChoices):
+    OPEN = "open", _("Open")
+    ON_HOLD = "on_hold", _("On hold")
+    CLOSED = "closed", _("Closed")
+
+
+class TicketStatus(TenantModel):
+    """A status of a department's layout; its kind drives views, SLAs and closed times."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="statuses")
+    name = models.CharField(_("name"), max_length=60)
+    kind = models.CharField(_("type"), max_length=10, choices=StatusKind.choices)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_default = models.BooleanField(_("default for new tickets"), default=False)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("status")
+        constraints = [
+            models.UniqueConstraint("org", "department", Lower("name"), name="status_name_uniq"),
+            models.UniqueConstraint(fields=["org", "department"], condition=models.Q(
+                is_default=True), name="status_one_default"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", _("Single line")
+    TEXTAREA = "textarea", _("Multi-line")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    DATETIME = "datetime", _("Date and time")
+    PICKLIST = "picklist", _("Pick list")
+    CHECKBOX = "checkbox", _("Checkbox")
+    EMAIL = "email", _("Email")
+    URL = "url", _("URL")
+
+
+class CustomField(TenantModel):
+    """A custom ticket field of a department's layout. Values live in Ticket.custom_fields,
+    keyed by `key`, checked by `helpdesk.tickets.fields.validate_custom_values`."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE,
+                                   related_name="custom_fields")
+    label = models.CharField(_("label"), max_length=80)
+    key = models.SlugField(_("key"), max_length=60, db_index=False)
+    type = models.CharField(_("type"), max_length=10, choices=FieldType.choices)
+    required = models.BooleanField(_("required"), default=False)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    choices = models.JSONField(_("pick list values"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "department", "key"], name="custom_field_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+# --- Tickets (TKT-01) ------------------------------------------------------------------------
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+HIGH_PRIORITIES = (Priority.HIGH, Priority.URGENT)
+PRIORITY_RANK = {Priority.LOW: 0, Priority.MEDIUM: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    WEB = "web", _("Web / help center")
+    CHAT = "chat", _("Chat")
+    PHONE = "phone", _("Phone")
+    CRM = "crm", _("CRM")
+
+
+class TicketCounter(TenantModel):
+    """The last ticket number of an organization; incremented under a row lock."""
+
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org"], name="ticket_counter_org")]
+
+    def __str__(self) -> str:
+        return f"{self.org_id}: {self.last_number}"
+
+
+class Ticket(TenantModel):
+    number = models.PositiveBigIntegerField(_("number"))
+    subject = models.CharField(_("subject"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tickets",
+                                   verbose_name=_("department"))
+    status = models.ForeignKey(TicketStatus, on_delete=models.PROTECT, related_name="tickets",
+                               verbose_name=_("status"))
+    # Denormalised from the status, so views filter and count without a join.
+    status_kind = models.CharField(max_length=10, choices=StatusKind.choices, editable=False)
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices,
+                                default=Priority.MEDIUM)
+    priority_rank = models.PositiveSmallIntegerField(default=1, editable=False)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices,
+                               default=Channel.WEB)
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="tickets", verbose_name=_("contact"))
+    account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="tickets", verbose_name=_("account"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+", verbose_name=_("owner"))
+    due_at = models.DateTimeField(_("due date"), null=True, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "number"], name="ticket_org_number"),
+        ]
+        indexes = [
+            # The list's default order and its main filters, each led by the organization.
+            models.Index(fields=["org", "department", "-created_at"], name="ticket_dept_created"),
+            models.Index(fields=["org", "department", "status_kind", "-created_at"],
+                         name="ticket_dept_kind_created"),
+            models.Index(fields=["org", "owner", "status_kind"], name="ticket_owner_kind"),
+            models.Index(fields=["org", "department", "priority_rank", "-created_at"],
+                         name="ticket_dept_priority"),
+            models.Index(fields=["org", "department", "due_at"], name="ticket_dept_due",
+                         condition=~models.Q(status_kind="closed")),
+            models.Index(fields=["org", "contact"], name="ticket_contact"),
+            models.Index(fields=["org", "account"], name="ticket_account"),
+            GinIndex(fields=["org", "search_vector"], name="ticket_search"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status_kind == StatusKind.CLOSED
+
+
+# --- Thread (TKT-02) -------------------------------------------------------------------------
+class Thread(TenantModel):
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("Reply")
+        FORWARD = "forward", _("Forward")
+        COMMENT = "comment", _("Private comment")
+        INCOMING = "incoming", _("Customer message")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="threads")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                               blank=True, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+")
+    body = models.TextField()  # sanitised HTML
+    to = models.CharField(max_length=1000, blank=True)
+    cc = models.CharField(max_length=1000, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    in_reply_to = models.CharField(max_length=255, blank=True)
+    references = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["org", "ticket", "created_at"], name="thread_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.ticket_id}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != self.Kind.COMMENT
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Files live under a per-organization prefix with an unguessable name."""
+    ext = os.path.splitext(filename)[1].lower()[:10]
+    return f"org/{instance.org_id}/tickets/{uuid.uuid4().hex}{ext}"
+
+
+class Attachment(TenantModel):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=120)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["org", "ticket"], name="attachment_ticket")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- History (TKT-05) ------------------------------------------------------------------------
+class TicketHistory(TenantModel):
+    """One change to a ticket: who, when, from where, what, and per-field before/after."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="history")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=40)
+    changes = models.JSONField(default=dict, blank=True)  # {field: [before, after]}
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["org", "ticket", "created_at"], name="history_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.ticket_id}"

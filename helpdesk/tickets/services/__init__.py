@@ -1,0 +1,1 @@
+"""Ticket services: every change goes through here and writes the history."""

@@ -1,0 +1,79 @@
+"""Email of public replies and forwards (TKT-02), threaded with Message-ID, In-Reply-To and
+References, sent from the department's address."""
+
+from __future__ import annotations
+
+from email.utils import formataddr, make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from ..html import html_to_text
+from ..models import Thread
+
+
+def department_from_address(department) -> str:
+    address = department.email or settings.DEFAULT_FROM_EMAIL
+    if "<" in address:
+        return address
+    return formataddr((department.name, address))
+
+
+def _mail_domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].strip(">").strip() or "madoguchi.localhost"
+
+
+def thread_mail_send(*, org_id: int, thread_id: int) -> bool:
+    """Send a reply or forward once. The thread is claimed by setting its Message-ID with a
+    conditional UPDATE, so a retried or duplicated task never sends twice."""
+    thread = (
+        Thread.objects.filter(org_id=org_id, pk=thread_id)
+        .select_related("ticket__department", "ticket__contact", "author")
+        .first()
+    )
+    if thread is None or thread.kind not in (Thread.Kind.REPLY, Thread.Kind.FORWARD):
+        return False
+    ticket, department = thread.ticket, thread.ticket.department
+    sender = department_from_address(department)
+    message_id = make_msgid(domain=_mail_domain(sender))
+    earlier = list(
+        Thread.objects.for_org(org_id)
+        .filter(ticket=ticket, pk__lt=thread.pk)
+        .filter(~Q(message_id=""), kind__in=[Thread.Kind.REPLY, Thread.Kind.INCOMING])
+        .order_by("pk")
+        .values_list("message_id", flat=True)
+    )
+    claimed = Thread.objects.for_org(org_id).filter(pk=thread.pk, message_id="").update(
+        message_id=message_id, in_reply_to=earlier[-1] if earlier else "",
+        references=" ".join(earlier))
+    if not claimed:
+        return False
+    recipients = [a.strip() for a in thread.to.split(",") if a.strip()]
+    cc = [a.strip() for a in thread.cc.split(",") if a.strip()]
+    language = getattr(thread.author, "language", None) or settings.LANGUAGE_CODE
+    context = {"thread": thread, "ticket": ticket, "department": department,
+               "text": html_to_text(thread.body)}
+    with translation.override(language):
+        subject = render_to_string("tickets/emails/thread_subject.txt", context).strip()
+        body = render_to_string("tickets/emails/thread.txt", context)
+        html = render_to_string("tickets/emails/thread.html", context)
+    headers = {"Message-ID": message_id}
+    if earlier:
+        headers["In-Reply-To"] = earlier[-1]
+        headers["References"] = " ".join(earlier)
+    message = EmailMultiAlternatives(" ".join(subject.splitlines()), body, from_email=sender,
+                                     to=recipients, cc=cc, headers=headers)
+    message.attach_alternative(html, "text/html")
+    for attachment in thread.attachments.all():
+        with attachment.file.open("rb") as handle:
+            message.attach(attachment.name, handle.read(), attachment.content_type)
+    try:
+        message.send()
+    except Exception:
+        # Release the claim so the task's retry sends it.
+        Thread.objects.for_org(org_id).filter(pk=thread.pk).update(message_id="")
+        raise
+    return True

@@ -1,0 +1,151 @@
+"""The thread: public replies, forwards, private comments and attachments (TKT-02, TKT-03)."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+
+from helpdesk.tenancy.models import Membership
+
+from ..html import body_to_html, html_to_text
+from ..models import Attachment, Thread, Ticket
+from .access import ensure_can, ticket_for_member
+from .history import history_record
+from .tickets import search_index_update
+
+# Types a desk accepts; anything else (executables, scripts, HTML) is refused. HTML and SVG
+# could carry scripts into the browser of whoever opens them.
+ALLOWED_EXTENSIONS = {
+    ".pdf", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".txt", ".csv", ".log", ".json", ".xml",
+    ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods", ".zip", ".eml", ".md",
+}
+MAX_FILES = 10
+
+
+def _max_size() -> int:
+    return getattr(settings, "ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+
+
+def check_files(files: Sequence[UploadedFile]) -> None:
+    """Refuse oversized, empty, forbidden or too many files, naming each problem."""
+    errors = []
+    if len(files) > MAX_FILES:
+        errors.append(_("Attach at most %(count)d files at once.") % {"count": MAX_FILES})
+    for upload in files:
+        ext = os.path.splitext(upload.name or "")[1].lower()
+        if ext not in ALLOWED_EXTENSIONS:
+            errors.append(_("“%(name)s”: files of this type are not allowed.")
+                          % {"name": upload.name})
+        elif upload.size > _max_size():
+            errors.append(_("“%(name)s” is too large (%(size)s); the limit is %(limit)s.") % {
+                "name": upload.name, "size": filesizeformat(upload.size),
+                "limit": filesizeformat(_max_size())})
+        elif upload.size == 0:
+            errors.append(_("“%(name)s” is empty.") % {"name": upload.name})
+    if errors:
+        raise ValidationError({"files": errors})
+
+
+def _save_files(*, ticket: Ticket, thread: Thread | None, files: Sequence[UploadedFile],
+                user) -> list[Attachment]:
+    """Store files under the organization's prefix. The caller deletes them again if its
+    transaction fails (see `thread_add`), so no orphan file outlives a rolled-back row."""
+    saved: list[Attachment] = []
+    for upload in files:
+        content_type = mimetypes.guess_type(upload.name)[0] or "application/octet-stream"
+        attachment = Attachment(org_id=ticket.org_id, ticket=ticket, thread=thread,
+                                name=os.path.basename(upload.name)[:255], size=upload.size,
+                                content_type=content_type, uploaded_by=user)
+        attachment.file.save(upload.name, upload, save=False)
+        saved.append(attachment)
+        attachment.save()
+    return saved
+
+
+def _delete_files(attachments: Sequence[Attachment]) -> None:
+    for attachment in attachments:
+        attachment.file.storage.delete(attachment.file.name)
+
+
+def _parse_addresses(value: str) -> list[str]:
+    addresses = [a.strip() for a in (value or "").replace(";", ",").split(",") if a.strip()]
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError as exc:
+            raise ValidationError({"to": _("“%(address)s” is not a valid email address.")
+                                   % {"address": address}}) from exc
+    return addresses
+
+
+@transaction.atomic
+def thread_add(*, actor: Membership, ticket: Ticket, kind: str, body: str,
+               files: Sequence[UploadedFile] = (), to: str = "", cc: str = "",
+               ip: str | None = None) -> Thread:
+    """Add a reply, forward or private comment, with attachments. Replies and forwards are
+    mailed after commit. Refused for roles that may not do it (ORG-04)."""
+    action = {Thread.Kind.REPLY: "reply", Thread.Kind.FORWARD: "forward",
+              Thread.Kind.COMMENT: "comment"}.get(kind)
+    if action is None:
+        raise ValidationError(_("Choose reply, forward or comment."))
+    ensure_can(actor, action)
+    if files:
+        ensure_can(actor, "attach")
+    ticket = ticket_for_member(actor, ticket.number, for_update=True)
+    clean_body = body_to_html(body)
+    errors: dict[str, list[str]] = {}
+    if not html_to_text(clean_body) and not files:
+        errors["body"] = [_("Write a message.")]
+    to_list: list[str] = []
+    if kind == Thread.Kind.REPLY:
+        if ticket.contact_id is None or not ticket.contact.email:
+            errors.setdefault("body", []).append(
+                _("This ticket has no contact with an email address to reply to."))
+        else:
+            to_list = [ticket.contact.email]
+    elif kind == Thread.Kind.FORWARD:
+        try:
+            to_list = _parse_addresses(to)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if not to_list and "to" not in errors:
+            errors["to"] = [_("Enter at least one address to forward to.")]
+    try:
+        cc_list = _parse_addresses(cc) if kind != Thread.Kind.COMMENT else []
+    except ValidationError as exc:
+        errors["cc"] = exc.messages
+        cc_list = []
+    try:
+        check_files(files)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    thread = Thread.objects.create(
+        org_id=ticket.org_id, ticket=ticket, kind=kind, author=actor.user, body=clean_body,
+        to=", ".join(to_list), cc=", ".join(cc_list),
+    )
+    attachments: list[Attachment] = []
+    try:
+        attachments = _save_files(ticket=ticket, thread=thread, files=files, user=actor.user)
+        history_record(ticket=ticket, actor=actor.user, ip=ip, action=action, changes={
+            "attachments": [None, [a.name for a in attachments]]} if attachments else {})
+        search_index_update(ticket)
+    except BaseException:
+        _delete_files(attachments)
+        raise
+    if kind != Thread.Kind.COMMENT:
+        from ..tasks import send_thread_mail_task
+
+        org_id, thread_id = ticket.org_id, thread.pk
+        transaction.on_commit(lambda: send_thread_mail_task.delay(org_id, thread_id))
+    return thread

@@ -1,0 +1,12 @@
+"""Thin Celery wrappers: take IDs, call services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .services.mail import thread_mail_send
+
+
+@shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
+def send_thread_mail_task(self, org_id: int, thread_id: int) -> bool:
+    return thread_mail_send(org_id=org_id, thread_id=thread_id)
