@@ -12,6 +12,7 @@ desk_patterns = ([path("", apps.desk_home, name="home")], "desk")
 tenant_patterns = [
     path("", apps.org_home, name="org_home"),
     path("desk/", include(desk_patterns)),
+    path("customers/", include("customers.urls")),
     path("crm/", apps.crm_home, name="crm_home"),
     path("chat/", apps.chat_home, name="chat_home"),
     path("setup/", include("helpdesk.tenancy.urls")),
