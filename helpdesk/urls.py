@@ -6,16 +6,17 @@ from django.urls import include, path
 
 from helpdesk.tenancy.forms import PasswordResetForm
 from helpdesk.tenancy.views import account, apps
-
-desk_patterns = ([path("", apps.desk_home, name="home")], "desk")
+from helpdesk.tickets import urls as tickets_urls
 
 tenant_patterns = [
     path("", apps.org_home, name="org_home"),
-    path("desk/", include(desk_patterns)),
+    path("desk/", include((tickets_urls.desk_patterns, "desk"))),
     path("customers/", include("customers.urls")),
     path("crm/", apps.crm_home, name="crm_home"),
     path("chat/", apps.chat_home, name="chat_home"),
     path("setup/", include("helpdesk.tenancy.urls")),
+    path("setup/departments/<int:dept_id>/layout/",
+         include((tickets_urls.layout_patterns, "layout"))),
     path("invitation/<str:token>/", account.invitation_accept_view, name="invitation_accept"),
 ]
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from ..models import App, Department, DepartmentAgent, Membership
+from ..models import App, Membership
 from ..permissions import nav_items, require_app
 
 
@@ -32,25 +32,6 @@ def _app_home(request: HttpRequest, app: str, template: str, extra: dict) -> Htt
         request,
         template,
         {"app": app, "colleagues": colleagues, "role": request.membership.role(app), **extra},
-    )
-
-
-@require_app(App.DESK)
-def desk_home(request: HttpRequest) -> HttpResponse:
-    mine = (
-        DepartmentAgent.objects.for_org(request.org)
-        .filter(user=request.user)
-        .values("department_id")
-    )
-    departments = Department.objects.for_org(request.org).filter(pk__in=mine, is_enabled=True)
-    return _app_home(
-        request,
-        App.DESK,
-        "apps/desk_home.html",
-        {
-            "departments": departments,
-            "title": _("Desk"),
-        },
     )
 
 

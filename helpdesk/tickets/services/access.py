@@ -75,12 +75,14 @@ def visible_tickets(membership: Membership) -> QuerySet[Ticket]:
     return qs if ids is None else qs.filter(department_id__in=ids)
 
 
-def ticket_for_member(membership: Membership, number: int, *, for_update: bool = False
-                      ) -> Ticket:
+def ticket_for_member(membership: Membership, number: int, *, for_update: bool = False,
+                      related: tuple[str, ...] = ()) -> Ticket:
     """The ticket if this member may see it; 404 otherwise (same answer for 'missing')."""
     qs = visible_tickets(membership)
+    if related:
+        qs = qs.select_related(*related)
     if for_update:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     ticket = qs.filter(number=number).first()
     if ticket is None:
         raise Http404

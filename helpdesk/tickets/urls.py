@@ -1,0 +1,30 @@
+"""Desk URLs under /<portal>/desk/ (namespace "desk") and layout settings under
+/<portal>/setup/departments/<dept_id>/layout/ (namespace "layout")."""
+
+from django.urls import path
+
+from .views import layout, list as list_views, ticket
+
+desk_patterns = [
+    path("", list_views.ticket_list, name="home"),
+    path("counts/", list_views.ticket_view_counts, name="view_counts"),
+    path("tickets/bulk/", list_views.ticket_bulk, name="ticket_bulk"),
+    path("tickets/new/", ticket.ticket_create_view, name="ticket_create"),
+    path("tickets/<int:number>/", ticket.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:number>/properties/", ticket.ticket_properties,
+         name="ticket_properties"),
+    path("tickets/<int:number>/thread/", ticket.ticket_thread, name="ticket_thread"),
+    path("tickets/<int:number>/attachments/<int:attachment_id>/", ticket.attachment_download,
+         name="attachment"),
+]
+
+layout_patterns = [
+    path("", layout.layout_home, name="home"),
+    path("statuses/new/", layout.status_create, name="status_create"),
+    path("statuses/order/", layout.statuses_reorder, name="statuses_reorder"),
+    path("statuses/<int:status_id>/", layout.status_edit, name="status_edit"),
+    path("statuses/<int:status_id>/delete/", layout.status_delete, name="status_delete"),
+    path("fields/new/", layout.field_create, name="field_create"),
+    path("fields/<int:field_id>/", layout.field_edit, name="field_edit"),
+    path("fields/<int:field_id>/delete/", layout.field_delete, name="field_delete"),
+]

@@ -1,0 +1,152 @@
+"""Layout settings of a department: statuses and custom fields (DEP-02)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from helpdesk.tenancy.models import App, Department
+from helpdesk.tenancy.permissions import require_app_admin
+from helpdesk.tenancy.views.account import apply_errors
+
+from ..forms import CustomFieldForm, StatusForm
+from ..models import CustomField, TicketStatus
+from ..services import layouts
+
+desk_admin_required = require_app_admin(App.DESK)
+
+
+def _department(request: HttpRequest, dept_id: int) -> Department:
+    return get_object_or_404(Department.objects.for_org(request.org), pk=dept_id)
+
+
+def _back(request: HttpRequest, department: Department) -> HttpResponse:
+    return redirect("layout:home", portal=request.org.portal, dept_id=department.pk)
+
+
+def _page(request, department, *, status_form=None, field_form=None, status=200):
+    return render(request, "tickets/layout.html", {
+        "department": department, "tab": "layout",
+        "statuses": TicketStatus.objects.for_org(request.org).filter(department=department),
+        "fields": CustomField.objects.for_org(request.org).filter(department=department),
+        "status_form": status_form or StatusForm(),
+        "field_form": field_form or CustomFieldForm(),
+    }, status=status)
+
+
+@desk_admin_required
+def layout_home(request: HttpRequest, dept_id: int) -> HttpResponse:
+    return _page(request, _department(request, dept_id))
+
+
+def _save_status(request, department, instance):
+    form = StatusForm(request.POST, instance=instance)
+    if form.is_valid():
+        form.instance.department = department
+        try:
+            layouts.status_save(actor=request.membership, status=form.instance)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Status saved."))
+            return _back(request, department)
+    return _page(request, department, status_form=form, status=400)
+
+
+@require_POST
+@desk_admin_required
+def status_create(request: HttpRequest, dept_id: int) -> HttpResponse:
+    department = _department(request, dept_id)
+    return _save_status(request, department, TicketStatus(org=request.org,
+                                                          department=department))
+
+
+@desk_admin_required
+def status_edit(request: HttpRequest, dept_id: int, status_id: int) -> HttpResponse:
+    department = _department(request, dept_id)
+    status = get_object_or_404(TicketStatus.objects.for_org(request.org),
+                               department=department, pk=status_id)
+    if request.method == "POST":
+        return _save_status(request, department, status)
+    return render(request, "tickets/layout_item.html", {
+        "department": department, "form": StatusForm(instance=status), "item": status,
+        "kind": "status", "tab": "layout"})
+
+
+@require_POST
+@desk_admin_required
+def status_delete(request: HttpRequest, dept_id: int, status_id: int) -> HttpResponse:
+    department = _department(request, dept_id)
+    status = get_object_or_404(TicketStatus.objects.for_org(request.org),
+                               department=department, pk=status_id)
+    try:
+        layouts.status_delete(actor=request.membership, status=status)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Status deleted."))
+    return _back(request, department)
+
+
+@require_POST
+@desk_admin_required
+def statuses_reorder(request: HttpRequest, dept_id: int) -> HttpResponse:
+    department = _department(request, dept_id)
+    try:
+        ids = [int(v) for v in request.POST.getlist("order")]
+        layouts.statuses_reorder(actor=request.membership, department=department, ids=ids)
+    except (ValueError, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [_("Invalid order.")])))
+    return _back(request, department)
+
+
+def _save_field(request, department, instance):
+    form = CustomFieldForm(request.POST, instance=instance)
+    if form.is_valid():
+        field = form.save_values()
+        field.department = department
+        try:
+            layouts.custom_field_save(actor=request.membership, field=field)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict") and "choices" in exc.error_dict:
+                exc.error_dict["choices_text"] = exc.error_dict.pop("choices")
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Field saved."))
+            return _back(request, department)
+    return _page(request, department, field_form=form, status=400)
+
+
+@require_POST
+@desk_admin_required
+def field_create(request: HttpRequest, dept_id: int) -> HttpResponse:
+    department = _department(request, dept_id)
+    return _save_field(request, department, CustomField(org=request.org, department=department))
+
+
+@desk_admin_required
+def field_edit(request: HttpRequest, dept_id: int, field_id: int) -> HttpResponse:
+    department = _department(request, dept_id)
+    field = get_object_or_404(CustomField.objects.for_org(request.org), department=department,
+                              pk=field_id)
+    if request.method == "POST":
+        return _save_field(request, department, field)
+    return render(request, "tickets/layout_item.html", {
+        "department": department, "form": CustomFieldForm(instance=field), "item": field,
+        "kind": "field", "tab": "layout"})
+
+
+@require_POST
+@desk_admin_required
+def field_delete(request: HttpRequest, dept_id: int, field_id: int) -> HttpResponse:
+    department = _department(request, dept_id)
+    field = get_object_or_404(CustomField.objects.for_org(request.org), department=department,
+                              pk=field_id)
+    layouts.custom_field_delete(actor=request.membership, field=field)
+    messages.success(request, _("Field “%(label)s” deactivated; existing values are kept.")
+                     % {"label": field.label})
+    return _back(request, department)

@@ -1,0 +1,178 @@
+"""One ticket: create, the ticket page, its properties, thread and attachments
+(TKT-01..03, TKT-05)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from customers.models import Contact
+from helpdesk.tenancy.models import App
+from helpdesk.tenancy.permissions import require_app
+from helpdesk.tenancy.views.account import apply_errors
+
+from ..fields import display_value
+from ..forms import CF_PREFIX, ThreadForm, TicketForm, TicketPropertiesForm
+from ..models import Attachment, CustomField, Thread, TicketHistory
+from ..services.access import can, ensure_can, ticket_for_member
+from ..services.threads import ALLOWED_EXTENSIONS, thread_add
+from ..services.tickets import ticket_create, ticket_update
+from .util import client_ip
+
+
+def _apply_ticket_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for key, errors in exc.error_dict.items():
+            name = key if key in form.fields else None
+            if key.startswith(CF_PREFIX) and key not in form.fields:
+                name = None
+            form.add_error(name, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@require_app(App.DESK)
+def ticket_create_view(request: HttpRequest) -> HttpResponse:
+    membership = request.membership
+    ensure_can(membership, "create")
+    initial = {"department": request.GET.get("department")} if request.GET.get(
+        "department") else {}
+    form = TicketForm(request.POST or None, membership=membership, initial=initial)
+    if request.method == "POST" and not request.htmx and form.is_valid():
+        try:
+            with transaction.atomic():
+                contact = form.contact()
+                if contact is not None and contact.pk is None:
+                    contact.full_clean()
+                    contact.save()
+                data = form.ticket_data()
+                data["contact"] = contact
+                ticket = ticket_create(actor=membership, data=data, ip=client_ip(request))
+        except ValidationError as exc:
+            _apply_ticket_errors(form, exc)
+        else:
+            messages.success(request, _("Ticket #%(number)s created.") % {"number": ticket.number})
+            return redirect("desk:ticket_detail", portal=request.org.portal, number=ticket.number)
+    if request.htmx and request.htmx.target == "department-dependent":
+        # The department changed: its statuses, owners and custom fields.
+        return render(request, "tickets/create.html#department-dependent", {"form": form})
+    return render(request, "tickets/create.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_form=None):
+    membership = request.membership
+    fields = list(CustomField.objects.for_org(request.org).filter(
+        department=ticket.department_id).order_by("order", "pk"))
+    threads = list(
+        Thread.objects.for_org(request.org).filter(ticket=ticket)
+        .select_related("author", "contact").prefetch_related("attachments")
+    )
+    history = list(
+        TicketHistory.objects.for_org(request.org).filter(ticket=ticket)
+        .select_related("actor").order_by("-created_at", "-pk")[:200]
+    )
+    loose = Attachment.objects.for_org(request.org).filter(ticket=ticket, thread__isnull=True)
+    kinds = [k for k in ("reply", "comment", "forward") if can(membership, k)]
+    return {
+        "ticket": ticket,
+        "threads": threads,
+        "history": history,
+        "attachments": list(loose),
+        "custom_values": [
+            (f, display_value(f, (ticket.custom_fields or {}).get(f.key))) for f in fields
+            if f.is_active or f.key in (ticket.custom_fields or {})
+        ],
+        "properties": properties or TicketPropertiesForm(membership=membership, ticket=ticket),
+        "thread_form": thread_form or ThreadForm(initial={"kind": kinds[0] if kinds else ""}),
+        "can_edit": can(membership, "edit"),
+        "thread_kinds": kinds,
+        "allowed_extensions": ", ".join(sorted(ALLOWED_EXTENSIONS)),
+    }
+
+
+def _ticket(request: HttpRequest, number: int):
+    return ticket_for_member(request.membership, number, related=(
+        "status", "department", "contact", "account", "owner", "created_by"))
+
+
+@require_app(App.DESK)
+def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket(request, number)
+    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+
+
+@require_POST
+@require_app(App.DESK)
+def ticket_properties(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket(request, number)
+    form = TicketPropertiesForm(request.POST, membership=request.membership, ticket=ticket)
+    if form.is_valid():
+        try:
+            changes = ticket_update(actor=request.membership, ticket=ticket,
+                                    data=form.ticket_data(), ip=client_ip(request))
+        except ValidationError as exc:
+            _apply_ticket_errors(form, exc)
+        else:
+            if changes:
+                messages.success(request, _("Ticket updated."))
+            else:
+                messages.info(request, _("Nothing changed."))
+            return redirect("desk:ticket_detail", portal=request.org.portal, number=number)
+    ticket = _ticket(request, number)
+    return render(request, "tickets/detail.html",
+                  _detail_context(request, ticket, properties=form), status=400)
+
+
+@require_POST
+@require_app(App.DESK)
+def ticket_thread(request: HttpRequest, number: int) -> HttpResponse:
+    """Reply, forward or comment (with attachments)."""
+    ticket = _ticket(request, number)
+    form = ThreadForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            thread_add(actor=request.membership, ticket=ticket, kind=data["kind"],
+                       body=data["body"], files=data["files"], to=data["to"], cc=data["cc"],
+                       ip=client_ip(request))
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            done = {"reply": _("Reply sent."), "forward": _("Ticket forwarded."),
+                    "comment": _("Comment added.")}[data["kind"]]
+            messages.success(request, done)
+            return redirect("desk:ticket_detail", portal=request.org.portal, number=number)
+    return render(request, "tickets/detail.html",
+                  _detail_context(request, ticket, thread_form=form), status=400)
+
+
+@require_app(App.DESK)
+def attachment_download(request: HttpRequest, number: int, attachment_id: int) -> FileResponse:
+    """Files are served only to members who may see the ticket (TKT-03)."""
+    ticket = ticket_for_member(request.membership, number)
+    attachment = Attachment.objects.for_org(request.org).filter(
+        ticket=ticket, pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    inline = attachment.content_type in ("image/png", "image/jpeg", "image/gif", "image/webp",
+                                         "application/pdf", "text/plain")
+    response = FileResponse(handle, as_attachment=not inline, filename=attachment.name,
+                            content_type=attachment.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def contact_label(contact: Contact | None) -> str:
+    return f"{contact.name} <{contact.email}>" if contact else "—"
