@@ -18,8 +18,8 @@ def test_tkt06_latin_words_and_cjk_bigrams():
 def test_tkt06_query_requires_every_token_and_is_safe():
     assert query("") is None
     assert query("!!!") is None
-    assert query("請求書").source_expressions[0].value == "'請求' & '求書'"
-    assert query("山").source_expressions[0].value == "'山':*"  # a lone kanji as a prefix
+    assert query("請求書")._constructor_args[0][0] == "'請求' & '求書'"
+    assert query("山")._constructor_args[0][0] == "'山':*"  # a lone kanji as a prefix
 
 
 @given(st.text(max_size=200))
