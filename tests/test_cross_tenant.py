@@ -58,8 +58,10 @@ def _fill(route: str, kwargs: dict[str, str]) -> str:
     return "/" + path
 
 
-def _objects(tenant) -> dict[str, object]:
-    """One object of each kind the URLs address, in `tenant`'s organization."""
+def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
+    """One object of each kind the URLs address, in `tenant`'s organization. Ticket numbers
+    restart at 1 in every organization: `extra_tickets` gives Globex's ticket a number that
+    Acme does not have, so asking Acme's portal for it must find nothing."""
     department = tenant.department
     team = TeamFactory(org=tenant.org, department=department)
     holiday = HolidayFactory(org=tenant.org, department=department, date=dt.date(2031, 5, 5))
@@ -71,7 +73,36 @@ def _objects(tenant) -> dict[str, object]:
         actor=tenant.admin, email=f"new@{tenant.org.portal}.test", roles={"desk": "agent"}
     )
     other = tenant.member()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from customers.models import Account, Contact, Product
+    from helpdesk.tickets.models import CustomField, TicketStatus
+    from helpdesk.tickets.services.threads import thread_add
+    from helpdesk.tickets.services.tickets import ticket_create
+
+    account = Account.objects.create(org=tenant.org, name=f"{tenant.org.name} customer")
+    contact = Contact.objects.create(org=tenant.org, last_name="Customer", account=account,
+                                     email=f"customer@{tenant.org.portal}.test")
+    product = Product.objects.create(org=tenant.org, name="Widget", department=department)
+    for n in range(extra_tickets):
+        ticket_create(actor=tenant.admin, data={"subject": f"filler {n}",
+                                                "department": department})
+    ticket = ticket_create(actor=tenant.admin, data={
+        "subject": f"{tenant.org.name} secret ticket", "department": department,
+        "contact": contact})
+    thread = thread_add(actor=tenant.admin, ticket=ticket, kind="comment", body="note",
+                        files=[SimpleUploadedFile("a.txt", b"secret")])
+    field = CustomField.objects.create(org=tenant.org, department=department, label="F",
+                                       key="f", type="text")
+    status = TicketStatus.objects.for_org(tenant.org).filter(department=department).last()
     return {
+        "number": ticket.number,
+        "attachment_id": thread.attachments.get().pk,
+        "status_id": status.pk,
+        "field_id": field.pk,
+        "contact_id": contact.pk,
+        "account_id": account.pk,
+        "product_id": product.pk,
         "member_id": other.pk,
         "dept_id": department.pk,
         "team_id": team.pk,
@@ -96,10 +127,15 @@ def _snapshot(org) -> tuple:
     )
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.mark.django_db
 def test_org01_every_url_refuses_other_organizations(client, acme, globex):
     mine = _objects(acme)
-    theirs = _objects(globex)
+    theirs = _objects(globex, extra_tickets=3)
     # Globex gets a second department so deleting one would be possible there.
     DepartmentFactory(org=globex.org)
     login(client, acme.admin)
