@@ -94,8 +94,18 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Under ASGI every request runs in its own thread, so persistent per-thread connections would
+# pile up: a psycopg connection pool per process serves them instead (Django 5.1+).
+DB_POOL_MAX = env.int("DB_POOL_MAX", default=10)
+if DB_POOL_MAX:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Server-side cursors do not survive transaction pooling (PgBouncer) and cost round trips.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ------------------------------------------------------------------------------------
@@ -183,6 +193,12 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# With Redis, sessions are read from the cache and written through to the database.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # --- Security --------------------------------------------------------------------------------
 SECURE = env("SECURE")  # behind HTTPS in production

@@ -36,7 +36,15 @@ class TenantMiddleware:
         portal = view_kwargs.pop("portal", None)
         if portal is None:
             return None
-        org = Organization.objects.filter(portal=portal).first()
+        membership = None
+        if request.user.is_authenticated:
+            # One query for the common case: a member opening their own portal.
+            membership = (
+                Membership.objects.select_related("org")
+                .filter(org__portal=portal, user=request.user, status=Membership.Status.ACTIVE)
+                .first()
+            )
+        org = membership.org if membership else Organization.objects.filter(portal=portal).first()
         if org is None:
             alias = PortalAlias.objects.select_related("org").filter(name=portal).first()
             if alias is None:
@@ -48,14 +56,8 @@ class TenantMiddleware:
             return None
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        membership = (
-            Membership.objects.for_org(org)
-            .filter(user=request.user, status=Membership.Status.ACTIVE)
-            .first()
-        )
         if membership is None:
             raise Http404
-        membership.org = org
         request.membership = membership
         timezone.activate(zoneinfo.ZoneInfo(request.user.time_zone or org.time_zone))
         return None

@@ -150,14 +150,18 @@ class Ticket(TenantModel):
             models.UniqueConstraint(fields=["org", "number"], name="ticket_org_number"),
         ]
         indexes = [
-            # The list's default order and its main filters, each led by the organization.
-            models.Index(fields=["org", "department", "-created_at"], name="ticket_dept_created"),
-            models.Index(fields=["org", "department", "status_kind", "-created_at"],
-                         name="ticket_dept_kind_created"),
+            # Every list order and main filter has an index led by the organization; the id
+            # ends each so "ORDER BY ..., id" walks the index without a sort.
+            models.Index(fields=["org", "-created_at", "-id"], name="ticket_created"),
+            models.Index(fields=["org", "status_kind", "-created_at", "-id"],
+                         name="ticket_kind_created"),
+            models.Index(fields=["org", "-priority_rank", "-created_at", "-id"],
+                         name="ticket_priority"),
+            models.Index(fields=["org", "-updated_at", "-id"], name="ticket_updated"),
+            models.Index(fields=["org", "department", "-created_at", "-id"],
+                         name="ticket_dept_created"),
             models.Index(fields=["org", "owner", "status_kind"], name="ticket_owner_kind"),
-            models.Index(fields=["org", "department", "priority_rank", "-created_at"],
-                         name="ticket_dept_priority"),
-            models.Index(fields=["org", "department", "due_at"], name="ticket_dept_due",
+            models.Index(fields=["org", "due_at", "id"], name="ticket_due",
                          condition=~models.Q(status_kind="closed")),
             models.Index(fields=["org", "contact"], name="ticket_contact"),
             models.Index(fields=["org", "account"], name="ticket_account"),
