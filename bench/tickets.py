@@ -32,9 +32,28 @@ BENCH_URL = SERVER_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
 PORT = 8765
 ORGS = 10
 
-WORDS = ["printer", "invoice", "login", "password", "refund", "shipping", "server", "error",
-         "license", "upgrade", "billing", "account", "network", "backup", "email", "mobile",
-         "report", "export", "timeout", "payment"]
+WORDS = [
+    "printer",
+    "invoice",
+    "login",
+    "password",
+    "refund",
+    "shipping",
+    "server",
+    "error",
+    "license",
+    "upgrade",
+    "billing",
+    "account",
+    "network",
+    "backup",
+    "email",
+    "mobile",
+    "report",
+    "export",
+    "timeout",
+    "payment",
+]
 
 
 def setup_django() -> None:
@@ -50,8 +69,7 @@ def ensure_database() -> None:
 
     admin = SERVER_URL.replace("postgres://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              [BENCH_DB]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
 
@@ -74,8 +92,10 @@ def generate(total: int) -> None:
 
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE tickets_thread, tickets_tickethistory, tickets_attachment, "
-                       "tickets_ticket, tickets_ticketcounter RESTART IDENTITY CASCADE")
+        cursor.execute(
+            "TRUNCATE tickets_thread, tickets_tickethistory, tickets_attachment, "
+            "tickets_ticket, tickets_ticketcounter RESTART IDENTITY CASCADE"
+        )
     sizes = [total // 2] + [(total - total // 2) // (ORGS - 1)] * (ORGS - 1)
     sizes[-1] += total - sum(sizes)
     words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
@@ -84,23 +104,31 @@ def generate(total: int) -> None:
         org = Organization.objects.filter(portal=portal).first()
         if org is None:
             membership = organization_signup(
-                org_name=f"Bench {index}", portal=portal, full_name=f"Admin {index}",
-                email=f"admin@{portal}.test", password="bench-password-1")
+                org_name=f"Bench {index}",
+                portal=portal,
+                full_name=f"Admin {index}",
+                email=f"admin@{portal}.test",
+                password="bench-password-1",
+            )
             org = membership.org
             org.plan = "enterprise"
             org.save()
-        department = DepartmentAgent.objects.filter(org=org).select_related(
-            "department").first().department
-        statuses = {s.kind: s.pk for s in TicketStatus.objects.filter(
-            org=org, department=department)}
+        department = (
+            DepartmentAgent.objects.filter(org=org).select_related("department").first().department
+        )
+        statuses = {
+            s.kind: s.pk for s in TicketStatus.objects.filter(org=org, department=department)
+        }
         admin_id = DepartmentAgent.objects.filter(org=org).first().user_id
         if not Contact.objects.filter(org=org).exists():
             Contact.objects.bulk_create(
                 Contact(org=org, last_name=f"Customer {n}", email=f"c{n}@{portal}.test")
-                for n in range(1000))
+                for n in range(1000)
+            )
         first_contact = Contact.objects.filter(org=org).order_by("pk").first().pk
         with connection.cursor() as cursor:
-            cursor.execute(f"""
+            cursor.execute(
+                f"""
                 INSERT INTO tickets_ticket (org_id, number, subject, description, department_id,
                     status_id, status_kind, priority, priority_rank, channel, contact_id,
                     owner_id, due_at, custom_fields, created_at, updated_at, closed_at,
@@ -130,10 +158,20 @@ def generate(total: int) -> None:
                         || ' the customer reports a ' || ({words})[1 + (i / 7) %% 20]
                         || ' problem thanks we are looking into it')
                 FROM generate_series(1, %(size)s) AS i
-            """, {"org": org.pk, "dept": department.pk, "open": statuses["open"],
-                  "hold": statuses["on_hold"], "closed": statuses["closed"],
-                  "contact": first_contact, "owner": admin_id, "size": size})
-            cursor.execute("""
+            """,
+                {
+                    "org": org.pk,
+                    "dept": department.pk,
+                    "open": statuses["open"],
+                    "hold": statuses["on_hold"],
+                    "closed": statuses["closed"],
+                    "contact": first_contact,
+                    "owner": admin_id,
+                    "size": size,
+                },
+            )
+            cursor.execute(
+                """
                 INSERT INTO tickets_thread (org_id, ticket_id, kind, author_id, contact_id,
                     body, "to", cc, message_id, in_reply_to, "references", created_at)
                 SELECT t.org_id, t.id, (ARRAY['incoming','reply','comment'])[k],
@@ -144,13 +182,17 @@ def generate(total: int) -> None:
                     '', '', '', '', '', t.created_at + k * interval '1 minute'
                 FROM tickets_ticket t CROSS JOIN generate_series(1, 3) AS k
                 WHERE t.org_id = %s
-            """, [org.pk])
-            cursor.execute("""
+            """,
+                [org.pk],
+            )
+            cursor.execute(
+                """
                 INSERT INTO tickets_ticketcounter (org_id, last_number) VALUES (%s, %s)
                 ON CONFLICT (org_id) DO UPDATE SET last_number = EXCLUDED.last_number
-            """, [org.pk, size])
-        print(f"data: {portal}: {size:,} tickets ({time.monotonic() - started:.0f} s)",
-              flush=True)
+            """,
+                [org.pk, size],
+            )
+        print(f"data: {portal}: {size:,} tickets ({time.monotonic() - started:.0f} s)", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     print(f"data: generated in {time.monotonic() - started:.0f} s")
@@ -218,12 +260,34 @@ end
 
 
 def start_server() -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": BENCH_URL, "DEBUG": "0", "LOG_LEVEL": "WARNING",
-           "ALLOWED_HOSTS": "127.0.0.1,localhost", "CONN_MAX_AGE": "600"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": BENCH_URL,
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CONN_MAX_AGE": "600",
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1",
-         "--port", str(PORT), "--workers", "2", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "helpdesk.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PORT),
+            "--workers",
+            "2",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=2)  # noqa: S310
@@ -240,20 +304,33 @@ def load(path: str, cookie: tuple[str, str], duration: int, concurrency: int) ->
     url = f"http://127.0.0.1:{PORT}{path}"
     header = f"Cookie: {cookie[0]}={cookie[1]}"
     # Warm up, then measure.
-    subprocess.run(["wrk", "-t2", f"-c{concurrency}", "-d2s", "-H", header, url],
-                   capture_output=True, check=True)
-    out = subprocess.run(["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "-H", header,
-                          "-s", script.name, url], capture_output=True, text=True, check=True)
+    subprocess.run(
+        ["wrk", "-t2", f"-c{concurrency}", "-d2s", "-H", header, url],
+        capture_output=True,
+        check=True,
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "-H", header, "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     os.unlink(script.name)
     line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT"))
     p50, p95, requests, micros, errors, worst = (int(v) for v in line.split()[1:])
-    return {"p50": p50 / 1000, "p95": p95 / 1000, "rps": requests / (micros / 1e6),
-            "errors": errors, "max": worst / 1000}
+    return {
+        "p50": p50 / 1000,
+        "p95": p95 / 1000,
+        "rps": requests / (micros / 1e6),
+        "errors": errors,
+        "max": worst / 1000,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -266,32 +343,43 @@ def main() -> None:
     call_command("collectstatic", "--noinput", verbosity=0)
     from helpdesk.tickets.models import Ticket
 
-    number = Ticket.objects.filter(org__portal="bench-0").order_by("-number").values_list(
-        "number", flat=True).first() // 2
+    number = (
+        Ticket.objects.filter(org__portal="bench-0")
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+        // 2
+    )
     pages = [(label, path.format(number=number)) for label, path in PAGES]
     counts = query_counts(pages)
     cookie = session_cookie()
     server = start_server()
     try:
-        rows = [(label, load(path, cookie, args.duration, args.concurrency))
-                for label, path in pages]
+        rows = [
+            (label, load(path, cookie, args.duration, args.concurrency)) for label, path in pages
+        ]
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=20)
     total = Ticket.objects.count()
-    print(f"\n{total:,} tickets in {ORGS} organizations (largest 'bench-0': "
-          f"{Ticket.objects.filter(org__portal='bench-0').count():,}); "
-          f"concurrency {args.concurrency}, {args.duration} s per page, uvicorn 2 workers\n")
-    print(f"{'page':30} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'errors':>7} "
-          f"{'SQL@25':>7} {'SQL@100':>8}  target p95<150ms")
+    print(
+        f"\n{total:,} tickets in {ORGS} organizations (largest 'bench-0': "
+        f"{Ticket.objects.filter(org__portal='bench-0').count():,}); "
+        f"concurrency {args.concurrency}, {args.duration} s per page, uvicorn 2 workers\n"
+    )
+    print(
+        f"{'page':30} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'errors':>7} "
+        f"{'SQL@25':>7} {'SQL@100':>8}  target p95<150ms"
+    )
     failed = False
     for label, result in rows:
-        ok = result["p95"] < 150 and result["errors"] == 0 and \
-            counts[label][0] == counts[label][1]
+        ok = result["p95"] < 150 and result["errors"] == 0 and counts[label][0] == counts[label][1]
         failed |= not ok
-        print(f"{label:30} {result['p50']:8.1f} {result['p95']:8.1f} {result['rps']:8.1f} "
-              f"{result['errors']:7d} {counts[label][0]:7d} {counts[label][1]:8d}  "
-              f"{'ok' if ok else 'MISSED'}")
+        print(
+            f"{label:30} {result['p50']:8.1f} {result['p95']:8.1f} {result['rps']:8.1f} "
+            f"{result['errors']:7d} {counts[label][0]:7d} {counts[label][1]:8d}  "
+            f"{'ok' if ok else 'MISSED'}"
+        )
     sys.exit(1 if failed else 0)
 
 

@@ -19,8 +19,14 @@ class Account(TenantModel):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
     description = models.TextField(_("description"), blank=True, max_length=5000)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                              blank=True, related_name="+", verbose_name=_("owner"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -40,12 +46,23 @@ class Contact(TenantModel):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     mobile = models.CharField(_("mobile"), max_length=40, blank=True)
     title = models.CharField(_("title"), max_length=100, blank=True)
-    account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="contacts", verbose_name=_("account"))
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                              blank=True, related_name="+", verbose_name=_("owner"))
-    tags = models.CharField(_("tags"), max_length=255, blank=True,
-                            help_text=_("Comma-separated"))
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        verbose_name=_("account"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    tags = models.CharField(_("tags"), max_length=255, blank=True, help_text=_("Comma-separated"))
     description = models.TextField(_("description"), blank=True, max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -73,21 +90,30 @@ class Contact(TenantModel):
 class Product(TenantModel):
     name = models.CharField(_("product name"), max_length=200)
     code = models.CharField(_("product code"), max_length=60, blank=True)
-    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="products", verbose_name=_("department"))
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="products",
+        verbose_name=_("department"),
+    )
     description = models.TextField(_("description"), blank=True, max_length=5000)
     is_active = models.BooleanField(_("active"), default=True)
-    contacts = models.ManyToManyField(Contact, through="ContactProduct", related_name="products",
-                                      blank=True)
-    accounts = models.ManyToManyField(Account, through="AccountProduct", related_name="products",
-                                      blank=True)
+    contacts = models.ManyToManyField(
+        Contact, through="ContactProduct", related_name="products", blank=True
+    )
+    accounts = models.ManyToManyField(
+        Account, through="AccountProduct", related_name="products", blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint("org", Lower("code"), condition=~models.Q(code=""),
-                                    name="product_org_code_uniq"),
+            models.UniqueConstraint(
+                "org", Lower("code"), condition=~models.Q(code=""), name="product_org_code_uniq"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -100,8 +126,9 @@ class ContactProduct(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["org", "contact", "product"],
-                                    name="contact_product_uniq"),
+            models.UniqueConstraint(
+                fields=["org", "contact", "product"], name="contact_product_uniq"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -114,8 +141,9 @@ class AccountProduct(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["org", "account", "product"],
-                                    name="account_product_uniq"),
+            models.UniqueConstraint(
+                fields=["org", "account", "product"], name="account_product_uniq"
+            ),
         ]
 
     def __str__(self) -> str:

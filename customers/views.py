@@ -1,16 +1,492 @@
-"""Contacts, accounts and products pages (CUS-01). Work in progress."""
+"""Contacts, accounts and products pages under /<portal>/customers/ (CUS-01).
 
+Thin views: guard with the Desk role, read through the organization, call one service, then
+redirect, or render with status 400 when the input is refused. Records of another
+organization are 404, like missing ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
-from helpdesk.tenancy.models import App
-from helpdesk.tenancy.permissions import require_app
+from helpdesk.tenancy.views.account import apply_errors
 
-from .models import Contact
+from . import selectors, services
+from .forms import (
+    AccountForm,
+    ContactForm,
+    MergeForm,
+    ProductForm,
+    ProductLinkForm,
+    ProductUnlinkForm,
+)
+from .models import Account, AccountProduct, Contact, ContactProduct, Product
+
+PER_PAGE = 25
 
 
-@require_app(App.DESK)
+def allowed(action: str) -> Callable:
+    """Guard a whole page with a Desk permission ("view", "edit", "configure")."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            services.ensure_can(request.membership, action)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _contact(request: HttpRequest, contact_id: int) -> Contact:
+    return get_object_or_404(
+        Contact.objects.for_org(request.org).select_related("account", "owner"), pk=contact_id
+    )
+
+
+def _account(request: HttpRequest, account_id: int) -> Account:
+    return get_object_or_404(
+        Account.objects.for_org(request.org).select_related("owner"), pk=account_id
+    )
+
+
+def _product(request: HttpRequest, product_id: int) -> Product:
+    return get_object_or_404(
+        Product.objects.for_org(request.org).select_related("department"), pk=product_id
+    )
+
+
+def _rows_request(request: HttpRequest, target: str) -> bool:
+    """An htmx live-filter request that only wants the table rows."""
+    return (
+        bool(request.htmx)
+        and request.htmx.target == target
+        and not (request.htmx.history_restore_request)
+    )
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _permissions(request: HttpRequest) -> dict[str, bool]:
+    return {
+        "can_edit": services.can(request.membership, "edit"),
+        "can_configure": services.can(request.membership, "configure"),
+    }
+
+
+# --- Contacts ------------------------------------------------------------------------------
+@allowed("view")
 def contact_list(request: HttpRequest) -> HttpResponse:
-    contacts = Contact.objects.for_org(request.org).select_related("account")[:50]
-    return render(request, "apps/app_home.html", {"title": "Contacts", "colleagues": [],
-                                                  "contacts": contacts})
+    """Contacts with a live search by name, email or phone; 25 a page."""
+    query = request.GET.get("q", "").strip()
+    account = None
+    account_id = request.GET.get("account", "")
+    if account_id.isdigit():
+        account = Account.objects.for_org(request.org).filter(pk=account_id).first()
+    contacts = selectors.contacts_search(request.org, query=query, account=account)
+    context = {
+        "page_obj": Paginator(contacts, PER_PAGE).get_page(request.GET.get("page")),
+        "q": query,
+        "account": account,
+        **_permissions(request),
+    }
+    if _rows_request(request, "contact-rows"):
+        return render(request, "customers/contacts.html#contact-rows", context)
+    return render(request, "customers/contacts.html", context)
+
+
+@allowed("edit")
+def contact_create(request: HttpRequest) -> HttpResponse:
+    initial = {}
+    account_id = request.GET.get("account", "")
+    if account_id.isdigit():
+        initial["account"] = Account.objects.for_org(request.org).filter(pk=account_id).first()
+    form = ContactForm(request.POST or None, org=request.org, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_save(actor=request.membership, contact=form.instance)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Contact “%(name)s” created.") % {"name": contact.name})
+            return redirect(
+                "customers:contact_detail", portal=request.org.portal, contact_id=contact.pk
+            )
+    return render(
+        request, "customers/contact_form.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def _linked(request: HttpRequest, model, **record) -> list[int]:
+    """Ids of the products linked to one contact or account."""
+    return list(
+        model.objects.for_org(request.org).filter(**record).values_list("product_id", flat=True)
+    )
+
+
+def _contact_page(
+    request: HttpRequest, contact: Contact, *, form=None, link_form=None, status: int = 200
+) -> HttpResponse:
+    linked = _linked(request, ContactProduct, contact=contact)
+    return render(
+        request,
+        "customers/contact_detail.html",
+        {
+            "contact": contact,
+            "form": form or ContactForm(instance=contact, org=request.org),
+            "products": Product.objects.for_org(request.org)
+            .filter(pk__in=linked)
+            .select_related("department")
+            .order_by("name"),
+            "link_form": link_form or ProductLinkForm(org=request.org, linked=linked),
+            "tickets": selectors.latest_tickets(request.membership, contact=contact),
+            **_permissions(request),
+        },
+        status=status,
+    )
+
+
+@allowed("view")
+def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """One page: the contact's fields (editable by agents and admins), its account, linked
+    products and latest tickets."""
+    contact = _contact(request, contact_id)
+    if request.method != "POST":
+        return _contact_page(request, contact)
+    services.ensure_can(request.membership, "edit")
+    form = ContactForm(request.POST, instance=contact, org=request.org)
+    if form.is_valid():
+        try:
+            services.contact_save(actor=request.membership, contact=form.instance)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Contact saved."))
+            return redirect(
+                "customers:contact_detail", portal=request.org.portal, contact_id=contact.pk
+            )
+    return _contact_page(request, _contact(request, contact_id), form=form, status=400)
+
+
+@allowed("edit")
+def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _contact(request, contact_id)
+    if request.method != "POST":
+        return render(request, "customers/contact_delete.html", {"contact": contact})
+    try:
+        services.contact_delete(actor=request.membership, contact=contact)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return render(request, "customers/contact_delete.html", {"contact": contact}, status=400)
+    messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact.name})
+    return redirect("customers:contacts", portal=request.org.portal)
+
+
+def _products_post(request: HttpRequest, model, owner_field: str, record, link, unlink):
+    """Link or unlink one product (POST action=link|unlink). Returns the refused form or
+    None when done."""
+    linked = _linked(request, model, **{owner_field: record})
+    if request.POST.get("action") == "unlink":
+        form = ProductUnlinkForm(request.POST, org=request.org, linked=linked)
+        if form.is_valid():
+            unlink(
+                actor=request.membership,
+                product=form.cleaned_data["product"],
+                **{owner_field: record},
+            )
+            messages.success(
+                request, _("“%(product)s” unlinked.") % {"product": form.cleaned_data["product"]}
+            )
+            return None
+        messages.error(request, _("That product is not linked any more."))
+        return ProductLinkForm(org=request.org, linked=linked)
+    form = ProductLinkForm(request.POST, org=request.org, linked=linked)
+    if form.is_valid():
+        try:
+            link(
+                actor=request.membership,
+                product=form.cleaned_data["product"],
+                **{owner_field: record},
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request, _("“%(product)s” linked.") % {"product": form.cleaned_data["product"]}
+            )
+            return None
+    return form
+
+
+@require_POST
+@allowed("edit")
+def contact_products(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _contact(request, contact_id)
+    refused = _products_post(
+        request,
+        ContactProduct,
+        "contact",
+        contact,
+        services.contact_product_link,
+        services.contact_product_unlink,
+    )
+    if refused is None:
+        return redirect(
+            "customers:contact_detail", portal=request.org.portal, contact_id=contact.pk
+        )
+    return _contact_page(request, contact, link_form=refused, status=400)
+
+
+# --- Duplicates ----------------------------------------------------------------------------
+def _duplicates_page(
+    request: HttpRequest, *, form: MergeForm | None = None, status: int = 200
+) -> HttpResponse:
+    groups = services.duplicate_contact_groups(request.org)
+    return render(
+        request,
+        "customers/duplicates.html",
+        {
+            "page_obj": Paginator(groups, PER_PAGE).get_page(request.GET.get("page")),
+            "form": form,
+            **_permissions(request),
+        },
+        status=status,
+    )
+
+
+@allowed("view")
+def duplicates(request: HttpRequest) -> HttpResponse:
+    """Contacts that share an email, grouped, each group with a merge form."""
+    return _duplicates_page(request)
+
+
+@require_POST
+@allowed("edit")
+def contacts_merge(request: HttpRequest) -> HttpResponse:
+    form = MergeForm(request.POST, org=request.org)
+    if form.is_valid():
+        try:
+            primary = services.contacts_merge(
+                actor=request.membership,
+                primary=form.cleaned_data["primary"],
+                duplicates=form.cleaned_data["duplicates"],
+                ip=_ip(request),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            count = len(form.cleaned_data["duplicates"])
+            text = ngettext(
+                "%(count)d contact merged into “%(name)s”.",
+                "%(count)d contacts merged into “%(name)s”.",
+                count,
+            )
+            messages.success(request, text % {"count": count, "name": primary.name})
+            return redirect(
+                "customers:contact_detail", portal=request.org.portal, contact_id=primary.pk
+            )
+    return _duplicates_page(request, form=form, status=400)
+
+
+# --- Accounts ------------------------------------------------------------------------------
+@allowed("view")
+def account_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    accounts = selectors.accounts_search(request.org, query=query)
+    context = {
+        "page_obj": Paginator(accounts, PER_PAGE).get_page(request.GET.get("page")),
+        "q": query,
+        **_permissions(request),
+    }
+    if _rows_request(request, "account-rows"):
+        return render(request, "customers/accounts.html#account-rows", context)
+    return render(request, "customers/accounts.html", context)
+
+
+@allowed("edit")
+def account_create(request: HttpRequest) -> HttpResponse:
+    form = AccountForm(request.POST or None, org=request.org)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_save(actor=request.membership, account=form.instance)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Account “%(name)s” created.") % {"name": account.name})
+            return redirect(
+                "customers:account_detail", portal=request.org.portal, account_id=account.pk
+            )
+    return render(
+        request, "customers/account_form.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def _account_page(
+    request: HttpRequest, account: Account, *, form=None, link_form=None, status: int = 200
+) -> HttpResponse:
+    linked = _linked(request, AccountProduct, account=account)
+    contacts = selectors.contacts_search(request.org, account=account)
+    return render(
+        request,
+        "customers/account_detail.html",
+        {
+            "account": account,
+            "form": form or AccountForm(instance=account, org=request.org),
+            "contacts": contacts[:PER_PAGE],
+            "contact_count": contacts.count(),
+            "products": Product.objects.for_org(request.org)
+            .filter(pk__in=linked)
+            .select_related("department")
+            .order_by("name"),
+            "link_form": link_form or ProductLinkForm(org=request.org, linked=linked),
+            "tickets": selectors.latest_tickets(request.membership, account=account),
+            **_permissions(request),
+        },
+        status=status,
+    )
+
+
+@allowed("view")
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    if request.method != "POST":
+        return _account_page(request, account)
+    services.ensure_can(request.membership, "edit")
+    form = AccountForm(request.POST, instance=account, org=request.org)
+    if form.is_valid():
+        try:
+            services.account_save(actor=request.membership, account=form.instance)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Account saved."))
+            return redirect(
+                "customers:account_detail", portal=request.org.portal, account_id=account.pk
+            )
+    return _account_page(request, _account(request, account_id), form=form, status=400)
+
+
+@allowed("edit")
+def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    contact_count = Contact.objects.for_org(request.org).filter(account=account).count()
+    context = {"account": account, "contact_count": contact_count}
+    if request.method != "POST":
+        return render(request, "customers/account_delete.html", context)
+    try:
+        services.account_delete(actor=request.membership, account=account)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return render(request, "customers/account_delete.html", context, status=400)
+    messages.success(request, _("Account “%(name)s” deleted.") % {"name": account.name})
+    return redirect("customers:accounts", portal=request.org.portal)
+
+
+@require_POST
+@allowed("edit")
+def account_products(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    refused = _products_post(
+        request,
+        AccountProduct,
+        "account",
+        account,
+        services.account_product_link,
+        services.account_product_unlink,
+    )
+    if refused is None:
+        return redirect(
+            "customers:account_detail", portal=request.org.portal, account_id=account.pk
+        )
+    return _account_page(request, account, link_form=refused, status=400)
+
+
+# --- Products ------------------------------------------------------------------------------
+@allowed("view")
+def product_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    products = selectors.products_search(request.org, query=query)
+    context = {
+        "page_obj": Paginator(products, PER_PAGE).get_page(request.GET.get("page")),
+        "q": query,
+        **_permissions(request),
+    }
+    if _rows_request(request, "product-rows"):
+        return render(request, "customers/products.html#product-rows", context)
+    return render(request, "customers/products.html", context)
+
+
+@allowed("configure")
+def product_create(request: HttpRequest) -> HttpResponse:
+    form = ProductForm(request.POST or None, org=request.org)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = services.product_save(actor=request.membership, product=form.instance)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Product “%(name)s” created.") % {"name": product.name})
+            return redirect("customers:products", portal=request.org.portal)
+    return render(
+        request, "customers/product_form.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@allowed("view")
+def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
+    """The product's fields (editable by Desk admins) and the contacts and accounts that use
+    it."""
+    product = _product(request, product_id)
+    form = ProductForm(request.POST or None, instance=product, org=request.org)
+    if request.method == "POST":
+        services.ensure_can(request.membership, "configure")
+        if form.is_valid():
+            try:
+                services.product_save(actor=request.membership, product=form.instance)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Product saved."))
+                return redirect(
+                    "customers:product_detail", portal=request.org.portal, product_id=product.pk
+                )
+        product = _product(request, product_id)
+    return render(
+        request,
+        "customers/product_form.html",
+        {
+            "form": form,
+            "product": product,
+            "contacts": Contact.objects.for_org(request.org)
+            .filter(products=product)
+            .select_related("account")
+            .order_by("last_name", "first_name")[:PER_PAGE],
+            "accounts": Account.objects.for_org(request.org)
+            .filter(products=product)
+            .order_by("name")[:PER_PAGE],
+            **_permissions(request),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@allowed("configure")
+def product_delete(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = _product(request, product_id)
+    if request.method != "POST":
+        return render(request, "customers/product_delete.html", {"product": product})
+    services.product_delete(actor=request.membership, product=product)
+    messages.success(request, _("Product “%(name)s” deleted.") % {"name": product.name})
+    return redirect("customers:products", portal=request.org.portal)

@@ -99,7 +99,10 @@ DATABASES = {"default": _database()}
 DB_POOL_MAX = env.int("DB_POOL_MAX", default=10)
 if DB_POOL_MAX:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": DB_POOL_MAX, "timeout": 10}
+        "min_size": 1,
+        "max_size": DB_POOL_MAX,
+        "timeout": 10,
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -196,7 +199,8 @@ CACHES = {
 
 # With Redis, sessions are read from the cache and written through to the database.
 SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db" if REDIS_URL
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
     else "django.contrib.sessions.backends.db"
 )
 
@@ -226,10 +230,40 @@ LOGGING = {
 # Portal names that would collide with our own top-level URLs or mislead users.
 RESERVED_PORTALS = frozenset(
     [
-     "accounts", "admin", "api", "app", "apps", "assets", "auth", "billing", "blog", "chat",
-     "crm", "desk", "docs", "healthz", "help", "i18n", "invite", "invitation", "language",
-     "login", "logout", "madoguchi", "media", "orgs", "password", "portal", "root", "setup",
-     "signup", "static", "status", "support", "system", "www",
+        "accounts",
+        "admin",
+        "api",
+        "app",
+        "apps",
+        "assets",
+        "auth",
+        "billing",
+        "blog",
+        "chat",
+        "crm",
+        "desk",
+        "docs",
+        "healthz",
+        "help",
+        "i18n",
+        "invite",
+        "invitation",
+        "language",
+        "login",
+        "logout",
+        "madoguchi",
+        "media",
+        "orgs",
+        "password",
+        "portal",
+        "root",
+        "setup",
+        "signup",
+        "static",
+        "status",
+        "support",
+        "system",
+        "www",
     ]
 )
 

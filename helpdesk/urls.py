@@ -15,8 +15,9 @@ tenant_patterns = [
     path("crm/", apps.crm_home, name="crm_home"),
     path("chat/", apps.chat_home, name="chat_home"),
     path("setup/", include("helpdesk.tenancy.urls")),
-    path("setup/departments/<int:dept_id>/layout/",
-         include((tickets_urls.layout_patterns, "layout"))),
+    path(
+        "setup/departments/<int:dept_id>/layout/", include((tickets_urls.layout_patterns, "layout"))
+    ),
     path("invitation/<str:token>/", account.invitation_accept_view, name="invitation_accept"),
 ]
 

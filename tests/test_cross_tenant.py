@@ -81,19 +81,33 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
     from helpdesk.tickets.services.tickets import ticket_create
 
     account = Account.objects.create(org=tenant.org, name=f"{tenant.org.name} customer")
-    contact = Contact.objects.create(org=tenant.org, last_name="Customer", account=account,
-                                     email=f"customer@{tenant.org.portal}.test")
+    contact = Contact.objects.create(
+        org=tenant.org,
+        last_name="Customer",
+        account=account,
+        email=f"customer@{tenant.org.portal}.test",
+    )
     product = Product.objects.create(org=tenant.org, name="Widget", department=department)
     for n in range(extra_tickets):
-        ticket_create(actor=tenant.admin, data={"subject": f"filler {n}",
-                                                "department": department})
-    ticket = ticket_create(actor=tenant.admin, data={
-        "subject": f"{tenant.org.name} secret ticket", "department": department,
-        "contact": contact})
-    thread = thread_add(actor=tenant.admin, ticket=ticket, kind="comment", body="note",
-                        files=[SimpleUploadedFile("a.txt", b"secret")])
-    field = CustomField.objects.create(org=tenant.org, department=department, label="F",
-                                       key="f", type="text")
+        ticket_create(actor=tenant.admin, data={"subject": f"filler {n}", "department": department})
+    ticket = ticket_create(
+        actor=tenant.admin,
+        data={
+            "subject": f"{tenant.org.name} secret ticket",
+            "department": department,
+            "contact": contact,
+        },
+    )
+    thread = thread_add(
+        actor=tenant.admin,
+        ticket=ticket,
+        kind="comment",
+        body="note",
+        files=[SimpleUploadedFile("a.txt", b"secret")],
+    )
+    field = CustomField.objects.create(
+        org=tenant.org, department=department, label="F", key="f", type="text"
+    )
     status = TicketStatus.objects.for_org(tenant.org).filter(department=department).last()
     return {
         "number": ticket.number,

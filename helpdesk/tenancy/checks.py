@@ -63,13 +63,13 @@ def tenant_model_errors(model: type[models.Model]) -> list[checks.Error]:
         if isinstance(constraint, models.UniqueConstraint) and not any(
             _is_org(f) for f in _fields_of(constraint)
         ):
-                errors.append(
-                    checks.Error(
-                        f"{label}: unique constraint {constraint.name} lacks org.",
-                        obj=model,
-                        id="tenancy.E001",
-                    )
+            errors.append(
+                checks.Error(
+                    f"{label}: unique constraint {constraint.name} lacks org.",
+                    obj=model,
+                    id="tenancy.E001",
                 )
+            )
     for index in model._meta.indexes:
         fields = _fields_of(index)
         if not fields or not _is_org(fields[0]):

@@ -34,10 +34,16 @@ from .services.departments import desk_members, holiday_countries
 
 
 class PasswordPairMixin(forms.Form):
-    password1 = forms.CharField(label=_("Password"), strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label=_("Confirm password"), strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Confirm password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     def clean(self):
         data = super().clean()
@@ -56,7 +62,8 @@ class PasswordPairMixin(forms.Form):
 class OrganizationForm(forms.Form):
     org_name = forms.CharField(label=_("Organization name"), max_length=120)
     portal = forms.CharField(
-        label=_("Portal name"), max_length=30,
+        label=_("Portal name"),
+        max_length=30,
         help_text=_("3 to 30 lowercase letters, digits or hyphens. Your desk lives at /<portal>/."),
     )
 
@@ -91,8 +98,9 @@ class AcceptInvitationForm(PasswordPairMixin):
 
 
 def _role_field(app_label, choices) -> forms.ChoiceField:
-    return forms.ChoiceField(label=app_label, required=False,
-                             choices=[("", _("No access"))] + list(choices))
+    return forms.ChoiceField(
+        label=app_label, required=False, choices=[("", _("No access"))] + list(choices)
+    )
 
 
 class RolesForm(forms.Form):
@@ -116,10 +124,13 @@ class InviteForm(RolesForm):
 
 class MemberAccessForm(RolesForm):
     admin_level = forms.ChoiceField(
-        label=_("Admin level"), required=False,
-        choices=[(v, l) for v, l in AdminLevel.choices if v != AdminLevel.ACCOUNT])
-    admin_app = forms.ChoiceField(label=_("Administered app"), required=False,
-                                  choices=[("", "—")] + list(App.choices))
+        label=_("Admin level"),
+        required=False,
+        choices=[(v, label) for v, label in AdminLevel.choices if v != AdminLevel.ACCOUNT],
+    )
+    admin_app = forms.ChoiceField(
+        label=_("Administered app"), required=False, choices=[("", "—")] + list(App.choices)
+    )
 
 
 class OrganizationDetailsForm(forms.ModelForm):
@@ -140,16 +151,21 @@ class PlanForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    member = forms.ModelChoiceField(label=_("New account administrator"),
-                                    queryset=Membership.objects.none())
+    member = forms.ModelChoiceField(
+        label=_("New account administrator"), queryset=Membership.objects.none()
+    )
 
     def __init__(self, *args, org: Organization, exclude: Membership, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["member"].queryset = (
-            Membership.objects.for_org(org).filter(status=Membership.Status.ACTIVE)
-            .exclude(pk=exclude.pk).select_related("user")
+            Membership.objects.for_org(org)
+            .filter(status=Membership.Status.ACTIVE)
+            .exclude(pk=exclude.pk)
+            .select_related("user")
         )
-        self.fields["member"].label_from_instance = lambda m: f"{m.user.display_name} <{m.user.email}>"
+        self.fields["member"].label_from_instance = lambda m: (
+            f"{m.user.display_name} <{m.user.email}>"
+        )
 
 
 # --- Departments -----------------------------------------------------------------------------
@@ -161,9 +177,12 @@ class DepartmentForm(forms.ModelForm):
 
 
 class AgentsForm(forms.Form):
-    agents = forms.ModelMultipleChoiceField(label=_("Agents"), required=False,
-                                            queryset=User.objects.none(),
-                                            widget=forms.CheckboxSelectMultiple)
+    agents = forms.ModelMultipleChoiceField(
+        label=_("Agents"),
+        required=False,
+        queryset=User.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     def __init__(self, *args, org: Organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -172,9 +191,12 @@ class AgentsForm(forms.Form):
 
 
 class TeamForm(forms.ModelForm):
-    members = forms.ModelMultipleChoiceField(label=_("Members"), required=False,
-                                             queryset=User.objects.none(),
-                                             widget=forms.CheckboxSelectMultiple)
+    members = forms.ModelMultipleChoiceField(
+        label=_("Members"),
+        required=False,
+        queryset=User.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     class Meta:
         model = Team
@@ -182,18 +204,23 @@ class TeamForm(forms.ModelForm):
 
     def __init__(self, *args, department: Department, **kwargs):
         super().__init__(*args, **kwargs)
-        agent_ids = DepartmentAgent.objects.for_org(department.org).filter(
-            department=department).values("user_id")
+        agent_ids = (
+            DepartmentAgent.objects.for_org(department.org)
+            .filter(department=department)
+            .values("user_id")
+        )
         self.fields["members"].queryset = User.objects.filter(pk__in=agent_ids).order_by(
-            "full_name", "email")
+            "full_name", "email"
+        )
         self.fields["members"].label_from_instance = lambda u: u.display_name
 
 
 class IntervalForm(forms.Form):
     # The blank first option matters: a browser posts a select's first option, so with
     # "Monday" first every empty extra row would count as changed and fail validation.
-    weekday = forms.TypedChoiceField(label=_("Day"), choices=[("", "—"), *Weekday.choices],
-                                     coerce=int)
+    weekday = forms.TypedChoiceField(
+        label=_("Day"), choices=[("", "—"), *Weekday.choices], coerce=int
+    )
     start = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
     end = forms.TimeField(label=_("To"), widget=forms.TimeInput(attrs={"type": "time"}))
 
@@ -204,8 +231,9 @@ class IntervalForm(forms.Form):
         return data
 
 
-IntervalFormSet = forms.formset_factory(IntervalForm, extra=2, can_delete=True, max_num=70,
-                                        validate_max=True)
+IntervalFormSet = forms.formset_factory(
+    IntervalForm, extra=2, can_delete=True, max_num=70, validate_max=True
+)
 
 
 class BusinessHoursForm(forms.Form):

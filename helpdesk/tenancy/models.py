@@ -340,7 +340,8 @@ class Department(TenantModel):
     name = models.CharField(_("name"), max_length=100)
     description = models.TextField(_("description"), blank=True, max_length=1000)
     email = models.EmailField(
-        _("support email address"), blank=True,
+        _("support email address"),
+        blank=True,
         help_text=_("Replies to customers are sent from this address."),
     )
     is_enabled = models.BooleanField(_("enabled"), default=True)

@@ -34,8 +34,17 @@ def clean_value(field: CustomField, value: Any) -> Any:
     if kind == FieldType.CHECKBOX:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("true", "on", "1", "yes", "false", "off",
-                                                         "0", "no", ""):
+        if isinstance(value, str) and value.lower() in (
+            "true",
+            "on",
+            "1",
+            "yes",
+            "false",
+            "off",
+            "0",
+            "no",
+            "",
+        ):
             return value.lower() in ("true", "on", "1", "yes")
         raise ValidationError(_("Choose yes or no."))
     if _empty(value):
@@ -58,8 +67,11 @@ def clean_value(field: CustomField, value: Any) -> Any:
             raise ValidationError(_("Enter a number."))
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == FieldType.DATE:
-        parsed = value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) \
+        parsed = (
+            value
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime)
             else _parse(parse_date, value)
+        )
         if parsed is None:
             raise ValidationError(_("Enter a date as YYYY-MM-DD."))
         return parsed.isoformat()
@@ -72,8 +84,9 @@ def clean_value(field: CustomField, value: Any) -> Any:
         return parsed.astimezone(dt.UTC).isoformat()
     if kind == FieldType.PICKLIST:
         if value not in (field.choices or []):
-            raise ValidationError(_("Choose one of: %(choices)s.")
-                                  % {"choices": ", ".join(field.choices or [])})
+            raise ValidationError(
+                _("Choose one of: %(choices)s.") % {"choices": ", ".join(field.choices or [])}
+            )
         return value
     if kind == FieldType.EMAIL:
         validate_email_value = str(value).strip()
@@ -87,8 +100,9 @@ def clean_value(field: CustomField, value: Any) -> Any:
         try:
             URLValidator(schemes=["http", "https"])(url)
         except ValidationError as exc:
-            raise ValidationError(_("Enter a valid URL starting with http:// or https://.")) \
-                from exc
+            raise ValidationError(
+                _("Enter a valid URL starting with http:// or https://.")
+            ) from exc
         return url
     raise ValidationError(_("Unknown field type."))
 
@@ -102,8 +116,9 @@ def _parse(parser, value: Any):
         return None
 
 
-def validate_custom_values(fields: Iterable[CustomField], values: Mapping[str, Any], *,
-                           partial: bool = False) -> dict[str, Any]:
+def validate_custom_values(
+    fields: Iterable[CustomField], values: Mapping[str, Any], *, partial: bool = False
+) -> dict[str, Any]:
     """Clean `values` against the department's active `fields`.
 
     Unknown keys are refused; required fields must have a value unless `partial` (an update of
@@ -117,18 +132,19 @@ def validate_custom_values(fields: Iterable[CustomField], values: Mapping[str, A
     for key, field in fields.items():
         if key not in values:
             if field.required and not partial:
-                errors.setdefault(key, []).append(_("%(label)s is required.")
-                                                  % {"label": field.label})
+                errors.setdefault(key, []).append(
+                    _("%(label)s is required.") % {"label": field.label}
+                )
             continue
         try:
             value = clean_value(field, values[key])
         except ValidationError as exc:
             errors.setdefault(key, []).extend(exc.messages)
             continue
-        if field.required and (value is None or (field.type == FieldType.CHECKBOX
-                                                  and value is False)):
-            errors.setdefault(key, []).append(_("%(label)s is required.")
-                                              % {"label": field.label})
+        if field.required and (
+            value is None or (field.type == FieldType.CHECKBOX and value is False)
+        ):
+            errors.setdefault(key, []).append(_("%(label)s is required.") % {"label": field.label})
             continue
         cleaned[key] = value
     if errors:
@@ -160,13 +176,16 @@ def form_field(field: CustomField, initial: Any = None) -> forms.Field:
     if kind == FieldType.DATETIME:
         if initial:
             parsed = _parse(parse_datetime, initial)
-            common["initial"] = timezone.localtime(parsed).strftime("%Y-%m-%dT%H:%M") \
-                if parsed else initial
-        return forms.CharField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-                               **common)
+            common["initial"] = (
+                timezone.localtime(parsed).strftime("%Y-%m-%dT%H:%M") if parsed else initial
+            )
+        return forms.CharField(
+            widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common
+        )
     if kind == FieldType.PICKLIST:
-        return forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in field.choices or []],
-                                 **common)
+        return forms.ChoiceField(
+            choices=[("", "—")] + [(c, c) for c in field.choices or []], **common
+        )
     if kind == FieldType.CHECKBOX:
         return forms.BooleanField(**common)
     if kind == FieldType.EMAIL:

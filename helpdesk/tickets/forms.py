@@ -27,7 +27,8 @@ class CustomFieldsMixin:
         if department is None:
             return
         defs = CustomField.objects.for_org(department.org_id).filter(
-            department=department, is_active=True)
+            department=department, is_active=True
+        )
         for definition in defs:
             name = CF_PREFIX + definition.key
             self.fields[name] = form_field(definition, values.get(definition.key))
@@ -58,8 +59,9 @@ def _owner_choices(org, department: Department | None) -> list[tuple[str, str]]:
         agents = agents.filter(department=department)
     users = {a.user_id: a.user for a in agents}
     active = set(
-        Membership.objects.for_org(org).filter(
-            user_id__in=users, status=Membership.Status.ACTIVE).values_list("user_id", flat=True)
+        Membership.objects.for_org(org)
+        .filter(user_id__in=users, status=Membership.Status.ACTIVE)
+        .values_list("user_id", flat=True)
     )
     rows = sorted((u for pk, u in users.items() if pk in active), key=lambda u: u.display_name)
     return [("", _("Unassigned"))] + [(str(u.pk), u.display_name) for u in rows]
@@ -67,26 +69,35 @@ def _owner_choices(org, department: Department | None) -> list[tuple[str, str]]:
 
 class TicketForm(CustomFieldsMixin, forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=255)
-    department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.none(),
-                                        empty_label=None)
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.none(), empty_label=None
+    )
     contact_email = forms.EmailField(label=_("Contact email"), required=False)
-    contact_name = forms.CharField(label=_("Contact name"), required=False, max_length=100,
-                                   help_text=_("Used when the email is new: a contact is "
-                                               "created."))
-    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none(),
-                                     required=False)
-    description = forms.CharField(label=_("Description"), required=False,
-                                  widget=forms.Textarea(attrs={"rows": 6}))
-    status = forms.ModelChoiceField(label=_("Status"), queryset=TicketStatus.objects.none(),
-                                    required=False)
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices,
-                                 initial=Priority.MEDIUM)
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices,
-                                initial=Channel.PHONE)
+    contact_name = forms.CharField(
+        label=_("Contact name"),
+        required=False,
+        max_length=100,
+        help_text=_("Used when the email is new: a contact is created."),
+    )
+    account = forms.ModelChoiceField(
+        label=_("Account"), queryset=Account.objects.none(), required=False
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    status = forms.ModelChoiceField(
+        label=_("Status"), queryset=TicketStatus.objects.none(), required=False
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=Priority.choices, initial=Priority.MEDIUM
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
     owner = forms.ChoiceField(label=_("Owner"), required=False)
-    due_at = forms.DateTimeField(label=_("Due date"), required=False,
-                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
-                                                            format="%Y-%m-%dT%H:%M"))
+    due_at = forms.DateTimeField(
+        label=_("Due date"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
 
     def __init__(self, *args, membership: Membership, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,15 +106,21 @@ class TicketForm(CustomFieldsMixin, forms.Form):
         departments = departments_for(membership)
         self.fields["department"].queryset = departments
         # Changing the department reloads its statuses, owners and custom fields.
-        self.fields["department"].widget.attrs.update({
-            "hx-post": "", "hx-target": "#department-dependent", "hx-swap": "outerHTML",
-            "hx-include": "closest form"})
+        self.fields["department"].widget.attrs.update(
+            {
+                "hx-post": "",
+                "hx-target": "#department-dependent",
+                "hx-swap": "outerHTML",
+                "hx-include": "closest form",
+            }
+        )
         self.fields["account"].queryset = Account.objects.for_org(org)
         department = self._chosen_department(departments)
         self.department = department
         statuses = TicketStatus.objects.for_org(org)
-        self.fields["status"].queryset = statuses.filter(department=department) if department \
-            else statuses.none()
+        self.fields["status"].queryset = (
+            statuses.filter(department=department) if department else statuses.none()
+        )
         self.fields["owner"].choices = _owner_choices(org, department)
         self.add_custom_fields(department, {})
 
@@ -135,9 +152,19 @@ class TicketForm(CustomFieldsMixin, forms.Form):
         return contact
 
     def ticket_data(self) -> dict[str, Any]:
-        data = {k: self.cleaned_data.get(k) for k in (
-            "subject", "department", "description", "priority", "channel", "owner", "due_at",
-            "account")}
+        data = {
+            k: self.cleaned_data.get(k)
+            for k in (
+                "subject",
+                "department",
+                "description",
+                "priority",
+                "channel",
+                "owner",
+                "due_at",
+                "account",
+            )
+        }
         if self.cleaned_data.get("status"):
             data["status"] = self.cleaned_data["status"]
         data["custom_fields"] = self.custom_values()
@@ -150,21 +177,29 @@ class TicketPropertiesForm(CustomFieldsMixin, forms.Form):
     status = forms.ModelChoiceField(label=_("Status"), queryset=TicketStatus.objects.none())
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
     owner = forms.ChoiceField(label=_("Owner"), required=False)
-    due_at = forms.DateTimeField(label=_("Due date"), required=False,
-                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
-                                                            format="%Y-%m-%dT%H:%M"))
+    due_at = forms.DateTimeField(
+        label=_("Due date"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
 
     def __init__(self, *args, membership: Membership, ticket, **kwargs):
-        kwargs.setdefault("initial", {
-            "status": ticket.status_id, "priority": ticket.priority,
-            "owner": str(ticket.owner_id or ""), "due_at": ticket.due_at,
-            "channel": ticket.channel,
-        })
+        kwargs.setdefault(
+            "initial",
+            {
+                "status": ticket.status_id,
+                "priority": ticket.priority,
+                "owner": str(ticket.owner_id or ""),
+                "due_at": ticket.due_at,
+                "channel": ticket.channel,
+            },
+        )
         super().__init__(*args, **kwargs)
         org = membership.org
         self.fields["status"].queryset = TicketStatus.objects.for_org(org).filter(
-            department=ticket.department_id)
+            department=ticket.department_id
+        )
         self.fields["owner"].choices = _owner_choices(org, ticket.department)
         self.add_custom_fields(ticket.department, ticket.custom_fields or {})
 
@@ -173,8 +208,10 @@ class TicketPropertiesForm(CustomFieldsMixin, forms.Form):
         return User.objects.filter(pk=value).first() if value else None
 
     def ticket_data(self) -> dict[str, Any]:
-        data = {k: self.cleaned_data.get(k) for k in ("status", "priority", "owner", "due_at",
-                                                       "channel")}
+        data = {
+            k: self.cleaned_data.get(k)
+            for k in ("status", "priority", "owner", "due_at", "channel")
+        }
         data["custom_fields"] = self.custom_values()
         return data
 
@@ -196,21 +233,27 @@ class MultipleFileField(forms.FileField):
 
 
 class ThreadForm(forms.Form):
-    kind = forms.ChoiceField(choices=[("reply", _("Reply")), ("comment", _("Comment")),
-                                      ("forward", _("Forward"))])
-    body = forms.CharField(label=_("Message"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 5}))
+    kind = forms.ChoiceField(
+        choices=[("reply", _("Reply")), ("comment", _("Comment")), ("forward", _("Forward"))]
+    )
+    body = forms.CharField(
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
     to = forms.CharField(label=_("To"), required=False, max_length=1000)
     cc = forms.CharField(label=_("Cc"), required=False, max_length=1000)
     files = MultipleFileField(label=_("Attachments"), required=False)
 
 
 class BulkForm(forms.Form):
-    action = forms.ChoiceField(choices=[("assign", _("Assign")), ("status", _("Set status")),
-                                        ("close", _("Close"))])
-    tickets = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True,
-                                             error_messages={"required": _(
-                                                 "Select at least one ticket.")})
+    action = forms.ChoiceField(
+        choices=[("assign", _("Assign")), ("status", _("Set status")), ("close", _("Close"))]
+    )
+    tickets = forms.TypedMultipleChoiceField(
+        coerce=int,
+        choices=(),
+        required=True,
+        error_messages={"required": _("Select at least one ticket.")},
+    )
     owner = forms.CharField(required=False)
     status = forms.CharField(required=False, max_length=60)
 
@@ -235,8 +278,11 @@ class StatusForm(forms.ModelForm):
 
 class CustomFieldForm(forms.ModelForm):
     choices_text = forms.CharField(
-        label=_("Pick list values"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("One value per line (pick lists only)."))
+        label=_("Pick list values"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One value per line (pick lists only)."),
+    )
 
     class Meta:
         model = CustomField
@@ -250,8 +296,11 @@ class CustomFieldForm(forms.ModelForm):
 
     def save_values(self) -> CustomField:
         field = self.instance
-        field.choices = [line.strip() for line in
-                         self.cleaned_data.get("choices_text", "").splitlines() if line.strip()]
+        field.choices = [
+            line.strip()
+            for line in self.cleaned_data.get("choices_text", "").splitlines()
+            if line.strip()
+        ]
         return field
 
 

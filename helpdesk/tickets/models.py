@@ -39,8 +39,11 @@ class TicketStatus(TenantModel):
         verbose_name = _("status")
         constraints = [
             models.UniqueConstraint("org", "department", Lower("name"), name="status_name_uniq"),
-            models.UniqueConstraint(fields=["org", "department"], condition=models.Q(
-                is_default=True), name="status_one_default"),
+            models.UniqueConstraint(
+                fields=["org", "department"],
+                condition=models.Q(is_default=True),
+                name="status_one_default",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -63,8 +66,9 @@ class CustomField(TenantModel):
     """A custom ticket field of a department's layout. Values live in Ticket.custom_fields,
     keyed by `key`, checked by `helpdesk.tickets.fields.validate_custom_values`."""
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE,
-                                   related_name="custom_fields")
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="custom_fields"
+    )
     label = models.CharField(_("label"), max_length=80)
     key = models.SlugField(_("key"), max_length=60, db_index=False)
     type = models.CharField(_("type"), max_length=10, choices=FieldType.choices)
@@ -119,30 +123,53 @@ class Ticket(TenantModel):
     number = models.PositiveBigIntegerField(_("number"))
     subject = models.CharField(_("subject"), max_length=255)
     description = models.TextField(_("description"), blank=True)
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tickets",
-                                   verbose_name=_("department"))
-    status = models.ForeignKey(TicketStatus, on_delete=models.PROTECT, related_name="tickets",
-                               verbose_name=_("status"))
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("department")
+    )
+    status = models.ForeignKey(
+        TicketStatus, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("status")
+    )
     # Denormalised from the status, so views filter and count without a join.
     status_kind = models.CharField(max_length=10, choices=StatusKind.choices, editable=False)
-    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices,
-                                default=Priority.MEDIUM)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.MEDIUM
+    )
     priority_rank = models.PositiveSmallIntegerField(default=1, editable=False)
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices,
-                               default=Channel.WEB)
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="tickets", verbose_name=_("contact"))
-    account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="tickets", verbose_name=_("account"))
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                              blank=True, related_name="+", verbose_name=_("owner"))
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("contact"),
+    )
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("account"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
     due_at = models.DateTimeField(_("due date"), null=True, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
@@ -153,16 +180,22 @@ class Ticket(TenantModel):
             # Every list order and main filter has an index led by the organization; the id
             # ends each so "ORDER BY ..., id" walks the index without a sort.
             models.Index(fields=["org", "-created_at", "-id"], name="ticket_created"),
-            models.Index(fields=["org", "status_kind", "-created_at", "-id"],
-                         name="ticket_kind_created"),
-            models.Index(fields=["org", "-priority_rank", "-created_at", "-id"],
-                         name="ticket_priority"),
+            models.Index(
+                fields=["org", "status_kind", "-created_at", "-id"], name="ticket_kind_created"
+            ),
+            models.Index(
+                fields=["org", "-priority_rank", "-created_at", "-id"], name="ticket_priority"
+            ),
             models.Index(fields=["org", "-updated_at", "-id"], name="ticket_updated"),
-            models.Index(fields=["org", "department", "-created_at", "-id"],
-                         name="ticket_dept_created"),
+            models.Index(
+                fields=["org", "department", "-created_at", "-id"], name="ticket_dept_created"
+            ),
             models.Index(fields=["org", "owner", "status_kind"], name="ticket_owner_kind"),
-            models.Index(fields=["org", "due_at", "id"], name="ticket_due",
-                         condition=~models.Q(status_kind="closed")),
+            models.Index(
+                fields=["org", "due_at", "id"],
+                name="ticket_due",
+                condition=~models.Q(status_kind="closed"),
+            ),
             models.Index(fields=["org", "contact"], name="ticket_contact"),
             models.Index(fields=["org", "account"], name="ticket_account"),
             GinIndex(fields=["org", "search_vector"], name="ticket_search"),
@@ -186,10 +219,12 @@ class Thread(TenantModel):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="threads")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                               blank=True, related_name="+")
-    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     body = models.TextField()  # sanitised HTML
     to = models.CharField(max_length=1000, blank=True)
     cc = models.CharField(max_length=1000, blank=True)
@@ -218,14 +253,16 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 
 class Attachment(TenantModel):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, null=True, blank=True,
-                               related_name="attachments")
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
     file = models.FileField(upload_to=attachment_path, max_length=255)
     name = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField()
     content_type = models.CharField(max_length=120)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                    null=True, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -241,8 +278,9 @@ class TicketHistory(TenantModel):
     """One change to a ticket: who, when, from where, what, and per-field before/after."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="history")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                              blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     action = models.CharField(max_length=40)
     changes = models.JSONField(default=dict, blank=True)  # {field: [before, after]}

@@ -29,8 +29,7 @@ def tokens(text: str) -> list[str]:
     for match in _TOKEN.finditer(text):
         word = match.group(0)
         if _CJK_RUN.match(word):
-            out.extend(word if len(word) == 1 else
-                       (word[i:i + 2] for i in range(len(word) - 1)))
+            out.extend(word if len(word) == 1 else (word[i : i + 2] for i in range(len(word) - 1)))
         else:
             out.append(word)
     return out

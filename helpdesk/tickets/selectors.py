@@ -77,32 +77,41 @@ class TicketFilterForm(forms.Form):
 
     view = forms.ChoiceField(choices=list(VIEWS.items()), required=False)
     q = forms.CharField(required=False, max_length=200, label=_("Search"))
-    department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False,
-                                        label=_("Department"))
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.none(), required=False, label=_("Department")
+    )
     status = forms.CharField(required=False, max_length=60, label=_("Status"))
-    priority = forms.ChoiceField(choices=[("", "—")] + list(Priority.choices), required=False,
-                                 label=_("Priority"))
+    priority = forms.ChoiceField(
+        choices=[("", "—")] + list(Priority.choices), required=False, label=_("Priority")
+    )
     owner = forms.ChoiceField(choices=(), required=False, label=_("Owner"))
-    channel = forms.ChoiceField(choices=[("", "—")] + list(Channel.choices), required=False,
-                                label=_("Channel"))
-    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False,
-                                     widget=forms.HiddenInput)
-    account = forms.ModelChoiceField(queryset=Account.objects.none(), required=False,
-                                     widget=forms.HiddenInput)
-    created_from = forms.DateField(required=False, label=_("Created from"),
-                                   widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(required=False, label=_("Created to"),
-                                 widget=forms.DateInput(attrs={"type": "date"}))
-    due_from = forms.DateField(required=False, label=_("Due from"),
-                               widget=forms.DateInput(attrs={"type": "date"}))
-    due_to = forms.DateField(required=False, label=_("Due to"),
-                             widget=forms.DateInput(attrs={"type": "date"}))
+    channel = forms.ChoiceField(
+        choices=[("", "—")] + list(Channel.choices), required=False, label=_("Channel")
+    )
+    contact = forms.ModelChoiceField(
+        queryset=Contact.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    account = forms.ModelChoiceField(
+        queryset=Account.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    created_from = forms.DateField(
+        required=False, label=_("Created from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        required=False, label=_("Created to"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    due_from = forms.DateField(
+        required=False, label=_("Due from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    due_to = forms.DateField(
+        required=False, label=_("Due to"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     cf = forms.CharField(required=False, max_length=60, widget=forms.HiddenInput)
     cf_value = forms.CharField(required=False, max_length=200, label=_("Field value"))
-    sort = forms.ChoiceField(choices=list(SORT_LABELS.items()), required=False,
-                             label=_("Sort"))
-    size = forms.TypedChoiceField(choices=[(s, s) for s in PAGE_SIZES], coerce=int,
-                                  required=False, label=_("Per page"))
+    sort = forms.ChoiceField(choices=list(SORT_LABELS.items()), required=False, label=_("Sort"))
+    size = forms.TypedChoiceField(
+        choices=[(s, s) for s in PAGE_SIZES], coerce=int, required=False, label=_("Per page")
+    )
     page = forms.IntegerField(min_value=1, max_value=10_000, required=False)
 
     def __init__(self, *args, membership: Membership, **kwargs):
@@ -116,7 +125,8 @@ class TicketFilterForm(forms.Form):
             memberships__in=Membership.objects.for_org(org).exclude(desk_role="")
         ).order_by("full_name", "email")
         self.fields["owner"].choices = [("", "—"), ("none", _("Unassigned"))] + [
-            (str(u.pk), u.display_name) for u in agents]
+            (str(u.pk), u.display_name) for u in agents
+        ]
 
 
 @dataclass
@@ -137,12 +147,14 @@ class TicketPage:
         return self.page > 1
 
 
-def ticket_queryset(membership: Membership, params: dict[str, Any],
-                    now: dt.datetime | None = None) -> QuerySet[Ticket]:
+def ticket_queryset(
+    membership: Membership, params: dict[str, Any], now: dt.datetime | None = None
+) -> QuerySet[Ticket]:
     """The member's visible tickets narrowed by cleaned filter `params`."""
     now = now or timezone.now()
-    qs = visible_tickets(membership).filter(view_filter(params.get("view") or "all",
-                                                         membership, now))
+    qs = visible_tickets(membership).filter(
+        view_filter(params.get("view") or "all", membership, now)
+    )
     if params.get("department"):
         qs = qs.filter(department=params["department"])
     if params.get("status"):
@@ -161,10 +173,12 @@ def ticket_queryset(membership: Membership, params: dict[str, Any],
     if params.get("account"):
         qs = qs.filter(account=params["account"])
     tz = timezone.get_current_timezone()
-    for name, lookup, end in (("created_from", "created_at__gte", False),
-                              ("created_to", "created_at__lt", True),
-                              ("due_from", "due_at__gte", False),
-                              ("due_to", "due_at__lt", True)):
+    for name, lookup, end in (
+        ("created_from", "created_at__gte", False),
+        ("created_to", "created_at__lt", True),
+        ("due_from", "due_at__gte", False),
+        ("due_to", "due_at__lt", True),
+    ):
         day = params.get(name)
         if day:
             day = day + dt.timedelta(days=1) if end else day
@@ -189,8 +203,9 @@ def _custom_field_filter(qs, membership: Membership, key: str, value: str):
             number = float(value)
         except ValueError:
             return qs.none()
-        return qs.filter(**{f"custom_fields__{key}": int(number) if number.is_integer()
-                            else number})
+        return qs.filter(
+            **{f"custom_fields__{key}": int(number) if number.is_integer() else number}
+        )
     if field.type in ("text", "textarea"):
         return qs.filter(**{f"custom_fields__{key}__icontains": value})
     return qs.filter(**{f"custom_fields__{key}": value})
@@ -210,10 +225,11 @@ def ticket_page(membership: Membership, params: dict[str, Any]) -> TicketPage:
         # Only what the list shows: each extra join costs more planning time than it saves.
         qs.select_related("status", "department", "contact", "owner")
         .defer("description", "search_vector", "custom_fields")
-        .order_by(*order)[(page - 1) * size: page * size]
+        .order_by(*order)[(page - 1) * size : page * size]
     )
-    return TicketPage(tickets=tickets, count=count, capped=capped, page=page, size=size,
-                      pages=pages)
+    return TicketPage(
+        tickets=tickets, count=count, capped=capped, page=page, size=size, pages=pages
+    )
 
 
 def view_counts(membership: Membership) -> dict[str, int]:
@@ -221,8 +237,10 @@ def view_counts(membership: Membership) -> dict[str, int]:
     now = timezone.now()
     base = visible_tickets(membership)
     return {
-        view: base.filter(view_filter(view, membership, now)).order_by().values("pk")[
-            : COUNT_CAP + 1].count()
+        view: base.filter(view_filter(view, membership, now))
+        .order_by()
+        .values("pk")[: COUNT_CAP + 1]
+        .count()
         for view in VIEWS
     }
 

@@ -3,7 +3,8 @@
 
 from django.urls import path
 
-from .views import layout, list as list_views, ticket
+from .views import layout, ticket
+from .views import list as list_views
 
 desk_patterns = [
     path("", list_views.ticket_list, name="home"),
@@ -11,11 +12,13 @@ desk_patterns = [
     path("tickets/bulk/", list_views.ticket_bulk, name="ticket_bulk"),
     path("tickets/new/", ticket.ticket_create_view, name="ticket_create"),
     path("tickets/<int:number>/", ticket.ticket_detail, name="ticket_detail"),
-    path("tickets/<int:number>/properties/", ticket.ticket_properties,
-         name="ticket_properties"),
+    path("tickets/<int:number>/properties/", ticket.ticket_properties, name="ticket_properties"),
     path("tickets/<int:number>/thread/", ticket.ticket_thread, name="ticket_thread"),
-    path("tickets/<int:number>/attachments/<int:attachment_id>/", ticket.attachment_download,
-         name="attachment"),
+    path(
+        "tickets/<int:number>/attachments/<int:attachment_id>/",
+        ticket.attachment_download,
+        name="attachment",
+    ),
 ]
 
 layout_patterns = [

@@ -25,7 +25,8 @@ def _log_in(page, base: str, email: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_tkt06_tkt02_agent_filters_opens_replies_with_attachment_and_sees_history(
-        live_server, new_context, static_errors, desk, tmp_path, settings):
+    live_server, new_context, static_errors, desk, tmp_path, settings
+):
     settings.MEDIA_ROOT = tmp_path / "media"
     desk.ticket(subject="Low priority question", priority="low")
     desk.ticket(subject="Server is down", priority="urgent")
@@ -74,7 +75,8 @@ def test_tkt06_tkt02_agent_filters_opens_replies_with_attachment_and_sees_histor
 
 @pytest.mark.django_db(transaction=True)
 def test_org04_restricted_agent_sees_no_reply_and_a_forged_reply_is_refused(
-        live_server, new_context, desk):
+    live_server, new_context, desk
+):
     ticket = desk.ticket(subject="Handle with care")
     base = live_server.url
     page = new_context().new_page()

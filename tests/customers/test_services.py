@@ -493,3 +493,20 @@ def test_cus01_merge_is_all_or_nothing(acme, dupes, monkeypatch):
     with pytest.raises(RuntimeError):
         services.contacts_merge(actor=acme.admin, primary=primary, duplicates=[other, third])
     assert snapshot(acme.org) == before
+
+
+def test_cus01_saving_a_record_of_another_org_never_moves_it(acme, globex):
+    """A forged update of Globex's rows by an Acme member is refused, rows unchanged."""
+    contact = ContactFactory(org=globex.org)
+    account = AccountFactory(org=globex.org)
+    product = ProductFactory(org=globex.org)
+    before = snapshot(globex.org)
+    for save, kwargs in [
+        (services.contact_save, {"contact": contact}),
+        (services.account_save, {"account": account}),
+        (services.product_save, {"product": product}),
+    ]:
+        with pytest.raises(ValidationError, match="not found"):
+            save(actor=acme.admin, **kwargs)
+    assert snapshot(globex.org) == before
+    assert not Contact.objects.for_org(acme.org).exists()

@@ -381,7 +381,7 @@ def test_cus01_link_and_unlink_a_product_on_the_contact_page(bob_client, acme):
     ProductFactory(org=acme.org, name="Retired", is_active=False)
     text = page(bob_client.get(url("contact_detail", acme, contact_id=contact.pk)))
     assert "Router" in text and "Retired" not in text  # only active products are offered
-    assert '<label for="id_link-product">Product</label>' in text
+    assert '<label for="id_link-product">Link a product</label>' in text
     response = bob_client.post(
         url("contact_products", acme, contact_id=contact.pk),
         {"action": "link", "link-product": product.pk},
@@ -460,7 +460,7 @@ def test_cus01_merge_from_the_duplicates_page(bob_client, acme):
         follow=True,
     )
     assert response.redirect_chain[0][0] == url("contact_detail", acme, contact_id=keep.pk)
-    assert "1 contact(s) merged into “Yamada Pat”." in page(response)
+    assert "1 contact merged into “Yamada Pat”." in page(response)
     ticket.refresh_from_db()
     keep.refresh_from_db()
     assert ticket.contact == keep and keep.phone == "090"

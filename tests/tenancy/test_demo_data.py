@@ -11,9 +11,14 @@ from helpdesk.tickets.models import Ticket
 
 
 def _counts():
-    return (Organization.objects.count(), Membership.objects.count(),
-            Department.objects.count(), BusinessInterval.objects.count(),
-            Holiday.objects.count(), Ticket.objects.count())
+    return (
+        Organization.objects.count(),
+        Membership.objects.count(),
+        Department.objects.count(),
+        BusinessInterval.objects.count(),
+        Holiday.objects.count(),
+        Ticket.objects.count(),
+    )
 
 
 def test_org04_org05_demo_data_has_every_role_and_is_idempotent(db):

@@ -31,8 +31,9 @@ def test_language_switch_is_stored_on_the_user(client, acme):
 
 def test_language_switch_refuses_foreign_redirects_and_unknown_languages(client, acme):
     login(client, acme.admin)
-    response = client.post(reverse("set_language"), {"language": "ja",
-                                                      "next": "https://evil.example/"})
+    response = client.post(
+        reverse("set_language"), {"language": "ja", "next": "https://evil.example/"}
+    )
     assert response.url == "/"
     client.post(reverse("set_language"), {"language": "xx"})
     acme.admin.user.refresh_from_db()
@@ -53,8 +54,11 @@ def test_japanese_catalogue_is_complete_and_compiled():
     assert [e.msgid for e in po.fuzzy_entries()] == []
     mo = polib.mofile(str(ROOT / "locale/ja/LC_MESSAGES/django.mo"))
     compiled = {e.msgid: e.msgstr for e in mo}
-    stale = [e.msgid for e in po.translated_entries() if e.msgstr != compiled.get(e.msgid)
-             and not e.msgid_plural]
+    stale = [
+        e.msgid
+        for e in po.translated_entries()
+        if e.msgstr != compiled.get(e.msgid) and not e.msgid_plural
+    ]
     assert stale == [], "run: python manage.py compilemessages"
 
 
@@ -63,15 +67,30 @@ def test_every_string_of_the_code_is_in_the_catalogue(tmp_path):
     if shutil.which("xgettext") is None:
         pytest.fail("GNU gettext is needed (bin/test installs it: apt-get install gettext)")
     for folder in ("helpdesk", "customers", "templates", "locale"):
-        shutil.copytree(ROOT / folder, tmp_path / folder,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     shutil.copy(ROOT / "manage.py", tmp_path / "manage.py")
     subprocess.run(
-        [sys.executable, "manage.py", "makemessages", "-l", "ja", "--no-obsolete",
-         "--no-location", "-i", "tests/*"],
-        cwd=tmp_path, check=True, capture_output=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
-             "PYTHONPATH": str(tmp_path)},
+        [
+            sys.executable,
+            "manage.py",
+            "makemessages",
+            "-l",
+            "ja",
+            "--no-obsolete",
+            "--no-location",
+            "-i",
+            "tests/*",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "PYTHONPATH": str(tmp_path),
+        },
     )
     fresh = {e.msgid for e in polib.pofile(str(tmp_path / "locale/ja/LC_MESSAGES/django.po"))}
     known = {e.msgid for e in polib.pofile(str(ROOT / "locale/ja/LC_MESSAGES/django.po"))}

@@ -29,7 +29,8 @@ class Desk:
 
     def status(self, name: str, department: Department | None = None) -> TicketStatus:
         return TicketStatus.objects.for_org(self.org).get(
-            department=department or self.department, name=name)
+            department=department or self.department, name=name
+        )
 
     def ticket(self, actor: Membership | None = None, **data) -> Ticket:
         data.setdefault("subject", "Printer on fire")
@@ -40,8 +41,8 @@ class Desk:
 
 def _member(org, email, department, **kwargs) -> Membership:
     membership = Membership.objects.create(
-        org=org, user=UserFactory(email=email, full_name=email.split("@")[0].title()),
-        **kwargs)
+        org=org, user=UserFactory(email=email, full_name=email.split("@")[0].title()), **kwargs
+    )
     DepartmentAgent.objects.create(org=org, department=department, user=membership.user)
     membership.org = org
     return membership
@@ -54,13 +55,18 @@ def desk(acme) -> Desk:
     other = Department.objects.create(org=org, name="Billing")
     layout_create_defaults(department=other)
     account = Account.objects.create(org=org, name="Umbrella")
-    contact = Contact.objects.create(org=org, last_name="Yamada", first_name="Taro",
-                                     email="taro@umbrella.test", account=account)
+    contact = Contact.objects.create(
+        org=org, last_name="Yamada", first_name="Taro", email="taro@umbrella.test", account=account
+    )
     acme.admin.org = org
     return Desk(
-        org=org, admin=acme.admin,
+        org=org,
+        admin=acme.admin,
         agent=_member(org, "bob@acme.test", department, desk_role="agent"),
         restricted=_member(org, "rita@acme.test", department, desk_role="restricted"),
         other_agent=_member(org, "ada@acme.test", other, desk_role="agent"),
-        department=department, other_department=other, contact=contact, account=account,
+        department=department,
+        other_department=other,
+        contact=contact,
+        account=account,
     )

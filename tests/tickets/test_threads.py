@@ -67,8 +67,14 @@ def test_tkt02_reply_mail_is_sent_once_even_if_the_task_runs_twice(desk, post_th
 
 def test_tkt02_forward_goes_to_the_given_addresses(desk, post_thread):
     ticket = desk.ticket()
-    response = post_thread(desk.agent, ticket, kind="forward", body="FYI",
-                           to="vendor@example.com, second@example.com", cc="boss@example.com")
+    response = post_thread(
+        desk.agent,
+        ticket,
+        kind="forward",
+        body="FYI",
+        to="vendor@example.com, second@example.com",
+        cc="boss@example.com",
+    )
     assert response.status_code == 302
     message = mail.outbox[-1]
     assert message.to == ["vendor@example.com", "second@example.com"]
@@ -96,11 +102,13 @@ def test_tkt02_private_comment_is_not_mailed(desk, post_thread):
 
 
 def test_org04_restricted_agent_cannot_reply_or_forward_even_by_forged_post(
-        client, desk, post_thread):
+    client, desk, post_thread
+):
     ticket = desk.ticket()
     for kind in ("reply", "forward"):
-        response = post_thread(desk.restricted, ticket, kind=kind, body="Sneaky",
-                               to="x@example.com")
+        response = post_thread(
+            desk.restricted, ticket, kind=kind, body="Sneaky", to="x@example.com"
+        )
         assert response.status_code == 403
     assert not Thread.objects.for_org(desk.org).exists()
     assert mail.outbox == []
@@ -109,12 +117,15 @@ def test_org04_restricted_agent_cannot_reply_or_forward_even_by_forged_post(
     assert 'value="comment"' in page
 
 
-def test_tkt02_script_in_a_reply_is_removed_before_storage_and_rendering(
-        client, desk, post_thread):
+def test_tkt02_script_in_a_reply_is_removed_before_storage_and_rendering(client, desk, post_thread):
     ticket = desk.ticket(description='<img src=x onerror="alert(1)">Look')
-    post_thread(desk.agent, ticket, kind="reply",
-                body='<p>Hi</p><script>alert("x")</script><a href="javascript:alert(1)">'
-                     'click</a><b onclick="steal()">bold</b>')
+    post_thread(
+        desk.agent,
+        ticket,
+        kind="reply",
+        body='<p>Hi</p><script>alert("x")</script><a href="javascript:alert(1)">'
+        'click</a><b onclick="steal()">bold</b>',
+    )
     thread = Thread.objects.for_org(desk.org).get()
     assert "<script" not in thread.body and "javascript:" not in thread.body
     assert "onclick" not in thread.body and "<b>bold</b>" in thread.body
@@ -140,7 +151,8 @@ def test_tkt02_empty_message_is_refused(desk, post_thread):
 
 
 def test_tkt03_attachment_is_stored_under_the_org_and_mailed_and_downloaded(
-        client, desk, post_thread, settings):
+    client, desk, post_thread, settings
+):
     ticket = desk.ticket()
     upload = SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 test", content_type="application/pdf")
     response = post_thread(desk.agent, ticket, kind="reply", body="See attached", files=upload)
@@ -159,10 +171,16 @@ def test_tkt03_attachment_is_stored_under_the_org_and_mailed_and_downloaded(
 
 
 def test_tkt03_attachment_is_not_served_to_people_who_cannot_see_the_ticket(
-        client, desk, post_thread, globex):
+    client, desk, post_thread, globex
+):
     ticket = desk.ticket()
-    post_thread(desk.agent, ticket, kind="comment", body="log",
-                files=SimpleUploadedFile("log.txt", b"secret"))
+    post_thread(
+        desk.agent,
+        ticket,
+        kind="comment",
+        body="log",
+        files=SimpleUploadedFile("log.txt", b"secret"),
+    )
     attachment = Attachment.objects.for_org(desk.org).get()
     path = url("attachment", number=ticket.number, attachment_id=attachment.pk)
     login(client, desk.other_agent)  # another department
@@ -174,7 +192,8 @@ def test_tkt03_attachment_is_not_served_to_people_who_cannot_see_the_ticket(
 
 
 def test_tkt03_oversized_or_forbidden_files_are_refused_and_nothing_saved(
-        desk, post_thread, settings):
+    desk, post_thread, settings
+):
     settings.ATTACHMENT_MAX_BYTES = 10
     ticket = desk.ticket()
     for upload, message in (
@@ -189,7 +208,8 @@ def test_tkt03_oversized_or_forbidden_files_are_refused_and_nothing_saved(
     assert not Thread.objects.for_org(desk.org).exists()
     assert not Attachment.objects.for_org(desk.org).exists()
     assert not os.path.exists(settings.MEDIA_ROOT / "org") or not any(
-        (settings.MEDIA_ROOT / "org").rglob("*.*"))
+        (settings.MEDIA_ROOT / "org").rglob("*.*")
+    )
     assert mail.outbox == []
 
 
@@ -203,7 +223,12 @@ def test_tkt03_files_are_removed_when_the_transaction_fails(desk, monkeypatch, s
 
     monkeypatch.setattr(service, "history_record", broken)
     with pytest.raises(RuntimeError):
-        service.thread_add(actor=desk.agent, ticket=ticket, kind="comment", body="x",
-                           files=[SimpleUploadedFile("a.txt", b"data")])
+        service.thread_add(
+            actor=desk.agent,
+            ticket=ticket,
+            kind="comment",
+            body="x",
+            files=[SimpleUploadedFile("a.txt", b"data")],
+        )
     assert not Attachment.objects.for_org(desk.org).exists()
     assert not any((settings.MEDIA_ROOT / "org").rglob("*.txt"))

@@ -27,15 +27,19 @@ def _field(desk, **kwargs) -> CustomField:
 def test_dep02_signup_department_has_default_statuses(desk):
     statuses = TicketStatus.objects.for_org(desk.org).filter(department=desk.department)
     assert [(s.name, s.kind, s.is_default) for s in statuses] == [
-        ("Open", "open", True), ("On Hold", "on_hold", False), ("Escalated", "open", False),
-        ("Closed", "closed", False)]
+        ("Open", "open", True),
+        ("On Hold", "on_hold", False),
+        ("Escalated", "open", False),
+        ("Closed", "closed", False),
+    ]
 
 
 def test_tkt01_numbers_are_sequential_per_organization(desk, globex):
     numbers = [desk.ticket().number for _ in range(3)]
     globex.admin.org = globex.org
-    other = ticket_create(actor=globex.admin, data={
-        "subject": "Hi", "department": globex.department})
+    other = ticket_create(
+        actor=globex.admin, data={"subject": "Hi", "department": globex.department}
+    )
     assert numbers == [1, 2, 3]
     assert other.number == 1
 
@@ -50,8 +54,9 @@ def test_tkt01_concurrent_creation_gives_unique_numbers():
     def create(n: int) -> None:
         try:
             for i in range(5):
-                ticket_create(actor=tenant.admin, data={
-                    "subject": f"t{n}-{i}", "department": department})
+                ticket_create(
+                    actor=tenant.admin, data={"subject": f"t{n}-{i}", "department": department}
+                )
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
         finally:
@@ -71,18 +76,32 @@ def test_tkt01_create_from_the_agent_ui_with_every_field(client, desk):
     _field(desk, label="Order number", key="order_number", type="number", required=True)
     _field(desk, label="Plan", key="plan", type="picklist", choices=["Free", "Pro"])
     login(client, desk.agent)
-    response = client.post(url("ticket_create"), {
-        "subject": "Cannot log in", "department": desk.department.pk,
-        "contact_email": "new.person@example.com", "contact_name": "Suzuki",
-        "description": "It says <b>error</b>", "status": desk.status("Escalated").pk,
-        "priority": "high", "channel": "phone", "owner": desk.agent.user.pk,
-        "due_at": "2030-01-02T10:30", "cf_order_number": "1234", "cf_plan": "Pro",
-    })
+    response = client.post(
+        url("ticket_create"),
+        {
+            "subject": "Cannot log in",
+            "department": desk.department.pk,
+            "contact_email": "new.person@example.com",
+            "contact_name": "Suzuki",
+            "description": "It says <b>error</b>",
+            "status": desk.status("Escalated").pk,
+            "priority": "high",
+            "channel": "phone",
+            "owner": desk.agent.user.pk,
+            "due_at": "2030-01-02T10:30",
+            "cf_order_number": "1234",
+            "cf_plan": "Pro",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     ticket = Ticket.objects.for_org(desk.org).get()
     assert response.url == url("ticket_detail", number=ticket.number)
     assert (ticket.subject, ticket.priority, ticket.channel, ticket.status.name) == (
-        "Cannot log in", "high", "phone", "Escalated")
+        "Cannot log in",
+        "high",
+        "phone",
+        "Escalated",
+    )
     assert ticket.owner == desk.agent.user
     assert ticket.custom_fields == {"order_number": 1234, "plan": "Pro"}
     assert ticket.contact.email == "new.person@example.com"
@@ -102,9 +121,17 @@ def test_tkt01_existing_contact_is_reused_and_account_follows_the_contact(desk):
 def test_tkt01_wrong_type_for_a_custom_field_is_refused_and_nothing_saved(client, desk):
     _field(desk, label="Order number", key="order_number", type="number")
     login(client, desk.agent)
-    response = client.post(url("ticket_create"), {
-        "subject": "x", "department": desk.department.pk, "priority": "medium",
-        "channel": "web", "cf_order_number": "twelve", "contact_email": "z@example.com"})
+    response = client.post(
+        url("ticket_create"),
+        {
+            "subject": "x",
+            "department": desk.department.pk,
+            "priority": "medium",
+            "channel": "web",
+            "cf_order_number": "twelve",
+            "contact_email": "z@example.com",
+        },
+    )
     assert response.status_code == 400
     assert "Enter a number." in response.content.decode()
     assert not Ticket.objects.for_org(desk.org).exists()
@@ -130,9 +157,14 @@ def test_tkt01_unknown_status_for_the_department_is_refused(desk):
 def test_tkt01_status_of_another_department_is_refused_on_the_ticket_page(client, desk):
     ticket = desk.ticket()
     login(client, desk.admin)
-    response = client.post(url("ticket_properties", number=ticket.number), {
-        "status": desk.status("Closed", desk.other_department).pk, "priority": "low",
-        "channel": "web"})
+    response = client.post(
+        url("ticket_properties", number=ticket.number),
+        {
+            "status": desk.status("Closed", desk.other_department).pk,
+            "priority": "low",
+            "channel": "web",
+        },
+    )
     assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
     ticket.refresh_from_db()
@@ -166,9 +198,16 @@ def test_tkt01_closing_sets_closed_time_and_reopening_clears_it(desk):
 def test_tkt05_history_records_actor_ip_and_field_changes(client, desk):
     ticket = desk.ticket()
     login(client, desk.admin)
-    client.post(url("ticket_properties", number=ticket.number), {
-        "status": desk.status("On Hold").pk, "priority": "urgent", "channel": "web",
-        "owner": desk.agent.user.pk}, REMOTE_ADDR="198.51.100.7")
+    client.post(
+        url("ticket_properties", number=ticket.number),
+        {
+            "status": desk.status("On Hold").pk,
+            "priority": "urgent",
+            "channel": "web",
+            "owner": desk.agent.user.pk,
+        },
+        REMOTE_ADDR="198.51.100.7",
+    )
     rows = list(TicketHistory.objects.for_org(desk.org).filter(ticket=ticket))
     assert [r.action for r in rows] == ["created", "updated"]
     assert rows[0].ip_address == "203.0.113.5"
@@ -215,8 +254,10 @@ def test_org04_restricted_agent_cannot_edit_or_create(client, desk):
     with pytest.raises(PermissionDenied):
         ticket_update(actor=desk.restricted, ticket=ticket, data={"priority": "low"})
     login(client, desk.restricted)
-    response = client.post(url("ticket_properties", number=ticket.number), {
-        "status": desk.status("Closed").pk, "priority": "low", "channel": "web"})
+    response = client.post(
+        url("ticket_properties", number=ticket.number),
+        {"status": desk.status("Closed").pk, "priority": "low", "channel": "web"},
+    )
     assert response.status_code == 403
     assert client.get(url("ticket_create")).status_code == 403
     ticket.refresh_from_db()
@@ -234,19 +275,25 @@ def test_org04_agents_see_only_their_departments_tickets(client, desk):
 def test_dep01_department_with_tickets_cannot_be_deleted(client, desk):
     desk.ticket()
     login(client, desk.admin)
-    response = client.post(reverse("setup:department_delete", kwargs={
-        "portal": "acme", "dept_id": desk.department.pk}))
+    response = client.post(
+        reverse("setup:department_delete", kwargs={"portal": "acme", "dept_id": desk.department.pk})
+    )
     assert response.status_code == 400
     assert "still has tickets" in response.content.decode()
-    assert desk.department.__class__.objects.for_org(desk.org).filter(
-        pk=desk.department.pk).exists()
+    assert (
+        desk.department.__class__.objects.for_org(desk.org).filter(pk=desk.department.pk).exists()
+    )
 
 
 def test_tkt01_department_change_reloads_statuses_with_htmx(client, desk):
     _field(desk, label="Serial", key="serial", type="text", department=desk.other_department)
     login(client, desk.admin)
-    response = client.post(url("ticket_create"), {"department": desk.other_department.pk},
-                           HTTP_HX_REQUEST="true", HTTP_HX_TARGET="department-dependent")
+    response = client.post(
+        url("ticket_create"),
+        {"department": desk.other_department.pk},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="department-dependent",
+    )
     html = response.content.decode()
     assert html.strip().startswith('<div id="department-dependent">')
     assert "Serial" in html and "Ada" in html and "Bob" not in html

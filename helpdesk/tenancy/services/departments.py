@@ -43,8 +43,9 @@ def _ensure_name_free(department: Department) -> None:
     if department.pk:
         clash = clash.exclude(pk=department.pk)
     if clash.exists():
-        raise ValidationError({"name": _("A department named “%(name)s” already exists.")
-                               % {"name": department.name}})
+        raise ValidationError(
+            {"name": _("A department named “%(name)s” already exists.") % {"name": department.name}}
+        )
 
 
 @transaction.atomic
@@ -65,12 +66,17 @@ def department_save(*, actor: Membership, department: Department) -> Department:
 
 
 @transaction.atomic
-def department_set_enabled(*, actor: Membership, department: Department, enabled: bool,
-                           ) -> Department:
+def department_set_enabled(
+    *,
+    actor: Membership,
+    department: Department,
+    enabled: bool,
+) -> Department:
     ensure_app_admin(actor, App.DESK)
     if not enabled:
-        others = Department.objects.for_org(actor.org).filter(is_enabled=True).exclude(
-            pk=department.pk)
+        others = (
+            Department.objects.for_org(actor.org).filter(is_enabled=True).exclude(pk=department.pk)
+        )
         if not others.exists():
             raise ValidationError(_("At least one department must stay enabled."))
     department.is_enabled = enabled
@@ -91,14 +97,19 @@ def department_delete(*, actor: Membership, department: Department) -> None:
         with transaction.atomic():
             department.delete()
     except (ProtectedError, IntegrityError) as exc:
-        raise ValidationError(_(
-            "“%(name)s” still has tickets. Move or delete its tickets first, or disable the "
-            "department instead.") % {"name": department.name}) from exc
+        raise ValidationError(
+            _(
+                "“%(name)s” still has tickets. Move or delete its tickets first, or disable the "
+                "department instead."
+            )
+            % {"name": department.name}
+        ) from exc
 
 
 @transaction.atomic
-def department_set_agents(*, actor: Membership, department: Department,
-                          users: Iterable[User]) -> None:
+def department_set_agents(
+    *, actor: Membership, department: Department, users: Iterable[User]
+) -> None:
     """Replace the department's agents. Team members who leave the department leave its
     teams too."""
     ensure_app_admin(actor, App.DESK)
@@ -108,13 +119,16 @@ def department_set_agents(*, actor: Membership, department: Department,
     if wanted - allowed:
         raise ValidationError(_("Agents must be users of this organization with Desk access."))
     current = set(
-        DepartmentAgent.objects.for_org(org).filter(department=department)
+        DepartmentAgent.objects.for_org(org)
+        .filter(department=department)
         .values_list("user_id", flat=True)
     )
-    DepartmentAgent.objects.for_org(org).filter(department=department,
-                                                user_id__in=current - wanted).delete()
+    DepartmentAgent.objects.for_org(org).filter(
+        department=department, user_id__in=current - wanted
+    ).delete()
     TeamMember.objects.for_org(org).filter(team__department=department).exclude(
-        user_id__in=wanted).delete()
+        user_id__in=wanted
+    ).delete()
     DepartmentAgent.objects.bulk_create(
         DepartmentAgent(org=org, department=department, user_id=pk) for pk in wanted - current
     )
@@ -132,17 +146,25 @@ def team_save(*, actor: Membership, team: Team, members: Iterable[User]) -> Team
     if team.pk:
         clash = clash.exclude(pk=team.pk)
     if clash.exists():
-        raise ValidationError({"name": _("This department already has a team named "
-                                         "“%(name)s”.") % {"name": team.name}})
+        raise ValidationError(
+            {
+                "name": _("This department already has a team named “%(name)s”.")
+                % {"name": team.name}
+            }
+        )
     wanted = {u.pk for u in members}
-    agents = set(DepartmentAgent.objects.for_org(org).filter(department=team.department)
-                 .values_list("user_id", flat=True))
+    agents = set(
+        DepartmentAgent.objects.for_org(org)
+        .filter(department=team.department)
+        .values_list("user_id", flat=True)
+    )
     if wanted - agents:
         raise ValidationError({"members": _("Team members must be agents of the department.")})
     team.save()
     TeamMember.objects.for_org(org).filter(team=team).exclude(user_id__in=wanted).delete()
-    existing = set(TeamMember.objects.for_org(org).filter(team=team)
-                   .values_list("user_id", flat=True))
+    existing = set(
+        TeamMember.objects.for_org(org).filter(team=team).values_list("user_id", flat=True)
+    )
     TeamMember.objects.bulk_create(
         TeamMember(org=org, team=team, user_id=pk) for pk in wanted - existing
     )
@@ -157,9 +179,13 @@ def team_delete(*, actor: Membership, team: Team) -> None:
 
 # --- Business hours and holidays (DEP-03) ----------------------------------------------------
 @transaction.atomic
-def business_hours_set(*, actor: Membership, department: Department, time_zone: str,
-                       intervals: Iterable[tuple[int, dt.time, dt.time]]) -> list[
-                           BusinessInterval]:
+def business_hours_set(
+    *,
+    actor: Membership,
+    department: Department,
+    time_zone: str,
+    intervals: Iterable[tuple[int, dt.time, dt.time]],
+) -> list[BusinessInterval]:
     """Replace the weekly schedule. Each interval is (weekday 0=Monday, start, end) in the
     department's time zone; intervals of a day may not overlap. No intervals = 24x7."""
     ensure_app_admin(actor, App.DESK)
@@ -169,13 +195,20 @@ def business_hours_set(*, actor: Membership, department: Department, time_zone: 
         if not 0 <= weekday <= 6:
             errors.append(_("Choose a day of the week."))
         elif start >= end:
-            errors.append(_("%(day)s: %(start)s–%(end)s ends before it starts.") % {
-                "day": BusinessInterval(weekday=weekday).get_weekday_display(),
-                "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")})
+            errors.append(
+                _("%(day)s: %(start)s–%(end)s ends before it starts.")
+                % {
+                    "day": BusinessInterval(weekday=weekday).get_weekday_display(),
+                    "start": start.strftime("%H:%M"),
+                    "end": end.strftime("%H:%M"),
+                }
+            )
     for (day_a, _start_a, end_a), (day_b, start_b, _end_b) in zip(rows, rows[1:], strict=False):
         if day_a == day_b and start_b < end_a:
-            errors.append(_("%(day)s: intervals overlap.") % {
-                "day": BusinessInterval(weekday=day_a).get_weekday_display()})
+            errors.append(
+                _("%(day)s: intervals overlap.")
+                % {"day": BusinessInterval(weekday=day_a).get_weekday_display()}
+            )
     department.time_zone = time_zone
     try:
         department.full_clean(exclude=["org", "name"])
@@ -193,8 +226,13 @@ def business_hours_set(*, actor: Membership, department: Department, time_zone: 
 
 
 @transaction.atomic
-def holiday_add(*, actor: Membership, department: Department, date: dt.date, name: str,
-                ) -> Holiday:
+def holiday_add(
+    *,
+    actor: Membership,
+    department: Department,
+    date: dt.date,
+    name: str,
+) -> Holiday:
     ensure_app_admin(actor, App.DESK)
     name = (name or "").strip()
     if not name:
@@ -222,8 +260,14 @@ def holiday_countries() -> list[tuple[str, str]]:
 
 
 @transaction.atomic
-def holidays_import(*, actor: Membership, department: Department, country: str, year: int,
-                    language: str | None = None) -> int:
+def holidays_import(
+    *,
+    actor: Membership,
+    department: Department,
+    country: str,
+    year: int,
+    language: str | None = None,
+) -> int:
     """Add a country's public holidays for a year; dates already present are kept. Returns how
     many were added."""
     ensure_app_admin(actor, App.DESK)
@@ -234,13 +278,20 @@ def holidays_import(*, actor: Membership, department: Department, country: str, 
     calendar = holidays_lib.country_holidays(country, years=year)
     # Always name a language: without one the package falls back to the server's locale.
     supported = getattr(calendar, "supported_languages", ())
-    chosen = next((code for code in supported if language and (
-        code == language or code.startswith(f"{language}_"))), calendar.default_language)
+    chosen = next(
+        (
+            code
+            for code in supported
+            if language and (code == language or code.startswith(f"{language}_"))
+        ),
+        calendar.default_language,
+    )
     if chosen:
         calendar = holidays_lib.country_holidays(country, years=year, language=chosen)
     org = actor.org
-    existing = set(Holiday.objects.for_org(org).filter(department=department)
-                   .values_list("date", flat=True))
+    existing = set(
+        Holiday.objects.for_org(org).filter(department=department).values_list("date", flat=True)
+    )
     new = [
         Holiday(org=org, department=department, date=day, name=str(name)[:120])
         for day, name in sorted(calendar.items())

@@ -31,8 +31,7 @@ def _department(request: HttpRequest, dept_id: int) -> Department:
     return get_object_or_404(Department.objects.for_org(request.org), pk=dept_id)
 
 
-def _to_department(request: HttpRequest, department: Department, tab: str = "edit"
-                   ) -> HttpResponse:
+def _to_department(request: HttpRequest, department: Department, tab: str = "edit") -> HttpResponse:
     return redirect(f"setup:department_{tab}", portal=request.org.portal, dept_id=department.pk)
 
 
@@ -40,8 +39,10 @@ def _to_department(request: HttpRequest, department: Department, tab: str = "edi
 def department_list(request: HttpRequest) -> HttpResponse:
     departments = (
         Department.objects.for_org(request.org)
-        .annotate(agent_count=Count("departmentagent", distinct=True),
-                  team_count=Count("teams", distinct=True))
+        .annotate(
+            agent_count=Count("departmentagent", distinct=True),
+            team_count=Count("teams", distinct=True),
+        )
         .order_by("name")
     )
     return render(request, "setup/departments.html", {"departments": departments})
@@ -49,20 +50,22 @@ def department_list(request: HttpRequest) -> HttpResponse:
 
 @desk_admin_required
 def department_create(request: HttpRequest) -> HttpResponse:
-    form = DepartmentForm(request.POST or None,
-                          initial={"time_zone": request.org.time_zone})
+    form = DepartmentForm(request.POST or None, initial={"time_zone": request.org.time_zone})
     if request.method == "POST" and form.is_valid():
         try:
-            department = services.department_save(actor=request.membership,
-                                                   department=form.instance)
+            department = services.department_save(
+                actor=request.membership, department=form.instance
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Department “%(name)s” created.")
-                             % {"name": department.name})
+            messages.success(
+                request, _("Department “%(name)s” created.") % {"name": department.name}
+            )
             return _to_department(request, department, "agents")
-    return render(request, "setup/department_form.html", {"form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "setup/department_form.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @desk_admin_required
@@ -78,9 +81,12 @@ def department_edit(request: HttpRequest, dept_id: int) -> HttpResponse:
             messages.success(request, _("Department saved."))
             return _to_department(request, department)
     department.refresh_from_db()
-    return render(request, "setup/department_form.html",
-                  {"form": form, "department": department, "tab": "details"},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "setup/department_form.html",
+        {"form": form, "department": department, "tab": "details"},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -88,8 +94,9 @@ def department_edit(request: HttpRequest, dept_id: int) -> HttpResponse:
 def department_toggle(request: HttpRequest, dept_id: int) -> HttpResponse:
     department = _department(request, dept_id)
     try:
-        services.department_set_enabled(actor=request.membership, department=department,
-                                        enabled=not department.is_enabled)
+        services.department_set_enabled(
+            actor=request.membership, department=department, enabled=not department.is_enabled
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -107,8 +114,9 @@ def department_delete(request: HttpRequest, dept_id: int) -> HttpResponse:
         services.department_delete(actor=request.membership, department=department)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return render(request, "setup/department_delete.html",
-                      {"department": department}, status=400)
+        return render(
+            request, "setup/department_delete.html", {"department": department}, status=400
+        )
     messages.success(request, _("Department “%(name)s” deleted.") % {"name": department.name})
     return redirect("setup:departments", portal=request.org.portal)
 
@@ -117,32 +125,48 @@ def department_delete(request: HttpRequest, dept_id: int) -> HttpResponse:
 def department_agents(request: HttpRequest, dept_id: int) -> HttpResponse:
     department = _department(request, dept_id)
     current = DepartmentAgent.objects.for_org(request.org).filter(department=department)
-    form = AgentsForm(request.POST or None, org=request.org,
-                      initial={"agents": [a.user_id for a in current]})
+    form = AgentsForm(
+        request.POST or None, org=request.org, initial={"agents": [a.user_id for a in current]}
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.department_set_agents(actor=request.membership, department=department,
-                                           users=form.cleaned_data["agents"])
+            services.department_set_agents(
+                actor=request.membership, department=department, users=form.cleaned_data["agents"]
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Agents saved."))
             return _to_department(request, department, "agents")
-    teams = Team.objects.for_org(request.org).filter(department=department).prefetch_related(
-        "members")
-    return render(request, "setup/department_agents.html", {
-        "department": department, "form": form, "teams": teams, "tab": "agents",
-    }, status=400 if form.errors else 200)
+    teams = (
+        Team.objects.for_org(request.org).filter(department=department).prefetch_related("members")
+    )
+    return render(
+        request,
+        "setup/department_agents.html",
+        {
+            "department": department,
+            "form": form,
+            "teams": teams,
+            "tab": "agents",
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _team_form(request: HttpRequest, department: Department, team: Team | None) -> HttpResponse:
-    form = TeamForm(request.POST or None, instance=team, department=department,
-                    initial={"members": list(team.members.all()) if team else []})
+    form = TeamForm(
+        request.POST or None,
+        instance=team,
+        department=department,
+        initial={"members": list(team.members.all()) if team else []},
+    )
     if request.method == "POST" and form.is_valid():
         form.instance.department = department
         try:
-            services.team_save(actor=request.membership, team=form.instance,
-                               members=form.cleaned_data["members"])
+            services.team_save(
+                actor=request.membership, team=form.instance, members=form.cleaned_data["members"]
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -150,9 +174,17 @@ def _team_form(request: HttpRequest, department: Department, team: Team | None) 
             return _to_department(request, department, "agents")
     if team is not None:
         team.refresh_from_db()  # the form changed it in memory; show the stored name
-    return render(request, "setup/team_form.html", {
-        "department": department, "form": form, "team": team, "tab": "agents",
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "setup/team_form.html",
+        {
+            "department": department,
+            "form": form,
+            "team": team,
+            "tab": "agents",
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @desk_admin_required
@@ -163,8 +195,7 @@ def team_create(request: HttpRequest, dept_id: int) -> HttpResponse:
 @desk_admin_required
 def team_edit(request: HttpRequest, dept_id: int, team_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    team = get_object_or_404(Team.objects.for_org(request.org), department=department,
-                             pk=team_id)
+    team = get_object_or_404(Team.objects.for_org(request.org), department=department, pk=team_id)
     return _team_form(request, department, team)
 
 
@@ -172,8 +203,7 @@ def team_edit(request: HttpRequest, dept_id: int, team_id: int) -> HttpResponse:
 @desk_admin_required
 def team_delete(request: HttpRequest, dept_id: int, team_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    team = get_object_or_404(Team.objects.for_org(request.org), department=department,
-                             pk=team_id)
+    team = get_object_or_404(Team.objects.for_org(request.org), department=department, pk=team_id)
     services.team_delete(actor=request.membership, team=team)
     messages.success(request, _("Team “%(name)s” deleted.") % {"name": team.name})
     return _to_department(request, department, "agents")
@@ -194,18 +224,29 @@ def business_hours(request: HttpRequest, dept_id: int) -> HttpResponse:
             if f.cleaned_data and not f.cleaned_data.get("DELETE")
         ]
         try:
-            services.business_hours_set(actor=request.membership, department=department,
-                                        time_zone=form.cleaned_data["time_zone"],
-                                        intervals=intervals)
+            services.business_hours_set(
+                actor=request.membership,
+                department=department,
+                time_zone=form.cleaned_data["time_zone"],
+                intervals=intervals,
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, _("Business hours saved."))
             return _to_department(request, department, "hours")
     department.refresh_from_db()
-    return render(request, "setup/business_hours.html", {
-        "department": department, "form": form, "formset": formset, "tab": "hours",
-    }, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "setup/business_hours.html",
+        {
+            "department": department,
+            "form": form,
+            "formset": formset,
+            "tab": "hours",
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @desk_admin_required
@@ -214,24 +255,33 @@ def holidays(request: HttpRequest, dept_id: int) -> HttpResponse:
     form = HolidayForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.holiday_add(actor=request.membership, department=department,
-                                 date=form.cleaned_data["date"], name=form.cleaned_data["name"])
+            services.holiday_add(
+                actor=request.membership,
+                department=department,
+                date=form.cleaned_data["date"],
+                name=form.cleaned_data["name"],
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Holiday added."))
             return _to_department(request, department, "holidays")
-    return _holidays_page(request, department, form=form,
-                          status=400 if form.errors else 200)
+    return _holidays_page(request, department, form=form, status=400 if form.errors else 200)
 
 
 def _holidays_page(request, department, *, form=None, import_form=None, status=200):
-    return render(request, "setup/holidays.html", {
-        "department": department, "tab": "holidays",
-        "form": form or HolidayForm(),
-        "import_form": import_form or HolidayImportForm(),
-        "holidays": Holiday.objects.for_org(request.org).filter(department=department),
-    }, status=status)
+    return render(
+        request,
+        "setup/holidays.html",
+        {
+            "department": department,
+            "tab": "holidays",
+            "form": form or HolidayForm(),
+            "import_form": import_form or HolidayImportForm(),
+            "holidays": Holiday.objects.for_org(request.org).filter(department=department),
+        },
+        status=status,
+    )
 
 
 @require_POST
@@ -242,14 +292,16 @@ def holidays_import(request: HttpRequest, dept_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             added = services.holidays_import(
-                actor=request.membership, department=department,
-                country=form.cleaned_data["country"], year=form.cleaned_data["year"],
-                language=request.LANGUAGE_CODE)
+                actor=request.membership,
+                department=department,
+                country=form.cleaned_data["country"],
+                year=form.cleaned_data["year"],
+                language=request.LANGUAGE_CODE,
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("%(count)d public holidays imported.")
-                             % {"count": added})
+            messages.success(request, _("%(count)d public holidays imported.") % {"count": added})
             return _to_department(request, department, "holidays")
     return _holidays_page(request, department, import_form=form, status=400)
 
@@ -258,8 +310,9 @@ def holidays_import(request: HttpRequest, dept_id: int) -> HttpResponse:
 @desk_admin_required
 def holiday_delete(request: HttpRequest, dept_id: int, holiday_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    holiday = get_object_or_404(Holiday.objects.for_org(request.org), department=department,
-                                pk=holiday_id)
+    holiday = get_object_or_404(
+        Holiday.objects.for_org(request.org), department=department, pk=holiday_id
+    )
     services.holiday_delete(actor=request.membership, holiday=holiday)
     if request.htmx:
         return HttpResponse("")

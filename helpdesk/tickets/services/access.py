@@ -18,8 +18,18 @@ from helpdesk.tenancy.models import App, Department, DepartmentAgent, DeskRole, 
 from ..models import Ticket
 
 ACTIONS = {
-    DeskRole.ADMIN: {"view", "comment", "reply", "forward", "edit", "create", "assign",
-                     "attach", "configure", "bulk"},
+    DeskRole.ADMIN: {
+        "view",
+        "comment",
+        "reply",
+        "forward",
+        "edit",
+        "create",
+        "assign",
+        "attach",
+        "configure",
+        "bulk",
+    },
     DeskRole.AGENT: {"view", "comment", "reply", "forward", "edit", "create", "attach", "bulk"},
     DeskRole.RESTRICTED: {"view", "comment", "attach"},
 }
@@ -75,8 +85,9 @@ def visible_tickets(membership: Membership) -> QuerySet[Ticket]:
     return qs if ids is None else qs.filter(department_id__in=ids)
 
 
-def ticket_for_member(membership: Membership, number: int, *, for_update: bool = False,
-                      related: tuple[str, ...] = ()) -> Ticket:
+def ticket_for_member(
+    membership: Membership, number: int, *, for_update: bool = False, related: tuple[str, ...] = ()
+) -> Ticket:
     """The ticket if this member may see it; 404 otherwise (same answer for 'missing')."""
     qs = visible_tickets(membership)
     if related:

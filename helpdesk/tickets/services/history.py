@@ -30,9 +30,19 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
-def history_record(*, ticket: Ticket, actor, ip: str | None, action: str,
-                   changes: dict[str, list[Any]] | None = None) -> TicketHistory:
+def history_record(
+    *,
+    ticket: Ticket,
+    actor,
+    ip: str | None,
+    action: str,
+    changes: dict[str, list[Any]] | None = None,
+) -> TicketHistory:
     return TicketHistory.objects.create(
-        org_id=ticket.org_id, ticket=ticket, actor=actor, ip_address=ip or None,
-        action=action, changes=changes or {},
+        org_id=ticket.org_id,
+        ticket=ticket,
+        actor=actor,
+        ip_address=ip or None,
+        action=action,
+        changes=changes or {},
     )

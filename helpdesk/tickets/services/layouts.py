@@ -29,8 +29,14 @@ def layout_create_defaults(*, department: Department) -> list[TicketStatus]:
     if TicketStatus.objects.for_org(department.org).filter(department=department).exists():
         return []
     return TicketStatus.objects.bulk_create(
-        TicketStatus(org_id=department.org_id, department=department, name=_(name), kind=kind,
-                     order=index, is_default=default)
+        TicketStatus(
+            org_id=department.org_id,
+            department=department,
+            name=_(name),
+            kind=kind,
+            order=index,
+            is_default=default,
+        )
         for index, (name, kind, default) in enumerate(DEFAULT_STATUSES)
     )
 
@@ -42,29 +48,43 @@ def status_save(*, actor: Membership, status: TicketStatus) -> TicketStatus:
     status.org = org
     status.name = status.name.strip()
     status.full_clean(exclude=["org", "department"])
-    clash = TicketStatus.objects.for_org(org).filter(department=status.department,
-                                                     name__iexact=status.name)
+    clash = TicketStatus.objects.for_org(org).filter(
+        department=status.department, name__iexact=status.name
+    )
     if status.pk:
         clash = clash.exclude(pk=status.pk)
     if clash.exists():
-        raise ValidationError({"name": _("This department already has a status named "
-                                         "“%(name)s”.") % {"name": status.name}})
+        raise ValidationError(
+            {
+                "name": _("This department already has a status named “%(name)s”.")
+                % {"name": status.name}
+            }
+        )
     if status.pk is None:
-        top = TicketStatus.objects.for_org(org).filter(department=status.department).aggregate(
-            m=Max("order"))["m"]
+        top = (
+            TicketStatus.objects.for_org(org)
+            .filter(department=status.department)
+            .aggregate(m=Max("order"))["m"]
+        )
         status.order = 0 if top is None else top + 1
     else:
         previous = TicketStatus.objects.for_org(org).get(pk=status.pk)
         if previous.is_default and not status.is_default:
-            raise ValidationError({"is_default": _(
-                "A department needs a default status: make another status the default "
-                "instead.")})
+            raise ValidationError(
+                {
+                    "is_default": _(
+                        "A department needs a default status: make another status the default "
+                        "instead."
+                    )
+                }
+            )
         if previous.kind != status.kind:
             # Tickets keep their kind in step with their status.
             Ticket.objects.for_org(org).filter(status=status).update(status_kind=status.kind)
     if status.is_default:
         TicketStatus.objects.for_org(org).filter(department=status.department).exclude(
-            pk=status.pk).update(is_default=False)
+            pk=status.pk
+        ).update(is_default=False)
     status.save()
     return status
 
@@ -78,15 +98,18 @@ def status_delete(*, actor: Membership, status: TicketStatus) -> None:
         with transaction.atomic():
             status.delete()
     except ProtectedError as exc:
-        raise ValidationError(_("“%(name)s” is used by tickets. Move them to another status "
-                                "first.") % {"name": status.name}) from exc
+        raise ValidationError(
+            _("“%(name)s” is used by tickets. Move them to another status first.")
+            % {"name": status.name}
+        ) from exc
 
 
 @transaction.atomic
 def statuses_reorder(*, actor: Membership, department: Department, ids: list[int]) -> None:
     ensure_can(actor, "configure")
-    statuses = {s.pk: s for s in TicketStatus.objects.for_org(actor.org).filter(
-        department=department)}
+    statuses = {
+        s.pk: s for s in TicketStatus.objects.for_org(actor.org).filter(department=department)
+    }
     if set(ids) != set(statuses):
         raise ValidationError(_("The order must list every status of the department once."))
     for index, pk in enumerate(ids):
@@ -115,20 +138,31 @@ def custom_field_save(*, actor: Membership, field: CustomField) -> CustomField:
     if field.pk is None:
         base = slugify(field.label).replace("-", "_")[:50] or "field"
         key, n = base, 1
-        existing = set(CustomField.objects.for_org(org).filter(department=field.department)
-                       .values_list("key", flat=True))
+        existing = set(
+            CustomField.objects.for_org(org)
+            .filter(department=field.department)
+            .values_list("key", flat=True)
+        )
         while key in existing:
             n += 1
             key = f"{base}_{n}"
         field.key = key
-        top = CustomField.objects.for_org(org).filter(department=field.department).aggregate(
-            m=Max("order"))["m"]
+        top = (
+            CustomField.objects.for_org(org)
+            .filter(department=field.department)
+            .aggregate(m=Max("order"))["m"]
+        )
         field.order = 0 if top is None else top + 1
     else:
         previous = CustomField.objects.for_org(org).get(pk=field.pk)
         if previous.type != field.type:
-            raise ValidationError({"type": _("The type of a field cannot change once created; "
-                                             "add a new field instead.")})
+            raise ValidationError(
+                {
+                    "type": _(
+                        "The type of a field cannot change once created; add a new field instead."
+                    )
+                }
+            )
     _clean_choices(field)
     field.full_clean(exclude=["org", "department"])
     field.save()

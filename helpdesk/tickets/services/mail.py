@@ -46,16 +46,26 @@ def thread_mail_send(*, org_id: int, thread_id: int) -> bool:
         .order_by("pk")
         .values_list("message_id", flat=True)
     )
-    claimed = Thread.objects.for_org(org_id).filter(pk=thread.pk, message_id="").update(
-        message_id=message_id, in_reply_to=earlier[-1] if earlier else "",
-        references=" ".join(earlier))
+    claimed = (
+        Thread.objects.for_org(org_id)
+        .filter(pk=thread.pk, message_id="")
+        .update(
+            message_id=message_id,
+            in_reply_to=earlier[-1] if earlier else "",
+            references=" ".join(earlier),
+        )
+    )
     if not claimed:
         return False
     recipients = [a.strip() for a in thread.to.split(",") if a.strip()]
     cc = [a.strip() for a in thread.cc.split(",") if a.strip()]
     language = getattr(thread.author, "language", None) or settings.LANGUAGE_CODE
-    context = {"thread": thread, "ticket": ticket, "department": department,
-               "text": html_to_text(thread.body)}
+    context = {
+        "thread": thread,
+        "ticket": ticket,
+        "department": department,
+        "text": html_to_text(thread.body),
+    }
     with translation.override(language):
         subject = render_to_string("tickets/emails/thread_subject.txt", context).strip()
         body = render_to_string("tickets/emails/thread.txt", context)
@@ -64,8 +74,14 @@ def thread_mail_send(*, org_id: int, thread_id: int) -> bool:
     if earlier:
         headers["In-Reply-To"] = earlier[-1]
         headers["References"] = " ".join(earlier)
-    message = EmailMultiAlternatives(" ".join(subject.splitlines()), body, from_email=sender,
-                                     to=recipients, cc=cc, headers=headers)
+    message = EmailMultiAlternatives(
+        " ".join(subject.splitlines()),
+        body,
+        from_email=sender,
+        to=recipients,
+        cc=cc,
+        headers=headers,
+    )
     message.attach_alternative(html, "text/html")
     for attachment in thread.attachments.all():
         with attachment.file.open("rb") as handle:

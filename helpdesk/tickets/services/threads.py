@@ -25,8 +25,28 @@ from .tickets import search_index_update
 # Types a desk accepts; anything else (executables, scripts, HTML) is refused. HTML and SVG
 # could carry scripts into the browser of whoever opens them.
 ALLOWED_EXTENSIONS = {
-    ".pdf", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".txt", ".csv", ".log", ".json", ".xml",
-    ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods", ".zip", ".eml", ".md",
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".webp",
+    ".txt",
+    ".csv",
+    ".log",
+    ".json",
+    ".xml",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+    ".ppt",
+    ".pptx",
+    ".odt",
+    ".ods",
+    ".zip",
+    ".eml",
+    ".md",
 }
 MAX_FILES = 10
 
@@ -43,28 +63,41 @@ def check_files(files: Sequence[UploadedFile]) -> None:
     for upload in files:
         ext = os.path.splitext(upload.name or "")[1].lower()
         if ext not in ALLOWED_EXTENSIONS:
-            errors.append(_("“%(name)s”: files of this type are not allowed.")
-                          % {"name": upload.name})
+            errors.append(
+                _("“%(name)s”: files of this type are not allowed.") % {"name": upload.name}
+            )
         elif upload.size > _max_size():
-            errors.append(_("“%(name)s” is too large (%(size)s); the limit is %(limit)s.") % {
-                "name": upload.name, "size": filesizeformat(upload.size),
-                "limit": filesizeformat(_max_size())})
+            errors.append(
+                _("“%(name)s” is too large (%(size)s); the limit is %(limit)s.")
+                % {
+                    "name": upload.name,
+                    "size": filesizeformat(upload.size),
+                    "limit": filesizeformat(_max_size()),
+                }
+            )
         elif upload.size == 0:
             errors.append(_("“%(name)s” is empty.") % {"name": upload.name})
     if errors:
         raise ValidationError({"files": errors})
 
 
-def _save_files(*, ticket: Ticket, thread: Thread | None, files: Sequence[UploadedFile],
-                user) -> list[Attachment]:
+def _save_files(
+    *, ticket: Ticket, thread: Thread | None, files: Sequence[UploadedFile], user
+) -> list[Attachment]:
     """Store files under the organization's prefix. The caller deletes them again if its
     transaction fails (see `thread_add`), so no orphan file outlives a rolled-back row."""
     saved: list[Attachment] = []
     for upload in files:
         content_type = mimetypes.guess_type(upload.name)[0] or "application/octet-stream"
-        attachment = Attachment(org_id=ticket.org_id, ticket=ticket, thread=thread,
-                                name=os.path.basename(upload.name)[:255], size=upload.size,
-                                content_type=content_type, uploaded_by=user)
+        attachment = Attachment(
+            org_id=ticket.org_id,
+            ticket=ticket,
+            thread=thread,
+            name=os.path.basename(upload.name)[:255],
+            size=upload.size,
+            content_type=content_type,
+            uploaded_by=user,
+        )
         attachment.file.save(upload.name, upload, save=False)
         saved.append(attachment)
         attachment.save()
@@ -82,19 +115,31 @@ def _parse_addresses(value: str) -> list[str]:
         try:
             validate_email(address)
         except ValidationError as exc:
-            raise ValidationError({"to": _("“%(address)s” is not a valid email address.")
-                                   % {"address": address}}) from exc
+            raise ValidationError(
+                {"to": _("“%(address)s” is not a valid email address.") % {"address": address}}
+            ) from exc
     return addresses
 
 
 @transaction.atomic
-def thread_add(*, actor: Membership, ticket: Ticket, kind: str, body: str,
-               files: Sequence[UploadedFile] = (), to: str = "", cc: str = "",
-               ip: str | None = None) -> Thread:
+def thread_add(
+    *,
+    actor: Membership,
+    ticket: Ticket,
+    kind: str,
+    body: str,
+    files: Sequence[UploadedFile] = (),
+    to: str = "",
+    cc: str = "",
+    ip: str | None = None,
+) -> Thread:
     """Add a reply, forward or private comment, with attachments. Replies and forwards are
     mailed after commit. Refused for roles that may not do it (ORG-04)."""
-    action = {Thread.Kind.REPLY: "reply", Thread.Kind.FORWARD: "forward",
-              Thread.Kind.COMMENT: "comment"}.get(kind)
+    action = {
+        Thread.Kind.REPLY: "reply",
+        Thread.Kind.FORWARD: "forward",
+        Thread.Kind.COMMENT: "comment",
+    }.get(kind)
     if action is None:
         raise ValidationError(_("Choose reply, forward or comment."))
     ensure_can(actor, action)
@@ -109,7 +154,8 @@ def thread_add(*, actor: Membership, ticket: Ticket, kind: str, body: str,
     if kind == Thread.Kind.REPLY:
         if ticket.contact_id is None or not ticket.contact.email:
             errors.setdefault("body", []).append(
-                _("This ticket has no contact with an email address to reply to."))
+                _("This ticket has no contact with an email address to reply to.")
+            )
         else:
             to_list = [ticket.contact.email]
     elif kind == Thread.Kind.FORWARD:
@@ -131,14 +177,24 @@ def thread_add(*, actor: Membership, ticket: Ticket, kind: str, body: str,
     if errors:
         raise ValidationError(errors)
     thread = Thread.objects.create(
-        org_id=ticket.org_id, ticket=ticket, kind=kind, author=actor.user, body=clean_body,
-        to=", ".join(to_list), cc=", ".join(cc_list),
+        org_id=ticket.org_id,
+        ticket=ticket,
+        kind=kind,
+        author=actor.user,
+        body=clean_body,
+        to=", ".join(to_list),
+        cc=", ".join(cc_list),
     )
     attachments: list[Attachment] = []
     try:
         attachments = _save_files(ticket=ticket, thread=thread, files=files, user=actor.user)
-        history_record(ticket=ticket, actor=actor.user, ip=ip, action=action, changes={
-            "attachments": [None, [a.name for a in attachments]]} if attachments else {})
+        history_record(
+            ticket=ticket,
+            actor=actor.user,
+            ip=ip,
+            action=action,
+            changes={"attachments": [None, [a.name for a in attachments]]} if attachments else {},
+        )
         search_index_update(ticket)
     except BaseException:
         _delete_files(attachments)

@@ -31,8 +31,18 @@ from ..models import (
 from .access import can, department_ids, ensure_can, ticket_for_member
 from .history import diff, history_record
 
-TRACKED = ["subject", "description", "department", "status", "priority", "channel", "contact",
-           "account", "owner", "due_at"]
+TRACKED = [
+    "subject",
+    "description",
+    "department",
+    "status",
+    "priority",
+    "channel",
+    "contact",
+    "account",
+    "owner",
+    "due_at",
+]
 
 
 def next_ticket_number(org_id: int) -> int:
@@ -50,12 +60,15 @@ def next_ticket_number(org_id: int) -> int:
 
 def search_index_update(ticket: Ticket) -> None:
     """Rebuild the ticket's search document from its subject, description and thread."""
-    bodies = Thread.objects.for_org(ticket.org_id).filter(ticket=ticket).values_list(
-        "body", flat=True)
-    doc = search.document(ticket.subject, html_to_text(ticket.description),
-                          *(html_to_text(b) for b in bodies))
+    bodies = (
+        Thread.objects.for_org(ticket.org_id).filter(ticket=ticket).values_list("body", flat=True)
+    )
+    doc = search.document(
+        ticket.subject, html_to_text(ticket.description), *(html_to_text(b) for b in bodies)
+    )
     Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).update(
-        search_vector=SearchVector(Value(doc), config="simple"))
+        search_vector=SearchVector(Value(doc), config="simple")
+    )
 
 
 def _snapshot(ticket: Ticket) -> dict[str, Any]:
@@ -78,7 +91,9 @@ def _check_relations(*, actor: Membership, ticket: Ticket, old_owner_id: int | N
         errors["status"] = _("Choose a status.")
     elif ticket.status.org_id != org.pk or ticket.status.department_id != department.pk:
         errors["status"] = _("“%(status)s” is not a status of %(department)s.") % {
-            "status": ticket.status, "department": department}
+            "status": ticket.status,
+            "department": department,
+        }
     if ticket.contact_id and ticket.contact.org_id != org.pk:
         errors["contact"] = _("Choose a contact of this organization.")
     if ticket.account_id and ticket.account.org_id != org.pk:
@@ -88,17 +103,28 @@ def _check_relations(*, actor: Membership, ticket: Ticket, old_owner_id: int | N
     if ticket.channel not in Channel.values:
         errors["channel"] = _("Choose a channel.")
     if ticket.owner_id != old_owner_id and ticket.owner_id is not None:
-        is_agent = DepartmentAgent.objects.for_org(org).filter(
-            department=department, user_id=ticket.owner_id).exists()
-        is_member = Membership.objects.for_org(org).filter(
-            user_id=ticket.owner_id, status=Membership.Status.ACTIVE).exists()
+        is_agent = (
+            DepartmentAgent.objects.for_org(org)
+            .filter(department=department, user_id=ticket.owner_id)
+            .exists()
+        )
+        is_member = (
+            Membership.objects.for_org(org)
+            .filter(user_id=ticket.owner_id, status=Membership.Status.ACTIVE)
+            .exists()
+        )
         if not (is_agent and is_member):
             errors["owner"] = _("The owner must be an active agent of %(department)s.") % {
-                "department": department}
+                "department": department
+            }
         elif ticket.owner_id != actor.user_id and not can(actor, "assign"):
             raise PermissionDenied(_("Only Desk administrators can assign tickets to others."))
-    elif ticket.owner_id is None and old_owner_id is not None and \
-            old_owner_id != actor.user_id and not can(actor, "assign"):
+    elif (
+        ticket.owner_id is None
+        and old_owner_id is not None
+        and old_owner_id != actor.user_id
+        and not can(actor, "assign")
+    ):
         raise PermissionDenied(_("Only Desk administrators can assign tickets to others."))
     if errors:
         raise ValidationError(errors)
@@ -124,8 +150,9 @@ def _sync_derived(ticket: Ticket, previous_kind: str | None) -> None:
         ticket.closed_at = None
 
 
-def _custom_fields(ticket: Ticket, values: dict[str, Any] | None, *, partial: bool
-                   ) -> dict[str, Any]:
+def _custom_fields(
+    ticket: Ticket, values: dict[str, Any] | None, *, partial: bool
+) -> dict[str, Any]:
     fields = CustomField.objects.for_org(ticket.org_id).filter(department=ticket.department_id)
     if values is None:
         values = {}
@@ -139,8 +166,7 @@ def _custom_fields(ticket: Ticket, values: dict[str, Any] | None, *, partial: bo
 
 def default_status(department: Department) -> TicketStatus | None:
     statuses = TicketStatus.objects.for_org(department.org_id).filter(department=department)
-    return statuses.filter(is_default=True).first() or statuses.filter(
-        kind=StatusKind.OPEN).first()
+    return statuses.filter(is_default=True).first() or statuses.filter(kind=StatusKind.OPEN).first()
 
 
 @transaction.atomic
@@ -151,8 +177,9 @@ def ticket_create(*, actor: Membership, data: dict[str, Any], ip: str | None = N
     department = data.get("department")
     if department is None:
         raise ValidationError({"department": _("Choose a department.")})
-    ticket = Ticket(org_id=actor.org.pk, created_by=actor.user,
-                    channel=data.get("channel") or Channel.WEB)
+    ticket = Ticket(
+        org_id=actor.org.pk, created_by=actor.user, channel=data.get("channel") or Channel.WEB
+    )
     ticket.org = actor.org
     _apply(ticket, {"priority": Priority.MEDIUM, **data})
     if ticket.status_id is None:
@@ -173,15 +200,26 @@ def ticket_create(*, actor: Membership, data: dict[str, Any], ip: str | None = N
     ticket.number = next_ticket_number(actor.org.pk)
     ticket.full_clean(exclude=["org", "search_vector", "custom_fields"])
     ticket.save()
-    history_record(ticket=ticket, actor=actor.user, ip=ip, action="created",
-                   changes=diff({}, _snapshot(ticket)))
+    history_record(
+        ticket=ticket,
+        actor=actor.user,
+        ip=ip,
+        action="created",
+        changes=diff({}, _snapshot(ticket)),
+    )
     search_index_update(ticket)
     return ticket
 
 
 @transaction.atomic
-def ticket_update(*, actor: Membership, ticket: Ticket, data: dict[str, Any],
-                  ip: str | None = None, action: str = "updated") -> dict[str, list[Any]]:
+def ticket_update(
+    *,
+    actor: Membership,
+    ticket: Ticket,
+    data: dict[str, Any],
+    ip: str | None = None,
+    action: str = "updated",
+) -> dict[str, list[Any]]:
     """Change some fields of a ticket; returns the per-field changes written to history."""
     ensure_can(actor, "edit")
     ticket = ticket_for_member(actor, ticket.number, for_update=True)
@@ -189,18 +227,25 @@ def ticket_update(*, actor: Membership, ticket: Ticket, data: dict[str, Any],
     before = _snapshot(ticket)
     old_owner_id, old_kind = ticket.owner_id, ticket.status_kind
     _apply(ticket, data)
-    if "department" in data and "status" not in data and \
-            ticket.status.department_id != ticket.department_id:
+    if (
+        "department" in data
+        and "status" not in data
+        and ticket.status.department_id != ticket.department_id
+    ):
         ticket.status = default_status(ticket.department)
     _check_relations(actor=actor, ticket=ticket, old_owner_id=old_owner_id)
     department_changed = before["department"] != ticket.department
     if "custom_fields" in data or department_changed:
         try:
-            values = data.get("custom_fields", {}) if not department_changed else {
-                **({} if department_changed else ticket.custom_fields),
-                **data.get("custom_fields", {})}
-            ticket.custom_fields = _custom_fields(ticket, values,
-                                                  partial=not department_changed)
+            values = (
+                data.get("custom_fields", {})
+                if not department_changed
+                else {
+                    **({} if department_changed else ticket.custom_fields),
+                    **data.get("custom_fields", {}),
+                }
+            )
+            ticket.custom_fields = _custom_fields(ticket, values, partial=not department_changed)
         except ValidationError as exc:
             raise ValidationError({f"cf_{k}": v for k, v in exc.message_dict.items()}) from exc
     if "subject" in data and not ticket.subject:
@@ -230,8 +275,9 @@ class BulkResult:
 BULK_ACTIONS = ("assign", "status", "close")
 
 
-def tickets_bulk_update(*, actor: Membership, numbers: list[int], action: str,
-                        value: Any = None, ip: str | None = None) -> BulkResult:
+def tickets_bulk_update(
+    *, actor: Membership, numbers: list[int], action: str, value: Any = None, ip: str | None = None
+) -> BulkResult:
     """Apply one change to many tickets; each ticket succeeds or fails on its own and the
     result says which (TKT-06)."""
     ensure_can(actor, "bulk")
@@ -244,8 +290,9 @@ def tickets_bulk_update(*, actor: Membership, numbers: list[int], action: str,
         try:
             ticket = ticket_for_member(actor, number)
             data = _bulk_data(actor, ticket, action, value)
-            changes = ticket_update(actor=actor, ticket=ticket, data=data, ip=ip,
-                                    action=f"bulk_{action}")
+            changes = ticket_update(
+                actor=actor, ticket=ticket, data=data, ip=ip, action=f"bulk_{action}"
+            )
         except (ValidationError, PermissionDenied) as exc:
             message = " ".join(getattr(exc, "messages", None) or [str(exc)])
             result.failed.append((number, message))
@@ -270,14 +317,17 @@ def _bulk_data(actor: Membership, ticket: Ticket, action: str, value: Any) -> di
     if action == "close":
         closed = statuses.filter(kind=StatusKind.CLOSED).first()
         if closed is None:
-            raise ValidationError(_("%(department)s has no closed status.")
-                                  % {"department": ticket.department})
+            raise ValidationError(
+                _("%(department)s has no closed status.") % {"department": ticket.department}
+            )
         return {"status": closed}
     # action == "status": a status *name*, since departments have their own status rows.
     status = statuses.filter(name__iexact=str(value or "")).first()
     if status is None:
-        raise ValidationError(_("%(department)s has no status “%(status)s”.")
-                              % {"department": ticket.department, "status": value})
+        raise ValidationError(
+            _("%(department)s has no status “%(status)s”.")
+            % {"department": ticket.department, "status": value}
+        )
     return {"status": status}
 
 

@@ -29,13 +29,19 @@ def _back(request: HttpRequest, department: Department) -> HttpResponse:
 
 
 def _page(request, department, *, status_form=None, field_form=None, status=200):
-    return render(request, "tickets/layout.html", {
-        "department": department, "tab": "layout",
-        "statuses": TicketStatus.objects.for_org(request.org).filter(department=department),
-        "fields": CustomField.objects.for_org(request.org).filter(department=department),
-        "status_form": status_form or StatusForm(),
-        "field_form": field_form or CustomFieldForm(),
-    }, status=status)
+    return render(
+        request,
+        "tickets/layout.html",
+        {
+            "department": department,
+            "tab": "layout",
+            "statuses": TicketStatus.objects.for_org(request.org).filter(department=department),
+            "fields": CustomField.objects.for_org(request.org).filter(department=department),
+            "status_form": status_form or StatusForm(),
+            "field_form": field_form or CustomFieldForm(),
+        },
+        status=status,
+    )
 
 
 @desk_admin_required
@@ -61,28 +67,37 @@ def _save_status(request, department, instance):
 @desk_admin_required
 def status_create(request: HttpRequest, dept_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    return _save_status(request, department, TicketStatus(org=request.org,
-                                                          department=department))
+    return _save_status(request, department, TicketStatus(org=request.org, department=department))
 
 
 @desk_admin_required
 def status_edit(request: HttpRequest, dept_id: int, status_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    status = get_object_or_404(TicketStatus.objects.for_org(request.org),
-                               department=department, pk=status_id)
+    status = get_object_or_404(
+        TicketStatus.objects.for_org(request.org), department=department, pk=status_id
+    )
     if request.method == "POST":
         return _save_status(request, department, status)
-    return render(request, "tickets/layout_item.html", {
-        "department": department, "form": StatusForm(instance=status), "item": status,
-        "kind": "status", "tab": "layout"})
+    return render(
+        request,
+        "tickets/layout_item.html",
+        {
+            "department": department,
+            "form": StatusForm(instance=status),
+            "item": status,
+            "kind": "status",
+            "tab": "layout",
+        },
+    )
 
 
 @require_POST
 @desk_admin_required
 def status_delete(request: HttpRequest, dept_id: int, status_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    status = get_object_or_404(TicketStatus.objects.for_org(request.org),
-                               department=department, pk=status_id)
+    status = get_object_or_404(
+        TicketStatus.objects.for_org(request.org), department=department, pk=status_id
+    )
     try:
         layouts.status_delete(actor=request.membership, status=status)
     except ValidationError as exc:
@@ -131,22 +146,34 @@ def field_create(request: HttpRequest, dept_id: int) -> HttpResponse:
 @desk_admin_required
 def field_edit(request: HttpRequest, dept_id: int, field_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    field = get_object_or_404(CustomField.objects.for_org(request.org), department=department,
-                              pk=field_id)
+    field = get_object_or_404(
+        CustomField.objects.for_org(request.org), department=department, pk=field_id
+    )
     if request.method == "POST":
         return _save_field(request, department, field)
-    return render(request, "tickets/layout_item.html", {
-        "department": department, "form": CustomFieldForm(instance=field), "item": field,
-        "kind": "field", "tab": "layout"})
+    return render(
+        request,
+        "tickets/layout_item.html",
+        {
+            "department": department,
+            "form": CustomFieldForm(instance=field),
+            "item": field,
+            "kind": "field",
+            "tab": "layout",
+        },
+    )
 
 
 @require_POST
 @desk_admin_required
 def field_delete(request: HttpRequest, dept_id: int, field_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    field = get_object_or_404(CustomField.objects.for_org(request.org), department=department,
-                              pk=field_id)
+    field = get_object_or_404(
+        CustomField.objects.for_org(request.org), department=department, pk=field_id
+    )
     layouts.custom_field_delete(actor=request.membership, field=field)
-    messages.success(request, _("Field “%(label)s” deactivated; existing values are kept.")
-                     % {"label": field.label})
+    messages.success(
+        request,
+        _("Field “%(label)s” deactivated; existing values are kept.") % {"label": field.label},
+    )
     return _back(request, department)

@@ -93,17 +93,31 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
         return redirect(target)
     data = form.cleaned_data
     value = {"assign": data.get("owner"), "status": data.get("status")}.get(data["action"])
-    result = tickets_bulk_update(actor=request.membership, numbers=data["tickets"],
-                                 action=data["action"], value=value, ip=client_ip(request))
+    result = tickets_bulk_update(
+        actor=request.membership,
+        numbers=data["tickets"],
+        action=data["action"],
+        value=value,
+        ip=client_ip(request),
+    )
     if result.changed:
-        messages.success(request, _("%(count)d tickets changed: %(numbers)s.") % {
-            "count": len(result.changed),
-            "numbers": ", ".join(f"#{n}" for n in result.changed)})
+        messages.success(
+            request,
+            _("%(count)d tickets changed: %(numbers)s.")
+            % {"count": len(result.changed), "numbers": ", ".join(f"#{n}" for n in result.changed)},
+        )
     if result.unchanged:
-        messages.info(request, _("%(count)d tickets were already so: %(numbers)s.") % {
-            "count": len(result.unchanged),
-            "numbers": ", ".join(f"#{n}" for n in result.unchanged)})
+        messages.info(
+            request,
+            _("%(count)d tickets were already so: %(numbers)s.")
+            % {
+                "count": len(result.unchanged),
+                "numbers": ", ".join(f"#{n}" for n in result.unchanged),
+            },
+        )
     for number, problem in result.failed:
-        messages.error(request, _("#%(number)s not changed: %(problem)s") % {
-            "number": number, "problem": problem})
+        messages.error(
+            request,
+            _("#%(number)s not changed: %(problem)s") % {"number": number, "problem": problem},
+        )
     return redirect(target)

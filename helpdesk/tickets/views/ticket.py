@@ -40,8 +40,7 @@ def _apply_ticket_errors(form, exc: ValidationError) -> None:
 def ticket_create_view(request: HttpRequest) -> HttpResponse:
     membership = request.membership
     ensure_can(membership, "create")
-    initial = {"department": request.GET.get("department")} if request.GET.get(
-        "department") else {}
+    initial = {"department": request.GET.get("department")} if request.GET.get("department") else {}
     form = TicketForm(request.POST or None, membership=membership, initial=initial)
     if request.method == "POST" and not request.htmx and form.is_valid():
         try:
@@ -61,21 +60,29 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "department-dependent":
         # The department changed: its statuses, owners and custom fields.
         return render(request, "tickets/create.html#department-dependent", {"form": form})
-    return render(request, "tickets/create.html", {"form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "tickets/create.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_form=None):
     membership = request.membership
-    fields = list(CustomField.objects.for_org(request.org).filter(
-        department=ticket.department_id).order_by("order", "pk"))
+    fields = list(
+        CustomField.objects.for_org(request.org)
+        .filter(department=ticket.department_id)
+        .order_by("order", "pk")
+    )
     threads = list(
-        Thread.objects.for_org(request.org).filter(ticket=ticket)
-        .select_related("author", "contact").prefetch_related("attachments")
+        Thread.objects.for_org(request.org)
+        .filter(ticket=ticket)
+        .select_related("author", "contact")
+        .prefetch_related("attachments")
     )
     history = list(
-        TicketHistory.objects.for_org(request.org).filter(ticket=ticket)
-        .select_related("actor").order_by("-created_at", "-pk")[:200]
+        TicketHistory.objects.for_org(request.org)
+        .filter(ticket=ticket)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")[:200]
     )
     loose = Attachment.objects.for_org(request.org).filter(ticket=ticket, thread__isnull=True)
     kinds = [k for k in ("reply", "comment", "forward") if can(membership, k)]
@@ -85,7 +92,8 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
         "history": history,
         "attachments": list(loose),
         "custom_values": [
-            (f, display_value(f, (ticket.custom_fields or {}).get(f.key))) for f in fields
+            (f, display_value(f, (ticket.custom_fields or {}).get(f.key)))
+            for f in fields
             if f.is_active or f.key in (ticket.custom_fields or {})
         ],
         "properties": properties or TicketPropertiesForm(membership=membership, ticket=ticket),
@@ -97,8 +105,11 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
 
 
 def _ticket(request: HttpRequest, number: int):
-    return ticket_for_member(request.membership, number, related=(
-        "status", "department", "contact", "account", "owner", "created_by"))
+    return ticket_for_member(
+        request.membership,
+        number,
+        related=("status", "department", "contact", "account", "owner", "created_by"),
+    )
 
 
 @require_app(App.DESK)
@@ -114,8 +125,12 @@ def ticket_properties(request: HttpRequest, number: int) -> HttpResponse:
     form = TicketPropertiesForm(request.POST, membership=request.membership, ticket=ticket)
     if form.is_valid():
         try:
-            changes = ticket_update(actor=request.membership, ticket=ticket,
-                                    data=form.ticket_data(), ip=client_ip(request))
+            changes = ticket_update(
+                actor=request.membership,
+                ticket=ticket,
+                data=form.ticket_data(),
+                ip=client_ip(request),
+            )
         except ValidationError as exc:
             _apply_ticket_errors(form, exc)
         else:
@@ -125,8 +140,12 @@ def ticket_properties(request: HttpRequest, number: int) -> HttpResponse:
                 messages.info(request, _("Nothing changed."))
             return redirect("desk:ticket_detail", portal=request.org.portal, number=number)
     ticket = _ticket(request, number)
-    return render(request, "tickets/detail.html",
-                  _detail_context(request, ticket, properties=form), status=400)
+    return render(
+        request,
+        "tickets/detail.html",
+        _detail_context(request, ticket, properties=form),
+        status=400,
+    )
 
 
 @require_POST
@@ -138,36 +157,61 @@ def ticket_thread(request: HttpRequest, number: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            thread_add(actor=request.membership, ticket=ticket, kind=data["kind"],
-                       body=data["body"], files=data["files"], to=data["to"], cc=data["cc"],
-                       ip=client_ip(request))
+            thread_add(
+                actor=request.membership,
+                ticket=ticket,
+                kind=data["kind"],
+                body=data["body"],
+                files=data["files"],
+                to=data["to"],
+                cc=data["cc"],
+                ip=client_ip(request),
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            done = {"reply": _("Reply sent."), "forward": _("Ticket forwarded."),
-                    "comment": _("Comment added.")}[data["kind"]]
+            done = {
+                "reply": _("Reply sent."),
+                "forward": _("Ticket forwarded."),
+                "comment": _("Comment added."),
+            }[data["kind"]]
             messages.success(request, done)
             return redirect("desk:ticket_detail", portal=request.org.portal, number=number)
-    return render(request, "tickets/detail.html",
-                  _detail_context(request, ticket, thread_form=form), status=400)
+    return render(
+        request,
+        "tickets/detail.html",
+        _detail_context(request, ticket, thread_form=form),
+        status=400,
+    )
 
 
 @require_app(App.DESK)
 def attachment_download(request: HttpRequest, number: int, attachment_id: int) -> FileResponse:
     """Files are served only to members who may see the ticket (TKT-03)."""
     ticket = ticket_for_member(request.membership, number)
-    attachment = Attachment.objects.for_org(request.org).filter(
-        ticket=ticket, pk=attachment_id).first()
+    attachment = (
+        Attachment.objects.for_org(request.org).filter(ticket=ticket, pk=attachment_id).first()
+    )
     if attachment is None:
         raise Http404
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
-    inline = attachment.content_type in ("image/png", "image/jpeg", "image/gif", "image/webp",
-                                         "application/pdf", "text/plain")
-    response = FileResponse(handle, as_attachment=not inline, filename=attachment.name,
-                            content_type=attachment.content_type)
+    inline = attachment.content_type in (
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+    )
+    response = FileResponse(
+        handle,
+        as_attachment=not inline,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     response["Cache-Control"] = "private, no-store"

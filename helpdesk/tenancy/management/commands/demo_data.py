@@ -176,35 +176,51 @@ class Command(BaseCommand):
             return
         support = Department.objects.for_org(org).get(name=DEPARTMENTS[0][0])
         billing = Department.objects.for_org(org).get(name=DEPARTMENTS[1][0])
-        accounts = [Account.objects.create(org=org, name=name, website=site) for name, site in (
-            ("株式会社さくら商事", "https://sakura.example.jp"),
-            ("Umbrella Logistics", "https://umbrella.example.com"))]
+        accounts = [
+            Account.objects.create(org=org, name=name, website=site)
+            for name, site in (
+                ("株式会社さくら商事", "https://sakura.example.jp"),
+                ("Umbrella Logistics", "https://umbrella.example.com"),
+            )
+        ]
         contacts = [
-            Contact.objects.create(org=org, last_name=last, first_name=first, email=email,
-                                   account=account, phone=phone)
+            Contact.objects.create(
+                org=org, last_name=last, first_name=first, email=email, account=account, phone=phone
+            )
             for last, first, email, account, phone in (
                 ("佐々木", "陽子", "yoko@sakura.example.jp", accounts[0], "03-1234-5678"),
                 ("Miller", "Jane", "jane@umbrella.example.com", accounts[1], "+1 555 0100"),
-                ("加藤", "大輔", "daisuke.kato@example.jp", None, ""))]
+                ("加藤", "大輔", "daisuke.kato@example.jp", None, ""),
+            )
+        ]
         Product.objects.create(org=org, name="窓口 Cloud", code="MC-100", department=support)
         agent = Membership.objects.for_org(org).get(user__email="agent@demo.madoguchi.test")
         tickets = [
             ("ログインできません", support, contacts[0], "high", "Open", agent.user),
             ("請求書の再発行をお願いします", billing, contacts[0], "medium", "Open", None),
             ("Shipment delayed", support, contacts[1], "urgent", "Escalated", agent.user),
-            ("パスワードリセットのメールが届かない", support, contacts[2], "low", "On Hold",
-             None),
+            ("パスワードリセットのメールが届かない", support, contacts[2], "low", "On Hold", None),
             ("Refund for double charge", billing, contacts[1], "high", "Closed", None),
         ]
         for subject, department, contact, priority, status, ticket_owner in tickets:
-            ticket = ticket_create(actor=owner, data={
-                "subject": subject, "department": department, "contact": contact,
-                "priority": priority, "channel": "email", "owner": ticket_owner,
-                "description": f"<p>{subject}</p>",
-                "status": TicketStatus.objects.for_org(org).get(department=department,
-                                                                name=status)})
-            thread_add(actor=owner, ticket=ticket, kind="comment",
-                       body="確認中です。/ Looking into it.")
+            ticket = ticket_create(
+                actor=owner,
+                data={
+                    "subject": subject,
+                    "department": department,
+                    "contact": contact,
+                    "priority": priority,
+                    "channel": "email",
+                    "owner": ticket_owner,
+                    "description": f"<p>{subject}</p>",
+                    "status": TicketStatus.objects.for_org(org).get(
+                        department=department, name=status
+                    ),
+                },
+            )
+            thread_add(
+                actor=owner, ticket=ticket, kind="comment", body="確認中です。/ Looking into it."
+            )
 
     def _print(self, org: Organization) -> None:
         url = f"{settings.SITE_URL}/{org.portal}/"
