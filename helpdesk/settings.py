@@ -109,6 +109,7 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Server-side cursors do not survive transaction pooling (PgBouncer) and cost round trips.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ------------------------------------------------------------------------------------

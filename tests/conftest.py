@@ -28,6 +28,10 @@ def _test_settings(settings):
     from helpdesk.celery import app
 
     app.conf.task_always_eager = True
+    # Records named at creation (default statuses) and messages are in English in tests.
+    from django.utils import translation
+
+    translation.activate("en")
 
 
 @pytest.fixture

@@ -19,8 +19,16 @@ from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 
 from ..forms import BulkForm
-from ..models import TicketStatus
-from ..selectors import PAGE_SIZES, SORT_LABELS, VIEWS, TicketFilterForm, ticket_page, view_counts
+from ..models import Channel, Priority, TicketStatus
+from ..selectors import (
+    COUNT_CAP,
+    PAGE_SIZES,
+    SORT_LABELS,
+    VIEWS,
+    TicketFilterForm,
+    ticket_page,
+    view_counts,
+)
 from ..services.access import can, department_ids
 from ..services.tickets import tickets_bulk_update
 from .util import client_ip
@@ -40,7 +48,25 @@ def _list_context(request: HttpRequest) -> dict:
     params = form.cleaned_data if form.is_valid() else {}
     page = ticket_page(membership, params)
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    filter_keys = (
+        "department",
+        "status",
+        "priority",
+        "owner",
+        "channel",
+        "created_from",
+        "created_to",
+        "due_from",
+        "due_to",
+        "cf",
+    )
     return {
+        "current": request.GET.dict(),
+        "filters_active": any(query.get(k) for k in filter_keys),
+        "departments": [(str(d.pk), d.name) for d in form.fields["department"].queryset],
+        "owners": form.fields["owner"].choices,
+        "priorities": Priority.choices,
+        "channels": Channel.choices,
         "form": form,
         "page": page,
         "view": params.get("view") or "all",
@@ -76,7 +102,7 @@ def ticket_view_counts(request: HttpRequest) -> HttpResponse:
     if counts is None:
         counts = view_counts(membership)
         cache.set(key, counts, 30)
-    return render(request, "tickets/list.html#view-counts", {"counts": counts})
+    return render(request, "tickets/list.html#view-counts", {"counts": counts, "cap": COUNT_CAP})
 
 
 @require_POST
