@@ -6,7 +6,6 @@ import django.db.models.deletion
 import django.db.models.functions.text
 import helpdesk.tickets.models
 from django.conf import settings
-from django.contrib.postgres.operations import BtreeGinExtension
 from django.db import migrations, models
 
 
@@ -21,8 +20,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # GIN index on (org_id, search_vector): the organization leads every index.
-        BtreeGinExtension(),
         migrations.CreateModel(
             name='Ticket',
             fields=[
@@ -213,7 +210,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='ticket',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['org', 'search_vector'], name='ticket_search'),
+            index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='ticket_search'),
         ),
         migrations.AddConstraint(
             model_name='ticket',

@@ -29,6 +29,7 @@ from helpdesk.tenancy.services.departments import holidays_import
 from helpdesk.tickets.services.layouts import layout_create_defaults
 
 PORTAL = "demo"
+STATUS_ORDER = {"Open": 0, "On Hold": 1, "Escalated": 2, "Closed": 3}
 PASSWORD = "madoguchi-demo"
 
 # email, name, admin level, admin app, desk, crm, chat
@@ -213,8 +214,10 @@ class Command(BaseCommand):
                     "channel": "email",
                     "owner": ticket_owner,
                     "description": f"<p>{subject}</p>",
+                    # Default statuses are named in the language active at creation; their
+                    # order is fixed (Open, On Hold, Escalated, Closed).
                     "status": TicketStatus.objects.for_org(org).get(
-                        department=department, name=status
+                        department=department, order=STATUS_ORDER[status]
                     ),
                 },
             )
