@@ -46,6 +46,7 @@ def test_deployment_compose_file_has_the_production_services():
 def test_deployment_checklist_passes_with_production_settings():
     """`manage.py check --deploy` reports no warning with production-like settings."""
     env = dict(os.environ)  # keeps DATABASE_URL when set; else the embedded default is used
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest
     secret = "p" + secrets.token_urlsafe(45)[:59]
     assert len(secret) == 60
     env.update(

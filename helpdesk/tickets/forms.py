@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Account, Contact
 from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, User
@@ -239,7 +240,9 @@ class ThreadForm(forms.Form):
     body = forms.CharField(
         label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 5})
     )
-    to = forms.CharField(label=_("To"), required=False, max_length=1000)
+    to = forms.CharField(
+        label=pgettext_lazy("email recipients", "To"), required=False, max_length=1000
+    )
     cc = forms.CharField(label=_("Cc"), required=False, max_length=1000)
     files = MultipleFileField(label=_("Attachments"), required=False)
 

@@ -13,6 +13,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Account, Contact
 from helpdesk.tenancy.models import Department, TenantModel
@@ -100,7 +101,7 @@ PRIORITY_RANK = {Priority.LOW: 0, Priority.MEDIUM: 1, Priority.HIGH: 2, Priority
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("channel", "Email")
     WEB = "web", _("Web / help center")
     CHAT = "chat", _("Chat")
     PHONE = "phone", _("Phone")

@@ -287,10 +287,11 @@ def capped_count(qs: QuerySet) -> int:
     When the planner expects far more rows than the cap it is trusted and nothing is counted:
     counting even a capped 1,001 rows of a full-text search costs more than the page."""
     rows = qs.order_by().values("pk")
-    if rows.query.is_empty():
-        return 0
-    plan = json.loads(rows.explain(format="json"))
-    if plan[0]["Plan"]["Plan Rows"] > COUNT_CAP * ESTIMATE_MARGIN:
+    try:
+        estimate = json.loads(rows.explain(format="json"))[0]["Plan"]["Plan Rows"]
+    except ValueError:  # nothing to explain: the filter can match no row at all
+        estimate = 0
+    if estimate > COUNT_CAP * ESTIMATE_MARGIN:
         return COUNT_CAP + 1
     return rows[: COUNT_CAP + 1].count()
 

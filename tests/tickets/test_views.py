@@ -282,3 +282,15 @@ def test_tkt06_bulk_assign_needs_an_admin(client, board):
         url("ticket_bulk"), {"action": "assign", "tickets": [1], "owner": desk.agent.user.pk}
     )
     assert response.status_code == 403
+
+
+def test_tkt06_agent_without_departments_sees_an_empty_list(client, desk):
+    from helpdesk.tenancy.models import DepartmentAgent
+
+    desk.ticket()
+    DepartmentAgent.objects.for_org(desk.org).filter(user=desk.agent.user).delete()
+    login(client, desk.agent)
+    response = client.get(url())
+    assert response.status_code == 200
+    assert numbers(response) == []
+    assert "No tickets match this view." in response.content.decode()
