@@ -53,11 +53,11 @@ def test_japanese_catalogue_is_complete_and_compiled():
     assert missing == []
     assert [e.msgid for e in po.fuzzy_entries()] == []
     mo = polib.mofile(str(ROOT / "locale/ja/LC_MESSAGES/django.mo"))
-    compiled = {e.msgid: e.msgstr for e in mo}
+    compiled = {(e.msgctxt, e.msgid): e.msgstr for e in mo}
     stale = [
         e.msgid
         for e in po.translated_entries()
-        if e.msgstr != compiled.get(e.msgid) and not e.msgid_plural
+        if e.msgstr != compiled.get((e.msgctxt, e.msgid)) and not e.msgid_plural
     ]
     assert stale == [], "run: python manage.py compilemessages"
 
