@@ -73,6 +73,8 @@ def search_index_update(ticket: Ticket) -> None:
 
 def _snapshot(ticket: Ticket) -> dict[str, Any]:
     values = {name: getattr(ticket, name) for name in TRACKED}
+    # History keeps readable text of the description, not its markup.
+    values["description"] = html_to_text(ticket.description)[:1000]
     values.update({f"cf.{k}": v for k, v in (ticket.custom_fields or {}).items()})
     return values
 

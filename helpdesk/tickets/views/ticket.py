@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from customers.models import Contact
@@ -18,7 +19,7 @@ from helpdesk.tenancy.views.account import apply_errors
 
 from ..fields import display_value
 from ..forms import CF_PREFIX, ThreadForm, TicketForm, TicketPropertiesForm
-from ..models import Attachment, CustomField, Thread, TicketHistory
+from ..models import Attachment, CustomField, Thread, Ticket, TicketHistory
 from ..services.access import can, ensure_can, ticket_for_member
 from ..services.threads import ALLOWED_EXTENSIONS, thread_add
 from ..services.tickets import ticket_create, ticket_update
@@ -89,7 +90,14 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
     return {
         "ticket": ticket,
         "threads": threads,
-        "history": history,
+        "history": [
+            (
+                h,
+                ACTION_LABELS.get(h.action, h.action),
+                [(_field_label(name, fields), values) for name, values in h.changes.items()],
+            )
+            for h in history
+        ],
         "attachments": list(loose),
         "custom_values": [
             (f, display_value(f, (ticket.custom_fields or {}).get(f.key)))
@@ -102,6 +110,31 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
         "thread_kinds": kinds,
         "allowed_extensions": ", ".join(sorted(ALLOWED_EXTENSIONS)),
     }
+
+
+ACTION_LABELS = {
+    "created": gettext_lazy("Created"),
+    "updated": gettext_lazy("Updated"),
+    "reply": gettext_lazy("Replied"),
+    "forward": gettext_lazy("Forwarded"),
+    "comment": gettext_lazy("Commented"),
+    "bulk_assign": gettext_lazy("Assigned (bulk)"),
+    "bulk_status": gettext_lazy("Status set (bulk)"),
+    "bulk_close": gettext_lazy("Closed (bulk)"),
+    "contact_merged": gettext_lazy("Contact merged"),
+}
+
+
+def _field_label(name: str, fields: list[CustomField]) -> str:
+    """A history row's field in words: a ticket field, a custom field, or attachments."""
+    if name.startswith("cf."):
+        return next((f.label for f in fields if f.key == name[3:]), name[3:])
+    if name == "attachments":
+        return str(gettext_lazy("Attachments"))
+    try:
+        return str(Ticket._meta.get_field(name).verbose_name).capitalize()
+    except FieldDoesNotExist:
+        return name
 
 
 def _ticket(request: HttpRequest, number: int):
