@@ -4,8 +4,8 @@ every index, so they stay ready to be distributed by org_id (ARCHITECTURE.md).""
 from __future__ import annotations
 
 from django.apps import apps
-from django.core import checks
 from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.core import checks
 from django.db import models
 
 
