@@ -198,12 +198,10 @@ CACHES = {
     )
 }
 
-# With Redis, sessions are read from the cache and written through to the database.
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db"
-    if REDIS_URL
-    else "django.contrib.sessions.backends.db"
-)
+# Sessions in the database, read through the connection pool. Not cached_db: under ASGI every
+# request gets its own cache object and so a new Redis connection, which costs more than the
+# indexed session read (measured with py-spy under bench/tickets.py).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Security --------------------------------------------------------------------------------
 SECURE = env("SECURE")  # behind HTTPS in production

@@ -23,14 +23,23 @@ CF_PREFIX = "cf_"
 class CustomFieldsMixin:
     """Adds the department's custom fields as `cf_<key>` form fields."""
 
-    def add_custom_fields(self, department: Department | None, values: dict[str, Any]):
+    def add_custom_fields(
+        self,
+        department: Department | None,
+        values: dict[str, Any],
+        definitions: list[CustomField] | None = None,
+    ):
+        """`definitions`: the department's fields when the caller has them already."""
         self.custom_field_defs = []
         if department is None:
             return
-        defs = CustomField.objects.for_org(department.org_id).filter(
-            department=department, is_active=True
-        )
-        for definition in defs:
+        if definitions is None:
+            definitions = CustomField.objects.for_org(department.org_id).filter(
+                department=department
+            )
+        for definition in definitions:
+            if not definition.is_active:
+                continue
             name = CF_PREFIX + definition.key
             self.fields[name] = form_field(definition, values.get(definition.key))
             if definition.required:
@@ -55,17 +64,15 @@ class CustomFieldsMixin:
 
 
 def _owner_choices(org, department: Department | None) -> list[tuple[str, str]]:
-    agents = DepartmentAgent.objects.for_org(org).select_related("user")
+    """Active agents of the department (of any department without one), in one query."""
+    agents = DepartmentAgent.objects.for_org(org)
     if department is not None:
         agents = agents.filter(department=department)
-    users = {a.user_id: a.user for a in agents}
-    active = set(
-        Membership.objects.for_org(org)
-        .filter(user_id__in=users, status=Membership.Status.ACTIVE)
-        .values_list("user_id", flat=True)
+    active = Membership.objects.for_org(org).filter(status=Membership.Status.ACTIVE)
+    users = User.objects.filter(pk__in=agents.values("user_id"), memberships__in=active).order_by(
+        "full_name", "email"
     )
-    rows = sorted((u for pk, u in users.items() if pk in active), key=lambda u: u.display_name)
-    return [("", _("Unassigned"))] + [(str(u.pk), u.display_name) for u in rows]
+    return [("", _("Unassigned"))] + [(str(u.pk), u.display_name) for u in users]
 
 
 class TicketForm(CustomFieldsMixin, forms.Form):
@@ -185,7 +192,7 @@ class TicketPropertiesForm(CustomFieldsMixin, forms.Form):
     )
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
 
-    def __init__(self, *args, membership: Membership, ticket, **kwargs):
+    def __init__(self, *args, membership: Membership, ticket, fields=None, **kwargs):
         kwargs.setdefault(
             "initial",
             {
@@ -202,7 +209,7 @@ class TicketPropertiesForm(CustomFieldsMixin, forms.Form):
             department=ticket.department_id
         )
         self.fields["owner"].choices = _owner_choices(org, ticket.department)
-        self.add_custom_fields(ticket.department, ticket.custom_fields or {})
+        self.add_custom_fields(ticket.department, ticket.custom_fields or {}, fields)
 
     def clean_owner(self) -> User | None:
         value = self.cleaned_data.get("owner")

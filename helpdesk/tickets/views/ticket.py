@@ -67,6 +67,7 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_form=None):
+    """Everything the ticket page shows, in a fixed number of queries."""
     membership = request.membership
     fields = list(
         CustomField.objects.for_org(request.org)
@@ -77,15 +78,18 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
         Thread.objects.for_org(request.org)
         .filter(ticket=ticket)
         .select_related("author", "contact")
-        .prefetch_related("attachments")
     )
+    by_thread: dict[int | None, list[Attachment]] = {}
+    for attachment in Attachment.objects.for_org(request.org).filter(ticket=ticket):
+        by_thread.setdefault(attachment.thread_id, []).append(attachment)
+    for thread in threads:
+        thread.files = by_thread.get(thread.pk, [])
     history = list(
         TicketHistory.objects.for_org(request.org)
         .filter(ticket=ticket)
         .select_related("actor")
         .order_by("-created_at", "-pk")[:200]
     )
-    loose = Attachment.objects.for_org(request.org).filter(ticket=ticket, thread__isnull=True)
     kinds = [k for k in ("reply", "comment", "forward") if can(membership, k)]
     return {
         "ticket": ticket,
@@ -98,13 +102,14 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
             )
             for h in history
         ],
-        "attachments": list(loose),
+        "attachments": by_thread.get(None, []),
         "custom_values": [
             (f, display_value(f, (ticket.custom_fields or {}).get(f.key)))
             for f in fields
             if f.is_active or f.key in (ticket.custom_fields or {})
         ],
-        "properties": properties or TicketPropertiesForm(membership=membership, ticket=ticket),
+        "properties": properties
+        or TicketPropertiesForm(membership=membership, ticket=ticket, fields=fields),
         "thread_form": thread_form or ThreadForm(initial={"kind": kinds[0] if kinds else ""}),
         "can_edit": can(membership, "edit"),
         "thread_kinds": kinds,
