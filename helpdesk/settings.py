@@ -99,7 +99,7 @@ DATABASES = {"default": _database()}
 DB_POOL_MAX = env.int("DB_POOL_MAX", default=10)
 if DB_POOL_MAX:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
+        "min_size": min(2, DB_POOL_MAX),
         "max_size": DB_POOL_MAX,
         "timeout": 10,
     }
