@@ -294,3 +294,20 @@ def test_tkt06_agent_without_departments_sees_an_empty_list(client, desk):
     assert response.status_code == 200
     assert numbers(response) == []
     assert "No tickets match this view." in response.content.decode()
+
+
+def test_org01_filters_by_another_organizations_ids_match_nothing(client, board, globex):
+    """Filters take ids without looking them up; the tickets are already the member's."""
+    from customers.models import Contact
+
+    desk, _ = board
+    stranger = Contact.objects.create(org=globex.org, last_name="X", email="x@globex.test")
+    login(client, desk.admin)
+    for params in (
+        {"contact": stranger.pk},
+        {"department": globex.department.pk},
+        {"owner": globex.admin.user.pk},
+    ):
+        response = client.get(url(), params)
+        assert response.status_code == 200
+        assert numbers(response) == []

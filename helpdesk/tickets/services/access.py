@@ -61,14 +61,17 @@ def ensure_can(membership: Membership, action: str) -> None:
 
 
 def department_ids(membership: Membership) -> list[int] | None:
-    """Departments whose tickets this member sees; None means every department (admins)."""
+    """Departments whose tickets this member sees; None means every department (admins).
+    Remembered on the membership object, which lives for one request."""
     if desk_role(membership) == DeskRole.ADMIN:
         return None
-    return list(
-        DepartmentAgent.objects.for_org(membership.org)
-        .filter(user_id=membership.user_id)
-        .values_list("department_id", flat=True)
-    )
+    if not hasattr(membership, "_department_ids"):
+        membership._department_ids = list(
+            DepartmentAgent.objects.for_org(membership.org)
+            .filter(user_id=membership.user_id)
+            .values_list("department_id", flat=True)
+        )
+    return membership._department_ids
 
 
 def departments_for(membership: Membership) -> QuerySet[Department]:

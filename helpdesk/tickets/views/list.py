@@ -26,10 +26,11 @@ from ..selectors import (
     SORT_LABELS,
     VIEWS,
     TicketFilterForm,
+    owner_choices,
     ticket_page,
     view_counts,
 )
-from ..services.access import can, department_ids
+from ..services.access import can, department_ids, departments_for
 from ..services.tickets import tickets_bulk_update
 from .util import client_ip
 
@@ -44,8 +45,9 @@ def _status_names(membership) -> list[str]:
 
 def _list_context(request: HttpRequest) -> dict:
     membership = request.membership
-    form = TicketFilterForm(request.GET or None, membership=membership)
-    params = form.cleaned_data if form.is_valid() else {}
+    form = TicketFilterForm(request.GET or None)
+    form.is_valid()  # an invalid filter is reported and ignored; the valid ones apply
+    params = getattr(form, "cleaned_data", {})
     page = ticket_page(membership, params)
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     filter_keys = (
@@ -63,8 +65,10 @@ def _list_context(request: HttpRequest) -> dict:
     return {
         "current": request.GET.dict(),
         "filters_active": any(query.get(k) for k in filter_keys),
-        "departments": [(str(d.pk), d.name) for d in form.fields["department"].queryset],
-        "owners": form.fields["owner"].choices,
+        "departments": [
+            (str(pk), name) for pk, name in departments_for(membership).values_list("pk", "name")
+        ],
+        "owners": owner_choices(membership),
         "priorities": Priority.choices,
         "channels": Channel.choices,
         "form": form,
