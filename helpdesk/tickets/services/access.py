@@ -92,7 +92,8 @@ def ticket_for_member(
     membership: Membership, number: int, *, for_update: bool = False, related: tuple[str, ...] = ()
 ) -> Ticket:
     """The ticket if this member may see it; 404 otherwise (same answer for 'missing')."""
-    qs = visible_tickets(membership)
+    # The search document is for PostgreSQL only; reading it back costs more than the row.
+    qs = visible_tickets(membership).defer("search_vector")
     if related:
         qs = qs.select_related(*related)
     if for_update:

@@ -8,6 +8,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -19,7 +20,15 @@ from helpdesk.tenancy.views.account import apply_errors
 
 from ..fields import display_value
 from ..forms import CF_PREFIX, ThreadForm, TicketForm, TicketPropertiesForm
-from ..models import Attachment, CustomField, Thread, Ticket, TicketHistory
+from ..models import (
+    Attachment,
+    Channel,
+    CustomField,
+    Priority,
+    Thread,
+    Ticket,
+    TicketHistory,
+)
 from ..services.access import can, ensure_can, ticket_for_member
 from ..services.threads import ALLOWED_EXTENSIONS, thread_add
 from ..services.tickets import ticket_create, ticket_update
@@ -91,7 +100,18 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
         .order_by("-created_at", "-pk")[:200]
     )
     kinds = [k for k in ("reply", "comment", "forward") if can(membership, k)]
+    properties = properties or TicketPropertiesForm(
+        membership=membership, ticket=ticket, fields=fields
+    )
     return {
+        "properties_values": _properties_values(properties),
+        "status_choices": [
+            (str(pk), name)
+            for pk, name in properties.fields["status"].queryset.values_list("pk", "name")
+        ],
+        "owner_choices": properties.fields["owner"].choices,
+        "priorities": Priority.choices,
+        "channels": Channel.choices,
         "ticket": ticket,
         "threads": threads,
         "history": [
@@ -108,13 +128,23 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
             for f in fields
             if f.is_active or f.key in (ticket.custom_fields or {})
         ],
-        "properties": properties
-        or TicketPropertiesForm(membership=membership, ticket=ticket, fields=fields),
+        "properties": properties,
         "thread_form": thread_form or ThreadForm(initial={"kind": kinds[0] if kinds else ""}),
         "can_edit": can(membership, "edit"),
         "thread_kinds": kinds,
         "allowed_extensions": ", ".join(sorted(ALLOWED_EXTENSIONS)),
     }
+
+
+def _properties_values(form: TicketPropertiesForm) -> dict[str, str]:
+    """What the hand-written controls show: the posted values, else the ticket's."""
+    values = {}
+    for name in ("status", "priority", "owner", "due_at", "channel"):
+        value = form[name].value()
+        if name == "due_at" and value and not isinstance(value, str):
+            value = timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+        values[name] = "" if value is None else str(value)
+    return values
 
 
 ACTION_LABELS = {
@@ -143,11 +173,9 @@ def _field_label(name: str, fields: list[CustomField]) -> str:
 
 
 def _ticket(request: HttpRequest, number: int):
-    return ticket_for_member(
-        request.membership,
-        number,
-        related=("status", "department", "contact", "account", "owner", "created_by"),
-    )
+    """The ticket with its status and department. Contact, account and people load on their
+    own: each further join costs PostgreSQL more planning than a primary-key lookup costs."""
+    return ticket_for_member(request.membership, number, related=("status", "department"))
 
 
 @require_app(App.DESK)
