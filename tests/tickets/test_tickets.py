@@ -298,3 +298,12 @@ def test_tkt01_department_change_reloads_statuses_with_htmx(client, desk):
     assert html.strip().startswith('<div id="department-dependent">')
     assert "Serial" in html and "Ada" in html and "Bob" not in html
     assert not Ticket.objects.for_org(desk.org).exists()
+
+
+def test_tkt01_ticket_page_shows_the_due_date_in_local_time(client, desk):
+    import datetime as dt
+
+    ticket = desk.ticket(due_at=dt.datetime(2030, 1, 2, 1, 30, tzinfo=dt.UTC))
+    login(client, desk.agent)
+    page = client.get(url("ticket_detail", number=ticket.number)).content.decode()
+    assert 'name="due_at" id="id_due_at" value="2030-01-02T10:30"' in page  # Asia/Tokyo

@@ -142,7 +142,9 @@ def _properties_values(form: TicketPropertiesForm) -> dict[str, str]:
     for name in ("status", "priority", "owner", "due_at", "channel"):
         value = form[name].value()
         if name == "due_at" and value and not isinstance(value, str):
-            value = timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+            if timezone.is_aware(value):  # the form gives the initial value as local time
+                value = timezone.localtime(value)
+            value = value.strftime("%Y-%m-%dT%H:%M")
         values[name] = "" if value is None else str(value)
     return values
 
