@@ -107,7 +107,7 @@ class TicketForm(CustomFieldsMixin, forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
-    def __init__(self, *args, membership: Membership, **kwargs):
+    def __init__(self, *args, membership: Membership, custom_initial=None, **kwargs):
         super().__init__(*args, **kwargs)
         org = membership.org
         self.membership = membership
@@ -130,7 +130,7 @@ class TicketForm(CustomFieldsMixin, forms.Form):
             statuses.filter(department=department) if department else statuses.none()
         )
         self.fields["owner"].choices = _owner_choices(org, department)
-        self.add_custom_fields(department, {})
+        self.add_custom_fields(department, custom_initial or {})
 
     def _chosen_department(self, departments):
         raw = self.data.get("department") if self.is_bound else self.initial.get("department")

@@ -12,6 +12,7 @@ desk_patterns = [
     path("tickets/bulk/", list_views.ticket_bulk, name="ticket_bulk"),
     path("tickets/new/", ticket.ticket_create_view, name="ticket_create"),
     path("tickets/<int:number>/", ticket.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:number>/edit/", ticket.ticket_edit_view, name="ticket_edit"),
     path("tickets/<int:number>/properties/", ticket.ticket_properties, name="ticket_properties"),
     path("tickets/<int:number>/thread/", ticket.ticket_thread, name="ticket_thread"),
     path(
@@ -27,6 +28,7 @@ layout_patterns = [
     path("statuses/order/", layout.statuses_reorder, name="statuses_reorder"),
     path("statuses/<int:status_id>/", layout.status_edit, name="status_edit"),
     path("statuses/<int:status_id>/delete/", layout.status_delete, name="status_delete"),
+    path("fields/order/", layout.fields_reorder, name="fields_reorder"),
     path("fields/new/", layout.field_create, name="field_create"),
     path("fields/<int:field_id>/", layout.field_edit, name="field_edit"),
     path("fields/<int:field_id>/delete/", layout.field_delete, name="field_delete"),

@@ -263,3 +263,18 @@ def test_tkt01_ticket_keeps_custom_values_after_department_change(desk):
     assert ticket.status.department == desk.other_department
     assert ticket.custom_fields == {}  # Billing has no such field
     assert Ticket.objects.for_org(desk.org).count() == 1
+
+
+def test_dep02_reorder_custom_fields(client, desk):
+    login(client, desk.admin)
+    for label in ("A", "B", "C"):
+        client.post(url("field_create", desk), {"label": label, "type": "text"})
+    ids = list(CustomField.objects.for_org(desk.org).values_list("pk", flat=True))
+    client.post(url("fields_reorder", desk), {"order": [ids[2], ids[0], ids[1]]})
+    assert list(CustomField.objects.for_org(desk.org).values_list("label", flat=True)) == [
+        "C",
+        "A",
+        "B",
+    ]
+    response = client.post(url("fields_reorder", desk), {"order": ids[:1]}, follow=True)
+    assert "every field" in response.content.decode()

@@ -307,3 +307,71 @@ def test_tkt01_ticket_page_shows_the_due_date_in_local_time(client, desk):
     login(client, desk.agent)
     page = client.get(url("ticket_detail", number=ticket.number)).content.decode()
     assert 'name="due_at" id="id_due_at" value="2030-01-02T10:30"' in page  # Asia/Tokyo
+
+
+def test_tkt01_edit_every_field_of_a_ticket(client, desk):
+    _field(desk, label="Seats", key="seats", type="number", department=desk.other_department)
+    ticket = desk.ticket(priority="low")
+    login(client, desk.admin)
+    page = client.get(url("ticket_edit", number=ticket.number)).content.decode()
+    assert 'value="Printer on fire"' in page and "taro@umbrella.test" in page
+    response = client.post(
+        url("ticket_edit", number=ticket.number),
+        {
+            "subject": "Printer fixed?",
+            "department": desk.other_department.pk,
+            "contact_email": "someone.else@example.com",
+            "contact_name": "Else",
+            "description": "Now with toner",
+            "status": desk.status("On Hold", desk.other_department).pk,
+            "priority": "urgent",
+            "channel": "email",
+            "owner": desk.other_agent.user.pk,
+            "due_at": "2031-05-06T07:08",
+            "cf_seats": "4",
+        },
+        REMOTE_ADDR="192.0.2.9",
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ticket.refresh_from_db()
+    assert (
+        ticket.subject,
+        ticket.department,
+        ticket.status.name,
+        ticket.priority,
+        ticket.channel,
+        ticket.owner,
+    ) == (
+        "Printer fixed?",
+        desk.other_department,
+        "On Hold",
+        "urgent",
+        "email",
+        desk.other_agent.user,
+    )
+    assert ticket.contact.email == "someone.else@example.com"
+    assert ticket.custom_fields == {"seats": 4}
+    change = TicketHistory.objects.for_org(desk.org).filter(ticket=ticket).last()
+    assert change.ip_address == "192.0.2.9"
+    assert change.changes["subject"] == ["Printer on fire", "Printer fixed?"]
+    assert change.changes["department"] == [desk.department.name, "Billing"]
+
+
+def test_tkt01_edit_with_bad_input_changes_nothing(client, desk):
+    ticket = desk.ticket()
+    login(client, desk.agent)
+    response = client.post(
+        url("ticket_edit", number=ticket.number),
+        {
+            "subject": "",
+            "department": desk.department.pk,
+            "priority": "medium",
+            "channel": "web",
+            "contact_email": "not-an-email",
+        },
+    )
+    assert response.status_code == 400
+    ticket.refresh_from_db()
+    assert ticket.subject == "Printer on fire"
+    login(client, desk.restricted)
+    assert client.get(url("ticket_edit", number=ticket.number)).status_code == 403

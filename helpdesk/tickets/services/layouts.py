@@ -104,17 +104,34 @@ def status_delete(*, actor: Membership, status: TicketStatus) -> None:
         ) from exc
 
 
+def _reorder(items: dict, ids: list[int], message: str) -> list:
+    if set(ids) != set(items) or len(ids) != len(items):
+        raise ValidationError(message)
+    for index, pk in enumerate(ids):
+        items[pk].order = index
+    return list(items.values())
+
+
 @transaction.atomic
 def statuses_reorder(*, actor: Membership, department: Department, ids: list[int]) -> None:
     ensure_can(actor, "configure")
     statuses = {
         s.pk: s for s in TicketStatus.objects.for_org(actor.org).filter(department=department)
     }
-    if set(ids) != set(statuses):
-        raise ValidationError(_("The order must list every status of the department once."))
-    for index, pk in enumerate(ids):
-        statuses[pk].order = index
-    TicketStatus.objects.bulk_update(statuses.values(), ["order"])
+    TicketStatus.objects.bulk_update(
+        _reorder(statuses, ids, _("The order must list every status of the department once.")),
+        ["order"],
+    )
+
+
+@transaction.atomic
+def custom_fields_reorder(*, actor: Membership, department: Department, ids: list[int]) -> None:
+    ensure_can(actor, "configure")
+    fields = {f.pk: f for f in CustomField.objects.for_org(actor.org).filter(department=department)}
+    CustomField.objects.bulk_update(
+        _reorder(fields, ids, _("The order must list every field of the department once.")),
+        ["order"],
+    )
 
 
 def _clean_choices(field: CustomField) -> None:

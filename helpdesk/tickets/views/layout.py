@@ -119,6 +119,18 @@ def statuses_reorder(request: HttpRequest, dept_id: int) -> HttpResponse:
     return _back(request, department)
 
 
+@require_POST
+@desk_admin_required
+def fields_reorder(request: HttpRequest, dept_id: int) -> HttpResponse:
+    department = _department(request, dept_id)
+    try:
+        ids = [int(v) for v in request.POST.getlist("order")]
+        layouts.custom_fields_reorder(actor=request.membership, department=department, ids=ids)
+    except (ValueError, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [_("Invalid order.")])))
+    return _back(request, department)
+
+
 def _save_field(request, department, instance):
     form = CustomFieldForm(request.POST, instance=instance)
     if form.is_valid():

@@ -46,12 +46,31 @@ def _apply_ticket_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-@require_app(App.DESK)
-def ticket_create_view(request: HttpRequest) -> HttpResponse:
+def _ticket_form_page(request: HttpRequest, ticket=None) -> HttpResponse:
+    """Create a ticket, or edit every field of one (TKT-01). A contact is matched by email in
+    the organization, or created with it, in the same transaction as the ticket."""
     membership = request.membership
-    ensure_can(membership, "create")
-    initial = {"department": request.GET.get("department")} if request.GET.get("department") else {}
-    form = TicketForm(request.POST or None, membership=membership, initial=initial)
+    ensure_can(membership, "edit" if ticket else "create")
+    if ticket is None:
+        department = request.GET.get("department")
+        initial, custom_initial = ({"department": department} if department else {}), {}
+    else:
+        initial = {
+            "subject": ticket.subject,
+            "department": ticket.department,
+            "contact_email": ticket.contact.email if ticket.contact_id else "",
+            "account": ticket.account_id,
+            "description": ticket.description,
+            "status": ticket.status_id,
+            "priority": ticket.priority,
+            "channel": ticket.channel,
+            "owner": str(ticket.owner_id or ""),
+            "due_at": ticket.due_at,
+        }
+        custom_initial = ticket.custom_fields or {}
+    form = TicketForm(
+        request.POST or None, membership=membership, initial=initial, custom_initial=custom_initial
+    )
     if request.method == "POST" and not request.htmx and form.is_valid():
         try:
             with transaction.atomic():
@@ -61,18 +80,32 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
                     contact.save()
                 data = form.ticket_data()
                 data["contact"] = contact
-                ticket = ticket_create(actor=membership, data=data, ip=client_ip(request))
+                if ticket is None:
+                    ticket = ticket_create(actor=membership, data=data, ip=client_ip(request))
+                    done = _("Ticket #%(number)s created.")
+                else:
+                    ticket_update(actor=membership, ticket=ticket, data=data, ip=client_ip(request))
+                    done = _("Ticket #%(number)s saved.")
         except ValidationError as exc:
             _apply_ticket_errors(form, exc)
         else:
-            messages.success(request, _("Ticket #%(number)s created.") % {"number": ticket.number})
+            messages.success(request, done % {"number": ticket.number})
             return redirect("desk:ticket_detail", portal=request.org.portal, number=ticket.number)
+    context = {"form": form, "ticket": ticket}
     if request.htmx and request.htmx.target == "department-dependent":
         # The department changed: its statuses, owners and custom fields.
-        return render(request, "tickets/create.html#department-dependent", {"form": form})
-    return render(
-        request, "tickets/create.html", {"form": form}, status=400 if form.errors else 200
-    )
+        return render(request, "tickets/create.html#department-dependent", context)
+    return render(request, "tickets/create.html", context, status=400 if form.errors else 200)
+
+
+@require_app(App.DESK)
+def ticket_create_view(request: HttpRequest) -> HttpResponse:
+    return _ticket_form_page(request)
+
+
+@require_app(App.DESK)
+def ticket_edit_view(request: HttpRequest, number: int) -> HttpResponse:
+    return _ticket_form_page(request, _ticket(request, number))
 
 
 def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_form=None):
