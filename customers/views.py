@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from helpdesk.http import query_text
 from helpdesk.tenancy.views.account import apply_errors
 
 from . import selectors, services
@@ -90,9 +91,9 @@ def _permissions(request: HttpRequest) -> dict[str, bool]:
 @allowed("view")
 def contact_list(request: HttpRequest) -> HttpResponse:
     """Contacts with a live search by name, email or phone; 25 a page."""
-    query = request.GET.get("q", "").strip()
+    query = query_text(request)
     account = None
-    account_id = request.GET.get("account", "")
+    account_id = query_text(request, "account", 20)
     if account_id.isdigit():
         account = Account.objects.for_org(request.org).filter(pk=account_id).first()
     contacts = selectors.contacts_search(request.org, query=query, account=account)
@@ -110,7 +111,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 @allowed("edit")
 def contact_create(request: HttpRequest) -> HttpResponse:
     initial = {}
-    account_id = request.GET.get("account", "")
+    account_id = query_text(request, "account", 20)
     if account_id.isdigit():
         initial["account"] = Account.objects.for_org(request.org).filter(pk=account_id).first()
     form = ContactForm(request.POST or None, org=request.org, initial=initial)
@@ -303,7 +304,7 @@ def contacts_merge(request: HttpRequest) -> HttpResponse:
 # --- Accounts ------------------------------------------------------------------------------
 @allowed("view")
 def account_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query = query_text(request)
     accounts = selectors.accounts_search(request.org, query=query)
     context = {
         "page_obj": Paginator(accounts, PER_PAGE).get_page(request.GET.get("page")),
@@ -416,7 +417,7 @@ def account_products(request: HttpRequest, account_id: int) -> HttpResponse:
 # --- Products ------------------------------------------------------------------------------
 @allowed("view")
 def product_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query = query_text(request)
     products = selectors.products_search(request.org, query=query)
     context = {
         "page_obj": Paginator(products, PER_PAGE).get_page(request.GET.get("page")),

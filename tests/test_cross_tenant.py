@@ -203,3 +203,60 @@ def test_org01_walker_fails_on_an_unknown_url_argument():
     """The walker refuses a route it cannot fill, so new URLs must be taught to it."""
     with pytest.raises(AssertionError, match="OBJECT_KWARGS"):
         _fill("<slug:portal>/tickets/<int:ticket_id>/", {"portal": "acme"})
+
+
+GARBAGE = {
+    "email": "not an email",
+    "portal": "!!",
+    "plan": "gold",
+    "name": "",
+    "member": "abc",
+    "desk_role": "god",
+    "admin_level": "root",
+    "department": "x",
+    "status": "nope",
+    "priority": "ultra",
+    "owner": "-1",
+    "due_at": "yesterday",
+    "kind": "shout",
+    "body": "",
+    "to": "a,,b",
+    "tickets": ["x", "-5"],
+    "action": "explode",
+    "order": ["a"],
+    "date": "32/13",
+    "year": "99999",
+    "country": "XX",
+    "label": "",
+    "type": "blob",
+    "time_zone": "Mars/Base",
+    "agents": ["999999"],
+    "members": ["abc"],
+    "intervals-TOTAL_FORMS": "x",
+    "token": "\x00",
+    "q": "\x00' OR 1=1 --",
+    "page": "-1",
+    "size": "7",
+    "subject": "x" * 300,
+}
+
+
+@pytest.mark.django_db
+def test_every_url_answers_bad_input_without_a_server_error(client, acme):
+    """Every page and form, sent nonsense by an account admin, answers 4xx or a page with
+    the errors, never a 500."""
+    mine = _objects(acme)
+    login(client, acme.admin)
+    client.raise_request_exception = True  # a crash fails here with its traceback
+    for route, name, _pattern in _walk(get_resolver()):
+        if name in ("logout",):
+            continue
+        extra = {"uidb64": "MQ", "token": "set-password"}  # a reset link's arguments
+        keys = {k: mine.get(k, extra.get(k)) for k in _route_keys(route) if k != "portal"}
+        url = _fill(route, {"portal": acme.org.portal, **keys})
+        for method in ("get", "post"):
+            response = getattr(client, method)(
+                url, GARBAGE if method == "post" else {"q": GARBAGE["q"], "page": "x"}
+            )
+            assert response.status_code < 500, (method, url, response.status_code)
+        login(client, acme.admin)  # a page may have switched the session (invitation)

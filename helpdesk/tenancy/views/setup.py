@@ -13,6 +13,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from helpdesk.http import query_text
+
 from ..forms import (
     InviteForm,
     MemberAccessForm,
@@ -173,8 +175,8 @@ STATUS_FILTERS = {
 @require_any_admin
 def users(request: HttpRequest) -> HttpResponse:
     """Users with their apps and roles; filter by status, search by name or email."""
-    status = request.GET.get("status", "all")
-    query = request.GET.get("q", "").strip()
+    status = query_text(request, "status", 20) or "all"
+    query = query_text(request)
     rows = (
         Membership.objects.for_org(request.org)
         .filter(STATUS_FILTERS.get(status, Q()))
