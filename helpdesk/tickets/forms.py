@@ -14,7 +14,7 @@ from customers.models import Account, Contact
 from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, User
 
 from .fields import form_field
-from .models import Channel, CustomField, FieldType, Priority, StatusKind, TicketStatus
+from .models import Channel, CustomField, FieldType, Priority, TicketStatus
 from .services.access import departments_for
 
 CF_PREFIX = "cf_"
@@ -312,6 +312,3 @@ class CustomFieldForm(forms.ModelForm):
             if line.strip()
         ]
         return field
-
-
-STATUS_KIND_CHOICES = StatusKind.choices

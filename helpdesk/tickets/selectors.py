@@ -20,7 +20,7 @@ from helpdesk.tenancy.models import Membership, User
 
 from . import search
 from .models import HIGH_PRIORITIES, Channel, CustomField, Priority, StatusKind, Ticket
-from .services.access import department_ids, visible_tickets
+from .services.access import visible_tickets
 
 PAGE_SIZES = (25, 50, 100)
 COUNT_CAP = 1_000
@@ -309,7 +309,3 @@ def view_counts(membership: Membership) -> dict[str, int]:
     now = timezone.now()
     base = visible_tickets(membership)
     return {view: capped_count(base.filter(view_filter(view, membership, now))) for view in VIEWS}
-
-
-def _unused(membership: Membership) -> list[int] | None:  # pragma: no cover - kept for typing
-    return department_ids(membership)

@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
@@ -43,9 +43,7 @@ def _member(request: HttpRequest, member_id: int) -> Membership:
 def setup_home(request: HttpRequest) -> HttpResponse:
     org = request.org
     counts = Membership.objects.for_org(org).aggregate(
-        active=Count_if(status=Membership.Status.ACTIVE),
-        invited=Count_if(status=Membership.Status.INVITED),
-        deactivated=Count_if(status=Membership.Status.DEACTIVATED),
+        **{status: Count("pk", filter=Q(status=status)) for status in Membership.Status.values}
     )
     return render(
         request,
@@ -57,12 +55,6 @@ def setup_home(request: HttpRequest) -> HttpResponse:
             "departments": Department.objects.for_org(org).count(),
         },
     )
-
-
-def Count_if(**filters):  # noqa: N802 - reads like an aggregate
-    from django.db.models import Count
-
-    return Count("pk", filter=Q(**filters))
 
 
 # --- Organization (account admin) ------------------------------------------------------------

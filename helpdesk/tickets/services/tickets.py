@@ -12,7 +12,6 @@ from django.db.models import Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import Account, Contact
 from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, User
 
 from .. import search
@@ -331,11 +330,3 @@ def _bulk_data(actor: Membership, ticket: Ticket, action: str, value: Any) -> di
             % {"department": ticket.department, "status": value}
         )
     return {"status": status}
-
-
-def contact_or_account_for(actor: Membership, *, contact_id=None, account_id=None):
-    """Helpers for forms posting ids: records of this organization only."""
-    org = actor.org
-    contact = Contact.objects.for_org(org).filter(pk=contact_id).first() if contact_id else None
-    account = Account.objects.for_org(org).filter(pk=account_id).first() if account_id else None
-    return contact, account

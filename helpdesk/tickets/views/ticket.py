@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from customers.models import Contact
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 from helpdesk.tenancy.views.account import apply_errors
@@ -317,7 +316,3 @@ def attachment_download(request: HttpRequest, number: int, attachment_id: int) -
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def contact_label(contact: Contact | None) -> str:
-    return f"{contact.name} <{contact.email}>" if contact else "—"
