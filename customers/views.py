@@ -87,6 +87,20 @@ def _permissions(request: HttpRequest) -> dict[str, bool]:
     }
 
 
+def _search_page(request: HttpRequest, rows, query: str, kind: str, extra=None) -> HttpResponse:
+    """A searchable list page, or only its rows when htmx asks for them (live search)."""
+    context = {
+        "page_obj": Paginator(rows, PER_PAGE).get_page(request.GET.get("page")),
+        "q": query,
+        **(extra or {}),
+        **_permissions(request),
+    }
+    singular = kind[:-1]
+    if _rows_request(request, f"{singular}-rows"):
+        return render(request, f"customers/{kind}.html#{singular}-rows", context)
+    return render(request, f"customers/{kind}.html", context)
+
+
 # --- Contacts ------------------------------------------------------------------------------
 @allowed("view")
 def contact_list(request: HttpRequest) -> HttpResponse:
@@ -97,15 +111,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     if account_id.isdigit():
         account = Account.objects.for_org(request.org).filter(pk=account_id).first()
     contacts = selectors.contacts_search(request.org, query=query, account=account)
-    context = {
-        "page_obj": Paginator(contacts, PER_PAGE).get_page(request.GET.get("page")),
-        "q": query,
-        "account": account,
-        **_permissions(request),
-    }
-    if _rows_request(request, "contact-rows"):
-        return render(request, "customers/contacts.html#contact-rows", context)
-    return render(request, "customers/contacts.html", context)
+    return _search_page(request, contacts, query, "contacts", {"account": account})
 
 
 @allowed("edit")
@@ -306,14 +312,7 @@ def contacts_merge(request: HttpRequest) -> HttpResponse:
 def account_list(request: HttpRequest) -> HttpResponse:
     query = query_text(request)
     accounts = selectors.accounts_search(request.org, query=query)
-    context = {
-        "page_obj": Paginator(accounts, PER_PAGE).get_page(request.GET.get("page")),
-        "q": query,
-        **_permissions(request),
-    }
-    if _rows_request(request, "account-rows"):
-        return render(request, "customers/accounts.html#account-rows", context)
-    return render(request, "customers/accounts.html", context)
+    return _search_page(request, accounts, query, "accounts")
 
 
 @allowed("edit")
@@ -419,14 +418,7 @@ def account_products(request: HttpRequest, account_id: int) -> HttpResponse:
 def product_list(request: HttpRequest) -> HttpResponse:
     query = query_text(request)
     products = selectors.products_search(request.org, query=query)
-    context = {
-        "page_obj": Paginator(products, PER_PAGE).get_page(request.GET.get("page")),
-        "q": query,
-        **_permissions(request),
-    }
-    if _rows_request(request, "product-rows"):
-        return render(request, "customers/products.html#product-rows", context)
-    return render(request, "customers/products.html", context)
+    return _search_page(request, products, query, "products")
 
 
 @allowed("configure")
