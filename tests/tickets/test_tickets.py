@@ -375,3 +375,12 @@ def test_tkt01_edit_with_bad_input_changes_nothing(client, desk):
     assert ticket.subject == "Printer on fire"
     login(client, desk.restricted)
     assert client.get(url("ticket_edit", number=ticket.number)).status_code == 403
+
+
+def test_tkt05_history_shows_choice_labels(client, desk):
+    ticket = desk.ticket()
+    ticket_update(actor=desk.admin, ticket=ticket, data={"priority": "urgent", "channel": "chat"})
+    login(client, desk.admin)
+    page = client.get(url("ticket_detail", number=ticket.number)).content.decode()
+    assert "<del>Medium</del> → <ins>Urgent</ins>" in page
+    assert "<ins>Chat</ins>" in page

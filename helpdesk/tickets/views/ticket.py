@@ -150,7 +150,10 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
             (
                 h,
                 ACTION_LABELS.get(h.action, h.action),
-                [(_field_label(name, fields), values) for name, values in h.changes.items()],
+                [
+                    (_field_label(name, fields), [_value_label(name, v) for v in values])
+                    for name, values in h.changes.items()
+                ],
             )
             for h in history
         ],
@@ -204,6 +207,15 @@ def _field_label(name: str, fields: list[CustomField]) -> str:
         return str(Ticket._meta.get_field(name).verbose_name).capitalize()
     except FieldDoesNotExist:
         return name
+
+
+VALUE_LABELS = {"priority": dict(Priority.choices), "channel": dict(Channel.choices)}
+
+
+def _value_label(name: str, value):
+    """History keeps stored values; choices are shown by their label."""
+    labels = VALUE_LABELS.get(name)
+    return labels.get(value, value) if labels and isinstance(value, str) else value
 
 
 def _ticket(request: HttpRequest, number: int):
