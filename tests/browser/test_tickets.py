@@ -69,8 +69,8 @@ def test_tkt06_tkt02_agent_filters_opens_replies_with_attachment_and_sees_histor
     # Change a property: the history shows before and after.
     page.get_by_label("Priority").select_option("medium")
     page.get_by_role("button", name="Save").click()
-    expect(history.locator("tr[data-action=updated]")).to_contain_text("urgent")
-    expect(history.locator("tr[data-action=updated]")).to_contain_text("medium")
+    expect(history.locator("tr[data-action=updated]")).to_contain_text("Urgent")
+    expect(history.locator("tr[data-action=updated]")).to_contain_text("Medium")
 
 
 @pytest.mark.django_db(transaction=True)
