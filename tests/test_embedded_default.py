@@ -1,0 +1,60 @@
+"""The README's first command on a machine with no database or broker server: the embedded
+PostgreSQL (pgserver) and the filesystem broker. Every feature must work there, full-text
+search included (ORG, TKT-06)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
+
+
+def _embedded_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
+
+
+def test_first_command_sets_up_demo_data_on_the_embedded_default():
+    """`bin/start --no-server` migrates and loads the demo on the embedded PostgreSQL, and the
+    Japanese full-text search finds a demo ticket there."""
+    env = _embedded_env()
+    setup = subprocess.run(
+        [str(ROOT / "bin/start"), "--no-server"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
+    assert "owner@demo.madoguchi.test" in setup.stdout
+    probe = (
+        "from helpdesk.tickets.models import Ticket; from helpdesk.tickets import search; "
+        "from django.db import connection; "
+        "print(connection.settings_dict['HOST']); "
+        "print(list(Ticket.objects.filter(org__portal='demo', "
+        "search_vector=search.query('ログイン')).values_list('subject', flat=True)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    host, subjects = result.stdout.strip().splitlines()[-2:]
+    assert host.endswith(".pgdata")
+    assert "ログインできません" in subjects
