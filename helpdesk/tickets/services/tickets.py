@@ -237,16 +237,12 @@ def ticket_update(
     _check_relations(actor=actor, ticket=ticket, old_owner_id=old_owner_id)
     department_changed = before["department"] != ticket.department
     if "custom_fields" in data or department_changed:
+        # A new department brings its own fields: only the values given for them are kept,
+        # and its required fields must be given.
         try:
-            values = (
-                data.get("custom_fields", {})
-                if not department_changed
-                else {
-                    **({} if department_changed else ticket.custom_fields),
-                    **data.get("custom_fields", {}),
-                }
+            ticket.custom_fields = _custom_fields(
+                ticket, data.get("custom_fields", {}), partial=not department_changed
             )
-            ticket.custom_fields = _custom_fields(ticket, values, partial=not department_changed)
         except ValidationError as exc:
             raise ValidationError({f"cf_{k}": v for k, v in exc.message_dict.items()}) from exc
     if "subject" in data and not ticket.subject:
