@@ -384,3 +384,27 @@ def test_tkt05_history_shows_choice_labels(client, desk):
     page = client.get(url("ticket_detail", number=ticket.number)).content.decode()
     assert "<del>Medium</del> → <ins>Urgent</ins>" in page
     assert "<ins>Chat</ins>" in page
+
+
+def test_tkt01_moving_a_ticket_requires_an_owner_of_the_new_department(desk):
+    ticket = desk.ticket(owner=desk.agent.user)
+    with pytest.raises(ValidationError) as info:
+        ticket_update(actor=desk.admin, ticket=ticket, data={"department": desk.other_department})
+    assert "owner" in info.value.message_dict
+    ticket.refresh_from_db()
+    assert ticket.department == desk.department
+    ticket_update(
+        actor=desk.admin, ticket=ticket, data={"department": desk.other_department, "owner": None}
+    )
+    ticket.refresh_from_db()
+    assert (ticket.department, ticket.owner) == (desk.other_department, None)
+
+
+def test_org04_agent_may_let_go_of_their_own_ticket_only(desk):
+    mine = desk.ticket(owner=desk.agent.user)
+    ticket_update(actor=desk.agent, ticket=mine, data={"owner": None})
+    mine.refresh_from_db()
+    assert mine.owner is None
+    theirs = desk.ticket(owner=desk.restricted.user)
+    with pytest.raises(PermissionDenied):
+        ticket_update(actor=desk.agent, ticket=theirs, data={"owner": None})

@@ -78,7 +78,9 @@ def _snapshot(ticket: Ticket) -> dict[str, Any]:
     return values
 
 
-def _check_relations(*, actor: Membership, ticket: Ticket, old_owner_id: int | None) -> None:
+def _check_relations(
+    *, actor: Membership, ticket: Ticket, old_owner_id: int | None, department_changed: bool
+) -> None:
     """Every related record belongs to the organization and fits the department."""
     org = actor.org
     errors: dict[str, str] = {}
@@ -103,7 +105,9 @@ def _check_relations(*, actor: Membership, ticket: Ticket, old_owner_id: int | N
         errors["priority"] = _("Choose a priority.")
     if ticket.channel not in Channel.values:
         errors["channel"] = _("Choose a channel.")
-    if ticket.owner_id != old_owner_id and ticket.owner_id is not None:
+    owner_changed = ticket.owner_id != old_owner_id
+    if ticket.owner_id is not None and (owner_changed or department_changed):
+        # Also when the ticket moves: its owner must work in the new department.
         is_agent = (
             DepartmentAgent.objects.for_org(org)
             .filter(department=department, user_id=ticket.owner_id)
@@ -118,14 +122,10 @@ def _check_relations(*, actor: Membership, ticket: Ticket, old_owner_id: int | N
             errors["owner"] = _("The owner must be an active agent of %(department)s.") % {
                 "department": department
             }
-        elif ticket.owner_id != actor.user_id and not can(actor, "assign"):
-            raise PermissionDenied(_("Only Desk administrators can assign tickets to others."))
-    elif (
-        ticket.owner_id is None
-        and old_owner_id is not None
-        and old_owner_id != actor.user_id
-        and not can(actor, "assign")
-    ):
+    # Agents may take a ticket or let go of their own; assigning others is for admins.
+    taking = ticket.owner_id == actor.user_id
+    letting_go = ticket.owner_id is None and old_owner_id == actor.user_id
+    if owner_changed and not (taking or letting_go) and not can(actor, "assign"):
         raise PermissionDenied(_("Only Desk administrators can assign tickets to others."))
     if errors:
         raise ValidationError(errors)
@@ -187,7 +187,7 @@ def ticket_create(*, actor: Membership, data: dict[str, Any], ip: str | None = N
         ticket.status = default_status(department)
     if ticket.contact_id and not ticket.account_id and ticket.contact.account_id:
         ticket.account_id = ticket.contact.account_id
-    _check_relations(actor=actor, ticket=ticket, old_owner_id=None)
+    _check_relations(actor=actor, ticket=ticket, old_owner_id=None, department_changed=True)
     errors: dict[str, Any] = {}
     try:
         ticket.custom_fields = _custom_fields(ticket, data.get("custom_fields"), partial=False)
@@ -234,8 +234,13 @@ def ticket_update(
         and ticket.status.department_id != ticket.department_id
     ):
         ticket.status = default_status(ticket.department)
-    _check_relations(actor=actor, ticket=ticket, old_owner_id=old_owner_id)
     department_changed = before["department"] != ticket.department
+    _check_relations(
+        actor=actor,
+        ticket=ticket,
+        old_owner_id=old_owner_id,
+        department_changed=department_changed,
+    )
     if "custom_fields" in data or department_changed:
         # A new department brings its own fields: only the values given for them are kept,
         # and its required fields must be given.
