@@ -17,6 +17,7 @@ def embedded_database_config(data_dir: Path, database: str) -> dict:
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
     import pgserver
 
+    _forget_dead_handles(data_dir)
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     # `database` is our own constant, never user input.
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
@@ -31,3 +32,22 @@ def embedded_database_config(data_dir: Path, database: str) -> dict:
         "HOST": str(data_dir),
         "PORT": "",
     }
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """pgserver stops the server when its last handle exits, counting handles by process id
+    in a file. A process that was killed never removes its id, and the server would then run
+    forever; forget the ids of processes that no longer exist (under pgserver's own lock)."""
+    import json
+
+    import psutil
+    from pgserver.postgres_server import PostgresServer
+
+    handles = data_dir / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not handles.exists():
+            return
+        pids = json.loads(handles.read_text() or "[]")
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
