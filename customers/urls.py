@@ -10,6 +10,7 @@ from . import views
 app_name = "customers"
 
 urlpatterns = [
+    path("", views.customers_home, name="home"),
     path("contacts/", views.contact_list, name="contacts"),
     path("contacts/new/", views.contact_create, name="contact_create"),
     path("contacts/duplicates/", views.duplicates, name="duplicates"),

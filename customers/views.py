@@ -101,6 +101,12 @@ def _search_page(request: HttpRequest, rows, query: str, kind: str, extra=None) 
     return render(request, f"customers/{kind}.html", context)
 
 
+@allowed("view")
+def customers_home(request: HttpRequest) -> HttpResponse:
+    """/<portal>/customers/ opens the contacts."""
+    return redirect("customers:contacts", portal=request.org.portal)
+
+
 # --- Contacts ------------------------------------------------------------------------------
 @allowed("view")
 def contact_list(request: HttpRequest) -> HttpResponse:

@@ -95,6 +95,7 @@ def records(acme):
 
 # Every customers URL with the object it needs (None: none).
 PAGES = [
+    ("home", None),
     ("contacts", None),
     ("contact_create", None),
     ("contact_detail", "contact_id"),
@@ -709,8 +710,8 @@ def test_cus01_every_page_renders_for_the_admin(client, acme, records, language)
     ContactFactory(org=acme.org, email="dup@example.com")
     ContactFactory(org=acme.org, email="dup@example.com")
     for name, key in PAGES:
-        if name in ("contact_products", "account_products", "contacts_merge"):
-            continue  # POST only
+        if name in ("home", "contact_products", "account_products", "contacts_merge"):
+            continue  # a redirect, or POST only
         response = client.get(url(name, acme, **({key: records[key]} if key else {})))
         assert response.status_code == 200, name
         assert response.headers["Content-Language"] == language
@@ -719,3 +720,9 @@ def test_cus01_every_page_renders_for_the_admin(client, acme, records, language)
 def test_cus01_navigation_links_to_contacts(alice_client, acme):
     text = page(alice_client.get(url("contacts", acme)))
     assert f'href="{url("contacts", acme)}" class="active" data-nav="customers"' in text
+
+
+def test_cus01_customers_root_opens_the_contacts(client, acme):
+    login(client, acme.admin)
+    response = client.get("/acme/customers/")
+    assert response.status_code == 302 and response.url == "/acme/customers/contacts/"
