@@ -44,7 +44,6 @@ class CustomFieldsMixin:
             self.fields[name] = form_field(definition, values.get(definition.key))
             if definition.required:
                 self.fields[name].widget.attrs["aria-required"] = "true"
-                self.fields[name].required_marker = True
             self.custom_field_defs.append(definition)
 
     def custom_values(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from helpdesk.tenancy.permissions import require_app
 from helpdesk.tenancy.views.account import apply_errors
 
 from ..fields import display_value
-from ..forms import CF_PREFIX, ThreadForm, TicketForm, TicketPropertiesForm
+from ..forms import ThreadForm, TicketForm, TicketPropertiesForm
 from ..models import (
     Attachment,
     Channel,
@@ -32,17 +32,6 @@ from ..services.access import can, ensure_can, ticket_for_member
 from ..services.threads import ALLOWED_EXTENSIONS, thread_add
 from ..services.tickets import ticket_create, ticket_update
 from .util import client_ip
-
-
-def _apply_ticket_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for key, errors in exc.error_dict.items():
-            name = key if key in form.fields else None
-            if key.startswith(CF_PREFIX) and key not in form.fields:
-                name = None
-            form.add_error(name, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _ticket_form_page(request: HttpRequest, ticket=None) -> HttpResponse:
@@ -86,7 +75,7 @@ def _ticket_form_page(request: HttpRequest, ticket=None) -> HttpResponse:
                     ticket_update(actor=membership, ticket=ticket, data=data, ip=client_ip(request))
                     done = _("Ticket #%(number)s saved.")
         except ValidationError as exc:
-            _apply_ticket_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, done % {"number": ticket.number})
             return redirect("desk:ticket_detail", portal=request.org.portal, number=ticket.number)
@@ -157,7 +146,6 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
             )
             for h in history
         ],
-        "attachments": by_thread.get(None, []),
         "custom_values": [
             (f, display_value(f, (ticket.custom_fields or {}).get(f.key)))
             for f in fields
@@ -244,7 +232,7 @@ def ticket_properties(request: HttpRequest, number: int) -> HttpResponse:
                 ip=client_ip(request),
             )
         except ValidationError as exc:
-            _apply_ticket_errors(form, exc)
+            apply_errors(form, exc)
         else:
             if changes:
                 messages.success(request, _("Ticket updated."))
