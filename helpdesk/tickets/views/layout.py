@@ -24,6 +24,37 @@ def _department(request: HttpRequest, dept_id: int) -> Department:
     return get_object_or_404(Department.objects.for_org(request.org), pk=dept_id)
 
 
+def _status(request: HttpRequest, department: Department, status_id: int) -> TicketStatus:
+    return get_object_or_404(
+        TicketStatus.objects.for_org(request.org), department=department, pk=status_id
+    )
+
+
+def _field(request: HttpRequest, department: Department, field_id: int) -> CustomField:
+    return get_object_or_404(
+        CustomField.objects.for_org(request.org), department=department, pk=field_id
+    )
+
+
+def _item_page(request, department, form, item, kind: str) -> HttpResponse:
+    return render(
+        request,
+        "tickets/layout_item.html",
+        {"department": department, "form": form, "item": item, "kind": kind, "tab": "layout"},
+    )
+
+
+def _reorder(request: HttpRequest, dept_id: int, service) -> HttpResponse:
+    """Apply the order of ids posted as `order` with `service` (statuses or fields)."""
+    department = _department(request, dept_id)
+    try:
+        ids = [int(v) for v in request.POST.getlist("order")]
+        service(actor=request.membership, department=department, ids=ids)
+    except (ValueError, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [_("Invalid order.")])))
+    return _back(request, department)
+
+
 def _back(request: HttpRequest, department: Department) -> HttpResponse:
     return redirect("layout:home", portal=request.org.portal, dept_id=department.pk)
 
@@ -73,31 +104,17 @@ def status_create(request: HttpRequest, dept_id: int) -> HttpResponse:
 @desk_admin_required
 def status_edit(request: HttpRequest, dept_id: int, status_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    status = get_object_or_404(
-        TicketStatus.objects.for_org(request.org), department=department, pk=status_id
-    )
+    status = _status(request, department, status_id)
     if request.method == "POST":
         return _save_status(request, department, status)
-    return render(
-        request,
-        "tickets/layout_item.html",
-        {
-            "department": department,
-            "form": StatusForm(instance=status),
-            "item": status,
-            "kind": "status",
-            "tab": "layout",
-        },
-    )
+    return _item_page(request, department, StatusForm(instance=status), status, "status")
 
 
 @require_POST
 @desk_admin_required
 def status_delete(request: HttpRequest, dept_id: int, status_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    status = get_object_or_404(
-        TicketStatus.objects.for_org(request.org), department=department, pk=status_id
-    )
+    status = _status(request, department, status_id)
     try:
         layouts.status_delete(actor=request.membership, status=status)
     except ValidationError as exc:
@@ -110,25 +127,13 @@ def status_delete(request: HttpRequest, dept_id: int, status_id: int) -> HttpRes
 @require_POST
 @desk_admin_required
 def statuses_reorder(request: HttpRequest, dept_id: int) -> HttpResponse:
-    department = _department(request, dept_id)
-    try:
-        ids = [int(v) for v in request.POST.getlist("order")]
-        layouts.statuses_reorder(actor=request.membership, department=department, ids=ids)
-    except (ValueError, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [_("Invalid order.")])))
-    return _back(request, department)
+    return _reorder(request, dept_id, layouts.statuses_reorder)
 
 
 @require_POST
 @desk_admin_required
 def fields_reorder(request: HttpRequest, dept_id: int) -> HttpResponse:
-    department = _department(request, dept_id)
-    try:
-        ids = [int(v) for v in request.POST.getlist("order")]
-        layouts.custom_fields_reorder(actor=request.membership, department=department, ids=ids)
-    except (ValueError, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [_("Invalid order.")])))
-    return _back(request, department)
+    return _reorder(request, dept_id, layouts.custom_fields_reorder)
 
 
 def _save_field(request, department, instance):
@@ -158,31 +163,17 @@ def field_create(request: HttpRequest, dept_id: int) -> HttpResponse:
 @desk_admin_required
 def field_edit(request: HttpRequest, dept_id: int, field_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    field = get_object_or_404(
-        CustomField.objects.for_org(request.org), department=department, pk=field_id
-    )
+    field = _field(request, department, field_id)
     if request.method == "POST":
         return _save_field(request, department, field)
-    return render(
-        request,
-        "tickets/layout_item.html",
-        {
-            "department": department,
-            "form": CustomFieldForm(instance=field),
-            "item": field,
-            "kind": "field",
-            "tab": "layout",
-        },
-    )
+    return _item_page(request, department, CustomFieldForm(instance=field), field, "field")
 
 
 @require_POST
 @desk_admin_required
 def field_delete(request: HttpRequest, dept_id: int, field_id: int) -> HttpResponse:
     department = _department(request, dept_id)
-    field = get_object_or_404(
-        CustomField.objects.for_org(request.org), department=department, pk=field_id
-    )
+    field = _field(request, department, field_id)
     layouts.custom_field_delete(actor=request.membership, field=field)
     messages.success(
         request,
