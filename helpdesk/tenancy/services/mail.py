@@ -7,25 +7,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+
+from helpdesk.mail import build_email
 
 from ..models import Invitation, User
 from .members import invitation_token
 
 
 def _send(*, to: str, language: str, template: str, context: dict) -> None:
-    with translation.override(language or settings.LANGUAGE_CODE):
-        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-        body = render_to_string(f"emails/{template}.txt", context)
-        html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(" ".join(subject.splitlines()), body, to=[to])
-    message.attach_alternative(html, "text/html")
-    message.send()
+    build_email(f"emails/{template}", context, language, to=[to]).send()
 
 
 def invitation_send(*, org_id: int, invitation_id: int) -> bool:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.utils import translation
+
+from helpdesk.mail import build_email
 
 from ..html import html_to_text
 from ..models import Thread
@@ -59,30 +58,26 @@ def thread_mail_send(*, org_id: int, thread_id: int) -> bool:
         return False
     recipients = [a.strip() for a in thread.to.split(",") if a.strip()]
     cc = [a.strip() for a in thread.cc.split(",") if a.strip()]
-    language = getattr(thread.author, "language", None) or settings.LANGUAGE_CODE
+    language = getattr(thread.author, "language", None)  # build_email falls back
     context = {
         "thread": thread,
         "ticket": ticket,
         "department": department,
         "text": html_to_text(thread.body),
     }
-    with translation.override(language):
-        subject = render_to_string("tickets/emails/thread_subject.txt", context).strip()
-        body = render_to_string("tickets/emails/thread.txt", context)
-        html = render_to_string("tickets/emails/thread.html", context)
     headers = {"Message-ID": message_id}
     if earlier:
         headers["In-Reply-To"] = earlier[-1]
         headers["References"] = " ".join(earlier)
-    message = EmailMultiAlternatives(
-        " ".join(subject.splitlines()),
-        body,
+    message = build_email(
+        "tickets/emails/thread",
+        context,
+        language,
         from_email=sender,
         to=recipients,
         cc=cc,
         headers=headers,
     )
-    message.attach_alternative(html, "text/html")
     for attachment in thread.attachments.all():
         with attachment.file.open("rb") as handle:
             message.attach(attachment.name, handle.read(), attachment.content_type)

@@ -1,0 +1,23 @@
+"""Building the product's emails: a subject, a text body and an HTML alternative, rendered
+from three templates in the recipient's language."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+
+
+def build_email(
+    template: str, context: dict, language: str | None, **message_kwargs
+) -> EmailMultiAlternatives:
+    """`template` names `<template>_subject.txt`, `<template>.txt` and `<template>.html`;
+    `message_kwargs` go to EmailMultiAlternatives (to, cc, from_email, headers)."""
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = render_to_string(f"{template}_subject.txt", context).strip()
+        body = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
+    message = EmailMultiAlternatives(" ".join(subject.splitlines()), body, **message_kwargs)
+    message.attach_alternative(html, "text/html")
+    return message
