@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Concat, Lower
 
 from helpdesk.tenancy.models import Membership, Organization, User
+from helpdesk.tenancy.selectors import desk_users as tenancy_desk_users
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.services.access import visible_tickets
 
@@ -15,12 +16,7 @@ from .models import Account, Contact, Product
 
 def desk_users(org: Organization) -> QuerySet[User]:
     """People who may own contacts and accounts: active members with Desk access."""
-    members = (
-        Membership.objects.for_org(org)
-        .filter(status=Membership.Status.ACTIVE)
-        .exclude(desk_role="")
-    )
-    return User.objects.filter(memberships__in=members).order_by("full_name", "email")
+    return tenancy_desk_users(org, statuses=[Membership.Status.ACTIVE])
 
 
 def contacts_search(

@@ -16,7 +16,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.tenancy.models import Membership, User
+from helpdesk.tenancy.models import Membership
+from helpdesk.tenancy.selectors import desk_users
 
 from . import search
 from .models import HIGH_PRIORITIES, Channel, CustomField, Priority, StatusKind, Ticket
@@ -107,10 +108,8 @@ class TicketFilterForm(forms.Form):
 
 def owner_choices(membership: Membership) -> list[tuple[str, str]]:
     """Owners to filter by: people with Desk access in the organization."""
-    desk_members = Membership.objects.for_org(membership.org).exclude(desk_role="")
-    agents = User.objects.filter(memberships__in=desk_members).order_by("full_name", "email")
     return [("", "—"), ("none", str(_("Unassigned")))] + [
-        (str(u.pk), u.display_name) for u in agents
+        (str(u.pk), u.display_name) for u in desk_users(membership.org)
     ]
 
 

@@ -26,16 +26,12 @@ from ..models import (
     User,
 )
 from ..permissions import ensure_app_admin
+from ..selectors import desk_users
 
 
 def desk_members(org) -> Iterable[User]:
     """Users who may be agents: active or invited members with Desk access."""
-    members = (
-        Membership.objects.for_org(org)
-        .filter(status__in=[Membership.Status.ACTIVE, Membership.Status.INVITED])
-        .exclude(desk_role="")
-    )
-    return User.objects.filter(memberships__in=members).order_by("full_name", "email")
+    return desk_users(org, statuses=[Membership.Status.ACTIVE, Membership.Status.INVITED])
 
 
 def _ensure_name_free(department: Department) -> None:
