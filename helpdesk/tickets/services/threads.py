@@ -116,7 +116,7 @@ def _parse_addresses(value: str) -> list[str]:
             validate_email(address)
         except ValidationError as exc:
             raise ValidationError(
-                {"to": _("“%(address)s” is not a valid email address.") % {"address": address}}
+                _("“%(address)s” is not a valid email address.") % {"address": address}
             ) from exc
     return addresses
 
@@ -162,7 +162,7 @@ def thread_add(
         try:
             to_list = _parse_addresses(to)
         except ValidationError as exc:
-            errors.update(exc.message_dict)
+            errors["to"] = exc.messages
         if not to_list and "to" not in errors:
             errors["to"] = [_("Enter at least one address to forward to.")]
     try:
