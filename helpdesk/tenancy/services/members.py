@@ -40,9 +40,11 @@ def _validate_roles(roles: dict[str, str]) -> dict[str, str]:
     return clean
 
 
-def _protect_from_self_and_owner(actor: Membership, member: Membership, verb: str) -> None:
+def _protect_from_self_and_owner(actor: Membership, member: Membership, refusal: str) -> None:
+    """`refusal` is the whole sentence for acting on oneself (verbs are not spliced into
+    translated sentences)."""
     if member.pk == actor.pk:
-        raise ValidationError(_("You cannot %(verb)s yourself.") % {"verb": verb})
+        raise ValidationError(refusal)
     if member.is_account_admin:
         raise ValidationError(
             _(
@@ -219,7 +221,7 @@ def invitations_purge_stale(*, now=None, keep_days: int = 30) -> int:
 @transaction.atomic
 def member_deactivate(*, actor: Membership, member: Membership) -> Membership:
     ensure_suite_admin(actor)
-    _protect_from_self_and_owner(actor, member, _("deactivate"))
+    _protect_from_self_and_owner(actor, member, _("You cannot deactivate yourself."))
     member.status = Membership.Status.DEACTIVATED
     member.save(update_fields=["status"])
     return member
@@ -249,7 +251,7 @@ def member_activate(*, actor: Membership, member: Membership) -> Membership:
 def member_delete(*, actor: Membership, member: Membership) -> None:
     """Remove a person from the organization (their account stays for other organizations)."""
     ensure_suite_admin(actor)
-    _protect_from_self_and_owner(actor, member, _("delete"))
+    _protect_from_self_and_owner(actor, member, _("You cannot delete yourself."))
     org = member.org
     DepartmentAgent.objects.for_org(org).filter(user=member.user).delete()
     TeamMember.objects.for_org(org).filter(user=member.user).delete()
