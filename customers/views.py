@@ -18,8 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from helpdesk.http import query_text
-from helpdesk.tenancy.views.account import apply_errors
+from helpdesk.http import apply_errors, client_ip, query_text
 
 from . import selectors, services
 from .forms import (
@@ -74,10 +73,6 @@ def _rows_request(request: HttpRequest, target: str) -> bool:
         and request.htmx.target == target
         and not (request.htmx.history_restore_request)
     )
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _permissions(request: HttpRequest) -> dict[str, bool]:
@@ -295,7 +290,7 @@ def contacts_merge(request: HttpRequest) -> HttpResponse:
                 actor=request.membership,
                 primary=form.cleaned_data["primary"],
                 duplicates=form.cleaned_data["duplicates"],
-                ip=_ip(request),
+                ip=client_ip(request),
             )
         except ValidationError as exc:
             apply_errors(form, exc)

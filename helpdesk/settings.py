@@ -209,6 +209,9 @@ SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = SECURE and env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+# Proxies whose X-Forwarded-For entries we believe (addresses or CIDRs), nearest last in the
+# header; helpdesk.http.client_ip walks the header from the right past them (TKT-05).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365 if SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = SECURE
@@ -223,7 +226,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    # An ordinary 403 or 404 is one line in the log, not a traceback.
+    "filters": {"client_errors_one_line": {"()": "helpdesk.logs.ClientErrorsOneLine"}},
+    "loggers": {
+        "pgserver": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors_one_line"]},
+    },
 }
 
 # Portal names that would collide with our own top-level URLs or mislead users.

@@ -16,20 +16,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.http import apply_errors
+
 from ..forms import AcceptInvitationForm, LanguageForm, OrganizationForm, SignupForm
 from ..middleware import tenant_public
 from ..models import Membership
 from ..services.members import invitation_accept, invitation_from_token, invitation_problem
 from ..services.organizations import organization_create, organization_signup
-
-
-def apply_errors(form, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form: field errors where they belong."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _active_memberships(user) -> list[Membership]:

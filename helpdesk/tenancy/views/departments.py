@@ -10,6 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from helpdesk.http import apply_errors
+
 from ..forms import (
     AgentsForm,
     BusinessHoursForm,
@@ -22,7 +24,6 @@ from ..forms import (
 from ..models import App, BusinessInterval, Department, DepartmentAgent, Holiday, Team
 from ..permissions import require_app_admin
 from ..services import departments as services
-from .account import apply_errors
 
 desk_admin_required = require_app_admin(App.DESK)
 

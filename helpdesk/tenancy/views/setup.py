@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from helpdesk.http import query_text
+from helpdesk.http import apply_errors, query_text
 
 from ..forms import (
     InviteForm,
@@ -27,7 +27,6 @@ from ..models import App, Department, Membership, Organization
 from ..permissions import require_account_admin, require_any_admin, require_suite_admin
 from ..services import members as member_services
 from ..services import organizations as org_services
-from .account import apply_errors
 
 
 def _member(request: HttpRequest, member_id: int) -> Membership:

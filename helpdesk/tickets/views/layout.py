@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from helpdesk.http import apply_errors
 from helpdesk.tenancy.models import App, Department
 from helpdesk.tenancy.permissions import require_app_admin
-from helpdesk.tenancy.views.account import apply_errors
 
 from ..forms import CustomFieldForm, StatusForm
 from ..models import CustomField, TicketStatus

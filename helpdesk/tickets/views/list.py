@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from helpdesk.http import client_ip
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 
@@ -32,7 +33,6 @@ from ..selectors import (
 )
 from ..services.access import can, department_ids, departments_for
 from ..services.tickets import tickets_bulk_update
-from .util import client_ip
 
 
 def _status_names(membership) -> list[str]:

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from helpdesk.http import apply_errors, client_ip
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
-from helpdesk.tenancy.views.account import apply_errors
 
 from ..fields import display_value
 from ..forms import ThreadForm, TicketForm, TicketPropertiesForm
@@ -31,7 +31,6 @@ from ..models import (
 from ..services.access import can, ensure_can, ticket_for_member
 from ..services.threads import ALLOWED_EXTENSIONS, thread_add
 from ..services.tickets import ticket_create, ticket_update
-from .util import client_ip
 
 
 def _ticket_form_page(request: HttpRequest, ticket=None) -> HttpResponse:
