@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from helpdesk.tenancy.forms import PasswordResetForm
-from helpdesk.tenancy.views import account, apps
+from helpdesk.tenancy.views import account, apps, signin, signup
 from helpdesk.tickets import urls as tickets_urls
 
 tenant_patterns = [
@@ -24,7 +24,9 @@ tenant_patterns = [
 urlpatterns = [
     path("", account.home, name="home"),
     path("healthz", account.healthz, name="healthz"),
-    path("signup/", account.signup, name="signup"),
+    path("signup/", signup.signup, name="signup"),
+    path("signup/sent/", signup.signup_sent, name="signup_sent"),
+    path("signup/confirm/<str:token>/", signup.signup_confirm, name="signup_confirm"),
     path("orgs/", account.org_list, name="org_list"),
     path("language/", account.set_language, name="set_language"),
     path(
@@ -49,9 +51,7 @@ urlpatterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="account/password_reset_confirm.html"
-        ),
+        signin.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

@@ -25,6 +25,8 @@ GLOBAL_URLS = {
     "home": "redirects to the user's own organizations",
     "healthz": "no tenant data",
     "signup": "creates a new organization",
+    "signup_sent": "the same answer to every sign-up",
+    "signup_confirm": "signed token of one sign-up",
     "org_list": "lists the user's own memberships",
     "set_language": "stores the user's own language",
     "login": "authentication",

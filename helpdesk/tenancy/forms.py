@@ -71,10 +71,24 @@ class OrganizationForm(forms.Form):
         return self.cleaned_data["portal"].strip().lower()
 
 
-class SignupForm(PasswordPairMixin, OrganizationForm):
+class SignupForm(OrganizationForm):
+    """A new person's sign-up; the password is chosen on the page the mailed link opens."""
+
     full_name = forms.CharField(label=_("Your name"), max_length=150)
     email = forms.EmailField(label=_("Email"))
-    field_order = ["org_name", "portal", "full_name", "email", "password1", "password2"]
+    field_order = ["org_name", "portal", "full_name", "email"]
+
+
+class SignupPasswordForm(PasswordPairMixin):
+    """The password of a confirmed sign-up, checked against the person's name and address."""
+
+    def __init__(self, *args, email: str, full_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.person = {"email": email, "full_name": full_name}
+
+    def clean(self):
+        self.cleaned_data.update(self.person)
+        return super().clean()
 
 
 class LanguageForm(forms.Form):

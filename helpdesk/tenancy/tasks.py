@@ -21,3 +21,15 @@ def send_password_reset_email_task(self, user_id: int) -> bool:
 @shared_task
 def purge_stale_invitations_task() -> int:
     return invitations_purge_stale()
+
+
+@shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
+def send_signup_confirmation_email_task(
+    self, *, email: str, portal: str, url: str, language: str
+) -> bool:
+    return mail.signup_confirmation_send(email=email, portal=portal, url=url, language=language)
+
+
+@shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
+def send_signup_attempt_email_task(self, user_id: int) -> bool:
+    return mail.signup_attempt_send(user_id=user_id)

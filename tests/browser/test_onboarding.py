@@ -18,23 +18,25 @@ AGENT_NAME, AGENT_EMAIL = "Ren Agent", "ren@kitsune.test"
 PASSWORD = "Tanuki-Lantern-8271"
 
 
-def _invitation_path(to: str, timeout: float = 5.0) -> str:
-    """The path of the invitation link mailed to `to` (locmem outbox, shared with the live
-    server thread; the email is sent by an eager Celery task on commit)."""
+def _mailed_path(to: str, pattern: str, timeout: float = 5.0) -> str:
+    """The path of the link matching `pattern` mailed to `to` (locmem outbox, shared with the
+    live server thread; the email is sent by an eager Celery task on commit)."""
     deadline = time.monotonic() + timeout
     while True:
         sent = [m for m in mail.outbox if to in m.to]
         if sent or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    assert len(sent) == 1, f"expected one invitation email to {to}, outbox: " + repr(
+    assert len(sent) == 1, f"expected one email to {to}, outbox: " + repr(
         [(m.to, m.subject) for m in mail.outbox]
     )
-    match = re.search(
-        re.escape(settings.SITE_URL) + r"(/[^\s\"'<>]*/invitation/[^\s\"'<>/]+/)", sent[0].body
-    )
-    assert match, f"no invitation link in the email body:\n{sent[0].body}"
+    match = re.search(re.escape(settings.SITE_URL) + "(" + pattern + ")", sent[0].body)
+    assert match, f"no link in the email body:\n{sent[0].body}"
     return match.group(1)
+
+
+def _invitation_path(to: str) -> str:
+    return _mailed_path(to, r"/[^\s\"'<>]*/invitation/[^\s\"'<>/]+/")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -55,9 +57,13 @@ def test_org02_org06_signup_invite_accept_and_switch_to_japanese(
     admin.get_by_label("Portal name").fill(PORTAL)
     admin.get_by_label("Your name").fill(ADMIN_NAME)
     admin.get_by_label("Email").fill(ADMIN_EMAIL)
+    admin.get_by_role("button", name="Sign up").click()
+    expect(admin.get_by_role("heading", name="Check your email")).to_be_visible()
+    # The mailed link asks for the password, then opens the desk.
+    admin.goto(base + _mailed_path(ADMIN_EMAIL, r"/signup/confirm/[^\s\"'<>/]+/"))
     admin.get_by_label("Password", exact=True).fill(PASSWORD)
     admin.get_by_label("Confirm password").fill(PASSWORD)
-    admin.get_by_role("button", name="Sign up").click()
+    admin.get_by_role("button", name="Create my helpdesk").click()
 
     expect(admin).to_have_url(desk_url)
     expect(admin.get_by_role("heading", name="All tickets", exact=True)).to_be_visible()

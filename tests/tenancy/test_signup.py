@@ -31,9 +31,22 @@ def _counts() -> tuple[int, int, int, int]:
     )
 
 
+def _confirm(client, capture, data=SIGNUP):
+    """Sign up, then open the mailed link and choose the password (ORG-02)."""
+    with capture(execute=True):
+        response = client.post(reverse("signup"), data)
+    assert response.status_code == 302 and response.url == reverse("signup_sent")
+    link = re.search(r"https?://[^/]+(/signup/confirm/\S+/)", mail.outbox[-1].body).group(1)
+    return client.post(
+        link, {"password1": data["password1"], "password2": data["password2"]}, follow=False
+    )
+
+
 @pytest.mark.django_db
-def test_org02_signup_creates_org_account_admin_and_default_department(client):
-    response = client.post(reverse("signup"), SIGNUP)
+def test_org02_signup_creates_org_account_admin_and_default_department(
+    client, django_capture_on_commit_callbacks
+):
+    response = _confirm(client, django_capture_on_commit_callbacks)
     org = Organization.objects.get(portal="kaisha")
     assert response.status_code == 302
     assert response.url == f"/{org.portal}/"
@@ -83,20 +96,33 @@ def test_org02_taken_portal_and_alias_are_refused(client, acme):
         assert _counts() == before
 
 
-def test_org02_duplicate_email_is_refused_and_nothing_created(client, acme):
+def test_org02_duplicate_email_creates_nothing_and_tells_only_the_owner(
+    client, acme, django_capture_on_commit_callbacks
+):
+    """The answer is the one a new address gets (tests/tenancy/test_signin_security.py)."""
     before = _counts()
-    response = client.post(reverse("signup"), {**SIGNUP, "email": "ALICE@acme.test"})
-    assert "already exists" in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("signup"), {**SIGNUP, "email": "ALICE@acme.test"})
+    assert response.status_code == 302 and response.url == reverse("signup_sent")
     assert _counts() == before
     assert not Organization.objects.filter(portal="kaisha").exists()
+    assert [m.to for m in mail.outbox] == [["alice@acme.test"]]
 
 
 @pytest.mark.django_db
-def test_org02_password_mismatch_and_weak_password_are_refused(client):
+def test_org02_password_mismatch_and_weak_password_are_refused(
+    client, django_capture_on_commit_callbacks
+):
     before = _counts()
-    response = client.post(reverse("signup"), {**SIGNUP, "password2": "something-else-1"})
+    response = _confirm(
+        client, django_capture_on_commit_callbacks, {**SIGNUP, "password2": "something-else-1"}
+    )
     assert "do not match" in response.content.decode()
-    response = client.post(reverse("signup"), {**SIGNUP, "password1": "123", "password2": "123"})
+    response = _confirm(
+        client,
+        django_capture_on_commit_callbacks,
+        {**SIGNUP, "password1": "123", "password2": "123"},
+    )
     assert "too short" in response.content.decode()
     assert _counts() == before
 

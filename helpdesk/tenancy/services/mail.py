@@ -69,3 +69,34 @@ def password_reset_send(*, user_id: int) -> bool:
         context={"user": user, "url": url},
     )
     return True
+
+
+def signup_confirmation_send(*, email: str, portal: str, url: str, language: str) -> bool:
+    """The link that finishes a sign-up (services/signup.py). Nothing is stored before the
+    link is opened, so the task carries the address and the link instead of IDs."""
+    _send(
+        to=email,
+        language=language,
+        template="signup_confirm",
+        context={"portal": portal, "url": url, "hours": 48},
+    )
+    return True
+
+
+def signup_attempt_send(*, user_id: int) -> bool:
+    """Tell an account's owner that someone tried to sign up with their address: the sign-up
+    page answers the same as for a new address, so only the owner learns it has an account."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
+    _send(
+        to=user.email,
+        language=user.language,
+        template="signup_attempt",
+        context={
+            "user": user,
+            "login_url": settings.SITE_URL + reverse("login"),
+            "reset_url": settings.SITE_URL + reverse("password_reset"),
+        },
+    )
+    return True
