@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,14 +40,17 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_htmx",
     "template_partials",
+    "csp",
     "axes",
     "helpdesk.tenancy",
     "helpdesk.tickets",
     "customers",
+    "helpdesk.demo",  # top layer: the demo data command
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -78,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "helpdesk.tenancy.context_processors.tenant",
+                "csp.context_processors.nonce",
             ],
             "builtins": [
                 "django.templatetags.i18n",
@@ -98,6 +103,11 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+# Log in as another role than the URL's (bin/start runs migrations as the owner, then the web
+# server and the worker as the runtime role).
+if env.str("DATABASE_USER", default=""):
+    DATABASES["default"]["USER"] = env.str("DATABASE_USER")
+    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD", default="")
 # Under ASGI every request runs in its own thread, so persistent per-thread connections would
 # pile up: a psycopg connection pool per process serves them instead (Django 5.1+).
 DB_POOL_MAX = env.int("DB_POOL_MAX", default=10)
@@ -113,6 +123,40 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Server-side cursors do not survive transaction pooling (PgBouncer) and cost round trips.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+
+
+def _pool_reset(conn) -> None:
+    """A connection goes back to the pool without the role or organization a request set
+    (the middleware and tasks put them back themselves; this is the second belt)."""
+    conn.execute("SELECT set_config('role', 'none', false), set_config(%s, '', false)", [DB_ORG])
+    if not conn.autocommit:
+        conn.commit()
+
+
+# Row-level security (helpdesk/tenancy/rls.py). Requests and tasks run as DB_RUNTIME_ROLE,
+# which neither owns the tables nor bypasses RLS; `migrate` (run as the owner) creates both
+# roles, sets their passwords when given, and writes the grants and policies. An empty
+# DB_RUNTIME_ROLE turns the role switch off (only for measuring its cost: bench/tickets.py).
+DB_ORG = "madoguchi.org_id"
+DB_RUNTIME_ROLE = env.str("DB_RUNTIME_ROLE", default="madoguchi_app")
+DB_RUNTIME_PASSWORD = env.str("DB_RUNTIME_PASSWORD", default="")
+DB_CROSS_ROLE = env.str("DB_CROSS_ROLE", default="madoguchi_cross")
+DB_CROSS_PASSWORD = env.str("DB_CROSS_PASSWORD", default="")
+if DB_POOL_MAX:
+    DATABASES["default"]["OPTIONS"]["pool"]["reset"] = _pool_reset
+# The cross-tenant reads (helpdesk/tenancy/crosstenant.py) use their own connection and role.
+DATABASES["cross"] = {
+    **DATABASES["default"],
+    "USER": DB_CROSS_ROLE,
+    "PASSWORD": DB_CROSS_PASSWORD,
+    "OPTIONS": {
+        **DATABASES["default"].get("OPTIONS", {}),
+        **({"pool": {"min_size": 1, "max_size": 4, "timeout": 10}} if DB_POOL_MAX else {}),
+    },
+    # The same database: tests neither create nor flush it twice.
+    "TEST": {"MIRROR": "default"},
+}
+CROSS_TENANT_DATABASE = "cross"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -228,6 +272,27 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS: list[str] = []
+
+# Content-Security-Policy on every response (django-csp): scripts, styles, images, fonts and
+# connections from our origin only; an inline <script> runs only with the request's nonce
+# (`{{ CSP_NONCE }}`); no plugins, no <base>, forms post only to us, and no page frames ours.
+# Remote images in mail bodies and descriptions stay unloaded: the ticket page adds `https:`
+# and `http:` to img-src only in the answer to a reader who asked to see one message's images
+# (helpdesk/tickets/views/ticket.py). Attachments keep their own sandboxing policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Sign-in throttling (django-axes): after SIGNIN_FAILURE_LIMIT failed sign-ins for one account,
 # or from one client address, within SIGNIN_LOCKOUT_MINUTES, sign-in is refused for that

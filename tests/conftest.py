@@ -17,6 +17,9 @@ from tests.factories import PASSWORD, MembershipFactory, UserFactory
 def _test_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Cross-tenant reads share the test's connection, so that they see each test's uncommitted
+    # rows; they still switch to the cross-tenant role for every read (crosstenant._reading).
+    settings.CROSS_TENANT_DATABASE = "default"
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

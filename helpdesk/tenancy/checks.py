@@ -93,7 +93,38 @@ def check_tenant_models(app_configs=None, **kwargs) -> list[checks.Error]:
     from helpdesk.tenancy.models import TenantModel
 
     errors: list[checks.Error] = []
-    for model in apps.get_models():
+    if app_configs is None:
+        candidates = apps.get_models()
+    else:  # `check <app>`, or the apps a test hands over
+        candidates = [m for config in app_configs for m in config.get_models()]
+    for model in candidates:
         if issubclass(model, TenantModel) and not model._meta.abstract:
             errors.extend(tenant_model_errors(model))
     return errors
+
+
+@checks.register(checks.Tags.database)
+def check_row_level_security(app_configs=None, databases=None, **kwargs) -> list[checks.Error]:
+    """tenancy.E004: a tenant table in the database without row-level security or its policy.
+
+    Skipped while migrations are pending: `migrate` writes the policies after it runs (and
+    runs this check first, which must not stop it from doing so)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    from . import rls
+
+    if not databases or DEFAULT_DB_ALIAS not in databases:
+        return []
+    connection = connections[DEFAULT_DB_ALIAS]
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return []
+    return [
+        checks.Error(
+            f"Tenant table {table} has no row-level-security policy.",
+            hint="Run `manage.py migrate` as the tables' owner: it writes the policies.",
+            id="tenancy.E004",
+        )
+        for table in rls.tables_without_policy(using=DEFAULT_DB_ALIAS)
+    ]

@@ -1,9 +1,14 @@
 """Tenant resolution and the user's language.
 
 URLs carry the portal (`/<portal>/...`). `TenantMiddleware` resolves the organization from
-the `portal` URL argument (removing it, so views receive only their own arguments), follows
-renamed portals to their new name, and requires an active membership: a non-member gets 404,
-the same answer as for a portal that does not exist.
+the `portal` URL argument (removing it, so views receive only their own arguments) and
+requires an active membership. An outsider learns nothing (ORG-01): a signed-in non-member
+gets exactly the 404 a portal that does not exist gives (`request.org` stays unset, so the
+page shows nothing of the organization), an anonymous visitor gets the same login redirect
+for both, and a renamed portal's alias redirects members only.
+
+Every view runs inside a row-level-security scope (`rls.py`): the runtime database role with
+the organization of the portal (or none, outside portals), put back when the response is done.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.utils import timezone, translation
 
+from . import rls
 from .models import Membership, Organization, PortalAlias
 
 
 def tenant_public(view):
-    """Mark a portal view that non-members may open (an invitation link)."""
+    """Mark a portal view that non-members may open (an invitation link). The view gets the
+    portal's organization as `request.portal_org` and must itself decide what to show: it
+    sets `request.org` only once the visitor has proved a right to see it."""
     view.tenant_public = True
     return view
 
@@ -30,37 +38,60 @@ class TenantMiddleware:
     def __call__(self, request: HttpRequest):
         request.org = None
         request.membership = None
-        return self.get_response(request)
+        request.portal_org = None
+        request.rls_token = None
+        try:
+            return self.get_response(request)
+        finally:
+            if request.rls_token is not None:
+                rls.scope_exit(request.rls_token)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         portal = view_kwargs.pop("portal", None)
         if portal is None:
+            request.rls_token = rls.scope_enter(None)
             return None
-        membership = None
-        if request.user.is_authenticated:
-            # One query for the common case: a member opening their own portal.
-            membership = (
-                Membership.objects.select_related("org")
-                .filter(org__portal=portal, user=request.user, status=Membership.Status.ACTIVE)
-                .first()
-            )
-        org = membership.org if membership else Organization.objects.filter(portal=portal).first()
-        if org is None:
-            alias = PortalAlias.objects.select_related("org").filter(name=portal).first()
-            if alias is None:
-                raise Http404
-            path = request.get_full_path()
-            return HttpResponseRedirect(path.replace(f"/{portal}/", f"/{alias.org.portal}/", 1))
-        request.org = org
-        if getattr(view_func, "tenant_public", False):
-            return None
-        if not request.user.is_authenticated:
+        public = getattr(view_func, "tenant_public", False)
+        if not request.user.is_authenticated and not public:
+            # The same answer whether or not the portal exists.
             return redirect_to_login(request.get_full_path())
+        org = Organization.objects.filter(portal=portal).first()
+        if org is None:
+            return self._follow_alias(request, portal)
+        request.rls_token = rls.scope_enter(org.id)
+        if public:
+            request.portal_org = org
+            return None
+        membership = self._membership(request, org)
         if membership is None:
             raise Http404
+        request.org = org
         request.membership = membership
         timezone.activate(zoneinfo.ZoneInfo(request.user.time_zone or org.time_zone))
         return None
+
+    @staticmethod
+    def _membership(request: HttpRequest, org: Organization) -> Membership | None:
+        membership = (
+            Membership.objects.for_org(org)
+            .filter(user=request.user, status=Membership.Status.ACTIVE)
+            .first()
+        )
+        if membership is not None:
+            membership.org = org  # the same object: no second read
+        return membership
+
+    def _follow_alias(self, request: HttpRequest, portal: str):
+        """A renamed portal's old name redirects its members; anyone else gets the 404 of a
+        portal that never existed."""
+        alias = PortalAlias.objects.select_related("org").filter(name=portal).first()
+        if alias is None or not request.user.is_authenticated:
+            raise Http404
+        with rls.tenant_scope(alias.org_id):
+            if self._membership(request, alias.org) is None:
+                raise Http404
+        path = request.get_full_path()
+        return HttpResponseRedirect(path.replace(f"/{portal}/", f"/{alias.org.portal}/", 1))
 
 
 class UserLanguageMiddleware:

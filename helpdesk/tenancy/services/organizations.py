@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .. import rls
+from ..guards import ensure_same_org
 from ..models import (
     AdminLevel,
     ChatRole,
@@ -20,7 +22,7 @@ from ..models import (
     PortalAlias,
     User,
 )
-from ..permissions import ensure_account_admin
+from ..permissions import Power, ensure_power
 
 
 def portal_validate(portal: str, *, org: Organization | None = None) -> str:
@@ -50,7 +52,7 @@ def organization_create(
     time_zone: str = "Asia/Tokyo",
 ) -> Membership:
     """A new organization with `user` as its account admin, every app enabled for them, and a
-    default department named after the organization (ORG-02)."""
+    default department named after the portal, not the display name (ORG-02, seed 004)."""
     try:
         portal = portal_validate(portal)
     except ValidationError as exc:
@@ -58,22 +60,22 @@ def organization_create(
     org = Organization(name=name.strip(), portal=portal, plan=Plan.TRIAL, time_zone=time_zone)
     org.full_clean()
     org.save()
-    membership = Membership.objects.create(
-        org=org,
-        user=user,
-        status=Membership.Status.ACTIVE,
-        admin_level=AdminLevel.ACCOUNT,
-        desk_role=DeskRole.ADMIN,
-        crm_role=CrmRole.ADMIN,
-        chat_role=ChatRole.SUPERVISOR,
-    )
-    department = Department.objects.create(
-        org=org, name=org.name, time_zone=time_zone, description=_("Default department")
-    )
-    DepartmentAgent.objects.create(org=org, department=department, user=user)
-    from helpdesk.tickets.services.layouts import layout_create_defaults
-
-    layout_create_defaults(department=department)
+    # The new organization's own rows are written under its row-level-security scope.
+    with rls.tenant_scope(org.id):
+        membership = Membership.objects.create(
+            org=org,
+            user=user,
+            status=Membership.Status.ACTIVE,
+            admin_level=AdminLevel.ACCOUNT,
+            desk_role=DeskRole.ADMIN,
+            crm_role=CrmRole.ADMIN,
+            chat_role=ChatRole.SUPERVISOR,
+        )
+        department = Department.objects.create(
+            org=org, name=org.portal, time_zone=time_zone, description=_("Default department")
+        )
+        DepartmentAgent.objects.create(org=org, department=department, user=user)
+        # Its layout (statuses) is made by tickets on first use: tenancy never calls up.
     return membership
 
 
@@ -103,15 +105,26 @@ def organization_signup(
 def organization_update_details(
     *,
     actor: Membership,
-    org: Organization,
-    data: dict,
+    name: str,
+    time_zone: str,
+    phone: str = "",
+    website: str = "",
+    address: str = "",
 ) -> Organization:
-    ensure_account_admin(actor)
-    for field in ("name", "time_zone", "phone", "website", "address"):
-        if field in data:
-            setattr(org, field, data[field])
-    org.full_clean()
-    org.save()
+    """Change the actor's organization's details (account admin only, seed 002). All or
+    nothing: an invalid value leaves every field as it was."""
+    ensure_power(actor, Power.UPDATE_DETAILS)
+    org = actor.org
+    before = {f: getattr(org, f) for f in ("name", "time_zone", "phone", "website", "address")}
+    org.name, org.time_zone = name.strip(), time_zone
+    org.phone, org.website, org.address = phone.strip(), website.strip(), address.strip()
+    try:
+        org.full_clean()
+    except ValidationError:
+        for field, value in before.items():
+            setattr(org, field, value)
+        raise
+    org.save(update_fields=list(before))
     return org
 
 
@@ -123,7 +136,8 @@ def organization_change_portal(
     portal: str,
 ) -> Organization:
     """Rename the portal; the old name stays as an alias that redirects (ORG-05)."""
-    ensure_account_admin(actor)
+    ensure_power(actor, Power.CHANGE_PORTAL)
+    ensure_same_org(org, actor)
     try:
         portal = portal_validate(portal, org=org)
     except ValidationError as exc:
@@ -140,10 +154,13 @@ def organization_change_portal(
 
 @transaction.atomic
 def organization_change_plan(*, actor: Membership, org: Organization, plan: str) -> Organization:
-    ensure_account_admin(actor)
+    """Change the plan: the account admin or a suite admin (seed 002). Refused when the
+    organization has more users than the plan allows."""
+    ensure_power(actor, Power.CHANGE_PLAN)
+    ensure_same_org(org, actor)
     if plan not in Plan.values:
         raise ValidationError({"plan": _("Choose a valid plan.")})
-    org = Organization.objects.select_for_update().get(pk=org.pk)
+    _lock(org)  # seats cannot be taken while we count them
     limit = Organization(plan=plan).limit("users")
     seats = seats_used(org)
     if limit is not None and seats > limit:
@@ -165,8 +182,9 @@ def organization_change_plan(*, actor: Membership, org: Organization, plan: str)
 def organization_transfer_account_admin(*, actor: Membership, target: Membership) -> Membership:
     """Hand the account admin role to another active member; the previous one stays a suite
     admin."""
-    ensure_account_admin(actor)
-    if target.org_id != actor.org_id or target.pk == actor.pk:
+    ensure_power(actor, Power.HAND_OVER_ACCOUNT_ADMIN)
+    ensure_same_org(actor.org, target)
+    if target.pk == actor.pk:
         raise ValidationError(_("Choose another active user of this organization."))
     if target.status != Membership.Status.ACTIVE:
         raise ValidationError(_("Only an active user can become the account administrator."))
@@ -178,6 +196,11 @@ def organization_transfer_account_admin(*, actor: Membership, target: Membership
     return target
 
 
+def _lock(org: Organization) -> None:
+    """Lock the organization's row for the rest of the transaction, without reading it again."""
+    list(Organization.objects.select_for_update().filter(pk=org.pk).values_list("pk"))
+
+
 def seats_used(org: Organization) -> int:
     """Users that count against the plan: active and invited ones (deactivated do not)."""
     return Membership.objects.for_org(org).exclude(status=Membership.Status.DEACTIVATED).count()
@@ -186,7 +209,7 @@ def seats_used(org: Organization) -> int:
 def ensure_seat_available(org: Organization) -> None:
     """Call inside a transaction: locks the organization row so two invitations cannot both
     take the last seat."""
-    org = Organization.objects.select_for_update().get(pk=org.pk)
+    _lock(org)
     limit = org.limit("users")
     if limit is not None and seats_used(org) >= limit:
         raise ValidationError(

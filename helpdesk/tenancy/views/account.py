@@ -9,7 +9,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,24 +18,22 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.http import apply_errors
 
+from .. import crosstenant
 from ..forms import AcceptInvitationForm, LanguageForm
 from ..middleware import tenant_public
 from ..models import Membership
-from ..services.members import invitation_accept, invitation_from_token, invitation_problem
-
-
-def _active_memberships(user) -> list[Membership]:
-    mine = Membership.objects.filter(user=user)  # tenancy: across orgs (a person's own)
-    return list(
-        mine.filter(status=Membership.Status.ACTIVE).select_related("org").order_by("org__name")
-    )
+from ..services.invitations import (
+    invitation_accept,
+    invitation_from_token,
+    invitation_problem,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """Land on the last organization used, the switcher when there are several, or log in."""
     if not request.user.is_authenticated:
         return redirect("login")
-    memberships = _active_memberships(request.user)
+    memberships = crosstenant.memberships_of(request.user)
     last = request.session.get("last_portal")
     for m in memberships:
         if m.org.portal == last:
@@ -48,14 +46,14 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def org_list(request: HttpRequest) -> HttpResponse:
     """ORG-08: the organizations this person belongs to."""
-    mine = Membership.objects.filter(user=request.user)  # tenancy: across orgs (a person's own)
-    invited = mine.filter(status=Membership.Status.INVITED).select_related("org")
     return render(
         request,
         "account/org_list.html",
         {
-            "memberships": _active_memberships(request.user),
-            "invited": invited,
+            "memberships": crosstenant.memberships_of(request.user),
+            "invited": crosstenant.memberships_of(
+                request.user, status=Membership.Status.INVITED
+            ),
         },
     )
 
@@ -88,15 +86,19 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @tenant_public
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     """The one-time invitation link (ORG-06)."""
-    org = request.org
+    org = request.portal_org
     invitation = invitation_from_token(org=org, token=token)
+    if invitation is None:
+        # The same page as a portal that does not exist: a guessed link learns nothing.
+        raise Http404
+    request.org = org  # the link is genuine: its page may name the organization
     problem = invitation_problem(invitation)
     if problem:
         return render(
             request,
             "account/invitation_invalid.html",
             {"problem": problem, "org": org},
-            status=410 if invitation else 404,
+            status=410,
         )
     invited = invitation.membership.user
     needs_password = not invited.has_usable_password()

@@ -1,0 +1,74 @@
+"""The few reads that must cross organizations, and nothing else (ORG-01).
+
+Everything else in the product reads one organization at a time under row-level security
+(`rls.py`). These reads cannot: a person's own organizations (sign-in, "my organizations"),
+and sweeps that pick due work in every
+organization. They run on their own connection (`settings.CROSS_TENANT_DATABASE`), as a role
+(`settings.DB_CROSS_ROLE`) that may only SELECT the global tables and the tables named in
+`CROSS_TENANT_MODELS`, each read inside a transaction that is rolled back. Callers are
+allow-listed by a test (tests/tenancy/test_rls.py): adding one is a reviewed decision.
+
+Citus (README, "Citus plan"): each of these is a query on the coordinator; the membership
+reads are router queries when filtered by user and organization, and the sweeps read a small
+indexed set of due rows across shards, then act per organization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connections, transaction
+from psycopg import sql
+
+from .models import Invitation, Membership, User
+
+# Tenant tables the cross-tenant role may read (rls.sync grants SELECT and a read policy).
+CROSS_TENANT_MODELS: tuple[type, ...] = (Membership, Invitation)
+
+
+@contextmanager
+def _reading() -> Iterator[str]:
+    """A read-only transaction on the cross-tenant connection, as the cross-tenant role.
+
+    `SET LOCAL ROLE` is a no-op where the connection already logs in as that role
+    (production); where it shares a connection logged in as the owner (the tests, so that they
+    see each test's uncommitted rows), it makes the read run with exactly the role's grants
+    and policies. Rolling back ends the role switch with the transaction."""
+    alias = settings.CROSS_TENANT_DATABASE
+    with transaction.atomic(using=alias):
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                sql.SQL("SET LOCAL ROLE {}")
+                .format(sql.Identifier(settings.DB_CROSS_ROLE))
+                .as_string(cursor.cursor.connection)
+            )
+        yield alias
+        transaction.set_rollback(True, using=alias)
+
+
+def memberships_of(user: User, *, status: str = Membership.Status.ACTIVE) -> list[Membership]:
+    """The person's own memberships (with their organizations), in organization-name order."""
+    if not user.is_authenticated:
+        return []
+    with _reading() as alias:
+        return list(
+            Membership.objects.using(alias)
+            .filter(user_id=user.pk, status=status)
+            .select_related("org")
+            .order_by("org__name", "org_id")
+        )
+
+
+def stale_invitations(*, expired_before: datetime) -> list[tuple[int, int]]:
+    """(org_id, invitation id) of unaccepted invitations that expired before the cutoff, in
+    every organization: the purge sweep then deletes them one organization at a time."""
+    with _reading() as alias:
+        return list(
+            Invitation.objects.using(alias)
+            .filter(accepted_at=None, expires_at__lte=expired_before)
+            .order_by("org_id", "id")
+            .values_list("org_id", "id")
+        )

@@ -1,0 +1,276 @@
+"""PostgreSQL row-level security: the second wall between organizations (ORG-01).
+
+The first wall is the code: every query names its organization (`for_org`). The second is the
+database. Every tenant table has a policy that lets the *runtime role* see and write only the
+rows of the organization held in the connection's `madoguchi.org_id` setting, and nothing
+when that setting is empty. The runtime role neither owns the tables nor bypasses RLS;
+migrations run as the owner, and `sync()` (run after every `migrate`) creates the roles,
+grants and policies, so a table added by a later migration is covered by construction.
+
+Requests and Celery tasks run inside `tenant_scope(org_id)`: it switches the connection to
+the runtime role and sets the organization, and on exit puts back exactly what was there
+before, so a pooled connection never carries one request's organization into the next, and
+scopes nest (a task run eagerly inside a request). Switching the role as well as the setting
+means a process that logs in as the owner (the test suite, a misconfigured deployment) still
+serves requests under RLS; in production the process logs in as the runtime role and the
+switch is a no-op.
+
+The few reads that must cross organizations live in `crosstenant.py`, on their own
+connection and role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from psycopg import sql
+
+ORG_SETTING = "madoguchi.org_id"
+POLICY = "tenant_isolation"
+CROSS_POLICY = "cross_tenant_read"
+# The current organization as the policies read it: NULL (no rows) when unset or empty.
+CURRENT_ORG = f"NULLIF(current_setting('{ORG_SETTING}', true), '')::bigint"
+
+
+# --- Which tables -----------------------------------------------------------------------------
+def tenant_models() -> list[type]:
+    """Concrete, managed models that derive from TenantModel (they all carry `org_id`)."""
+    from .models import TenantModel
+
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, TenantModel) and not model._meta.abstract and model._meta.managed
+    ]
+
+
+def tenant_tables() -> list[str]:
+    return sorted(model._meta.db_table for model in tenant_models())
+
+
+# --- Scope: the organization of a request or task --------------------------------------------
+@dataclass(frozen=True)
+class ScopeToken:
+    """What a connection had before a scope began: restored when the scope ends."""
+
+    using: str
+    role: str
+    org_id: str
+
+
+def scope_enter(org_id: int | None, *, using: str = DEFAULT_DB_ALIAS) -> ScopeToken:
+    """Switch the connection to the runtime role and organization `org_id` (None: none, so no
+    tenant rows are visible). One round trip; returns the token that `scope_exit` restores."""
+    role = settings.DB_RUNTIME_ROLE
+    with connections[using].cursor() as cursor:
+        # MATERIALIZED: read the previous values before set_config changes them.
+        cursor.execute(
+            "WITH previous AS MATERIALIZED ("
+            "  SELECT current_setting('role') AS role,"
+            "         coalesce(current_setting(%s, true), '') AS org_id)"
+            " SELECT previous.role, previous.org_id,"
+            "        set_config('role', coalesce(%s, previous.role), false),"
+            "        set_config(%s, %s, false)"
+            " FROM previous",
+            [ORG_SETTING, role or None, ORG_SETTING, "" if org_id is None else str(int(org_id))],
+        )
+        previous_role, previous_org, _role, _org = cursor.fetchone()
+    return ScopeToken(using=using, role=previous_role, org_id=previous_org)
+
+
+def scope_exit(token: ScopeToken) -> None:
+    """Put back the role and organization the connection had before `scope_enter`. If the
+    connection is unusable (a failed transaction), close it rather than hand it on with a
+    stale organization."""
+    connection = connections[token.using]
+    if connection.connection is None:
+        return  # closed meanwhile: the next connection starts clean
+    if connection.needs_rollback:
+        # A broken transaction encloses the scope (context managers nest), and its rollback
+        # reverts what the scope set along with everything else.
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('role', %s, false), set_config(%s, %s, false)",
+                [token.role, ORG_SETTING, token.org_id],
+            )
+    except Exception:
+        if connection.in_atomic_block:
+            raise  # the enclosing transaction rolls the settings back with everything else
+        connection.close()
+        raise
+
+
+@contextmanager
+def tenant_scope(org_id: int | None, *, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Run the block under the runtime role with `org_id` as the current organization."""
+    token = scope_enter(org_id, using=using)
+    try:
+        yield
+    finally:
+        scope_exit(token)
+
+
+def current_org_id(*, using: str = DEFAULT_DB_ALIAS) -> int | None:
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT {CURRENT_ORG}")  # noqa: S608 - a constant
+        return cursor.fetchone()[0]
+
+
+# --- Roles, grants and policies ----------------------------------------------------------------
+def _role_ensure(cursor, name: str, password: str) -> None:
+    """The role exists, may log in, and has no power over RLS, tables or other roles."""
+    cursor.execute(
+        "SELECT rolcanlogin AND NOT (rolsuper OR rolbypassrls OR rolcreatedb OR rolcreaterole)"
+        " FROM pg_roles WHERE rolname = %s",
+        [name],
+    )
+    row = cursor.fetchone()
+    exists = row is not None
+    if exists and row[0] and not password:
+        return
+    attributes = sql.SQL("LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+    if password:
+        attributes = sql.SQL("{} PASSWORD {}").format(attributes, sql.Literal(password))
+    verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+    cursor.execute(
+        sql.SQL("{} {} {}")
+        .format(verb, sql.Identifier(name), attributes)
+        .as_string(cursor.connection)
+    )
+
+
+def _execute(cursor, statement: sql.Composable) -> None:
+    cursor.execute(statement.as_string(cursor.connection))
+
+
+def sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create the runtime and cross-tenant roles, grant them what they need, and give every
+    tenant table its policy. Idempotent; runs after every migrate (as the owner)."""
+    from .crosstenant import CROSS_TENANT_MODELS
+
+    runtime, cross = settings.DB_RUNTIME_ROLE, settings.DB_CROSS_ROLE
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor = cursor.cursor  # psycopg's own cursor: statements built with psycopg.sql
+        _role_ensure(cursor, runtime, settings.DB_RUNTIME_PASSWORD)
+        _role_ensure(cursor, cross, settings.DB_CROSS_PASSWORD)
+        runtime_id, cross_id = sql.Identifier(runtime), sql.Identifier(cross)
+        cursor.execute("SELECT current_schema()")
+        schema = sql.Identifier(cursor.fetchone()[0])
+        _execute(
+            cursor,
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(schema, runtime_id, cross_id),
+        )
+        _execute(
+            cursor,
+            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(
+                schema, runtime_id
+            ),
+        )
+        _execute(
+            cursor,
+            sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(
+                schema, runtime_id
+            ),
+        )
+        # The runtime role reads which migrations ran (checks) but never records one.
+        _execute(
+            cursor,
+            sql.SQL("REVOKE INSERT, UPDATE, DELETE ON django_migrations FROM {}").format(
+                runtime_id
+            ),
+        )
+        # The cross-tenant role reads the global tables and a few tenant tables, nothing else.
+        from .models import Organization, PortalAlias, User
+
+        cross_tables = [m._meta.db_table for m in (Organization, PortalAlias, User)]
+        cross_tables += [m._meta.db_table for m in CROSS_TENANT_MODELS]
+        _execute(
+            cursor,
+            sql.SQL("GRANT SELECT ON {} TO {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, cross_tables)), cross_id
+            ),
+        )
+        cursor.execute(
+            "SELECT tablename, policyname, roles FROM pg_policies"
+            " WHERE schemaname = current_schema()"
+        )
+        existing = {(table, name): roles for table, name, roles in cursor.fetchall()}
+        cursor.execute(
+            "SELECT c.relname, c.relrowsecurity FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()"
+            " WHERE c.relkind IN ('r', 'p')"
+        )
+        present = dict(cursor.fetchall())
+        cross_read = {m._meta.db_table for m in CROSS_TENANT_MODELS}
+        for table in tenant_tables():
+            if table not in present:
+                continue  # created by a later migration; the sync after `migrate` covers it
+            table_id = sql.Identifier(table)
+            if not present[table]:
+                _execute(
+                    cursor, sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(table_id)
+                )
+            if existing.get((table, POLICY)) != [runtime]:
+                _execute(
+                    cursor,
+                    sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(
+                        sql.Identifier(POLICY), table_id
+                    ),
+                )
+                _execute(
+                    cursor,
+                    sql.SQL(
+                        "CREATE POLICY {} ON {} FOR ALL TO {} USING (org_id = {}) "
+                        "WITH CHECK (org_id = {})"
+                    ).format(
+                        sql.Identifier(POLICY),
+                        table_id,
+                        runtime_id,
+                        sql.SQL(CURRENT_ORG),
+                        sql.SQL(CURRENT_ORG),
+                    ),
+                )
+            if table in cross_read and existing.get((table, CROSS_POLICY)) != [cross]:
+                _execute(
+                    cursor,
+                    sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(
+                        sql.Identifier(CROSS_POLICY), table_id
+                    ),
+                )
+                _execute(
+                    cursor,
+                    sql.SQL("CREATE POLICY {} ON {} FOR SELECT TO {} USING (true)").format(
+                        sql.Identifier(CROSS_POLICY), table_id, cross_id
+                    ),
+                )
+
+
+def tables_without_policy(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """Tenant tables that exist in the database without RLS enabled or without the policy."""
+    tables = tenant_tables()
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()"
+            " WHERE c.relname = ANY(%s) AND c.relkind = 'r' AND c.relrowsecurity"
+            " AND EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = n.nspname"
+            "             AND p.tablename = c.relname AND p.policyname = %s)",
+            [tables, POLICY],
+        )
+        protected = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()"
+            " WHERE c.relname = ANY(%s) AND c.relkind = 'r'",
+            [tables],
+        )
+        present = {row[0] for row in cursor.fetchall()}
+    return sorted(present - protected)
