@@ -264,10 +264,13 @@ end
 """
 
 
-def start_server() -> subprocess.Popen:
+def start_server(rls: bool) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": BENCH_URL,
+        # RLS on: log in as the runtime role, as in production. Off: as the owner (whom RLS
+        # does not apply to) with the per-request scopes switched off.
+        **({"DATABASE_USER": "madoguchi_app"} if rls else {"DB_RUNTIME_ROLE": ""}),
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -381,6 +384,12 @@ def main() -> None:
         "--duration", type=int, default=12, help="seconds per page, in 3 interleaved slices"
     )
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--rls",
+        choices=["on", "off"],
+        default="on",
+        help="row-level security on (production) or off, to measure its cost",
+    )
     args = parser.parse_args()
     ensure_database()
     setup_django()
@@ -400,7 +409,7 @@ def main() -> None:
     pages = [(label, path.format(number=number)) for label, path in PAGES]
     counts = query_counts(pages)
     cookie = session_cookie()
-    server = start_server()
+    server = start_server(args.rls == "on")
     try:
         results = measure(pages, cookie, args.duration, args.concurrency)
         rows = [(label, results[label]) for label, _ in pages]
@@ -411,7 +420,8 @@ def main() -> None:
     print(
         f"\n{total:,} tickets in {ORGS} organizations (largest 'bench-0': "
         f"{Ticket.objects.filter(org__portal='bench-0').count():,}); "
-        f"concurrency {args.concurrency}, {args.duration} s per page, uvicorn 2 workers\n"
+        f"concurrency {args.concurrency}, {args.duration} s per page, uvicorn 2 workers, "
+        f"row-level security {args.rls}\n"
     )
     print(
         f"{'page':30} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'errors':>7} "

@@ -136,7 +136,8 @@ def _pool_reset(conn) -> None:
 # Row-level security (helpdesk/tenancy/rls.py). Requests and tasks run as DB_RUNTIME_ROLE,
 # which neither owns the tables nor bypasses RLS; `migrate` (run as the owner) creates both
 # roles, sets their passwords when given, and writes the grants and policies. An empty
-# DB_RUNTIME_ROLE turns the role switch off (only for measuring its cost: bench/tickets.py).
+# DB_RUNTIME_ROLE turns the scopes off: only for measuring their cost (bench/tickets.py), with
+# a login as the owner, which RLS does not apply to.
 DB_ORG = "madoguchi.org_id"
 DB_RUNTIME_ROLE = env.str("DB_RUNTIME_ROLE", default="madoguchi_app")
 DB_RUNTIME_PASSWORD = env.str("DB_RUNTIME_PASSWORD", default="")

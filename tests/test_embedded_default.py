@@ -58,3 +58,33 @@ def test_first_command_sets_up_demo_data_on_the_embedded_default():
     host, subjects = result.stdout.strip().splitlines()[-2:]
     assert host.endswith(".pgdata")
     assert "ログインできません" in subjects
+    _runtime_role_is_walled_in()
+
+
+def _runtime_role_is_walled_in() -> None:
+    """The web server and the worker of `bin/start` log in as the runtime role: there, an
+    unscoped query sees no tickets, and a scoped one only its organization's (ORG-01)."""
+    env = {**_embedded_env(), "DATABASE_USER": "madoguchi_app"}
+    probe = (
+        "from helpdesk.tickets.models import Ticket; from helpdesk.tenancy import rls; "
+        "from helpdesk.tenancy.models import Organization; from django.db import connection; "
+        "demo = Organization.objects.get(portal='demo'); "
+        "cursor = connection.cursor(); cursor.execute('SELECT current_user'); "
+        "print(cursor.fetchone()[0], Ticket.objects.count()); "
+        "scope = rls.tenant_scope(demo.id); scope.__enter__(); "
+        "print(Ticket.objects.count() > 0, "
+        "set(Ticket.objects.values_list('org_id', flat=True)) == {demo.id})"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    unscoped, scoped = result.stdout.strip().splitlines()[-2:]
+    assert unscoped == "madoguchi_app 0"
+    assert scoped == "True True"

@@ -25,8 +25,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import psycopg
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from psycopg import sql
 
@@ -67,6 +69,8 @@ def scope_enter(org_id: int | None, *, using: str = DEFAULT_DB_ALIAS) -> ScopeTo
     """Switch the connection to the runtime role and organization `org_id` (None: none, so no
     tenant rows are visible). One round trip; returns the token that `scope_exit` restores."""
     role = settings.DB_RUNTIME_ROLE
+    if not role:
+        return ScopeToken(using=using, role="", org_id="")  # switched off: bench/tickets.py
     with connections[using].cursor() as cursor:
         # MATERIALIZED: read the previous values before set_config changes them.
         cursor.execute(
@@ -74,10 +78,10 @@ def scope_enter(org_id: int | None, *, using: str = DEFAULT_DB_ALIAS) -> ScopeTo
             "  SELECT current_setting('role') AS role,"
             "         coalesce(current_setting(%s, true), '') AS org_id)"
             " SELECT previous.role, previous.org_id,"
-            "        set_config('role', coalesce(%s, previous.role), false),"
+            "        set_config('role', %s, false),"
             "        set_config(%s, %s, false)"
             " FROM previous",
-            [ORG_SETTING, role or None, ORG_SETTING, "" if org_id is None else str(int(org_id))],
+            [ORG_SETTING, role, ORG_SETTING, "" if org_id is None else str(int(org_id))],
         )
         previous_role, previous_org, _role, _org = cursor.fetchone()
     return ScopeToken(using=using, role=previous_role, org_id=previous_org)
@@ -88,7 +92,7 @@ def scope_exit(token: ScopeToken) -> None:
     connection is unusable (a failed transaction), close it rather than hand it on with a
     stale organization."""
     connection = connections[token.using]
-    if connection.connection is None:
+    if not token.role or connection.connection is None:
         return  # closed meanwhile: the next connection starts clean
     if connection.needs_rollback:
         # A broken transaction encloses the scope (context managers nest), and its rollback
@@ -139,11 +143,13 @@ def _role_ensure(cursor, name: str, password: str) -> None:
     if password:
         attributes = sql.SQL("{} PASSWORD {}").format(attributes, sql.Literal(password))
     verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
-    cursor.execute(
-        sql.SQL("{} {} {}")
-        .format(verb, sql.Identifier(name), attributes)
-        .as_string(cursor.connection)
-    )
+    try:
+        _execute(cursor, sql.SQL("{} {} {}").format(verb, sql.Identifier(name), attributes))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise ImproperlyConfigured(
+            f"Cannot create or fix the database role {name!r}: migrate as a role with "
+            f"CREATEROLE, or have an administrator create it (LOGIN NOSUPERUSER NOBYPASSRLS)."
+        ) from exc
 
 
 def _execute(cursor, statement: sql.Composable) -> None:
@@ -156,6 +162,8 @@ def sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
     from .crosstenant import CROSS_TENANT_MODELS
 
     runtime, cross = settings.DB_RUNTIME_ROLE, settings.DB_CROSS_ROLE
+    if not runtime:
+        raise ImproperlyConfigured("DB_RUNTIME_ROLE is empty: migrate with the runtime role set.")
     connection = connections[using]
     with connection.cursor() as cursor:
         cursor = cursor.cursor  # psycopg's own cursor: statements built with psycopg.sql
