@@ -1,9 +1,8 @@
 """Who may see and do what on tickets (ORG-04). Enforced here, in the services; templates only
 hide what these refuse.
 
-Desk roles: admin (everything, in every department: assign, configure), agent (reply,
-comment, forward, edit fields, create), restricted agent (comment only). Agents and restricted
-agents see the tickets of the departments they belong to."""
+The Desk roles' table is `helpdesk.tenancy.roles` (shared with customers). Agents and
+restricted agents see the tickets of the departments they belong to."""
 
 from __future__ import annotations
 
@@ -13,26 +12,10 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from helpdesk.tenancy.models import App, Department, DepartmentAgent, DeskRole, Membership
+from helpdesk.tenancy.models import Department, DepartmentAgent, DeskRole, Membership
+from helpdesk.tenancy.roles import desk_can, desk_role
 
 from ..models import Ticket
-
-ACTIONS = {
-    DeskRole.ADMIN: {
-        "view",
-        "comment",
-        "reply",
-        "forward",
-        "edit",
-        "create",
-        "assign",
-        "attach",
-        "configure",
-        "bulk",
-    },
-    DeskRole.AGENT: {"view", "comment", "reply", "forward", "edit", "create", "attach", "bulk"},
-    DeskRole.RESTRICTED: {"view", "comment", "attach"},
-}
 
 MESSAGES = {
     "reply": gettext_lazy("Your role does not allow replying to customers."),
@@ -45,14 +28,8 @@ MESSAGES = {
 }
 
 
-def desk_role(membership: Membership) -> str:
-    if not membership.has_app(App.DESK):
-        return ""
-    return DeskRole.ADMIN if membership.is_app_admin(App.DESK) else membership.desk_role
-
-
 def can(membership: Membership, action: str) -> bool:
-    return action in ACTIONS.get(desk_role(membership), set())
+    return desk_can(membership, action)
 
 
 def ensure_can(membership: Membership, action: str) -> None:
@@ -65,13 +42,15 @@ def department_ids(membership: Membership) -> list[int] | None:
     Remembered on the membership object, which lives for one request."""
     if desk_role(membership) == DeskRole.ADMIN:
         return None
-    if not hasattr(membership, "_department_ids"):
-        membership._department_ids = list(
+    cached: list[int] | None = membership.__dict__.get("_department_ids")
+    if cached is None:
+        cached = list(
             DepartmentAgent.objects.for_org(membership.org)
             .filter(user_id=membership.user_id)
             .values_list("department_id", flat=True)
         )
-    return membership._department_ids
+        membership.__dict__["_department_ids"] = cached
+    return cached
 
 
 def departments_for(membership: Membership) -> QuerySet[Department]:
