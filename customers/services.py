@@ -1,30 +1,38 @@
 """Contacts, accounts and products: saving, deleting, linking products, merging duplicate
 contacts (CUS-01).
 
-Every function takes the acting membership, checks its Desk role (`helpdesk.tickets.services.
-access.can`: "edit" for contacts, accounts and product links, "configure" for the product
-catalogue) and works inside `actor.org` only: a record of another organization is refused
-as if it did not exist. Writes are atomic: a refused change leaves nothing half-saved.
+Every function takes the acting membership, checks its Desk role (`helpdesk.tenancy.roles`:
+"edit" for contacts, accounts and product links, "configure" for the product catalogue) and
+works inside `actor.org` only: a record of another organization handed to a service is refused
+(`ensure_same_org`). Writes are atomic: a refused change leaves nothing half-saved.
+
+This module is the customer records' layer: it imports tenancy only, never tickets (README,
+Architecture). Contacts are found or created by email through `contact_get_or_create_by_email`
+alone, whatever the channel (ticket form, later mail, chat and the CRM sync).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, ProtectedError, Q
+from django.db.models import Count, ProtectedError, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from helpdesk.tenancy.models import Membership, Organization
-from helpdesk.tickets.models import Thread, Ticket, TicketHistory
-from helpdesk.tickets.services.access import can as desk_can
+from helpdesk.tenancy.guards import ensure_same_org
+from helpdesk.tenancy.models import Membership, Organization, TenantModel, User
+from helpdesk.tenancy.roles import desk_can
+from helpdesk.tenancy.selectors import desk_users
 
 from .models import Account, AccountProduct, Contact, ContactProduct, Product
-from .selectors import desk_users
+
+TenantModelT = TypeVar("TenantModelT", bound=TenantModel)
 
 MESSAGES = {
     "view": gettext_lazy("Your role does not give access to customers."),
@@ -67,32 +75,31 @@ def _lock(org: Organization, kind: str, key: str) -> None:
         )
 
 
-def _stored(model, org: Organization, obj, *fields: str) -> dict:
+def _stored(model: type[TenantModelT], org: Organization, obj: TenantModelT, *fields: str) -> dict:
     """The stored values of `fields` of an existing row of `org` ({} for a new one). A row
     of another organization is refused: saving it would move it into `org`."""
     if obj.pk is None:
         return {}
+    ensure_same_org(org, obj)
     row = model.objects.for_org(org).filter(pk=obj.pk).values("pk", *fields).first()
     if row is None:
         raise ValidationError(_("The record was not found in this organization."))
     return row
 
 
-def _check_owner(org: Organization, obj, stored: dict, errors: dict) -> None:
+def owner_candidates(org: Organization) -> QuerySet[User]:
+    """People who may own contacts and accounts: active members with Desk access."""
+    return desk_users(org, statuses=[Membership.Status.ACTIVE])
+
+
+def _check_owner(org: Organization, owner_id: int | None, stored: dict, errors: dict) -> None:
     # An owner who has since lost Desk access may stay; a new owner must have it.
     if (
-        obj.owner_id
-        and obj.owner_id != stored.get("owner")
-        and not (desk_users(org).filter(pk=obj.owner_id).exists())
+        owner_id
+        and owner_id != stored.get("owner")
+        and not (owner_candidates(org).filter(pk=owner_id).exists())
     ):
         errors["owner"] = _("Choose a user of this organization with Desk access.")
-
-
-def _same_org(org: Organization, *records) -> None:
-    """Refuse a record of another organization with the answer given for a missing one."""
-    for record in records:
-        if record is None or record.pk is None or record.org_id != org.pk:
-            raise ValidationError(_("The record was not found in this organization."))
 
 
 # --- Contacts ------------------------------------------------------------------------------
@@ -112,6 +119,34 @@ def _email_owner(org: Organization, email: str, exclude_pk: int | None) -> Conta
 
 
 @transaction.atomic
+def contact_get_or_create_by_email(
+    *, org: Organization, email: str, name: str = ""
+) -> tuple[Contact, bool]:
+    """The contact of `org` whose email, else whose secondary email, is `email`
+    (case-insensitively; the oldest if imports made several), or a new one named `name` (the
+    address's local part when blank). Returns (contact, created).
+
+    The one way a channel (the ticket form, later mail, chat, the CRM sync) finds its
+    contact: an advisory lock on the address, shared with `contact_save`, is held until the
+    caller's transaction ends, so two creations from a new address at once make one contact.
+    Takes no actor: the caller's own service has checked who may create the ticket."""
+    email = _email(email)
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ValidationError({"contact_email": exc.messages}) from exc
+    _lock(org, "contact-email", email)
+    contact = _email_owner(org, email, None)
+    if contact is not None:
+        return contact, False
+    name = (name or "").strip() or email.split("@")[0]
+    contact = Contact(org=org, last_name=name[:100], email=email)
+    contact.full_clean(exclude=["org"])
+    contact.save()
+    return contact, True
+
+
+@transaction.atomic
 def contact_save(*, actor: Membership, contact: Contact) -> Contact:
     """Create or update a contact (fields set by the caller's form).
 
@@ -128,10 +163,9 @@ def contact_save(*, actor: Membership, contact: Contact) -> Contact:
     contact.secondary_email = _email(contact.secondary_email)
     contact.tags = _tags(contact.tags)
     contact.full_clean(exclude=["org"])
+    ensure_same_org(org, contact.account)
     errors: dict[str, str] = {}
-    if contact.account_id and contact.account.org_id != org.pk:
-        errors["account"] = _("Choose an account of this organization.")
-    _check_owner(org, contact, stored, errors)
+    _check_owner(org, contact.owner_id, stored, errors)
     if contact.secondary_email and contact.secondary_email == contact.email:
         errors["secondary_email"] = _("The secondary email is the same as the email.")
     for field in ("email", "secondary_email"):
@@ -155,7 +189,7 @@ def contact_delete(*, actor: Membership, contact: Contact) -> None:
     """Delete a contact. Refused while tickets point at it (on_delete=PROTECT): its
     conversations must not vanish; merging it into another contact keeps them."""
     ensure_can(actor, "edit")
-    _same_org(actor.org, contact)
+    ensure_same_org(actor.org, contact)
     try:
         with transaction.atomic():
             contact.delete()
@@ -182,7 +216,7 @@ def account_save(*, actor: Membership, account: Account) -> Account:
     account.email = _email(account.email)
     account.full_clean(exclude=["org"])
     errors: dict[str, str] = {}
-    _check_owner(org, account, stored, errors)
+    _check_owner(org, account.owner_id, stored, errors)
     if (stored.get("name") or "").lower() != account.name.lower():
         _lock(org, "account-name", account.name.lower())
         clash = Account.objects.for_org(org).filter(name__iexact=account.name)
@@ -202,7 +236,7 @@ def account_save(*, actor: Membership, account: Account) -> Account:
 def account_delete(*, actor: Membership, account: Account) -> None:
     """Delete an account. Its contacts and tickets stay, without an account."""
     ensure_can(actor, "edit")
-    _same_org(actor.org, account)
+    ensure_same_org(actor.org, account)
     try:
         with transaction.atomic():
             account.delete()
@@ -224,9 +258,8 @@ def product_save(*, actor: Membership, product: Product) -> Product:
     product.name = product.name.strip()
     product.code = product.code.strip()
     product.full_clean(exclude=["org"])
+    ensure_same_org(org, product.department)
     errors: dict[str, str] = {}
-    if product.department_id and product.department.org_id != org.pk:
-        errors["department"] = _("Choose a department of this organization.")
     if product.code:
         _lock(org, "product-code", product.code.lower())
         clash = Product.objects.for_org(org).filter(code__iexact=product.code)
@@ -252,12 +285,12 @@ def product_save(*, actor: Membership, product: Product) -> Product:
 def product_delete(*, actor: Membership, product: Product) -> None:
     """Delete a product; its links to contacts and accounts go with it."""
     ensure_can(actor, "configure")
-    _same_org(actor.org, product)
+    ensure_same_org(actor.org, product)
     product.delete()
 
 
 def _linkable(org: Organization, product: Product) -> None:
-    _same_org(org, product)
+    ensure_same_org(org, product)
     if not product.is_active:
         raise ValidationError(
             {"product": _("“%(name)s” is inactive and cannot be linked.") % {"name": product.name}}
@@ -268,7 +301,7 @@ def _linkable(org: Organization, product: Product) -> None:
 def contact_product_link(*, actor: Membership, contact: Contact, product: Product) -> None:
     """Link a product to a contact. Idempotent."""
     ensure_can(actor, "edit")
-    _same_org(actor.org, contact)
+    ensure_same_org(actor.org, contact)
     _linkable(actor.org, product)
     ContactProduct.objects.bulk_create(
         [ContactProduct(org=actor.org, contact=contact, product=product)], ignore_conflicts=True
@@ -279,7 +312,7 @@ def contact_product_link(*, actor: Membership, contact: Contact, product: Produc
 def contact_product_unlink(*, actor: Membership, contact: Contact, product: Product) -> None:
     """Remove a product link from a contact. Idempotent."""
     ensure_can(actor, "edit")
-    _same_org(actor.org, contact, product)
+    ensure_same_org(actor.org, contact, product)
     ContactProduct.objects.for_org(actor.org).filter(contact=contact, product=product).delete()
 
 
@@ -287,7 +320,7 @@ def contact_product_unlink(*, actor: Membership, contact: Contact, product: Prod
 def account_product_link(*, actor: Membership, account: Account, product: Product) -> None:
     """Link a product to an account. Idempotent."""
     ensure_can(actor, "edit")
-    _same_org(actor.org, account)
+    ensure_same_org(actor.org, account)
     _linkable(actor.org, product)
     AccountProduct.objects.bulk_create(
         [AccountProduct(org=actor.org, account=account, product=product)], ignore_conflicts=True
@@ -298,7 +331,7 @@ def account_product_link(*, actor: Membership, account: Account, product: Produc
 def account_product_unlink(*, actor: Membership, account: Account, product: Product) -> None:
     """Remove a product link from an account. Idempotent."""
     ensure_can(actor, "edit")
-    _same_org(actor.org, account, product)
+    ensure_same_org(actor.org, account, product)
     AccountProduct.objects.for_org(actor.org).filter(account=account, product=product).delete()
 
 
@@ -367,17 +400,33 @@ def duplicate_contact_groups(org: Organization) -> list[list[Contact]]:
 MERGED_FIELDS = ("first_name", "phone", "mobile", "title", "account", "owner", "description")
 
 
+def contacts_lock(*, org: Organization, contacts: Iterable[Contact]) -> dict[int, Contact]:
+    """Lock the rows of `contacts` (all of `org`) in a fixed order and read them afresh, by
+    id. A concurrent merge of the same contacts waits, then finds rows gone; a ticket being
+    created for one of them waits for the commit."""
+    contacts = list(contacts)
+    ensure_same_org(org, *contacts)
+    rows = {
+        c.pk: c
+        for c in Contact.objects.for_org(org)
+        .filter(pk__in=[c.pk for c in contacts])
+        .select_for_update()
+        .order_by("pk")
+    }
+    if len(rows) != len({c.pk for c in contacts}):
+        raise ValidationError(_("One of the chosen contacts was not found."))
+    return rows
+
+
 @transaction.atomic
 def contacts_merge(
     *,
     actor: Membership,
     primary: Contact,
     duplicates: Iterable[Contact],
-    ip: str | None = None,
 ) -> Contact:
-    """Merge `duplicates` into `primary`, all or nothing:
+    """Merge the records of `duplicates` into `primary`, all or nothing:
 
-    - their tickets and incoming messages move to the primary (a history row per ticket);
     - their product links move to the primary;
     - the primary's blank fields are filled from the duplicates (oldest first) and tags are
       combined;
@@ -385,27 +434,18 @@ def contacts_merge(
       empty (a blank primary email takes it first);
     - the duplicates are deleted.
 
-    Every contact must belong to `actor.org`; otherwise the merge is refused as if the
-    contact did not exist."""
+    Their tickets are the tickets app's: the caller one layer up moves them first, in the
+    same transaction (`helpdesk.tickets.services.tickets.tickets_contact_replace`); a
+    duplicate that still has tickets is refused. Every contact must belong to `actor.org`."""
     ensure_can(actor, "edit")
     org = actor.org
+    duplicates = list(duplicates)
     ids = [c.pk for c in duplicates]
     if primary.pk in ids:
         raise ValidationError(_("The primary contact cannot also be merged into itself."))
     if not ids:
         raise ValidationError(_("Choose at least one contact to merge into the primary one."))
-    wanted = {primary.pk, *ids}
-    # Locked in a fixed order: a concurrent merge of the same contacts waits, then fails on
-    # the missing rows; a ticket being created for a duplicate waits for the commit.
-    rows = {
-        c.pk: c
-        for c in Contact.objects.for_org(org)
-        .filter(pk__in=wanted)
-        .select_for_update()
-        .order_by("pk")
-    }
-    if set(rows) != wanted:
-        raise ValidationError(_("One of the chosen contacts was not found."))
+    rows = contacts_lock(org=org, contacts=[primary, *duplicates])
     target = rows[primary.pk]
     others = sorted((rows[pk] for pk in ids), key=lambda c: (c.created_at, c.pk))
 
@@ -425,20 +465,6 @@ def contacts_merge(
                 target.secondary_email = email
     target.full_clean(exclude=["org"])
 
-    tickets = Ticket.objects.for_org(org).filter(contact_id__in=ids).select_related("contact")
-    TicketHistory.objects.bulk_create(
-        TicketHistory(
-            org=org,
-            ticket=ticket,
-            actor=actor.user,
-            ip_address=ip or None,
-            action="contact_merged",
-            changes={"contact": [str(ticket.contact), str(target)]},
-        )
-        for ticket in tickets
-    )
-    Ticket.objects.for_org(org).filter(contact_id__in=ids).update(contact=target)
-    Thread.objects.for_org(org).filter(contact_id__in=ids).update(contact=target)
     product_ids = (
         ContactProduct.objects.for_org(org)
         .filter(contact_id__in=ids)
@@ -448,14 +474,20 @@ def contacts_merge(
         [ContactProduct(org=org, contact=target, product_id=pk) for pk in sorted(product_ids)],
         ignore_conflicts=True,
     )
-    Contact.objects.for_org(org).filter(pk__in=ids).delete()
+    try:
+        with transaction.atomic():
+            Contact.objects.for_org(org).filter(pk__in=ids).delete()
+    except (ProtectedError, IntegrityError) as exc:
+        raise ValidationError(
+            _("A contact to merge still has tickets: move them to the primary contact first.")
+        ) from exc
     target.save()
     return target
 
 
 def _merged_tags(target: Contact, others: list[Contact]) -> str:
     """The union of the tags, the primary's first; those that no longer fit are dropped."""
-    limit = Contact._meta.get_field("tags").max_length
+    limit = Contact._meta.get_field("tags").max_length or 0
     tags = _tags(", ".join([target.tags, *(o.tags for o in others)])).split(", ")
     kept: list[str] = []
     for tag in tags:

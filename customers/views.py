@@ -12,6 +12,7 @@ from functools import wraps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -19,6 +20,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from helpdesk.http import apply_errors, client_ip, query_text
+from helpdesk.tenancy.models import Membership
+from helpdesk.tickets.services.tickets import tickets_contact_replace
 
 from . import selectors, services
 from .forms import (
@@ -286,7 +289,7 @@ def contacts_merge(request: HttpRequest) -> HttpResponse:
     form = MergeForm(request.POST, org=request.org)
     if form.is_valid():
         try:
-            primary = services.contacts_merge(
+            primary = contacts_merge_with_tickets(
                 actor=request.membership,
                 primary=form.cleaned_data["primary"],
                 duplicates=form.cleaned_data["duplicates"],
@@ -306,6 +309,17 @@ def contacts_merge(request: HttpRequest) -> HttpResponse:
                 "customers:contact_detail", portal=request.org.portal, contact_id=primary.pk
             )
     return _duplicates_page(request, form=form, status=400)
+
+
+@transaction.atomic
+def contacts_merge_with_tickets(
+    *, actor: Membership, primary: Contact, duplicates: list[Contact], ip: str | None
+) -> Contact:
+    """Merging spans two layers, so the page above both orchestrates it, all or nothing: the
+    tickets service moves the duplicates' tickets (a history row each), then the customers
+    service merges the records and deletes the duplicates."""
+    tickets_contact_replace(actor=actor, sources=duplicates, target=primary, ip=ip)
+    return services.contacts_merge(actor=actor, primary=primary, duplicates=duplicates)
 
 
 # --- Accounts ------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
     from customers.models import Account, Contact, Product
     from helpdesk.tickets.models import CustomField, TicketStatus
     from helpdesk.tickets.services.threads import thread_add
-    from helpdesk.tickets.services.tickets import ticket_create
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_create
 
     account = Account.objects.create(org=tenant.org, name=f"{tenant.org.name} customer")
     contact = Contact.objects.create(
@@ -91,14 +91,14 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
     )
     product = Product.objects.create(org=tenant.org, name="Widget", department=department)
     for n in range(extra_tickets):
-        ticket_create(actor=tenant.admin, data={"subject": f"filler {n}", "department": department})
+        ticket_create(
+            actor=tenant.admin, data=TicketInput(subject=f"filler {n}", department=department)
+        )
     ticket = ticket_create(
         actor=tenant.admin,
-        data={
-            "subject": f"{tenant.org.name} secret ticket",
-            "department": department,
-            "contact": contact,
-        },
+        data=TicketInput(
+            subject=f"{tenant.org.name} secret ticket", department=department, contact=contact
+        ),
     )
     thread = thread_add(
         actor=tenant.admin,

@@ -123,13 +123,13 @@ def validate_custom_values(
 
     Unknown keys are refused; required fields must have a value unless `partial` (an update of
     some fields only). Raises one ValidationError keyed by field key with every problem."""
-    fields = {f.key: f for f in fields if f.is_active}
+    by_key = {f.key: f for f in fields if f.is_active}
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     for key in values:
-        if key not in fields:
+        if key not in by_key:
             errors.setdefault(key, []).append(_("There is no such field in this department."))
-    for key, field in fields.items():
+    for key, field in by_key.items():
         if key not in values:
             if field.required and not partial:
                 errors.setdefault(key, []).append(

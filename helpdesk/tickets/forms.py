@@ -10,12 +10,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from customers.models import Account, Contact
+from customers.models import Account
 from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, User
 
 from .fields import form_field
 from .models import Channel, CustomField, FieldType, Priority, TicketStatus
 from .services.access import departments_for
+from .services.layouts import statuses_for
+from .services.tickets import UNSET, TicketInput
 
 CF_PREFIX = "cf_"
 
@@ -124,9 +126,8 @@ class TicketForm(CustomFieldsMixin, forms.Form):
         self.fields["account"].queryset = Account.objects.for_org(org)
         department = self._chosen_department(departments)
         self.department = department
-        statuses = TicketStatus.objects.for_org(org)
         self.fields["status"].queryset = (
-            statuses.filter(department=department) if department else statuses.none()
+            statuses_for(department) if department else TicketStatus.objects.none()
         )
         self.fields["owner"].choices = _owner_choices(org, department)
         self.add_custom_fields(department, custom_initial or {})
@@ -146,36 +147,24 @@ class TicketForm(CustomFieldsMixin, forms.Form):
             return None
         return User.objects.filter(pk=value).first()
 
-    def contact(self) -> Contact | None:
-        """The contact for this ticket: matched by email in the organization, or a new one."""
-        email = (self.cleaned_data.get("contact_email") or "").lower()
-        if not email:
-            return None
-        org = self.membership.org
-        contact = Contact.objects.for_org(org).filter(email__iexact=email).order_by("pk").first()
-        if contact is None:
-            name = self.cleaned_data.get("contact_name") or email.split("@")[0]
-            contact = Contact(org=org, last_name=name[:100], email=email)
-        return contact
-
-    def ticket_data(self) -> dict[str, Any]:
-        data = {
-            k: self.cleaned_data.get(k)
-            for k in (
-                "subject",
-                "department",
-                "description",
-                "priority",
-                "channel",
-                "owner",
-                "due_at",
-                "account",
-            )
-        }
-        if self.cleaned_data.get("status"):
-            data["status"] = self.cleaned_data["status"]
-        data["custom_fields"] = self.custom_values()
-        return data
+    def ticket_input(self) -> TicketInput:
+        """Every field of the form. The contact is found or created from the email by the
+        customers service, inside the ticket service's transaction."""
+        data = self.cleaned_data
+        return TicketInput(
+            subject=data["subject"],
+            department=data["department"],
+            description=data.get("description") or "",
+            priority=data["priority"],
+            channel=data["channel"],
+            owner=data.get("owner"),
+            due_at=data.get("due_at"),
+            account=data.get("account"),
+            status=data.get("status") or UNSET,
+            contact_email=data.get("contact_email") or "",
+            contact_name=data.get("contact_name") or "",
+            custom_fields=self.custom_values(),
+        )
 
 
 class TicketPropertiesForm(CustomFieldsMixin, forms.Form):
@@ -214,13 +203,16 @@ class TicketPropertiesForm(CustomFieldsMixin, forms.Form):
         value = self.cleaned_data.get("owner")
         return User.objects.filter(pk=value).first() if value else None
 
-    def ticket_data(self) -> dict[str, Any]:
-        data = {
-            k: self.cleaned_data.get(k)
-            for k in ("status", "priority", "owner", "due_at", "channel")
-        }
-        data["custom_fields"] = self.custom_values()
-        return data
+    def ticket_input(self) -> TicketInput:
+        data = self.cleaned_data
+        return TicketInput(
+            status=data["status"],
+            priority=data["priority"],
+            owner=data.get("owner"),
+            due_at=data.get("due_at"),
+            channel=data["channel"],
+            custom_fields=self.custom_values(),
+        )
 
 
 class MultipleFileInput(forms.ClearableFileInput):

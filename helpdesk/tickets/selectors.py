@@ -186,7 +186,7 @@ class TicketRow:
 
 @dataclass
 class TicketPage:
-    tickets: list[Ticket]
+    tickets: list[TicketRow]
     count: int  # exact unless `capped`, then COUNT_CAP
     capped: bool
     page: int

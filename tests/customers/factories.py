@@ -7,7 +7,8 @@ import factory
 from django.db.models import Max
 
 from customers.models import Account, AccountProduct, Contact, ContactProduct, Product
-from helpdesk.tickets.models import Thread, Ticket, TicketStatus
+from helpdesk.tickets.models import Thread, Ticket
+from helpdesk.tickets.services.layouts import statuses_for
 from tests.factories import OrganizationFactory
 
 
@@ -60,12 +61,7 @@ def make_ticket(tenant, contact: Contact | None, subject: str = "Help", **fields
     """A ticket of the tenant's first department in its default status, written directly so
     these tests do not depend on the ticket pipeline."""
     department = fields.pop("department", None) or tenant.department
-    status = (
-        TicketStatus.objects.for_org(tenant.org)
-        .filter(department=department)
-        .order_by("-is_default", "order")
-        .first()
-    )
+    status = statuses_for(department).order_by("-is_default", "order").first()
     top = Ticket.objects.for_org(tenant.org).aggregate(n=Max("number"))["n"] or 0
     return Ticket.objects.create(
         org=tenant.org,

@@ -255,9 +255,11 @@ def test_tkt01_ticket_keeps_custom_values_after_department_change(desk):
         org=desk.org, department=desk.department, label="Seats", key="seats", type="number"
     )
     ticket = desk.ticket(custom_fields={"seats": 2})
-    from helpdesk.tickets.services.tickets import ticket_update
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_update
 
-    ticket_update(actor=desk.admin, ticket=ticket, data={"department": desk.other_department})
+    ticket_update(
+        actor=desk.admin, ticket=ticket, data=TicketInput(department=desk.other_department)
+    )
     ticket.refresh_from_db()
     assert ticket.department == desk.other_department
     assert ticket.status.department == desk.other_department

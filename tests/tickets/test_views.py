@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from helpdesk.tickets.models import CustomField, Ticket, TicketHistory
 from helpdesk.tickets.services.threads import thread_add
-from helpdesk.tickets.services.tickets import ticket_update
+from helpdesk.tickets.services.tickets import TicketInput, ticket_update
 from tests.conftest import login
 
 
@@ -113,7 +113,9 @@ def test_tkt06_filter_by_custom_field(client, board):
         type="picklist",
         choices=["Free", "Pro"],
     )
-    ticket_update(actor=desk.admin, ticket=tickets[0], data={"custom_fields": {"plan": "Pro"}})
+    ticket_update(
+        actor=desk.admin, ticket=tickets[0], data=TicketInput(custom_fields={"plan": "Pro"})
+    )
     login(client, desk.admin)
     assert numbers(client.get(url(), {"cf": "plan", "cf_value": "Pro"})) == [1]
     assert numbers(client.get(url(), {"cf": "nope", "cf_value": "Pro"})) == []
@@ -142,7 +144,9 @@ def test_tkt06_search_subject_description_and_thread_in_english_and_japanese(cli
         kind="comment",
         body="The toner cartridge arrived damaged",
     )
-    ticket_update(actor=desk.admin, ticket=tickets[1], data={"description": "ログインできない問題"})
+    ticket_update(
+        actor=desk.admin, ticket=tickets[1], data=TicketInput(description="ログインできない問題")
+    )
     login(client, desk.admin)
     assert numbers(client.get(url(), {"q": "invoice"})) == [1]
     assert numbers(client.get(url(), {"q": "TONER damaged"})) == [4]
@@ -232,7 +236,7 @@ def test_tkt06_bulk_close_assign_and_status_report_what_changed(client, board):
     )
     text = response.content.decode()
     assert "2 tickets changed: #1, #3." in text
-    assert "1 tickets were already so: #5." in text
+    assert "1 ticket was already so: #5." in text
     assert response.redirect_chain[-1][0] == "/acme/desk/?view=open"
     closed = set(
         Ticket.objects.for_org(desk.org)
@@ -263,7 +267,7 @@ def test_tkt06_bulk_reports_tickets_it_could_not_change(client, board):
     )
     text = response.content.decode()
     assert "#6 not changed: Not found." in text and "#999 not changed" in text
-    assert "1 tickets changed: #2." in text
+    assert "1 ticket changed: #2." in text
     assert Ticket.objects.for_org(desk.org).get(number=6).status_kind == "open"
 
 

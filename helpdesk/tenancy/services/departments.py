@@ -52,12 +52,7 @@ def department_save(*, actor: Membership, department: Department) -> Department:
     department.name = department.name.strip()
     department.full_clean(exclude=["org"])
     _ensure_name_free(department)
-    created = department.pk is None
-    department.save()
-    if created:
-        from helpdesk.tickets.services.layouts import layout_create_defaults
-
-        layout_create_defaults(department=department)
+    department.save()  # its layout (statuses) is made by tickets on first use
     return department
 
 

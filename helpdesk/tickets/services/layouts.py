@@ -1,21 +1,25 @@
-"""Department layouts: statuses and custom fields (DEP-02)."""
+"""Department layouts: statuses and custom fields (DEP-02).
+
+A department's layout is made on its first use (`statuses_for`), not when tenancy creates
+the department: tenancy sits below tickets and never calls up into it."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max, ProtectedError
+from django.db import connection, transaction
+from django.db.models import Max, ProtectedError, QuerySet
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Department, Membership
 
 from ..models import CustomField, FieldType, StatusKind, Ticket, TicketStatus
 from .access import ensure_can
 
-# Created with every department; names are stored in the organization's language at creation
-# and can be renamed freely.
+# Created with every department's layout; names are stored in the language active when the
+# layout is made (its first use) and can be renamed freely.
 DEFAULT_STATUSES = [
     (gettext_noop("Open"), StatusKind.OPEN, True),
     (gettext_noop("On Hold"), StatusKind.ON_HOLD, False),
@@ -24,9 +28,22 @@ DEFAULT_STATUSES = [
 ]
 
 
+@transaction.atomic
 def layout_create_defaults(*, department: Department) -> list[TicketStatus]:
-    """The default statuses of a new department. Idempotent."""
-    if TicketStatus.objects.for_org(department.org).filter(department=department).exists():
+    """The default statuses of a department that has none yet; [] when it has some.
+
+    Race-safe: an advisory lock on the department, held until the transaction ends, lets
+    one of two concurrent first uses create them while the other waits and then finds them.
+    A department always keeps a status once it has one (the default cannot be deleted)."""
+    statuses = TicketStatus.objects.for_org(department.org_id).filter(department=department)
+    if statuses.exists():
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"layout:{department.org_id}:{department.pk}"],
+        )
+    if statuses.exists():
         return []
     return TicketStatus.objects.bulk_create(
         TicketStatus(
@@ -41,10 +58,19 @@ def layout_create_defaults(*, department: Department) -> list[TicketStatus]:
     )
 
 
+def statuses_for(department: Department) -> QuerySet[TicketStatus]:
+    """The statuses of `department`'s layout, in order; made on first use."""
+    statuses = TicketStatus.objects.for_org(department.org_id).filter(department=department)
+    if not statuses.exists():
+        layout_create_defaults(department=department)
+    return statuses.all()
+
+
 @transaction.atomic
 def status_save(*, actor: Membership, status: TicketStatus) -> TicketStatus:
     ensure_can(actor, "configure")
     org = actor.org
+    ensure_same_org(org, status.department, status if status.pk else None)
     status.org = org
     status.name = status.name.strip()
     status.full_clean(exclude=["org", "department"])
@@ -92,6 +118,7 @@ def status_save(*, actor: Membership, status: TicketStatus) -> TicketStatus:
 @transaction.atomic
 def status_delete(*, actor: Membership, status: TicketStatus) -> None:
     ensure_can(actor, "configure")
+    ensure_same_org(actor.org, status)
     if status.is_default:
         raise ValidationError(_("The default status cannot be deleted."))
     try:
@@ -115,6 +142,7 @@ def _reorder(items: dict, ids: list[int], message: str) -> list:
 @transaction.atomic
 def statuses_reorder(*, actor: Membership, department: Department, ids: list[int]) -> None:
     ensure_can(actor, "configure")
+    ensure_same_org(actor.org, department)
     statuses = {
         s.pk: s for s in TicketStatus.objects.for_org(actor.org).filter(department=department)
     }
@@ -127,6 +155,7 @@ def statuses_reorder(*, actor: Membership, department: Department, ids: list[int
 @transaction.atomic
 def custom_fields_reorder(*, actor: Membership, department: Department, ids: list[int]) -> None:
     ensure_can(actor, "configure")
+    ensure_same_org(actor.org, department)
     fields = {f.pk: f for f in CustomField.objects.for_org(actor.org).filter(department=department)}
     CustomField.objects.bulk_update(
         _reorder(fields, ids, _("The order must list every field of the department once.")),
@@ -150,6 +179,7 @@ def _clean_choices(field: CustomField) -> None:
 def custom_field_save(*, actor: Membership, field: CustomField) -> CustomField:
     ensure_can(actor, "configure")
     org = actor.org
+    ensure_same_org(org, field.department, field if field.pk else None)
     field.org = org
     field.label = field.label.strip()
     if field.pk is None:
@@ -190,5 +220,6 @@ def custom_field_save(*, actor: Membership, field: CustomField) -> CustomField:
 def custom_field_delete(*, actor: Membership, field: CustomField) -> None:
     """Deactivate rather than delete: tickets keep their values and history stays readable."""
     ensure_can(actor, "configure")
+    ensure_same_org(actor.org, field)
     field.is_active = False
     field.save(update_fields=["is_active"])

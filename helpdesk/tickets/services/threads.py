@@ -11,14 +11,16 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import transaction
+from django.http import Http404
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership
 
 from ..html import body_to_html, html_to_text
 from ..models import Attachment, Thread, Ticket
-from .access import ensure_can, ticket_for_member
+from .access import department_ids, ensure_can
 from .history import history_record
 from .tickets import search_index_update
 
@@ -66,16 +68,16 @@ def check_files(files: Sequence[UploadedFile]) -> None:
             errors.append(
                 _("“%(name)s”: files of this type are not allowed.") % {"name": upload.name}
             )
-        elif upload.size > _max_size():
+        elif (upload.size or 0) > _max_size():
             errors.append(
                 _("“%(name)s” is too large (%(size)s); the limit is %(limit)s.")
                 % {
                     "name": upload.name,
-                    "size": filesizeformat(upload.size),
+                    "size": filesizeformat(upload.size or 0),
                     "limit": filesizeformat(_max_size()),
                 }
             )
-        elif upload.size == 0:
+        elif not upload.size:
             errors.append(_("“%(name)s” is empty.") % {"name": upload.name})
     if errors:
         raise ValidationError({"files": errors})
@@ -88,13 +90,14 @@ def _save_files(
     transaction fails (see `thread_add`), so no orphan file outlives a rolled-back row."""
     saved: list[Attachment] = []
     for upload in files:
-        content_type = mimetypes.guess_type(upload.name)[0] or "application/octet-stream"
+        name = upload.name or "file"
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         attachment = Attachment(
             org_id=ticket.org_id,
             ticket=ticket,
             thread=thread,
-            name=os.path.basename(upload.name)[:255],
-            size=upload.size,
+            name=os.path.basename(name)[:255],
+            size=upload.size or 0,
             content_type=content_type,
             uploaded_by=user,
         )
@@ -135,29 +138,39 @@ def thread_add(
 ) -> Thread:
     """Add a reply, forward or private comment, with attachments. Replies and forwards are
     mailed after commit. Refused for roles that may not do it (ORG-04)."""
-    action = {
+    actions: dict[str, str] = {
         Thread.Kind.REPLY: "reply",
         Thread.Kind.FORWARD: "forward",
         Thread.Kind.COMMENT: "comment",
-    }.get(kind)
+    }
+    action = actions.get(kind)
     if action is None:
         raise ValidationError(_("Choose reply, forward or comment."))
     ensure_can(actor, action)
     if files:
         ensure_can(actor, "attach")
-    ticket = ticket_for_member(actor, ticket.number, for_update=True)
+    ensure_same_org(actor.org, ticket)
+    allowed = department_ids(actor)
+    if allowed is not None and ticket.department_id not in allowed:
+        raise Http404
+    # Lock the row (without reading it again): concurrent entries of one ticket queue, so
+    # each rebuilds the search document with the others' text.
+    Ticket.objects.for_org(actor.org).filter(pk=ticket.pk).select_for_update().values_list(
+        "pk"
+    ).first()
     clean_body = body_to_html(body)
     errors: dict[str, list[str]] = {}
     if not html_to_text(clean_body) and not files:
         errors["body"] = [_("Write a message.")]
     to_list: list[str] = []
     if kind == Thread.Kind.REPLY:
-        if ticket.contact_id is None or not ticket.contact.email:
+        contact = ticket.contact
+        if contact is None or not contact.email:
             errors.setdefault("body", []).append(
                 _("This ticket has no contact with an email address to reply to.")
             )
         else:
-            to_list = [ticket.contact.email]
+            to_list = [contact.email]
     elif kind == Thread.Kind.FORWARD:
         try:
             to_list = _parse_addresses(to)

@@ -1,17 +1,29 @@
-"""Creating and changing tickets (TKT-01, TKT-05, TKT-06 bulk actions)."""
+"""Creating and changing tickets (TKT-01, TKT-05, TKT-06 bulk actions).
+
+Services take what travels as a typed, frozen `TicketInput`, trust the objects they are
+given (no second read: a caller that needs the row locked reads it with `for_update`), and
+refuse any object of another organization (`ensure_same_org`). A ticket's contact is found
+or created by email through the customers service, the one way every channel does it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Value
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.models import Account, Contact
+from customers.services import contact_get_or_create_by_email, contacts_lock
+from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, User
 
 from .. import search
@@ -25,10 +37,12 @@ from ..models import (
     StatusKind,
     Thread,
     Ticket,
+    TicketHistory,
     TicketStatus,
 )
-from .access import can, department_ids, ensure_can, ticket_for_member
+from .access import can, department_ids, ensure_can, visible_tickets
 from .history import diff, history_record
+from .layouts import statuses_for
 
 TRACKED = [
     "subject",
@@ -42,6 +56,47 @@ TRACKED = [
     "owner",
     "due_at",
 ]
+# Checked by `_check_relations` and `ensure_same_org`, so `full_clean` need not query them.
+RELATIONS = ["department", "status", "contact", "account", "owner", "created_by"]
+
+
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+
+UNSET = _Unset.UNSET
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketInput:
+    """The fields a caller sets on a ticket. On update, a field left UNSET stays as it is.
+
+    `contact_email` finds or creates the contact through the customers service (a blank one
+    clears the contact); give it or `contact`, not both. `custom_fields` holds raw values by
+    key, checked by the department's field definitions."""
+
+    subject: str | _Unset = UNSET
+    description: str | _Unset = UNSET
+    department: Department | _Unset = UNSET
+    status: TicketStatus | None | _Unset = UNSET
+    priority: str | _Unset = UNSET
+    channel: str | _Unset = UNSET
+    contact: Contact | None | _Unset = UNSET
+    contact_email: str | _Unset = UNSET
+    contact_name: str = ""
+    account: Account | None | _Unset = UNSET
+    owner: User | None | _Unset = UNSET
+    due_at: dt.datetime | None | _Unset = UNSET
+    custom_fields: Mapping[str, Any] | _Unset = UNSET
+
+    def given(self) -> dict[str, Any]:
+        """The fields set, by name (`contact_email` and `contact_name` left out)."""
+        return {
+            f.name: value
+            for f in fields(self)
+            if f.name not in ("contact_email", "contact_name")
+            and (value := getattr(self, f.name)) is not UNSET
+        }
 
 
 def next_ticket_number(org_id: int) -> int:
@@ -54,7 +109,9 @@ def next_ticket_number(org_id: int) -> int:
             "SET last_number = tickets_ticketcounter.last_number + 1 RETURNING last_number",
             [org_id],
         )
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+    assert row is not None  # RETURNING always gives the row
+    return int(row[0])
 
 
 def search_index_update(ticket: Ticket) -> None:
@@ -83,24 +140,22 @@ def _check_relations(
 ) -> None:
     """Every related record belongs to the organization and fits the department."""
     org = actor.org
+    status = ticket.status if ticket.status_id is not None else None
+    ensure_same_org(org, ticket.department, status, ticket.contact, ticket.account)
     errors: dict[str, str] = {}
     allowed = department_ids(actor)
     department = ticket.department
-    if department.org_id != org.pk or (allowed is not None and department.pk not in allowed):
+    if allowed is not None and department.pk not in allowed:
         errors["department"] = _("Choose one of your departments.")
     elif not department.is_enabled:
         errors["department"] = _("This department is disabled.")
-    if ticket.status_id is None:
+    if status is None:
         errors["status"] = _("Choose a status.")
-    elif ticket.status.org_id != org.pk or ticket.status.department_id != department.pk:
+    elif status.department_id != department.pk:
         errors["status"] = _("“%(status)s” is not a status of %(department)s.") % {
-            "status": ticket.status,
+            "status": status,
             "department": department,
         }
-    if ticket.contact_id and ticket.contact.org_id != org.pk:
-        errors["contact"] = _("Choose a contact of this organization.")
-    if ticket.account_id and ticket.account.org_id != org.pk:
-        errors["account"] = _("Choose an account of this organization.")
     if ticket.priority not in Priority.values:
         errors["priority"] = _("Choose a priority.")
     if ticket.channel not in Channel.values:
@@ -131,10 +186,25 @@ def _check_relations(
         raise ValidationError(errors)
 
 
-def _apply(ticket: Ticket, data: dict[str, Any]) -> None:
+def _resolve_contact(actor: Membership, data: TicketInput) -> dict[str, Any]:
+    """`data`'s fields by name, with `contact_email` turned into the contact."""
+    values = data.given()
+    if data.contact_email is not UNSET:
+        if "contact" in values:
+            raise ValueError("Give contact or contact_email, not both.")
+        email = data.contact_email.strip()
+        values["contact"] = (
+            contact_get_or_create_by_email(org=actor.org, email=email, name=data.contact_name)[0]
+            if email
+            else None
+        )
+    return values
+
+
+def _apply(ticket: Ticket, values: Mapping[str, Any]) -> None:
     for name in TRACKED:
-        if name in data:
-            value = data[name]
+        if name in values:
+            value = values[name]
             if name == "description":
                 value = body_to_html(value)
             elif name == "subject":
@@ -144,7 +214,7 @@ def _apply(ticket: Ticket, data: dict[str, Any]) -> None:
 
 def _sync_derived(ticket: Ticket, previous_kind: str | None) -> None:
     ticket.status_kind = ticket.status.kind
-    ticket.priority_rank = PRIORITY_RANK.get(ticket.priority, 1)
+    ticket.priority_rank = PRIORITY_RANK.get(Priority(ticket.priority), 1)
     if ticket.status_kind == StatusKind.CLOSED and previous_kind != StatusKind.CLOSED:
         ticket.closed_at = timezone.now()
     elif ticket.status_kind != StatusKind.CLOSED:
@@ -152,12 +222,10 @@ def _sync_derived(ticket: Ticket, previous_kind: str | None) -> None:
 
 
 def _custom_fields(
-    ticket: Ticket, values: dict[str, Any] | None, *, partial: bool
+    ticket: Ticket, values: Mapping[str, Any] | None, *, partial: bool
 ) -> dict[str, Any]:
-    fields = CustomField.objects.for_org(ticket.org_id).filter(department=ticket.department_id)
-    if values is None:
-        values = {}
-    cleaned = validate_custom_values(fields, values, partial=partial)
+    definitions = CustomField.objects.for_org(ticket.org).filter(department=ticket.department_id)
+    cleaned = validate_custom_values(definitions, dict(values or {}), partial=partial)
     if not partial:
         return cleaned
     merged = dict(ticket.custom_fields or {})
@@ -166,31 +234,48 @@ def _custom_fields(
 
 
 def default_status(department: Department) -> TicketStatus | None:
-    statuses = TicketStatus.objects.for_org(department.org_id).filter(department=department)
-    return statuses.filter(is_default=True).first() or statuses.filter(kind=StatusKind.OPEN).first()
+    """The department's default status (its layout is created on first use)."""
+    statuses = list(statuses_for(department))
+    return next((s for s in statuses if s.is_default), None) or next(
+        (s for s in statuses if s.kind == StatusKind.OPEN), None
+    )
+
+
+def _set_default_status(ticket: Ticket) -> None:
+    status = default_status(ticket.department)
+    if status is None:  # a layout keeps its default status: only a damaged one gets here
+        raise ValidationError({"status": _("Choose a status.")})
+    ticket.status = status
+
+
+def _full_clean(ticket: Ticket) -> None:
+    ticket.full_clean(exclude=["org", "search_vector", "custom_fields", *RELATIONS])
 
 
 @transaction.atomic
-def ticket_create(*, actor: Membership, data: dict[str, Any], ip: str | None = None) -> Ticket:
-    """A new ticket with the next number. `data` holds model fields (objects for relations)
-    and `custom_fields` (a dict by key). All or nothing."""
+def ticket_create(*, actor: Membership, data: TicketInput, ip: str | None = None) -> Ticket:
+    """A new ticket with the next number. All or nothing."""
     ensure_can(actor, "create")
-    department = data.get("department")
+    values = _resolve_contact(actor, data)
+    department = values.get("department")
     if department is None:
         raise ValidationError({"department": _("Choose a department.")})
+    ensure_same_org(actor.org, department)
     ticket = Ticket(
-        org_id=actor.org.pk, created_by=actor.user, channel=data.get("channel") or Channel.WEB
+        org=actor.org,
+        created_by=actor.user,
+        channel=values.get("channel") or Channel.WEB,
+        priority=Priority.MEDIUM,
     )
-    ticket.org = actor.org
-    _apply(ticket, {"priority": Priority.MEDIUM, **data})
+    _apply(ticket, values)
     if ticket.status_id is None:
-        ticket.status = default_status(department)
-    if ticket.contact_id and not ticket.account_id and ticket.contact.account_id:
+        _set_default_status(ticket)
+    if ticket.contact is not None and not ticket.account_id and ticket.contact.account_id:
         ticket.account_id = ticket.contact.account_id
     _check_relations(actor=actor, ticket=ticket, old_owner_id=None, department_changed=True)
     errors: dict[str, Any] = {}
     try:
-        ticket.custom_fields = _custom_fields(ticket, data.get("custom_fields"), partial=False)
+        ticket.custom_fields = _custom_fields(ticket, values.get("custom_fields"), partial=False)
     except ValidationError as exc:
         errors.update({f"cf_{k}": v for k, v in exc.message_dict.items()})
     if not ticket.subject:
@@ -199,7 +284,7 @@ def ticket_create(*, actor: Membership, data: dict[str, Any], ip: str | None = N
         raise ValidationError(errors)
     _sync_derived(ticket, None)
     ticket.number = next_ticket_number(actor.org.pk)
-    ticket.full_clean(exclude=["org", "search_vector", "custom_fields"])
+    _full_clean(ticket)
     ticket.save()
     history_record(
         ticket=ticket,
@@ -217,54 +302,108 @@ def ticket_update(
     *,
     actor: Membership,
     ticket: Ticket,
-    data: dict[str, Any],
+    data: TicketInput,
     ip: str | None = None,
-    action: str = "updated",
 ) -> dict[str, list[Any]]:
-    """Change some fields of a ticket; returns the per-field changes written to history."""
+    """Change the fields `data` sets; returns the per-field changes written to history.
+
+    `ticket` is used as given (read by the caller, with `for_update` to serialise editors);
+    only the fields that changed are written, so a concurrent change of others is kept."""
     ensure_can(actor, "edit")
-    ticket = ticket_for_member(actor, ticket.number, for_update=True)
+    ensure_same_org(actor.org, ticket)
+    allowed = department_ids(actor)
+    if allowed is not None and ticket.department_id not in allowed:
+        raise Http404
+    return _ticket_change(
+        actor=actor, ticket=ticket, values=_resolve_contact(actor, data), ip=ip, action="updated"
+    )
+
+
+def _ticket_change(
+    *, actor: Membership, ticket: Ticket, values: Mapping[str, Any], ip: str | None, action: str
+) -> dict[str, list[Any]]:
     ticket.org = actor.org
     before = _snapshot(ticket)
     old_owner_id, old_kind = ticket.owner_id, ticket.status_kind
-    _apply(ticket, data)
+    old_department_id = ticket.department_id
+    _apply(ticket, values)
     if (
-        "department" in data
-        and "status" not in data
+        "department" in values
+        and "status" not in values
         and ticket.status.department_id != ticket.department_id
     ):
-        ticket.status = default_status(ticket.department)
-    department_changed = before["department"] != ticket.department
+        _set_default_status(ticket)
+    department_changed = ticket.department_id != old_department_id
     _check_relations(
         actor=actor,
         ticket=ticket,
         old_owner_id=old_owner_id,
         department_changed=department_changed,
     )
-    if "custom_fields" in data or department_changed:
+    if "custom_fields" in values or department_changed:
         # A new department brings its own fields: only the values given for them are kept,
         # and its required fields must be given.
         try:
             ticket.custom_fields = _custom_fields(
-                ticket, data.get("custom_fields", {}), partial=not department_changed
+                ticket, values.get("custom_fields", {}), partial=not department_changed
             )
         except ValidationError as exc:
             raise ValidationError({f"cf_{k}": v for k, v in exc.message_dict.items()}) from exc
-    if "subject" in data and not ticket.subject:
+    if "subject" in values and not ticket.subject:
         raise ValidationError({"subject": _("Enter a subject.")})
     _sync_derived(ticket, old_kind)
-    ticket.full_clean(exclude=["org", "search_vector", "custom_fields"])
+    _full_clean(ticket)
     after = _snapshot(ticket)
     for key in before:
         after.setdefault(key, None)
     changes = diff(before, after)
     if not changes:
         return {}
-    ticket.save()
+    # What the input set (and what follows from it); other fields stay as stored, so a
+    # concurrent change of them is not overwritten with this object's older values.
+    written = {name for name in TRACKED if name in values}
+    if department_changed:
+        written |= {"status", "custom_fields"}
+    if "custom_fields" in values:
+        written.add("custom_fields")
+    written |= {"status_kind", "priority_rank", "closed_at", "updated_at"}
+    ticket.save(update_fields=sorted(written))
     history_record(ticket=ticket, actor=actor.user, ip=ip, action=action, changes=changes)
     if "subject" in changes or "description" in changes:
         search_index_update(ticket)
     return changes
+
+
+@transaction.atomic
+def tickets_contact_replace(
+    *, actor: Membership, sources: Sequence[Contact], target: Contact, ip: str | None = None
+) -> int:
+    """Move the tickets and incoming messages of `sources` to `target`, a history row per
+    ticket: the tickets' half of merging duplicate contacts (CUS-01), called before
+    `customers.services.contacts_merge` in the same transaction. Returns how many tickets
+    moved."""
+    ensure_can(actor, "edit")
+    org = actor.org
+    contacts_lock(org=org, contacts=[target, *sources])
+    ids = [c.pk for c in sources if c.pk != target.pk]
+    names = {c.pk: str(c) for c in sources}
+    tickets = Ticket.objects.for_org(org).filter(contact_id__in=ids).only("pk", "contact_id")
+    moved = TicketHistory.objects.bulk_create(
+        TicketHistory(
+            org=org,
+            ticket=ticket,
+            actor=actor.user,
+            ip_address=ip or None,
+            action="contact_merged",
+            changes={"contact": [names[ticket.contact_id], str(target)]},
+        )
+        for ticket in tickets
+    )
+    Ticket.objects.for_org(org).filter(contact_id__in=ids).update(
+        contact=target, updated_at=timezone.now()
+    )
+    Thread.objects.for_org(org).filter(contact_id__in=ids).update(contact=target)
+    return len(moved)
 
 
 @dataclass
@@ -275,56 +414,100 @@ class BulkResult:
 
 
 BULK_ACTIONS = ("assign", "status", "close")
+BULK_LIMIT = 500
 
 
+@transaction.atomic
 def tickets_bulk_update(
-    *, actor: Membership, numbers: list[int], action: str, value: Any = None, ip: str | None = None
+    *,
+    actor: Membership,
+    numbers: Iterable[int],
+    action: str,
+    value: str | int | None = None,
+    ip: str | None = None,
 ) -> BulkResult:
-    """Apply one change to many tickets; each ticket succeeds or fails on its own and the
-    result says which (TKT-06)."""
+    """Apply one change to many tickets (TKT-06); each ticket succeeds or fails on its own
+    (a savepoint each) and the result says which. The tickets are locked and read once, in
+    one query, with what their history needs."""
     ensure_can(actor, "bulk")
     if action not in BULK_ACTIONS:
         raise ValidationError(_("Choose a bulk action."))
     if action == "assign":
         ensure_can(actor, "assign")
+    org = actor.org
+    wanted = sorted(set(numbers))[:BULK_LIMIT]
+    tickets = {
+        t.number: t
+        for t in visible_tickets(actor)
+        .filter(number__in=wanted)
+        .select_related("department", "status", "contact", "account", "owner")
+        .defer("search_vector")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    }
+    statuses: dict[int, list[TicketStatus]] = {}
+    for status in TicketStatus.objects.for_org(org).filter(
+        department__in={t.department_id for t in tickets.values()}
+    ):
+        statuses.setdefault(status.department_id, []).append(status)
+    owner = _bulk_owner(actor=actor, value=value) if action == "assign" else None
     result = BulkResult()
-    for number in sorted(set(numbers))[:500]:
+    for number in wanted:
+        ticket = tickets.get(number)
+        if ticket is None:
+            result.failed.append((number, _("Not found.")))
+            continue
         try:
-            ticket = ticket_for_member(actor, number)
-            data = _bulk_data(actor, ticket, action, value)
-            changes = ticket_update(
-                actor=actor, ticket=ticket, data=data, ip=ip, action=f"bulk_{action}"
-            )
+            with transaction.atomic():
+                values = _bulk_values(
+                    ticket, action, value, owner, statuses.get(ticket.department_id, [])
+                )
+                changes = _ticket_change(
+                    actor=actor, ticket=ticket, values=values, ip=ip, action=f"bulk_{action}"
+                )
         except (ValidationError, PermissionDenied) as exc:
             message = " ".join(getattr(exc, "messages", None) or [str(exc)])
             result.failed.append((number, message))
-        except Exception as exc:  # noqa: BLE001 - a 404 is "not yours": report, go on
-            if exc.__class__.__name__ != "Http404":
-                raise
-            result.failed.append((number, _("Not found.")))
         else:
             (result.changed if changes else result.unchanged).append(number)
     return result
 
 
-def _bulk_data(actor: Membership, ticket: Ticket, action: str, value: Any) -> dict[str, Any]:
+def _bulk_owner(*, actor: Membership, value: str | int | None) -> User | None:
+    """The agent to assign (None: unassign); a member of the organization, read once."""
+    if value in (None, ""):
+        return None
+    try:
+        pk = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        pk = 0
+    owner = User.objects.filter(
+        pk=pk, memberships__in=Membership.objects.for_org(actor.org)
+    ).first()
+    if owner is None:
+        raise ValidationError(_("Choose an agent."))
+    return owner
+
+
+def _bulk_values(
+    ticket: Ticket,
+    action: str,
+    value: str | int | None,
+    owner: User | None,
+    statuses: list[TicketStatus],
+) -> dict[str, Any]:
     if action == "assign":
-        if value in (None, ""):
-            return {"owner": None}
-        owner = User.objects.filter(pk=value).first()
-        if owner is None:
-            raise ValidationError(_("Choose an agent."))
         return {"owner": owner}
-    statuses = TicketStatus.objects.for_org(actor.org).filter(department=ticket.department_id)
     if action == "close":
-        closed = statuses.filter(kind=StatusKind.CLOSED).first()
+        closed = next((s for s in statuses if s.kind == StatusKind.CLOSED), None)
         if closed is None:
             raise ValidationError(
                 _("%(department)s has no closed status.") % {"department": ticket.department}
             )
         return {"status": closed}
     # action == "status": a status *name*, since departments have their own status rows.
-    status = statuses.filter(name__iexact=str(value or "")).first()
+    name = str(value or "").lower()
+    status = next((s for s in statuses if s.name.lower() == name), None)
     if status is None:
         raise ValidationError(
             _("%(department)s has no status “%(status)s”.")

@@ -16,6 +16,7 @@ from helpdesk.tenancy.permissions import require_app_admin
 from ..forms import CustomFieldForm, StatusForm
 from ..models import CustomField, TicketStatus
 from ..services import layouts
+from ..services.layouts import statuses_for
 
 desk_admin_required = require_app_admin(App.DESK)
 
@@ -66,7 +67,7 @@ def _page(request, department, *, status_form=None, field_form=None, status=200)
         {
             "department": department,
             "tab": "layout",
-            "statuses": TicketStatus.objects.for_org(request.org).filter(department=department),
+            "statuses": statuses_for(department),  # made on the department's first use
             "fields": CustomField.objects.for_org(request.org).filter(department=department),
             "status_form": status_form or StatusForm(),
             "field_form": field_form or CustomFieldForm(),

@@ -33,9 +33,16 @@ from ..services.threads import ALLOWED_EXTENSIONS, thread_add
 from ..services.tickets import ticket_create, ticket_update
 
 
-def _ticket_form_page(request: HttpRequest, ticket=None) -> HttpResponse:
+def _ticket_form_page(request: HttpRequest, number: int | None = None) -> HttpResponse:
     """Create a ticket, or edit every field of one (TKT-01). A contact is matched by email in
     the organization, or created with it, in the same transaction as the ticket."""
+    if number is not None and request.method == "POST" and not request.htmx:
+        with transaction.atomic():  # the ticket stays locked from this read to the save
+            return _ticket_form(request, _ticket(request, number, for_update=True))
+    return _ticket_form(request, None if number is None else _ticket(request, number))
+
+
+def _ticket_form(request: HttpRequest, ticket: Ticket | None) -> HttpResponse:
     membership = request.membership
     ensure_can(membership, "edit" if ticket else "create")
     if ticket is None:
@@ -60,19 +67,13 @@ def _ticket_form_page(request: HttpRequest, ticket=None) -> HttpResponse:
     )
     if request.method == "POST" and not request.htmx and form.is_valid():
         try:
-            with transaction.atomic():
-                contact = form.contact()
-                if contact is not None and contact.pk is None:
-                    contact.full_clean()
-                    contact.save()
-                data = form.ticket_data()
-                data["contact"] = contact
-                if ticket is None:
-                    ticket = ticket_create(actor=membership, data=data, ip=client_ip(request))
-                    done = _("Ticket #%(number)s created.")
-                else:
-                    ticket_update(actor=membership, ticket=ticket, data=data, ip=client_ip(request))
-                    done = _("Ticket #%(number)s saved.")
+            data = form.ticket_input()
+            if ticket is None:
+                ticket = ticket_create(actor=membership, data=data, ip=client_ip(request))
+                done = _("Ticket #%(number)s created.")
+            else:
+                ticket_update(actor=membership, ticket=ticket, data=data, ip=client_ip(request))
+                done = _("Ticket #%(number)s saved.")
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -92,7 +93,7 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
 
 @require_app(App.DESK)
 def ticket_edit_view(request: HttpRequest, number: int) -> HttpResponse:
-    return _ticket_form_page(request, _ticket(request, number))
+    return _ticket_form_page(request, number)
 
 
 def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_form=None):
@@ -205,10 +206,13 @@ def _value_label(name: str, value):
     return labels.get(value, value) if labels and isinstance(value, str) else value
 
 
-def _ticket(request: HttpRequest, number: int):
+def _ticket(request: HttpRequest, number: int, *, for_update: bool = False) -> Ticket:
     """The ticket with its status and department. Contact, account and people load on their
-    own: each further join costs PostgreSQL more planning than a primary-key lookup costs."""
-    return ticket_for_member(request.membership, number, related=("status", "department"))
+    own: each further join costs PostgreSQL more planning than a primary-key lookup costs.
+    `for_update` locks it until the caller's transaction ends (a change reads it once)."""
+    return ticket_for_member(
+        request.membership, number, for_update=for_update, related=("status", "department")
+    )
 
 
 @require_app(App.DESK)
@@ -220,25 +224,27 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
 @require_POST
 @require_app(App.DESK)
 def ticket_properties(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = _ticket(request, number)
-    form = TicketPropertiesForm(request.POST, membership=request.membership, ticket=ticket)
-    if form.is_valid():
-        try:
-            changes = ticket_update(
-                actor=request.membership,
-                ticket=ticket,
-                data=form.ticket_data(),
-                ip=client_ip(request),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
+    with transaction.atomic():  # locked from this read to the save
+        ticket = _ticket(request, number, for_update=True)
+        form = TicketPropertiesForm(request.POST, membership=request.membership, ticket=ticket)
+        changes = None
+        if form.is_valid():
+            try:
+                changes = ticket_update(
+                    actor=request.membership,
+                    ticket=ticket,
+                    data=form.ticket_input(),
+                    ip=client_ip(request),
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+    if changes is not None:
+        if changes:
+            messages.success(request, _("Ticket updated."))
         else:
-            if changes:
-                messages.success(request, _("Ticket updated."))
-            else:
-                messages.info(request, _("Nothing changed."))
-            return redirect("desk:ticket_detail", portal=request.org.portal, number=number)
-    ticket = _ticket(request, number)
+            messages.info(request, _("Nothing changed."))
+        return redirect("desk:ticket_detail", portal=request.org.portal, number=number)
+    ticket = _ticket(request, number)  # as stored: the failed change was not saved
     return render(
         request,
         "tickets/detail.html",

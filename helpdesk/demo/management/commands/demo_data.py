@@ -1,5 +1,6 @@
 """Create (or refresh) the demo organization: a user for every role, departments, teams,
-business hours and holidays. Idempotent: running it again changes nothing."""
+business hours and holidays, customers and a few tickets. Idempotent: running it again changes
+nothing. It lives in the top layer (`helpdesk.demo`), above every app it fills."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from customers.models import Account, Contact, Product
 from helpdesk.tenancy.models import (
     AdminLevel,
     App,
@@ -26,7 +28,10 @@ from helpdesk.tenancy.models import (
     User,
 )
 from helpdesk.tenancy.services.departments import holidays_import
+from helpdesk.tickets.models import Ticket, TicketStatus
 from helpdesk.tickets.services.layouts import layout_create_defaults
+from helpdesk.tickets.services.threads import thread_add
+from helpdesk.tickets.services.tickets import TicketInput, ticket_create
 
 PORTAL = "demo"
 STATUS_ORDER = {"Open": 0, "On Hold": 1, "Escalated": 2, "Closed": 3}
@@ -168,11 +173,6 @@ class Command(BaseCommand):
 
     def _desk(self, org: Organization, owner: Membership) -> None:
         """Customers and a few tickets with a conversation, once."""
-        from customers.models import Account, Contact, Product
-        from helpdesk.tickets.models import Ticket, TicketStatus
-        from helpdesk.tickets.services.threads import thread_add
-        from helpdesk.tickets.services.tickets import ticket_create
-
         if Ticket.objects.for_org(org).exists():
             return
         support = Department.objects.for_org(org).get(name=DEPARTMENTS[0][0])
@@ -206,20 +206,20 @@ class Command(BaseCommand):
         for subject, department, contact, priority, status, ticket_owner in tickets:
             ticket = ticket_create(
                 actor=owner,
-                data={
-                    "subject": subject,
-                    "department": department,
-                    "contact": contact,
-                    "priority": priority,
-                    "channel": "email",
-                    "owner": ticket_owner,
-                    "description": f"<p>{subject}</p>",
+                data=TicketInput(
+                    subject=subject,
+                    department=department,
+                    contact=contact,
+                    priority=priority,
+                    channel="email",
+                    owner=ticket_owner,
+                    description=f"<p>{subject}</p>",
                     # Default statuses are named in the language active at creation; their
                     # order is fixed (Open, On Hold, Escalated, Closed).
-                    "status": TicketStatus.objects.for_org(org).get(
+                    status=TicketStatus.objects.for_org(org).get(
                         department=department, order=STATUS_ORDER[status]
                     ),
-                },
+                ),
             )
             thread_add(
                 actor=owner, ticket=ticket, kind="comment", body="確認中です。/ Looking into it."

@@ -1,0 +1,1 @@
+"""Demo data: the top layer, free to import every app."""
