@@ -16,7 +16,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from helpdesk.tenancy.models import BusinessInterval, Department, Holiday, Membership, Team
-from helpdesk.tenancy.services.members import invitation_token, member_invite
+from helpdesk.tenancy.services.invitations import invitation_token
+from helpdesk.tenancy.services.members import member_invite
 from tests.conftest import login
 from tests.factories import DepartmentFactory, HolidayFactory, TeamFactory
 

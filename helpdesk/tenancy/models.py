@@ -207,6 +207,8 @@ class AdminLevel(models.TextChoices):
 ROLE_CHOICES = {App.DESK: DeskRole, App.CRM: CrmRole, App.CHAT: ChatRole}
 DEFAULT_ROLES = {App.DESK: DeskRole.AGENT, App.CRM: CrmRole.SALES, App.CHAT: ChatRole.OPERATOR}
 
+# The app role that administers the app's own settings (ORG-04); Chat has none.
+APP_ADMIN_ROLES = {App.DESK: DeskRole.ADMIN, App.CRM: CrmRole.ADMIN}
 
 class Membership(TenantModel):
     """A user in an organization: status, admin level and a role per app (blank = no access)."""
@@ -269,7 +271,8 @@ class Membership(TenantModel):
         return getattr(self, f"{app}_role")
 
     def has_app(self, app: str) -> bool:
-        return bool(self.role(app)) and self.is_active
+        """Active, with a role in `app`; the account admin always reaches every app (ORG-05)."""
+        return self.is_active and (bool(self.role(app)) or self.is_account_admin)
 
     @property
     def apps(self) -> list[str]:
@@ -289,12 +292,15 @@ class Membership(TenantModel):
         return self.admin_level in (AdminLevel.SUITE, AdminLevel.ACCOUNT)
 
     def is_app_admin(self, app: str) -> bool:
-        if self.is_suite_admin:
+        """Administers `app`'s settings: by admin level (ORG-05) or by the app's admin role
+        (ORG-04). Deciding who may use the app is an admin-level power only
+        (`permissions.can_manage_roles`)."""
+        from .permissions import Power, has_power  # permissions reads these models
+
+        if has_power(self, Power.MANAGE_APP_SETTINGS, app):
             return True
-        if self.admin_level == AdminLevel.APP and self.admin_app == app:
-            return True
-        # A Desk/CRM "admin" role administers that app's settings too.
-        return app in (App.DESK, App.CRM) and self.role(app) == "admin"
+        admin_role = APP_ADMIN_ROLES.get(app)
+        return admin_role is not None and self.role(app) == admin_role
 
     @property
     def is_any_admin(self) -> bool:

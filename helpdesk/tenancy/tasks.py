@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .services import mail
-from .services.members import invitations_purge_stale
+from .services.invitations import invitations_purge_stale
 
 
 @shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))

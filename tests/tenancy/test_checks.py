@@ -19,6 +19,31 @@ def test_org01_system_check_is_registered():
     assert not any(i.startswith("tenancy.") for i in ids)
 
 
+def test_org01_system_check_reports_a_bad_tenant_model():
+    """The model checks that `manage.py check` runs refuse a tenant model whose unique field
+    leaves org out. (Only our registered model checks run on the isolated app: Django's own
+    would look for the user model in it.)"""
+    model_checks = [
+        c
+        for c in checks.registry.registry.get_checks()
+        if c.__module__ == "helpdesk.tenancy.checks" and checks.Tags.models in c.tags
+    ]
+    assert model_checks == [check_tenant_models]
+    with isolate_apps("helpdesk.tenancy") as isolated:
+
+        class Coupon(TenantModel):
+            code = models.CharField(max_length=10, unique=True)
+
+            class Meta:
+                app_label = "tenancy"
+
+        app_configs = [isolated.get_app_config("tenancy")]
+        errors = [e for check in model_checks for e in check(app_configs=app_configs)]
+    assert [(e.id, e.obj) for e in errors if e.id.startswith("tenancy.")] == [
+        ("tenancy.E001", Coupon)
+    ]
+
+
 @isolate_apps("helpdesk.tenancy")
 def test_org01_check_fails_on_unique_field_without_org():
     class Widget(TenantModel):

@@ -232,7 +232,7 @@ def test_org06_export_user_data_as_json(client, acme, bob):
     data = json.loads(response.content)
     assert data["user"]["email"] == "bob@acme.test"
     assert data["membership"]["roles"]["desk"] == "agent"
-    assert data["departments"] == ["Acme"]
+    assert data["departments"] == ["acme"]
     assert data["organization"]["portal"] == "acme"
 
 

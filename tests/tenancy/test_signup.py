@@ -55,7 +55,7 @@ def test_org02_signup_creates_org_account_admin_and_default_department(
     assert membership.is_account_admin
     assert membership.apps == ["desk", "crm", "chat"]
     department = Department.objects.for_org(org).get()
-    assert department.name == "Kaisha"
+    assert department.name == "kaisha"  # the portal, not the display name (ORG-02)
     assert (
         DepartmentAgent.objects.for_org(org)
         .filter(department=department, user=membership.user)

@@ -1,6 +1,7 @@
 """Departments, their agents and teams, business hours and holidays (DEP-01, DEP-03).
 
-Every function takes the acting membership and checks that it administers the Desk.
+Every function takes the acting membership, checks that it administers the Desk and that
+every object it is handed belongs to the actor's organization (`ensure_same_org`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
+from ..guards import ensure_same_org
 from ..models import (
     App,
     BusinessInterval,
@@ -48,6 +50,8 @@ def _ensure_name_free(department: Department) -> None:
 def department_save(*, actor: Membership, department: Department) -> Department:
     """Create or update a department (its fields set by the caller's form)."""
     ensure_app_admin(actor, App.DESK)
+    if department.pk is not None:
+        ensure_same_org(actor.org, department)
     department.org = actor.org
     department.name = department.name.strip()
     department.full_clean(exclude=["org"])
@@ -64,6 +68,7 @@ def department_set_enabled(
     enabled: bool,
 ) -> Department:
     ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, department)
     if not enabled:
         others = (
             Department.objects.for_org(actor.org).filter(is_enabled=True).exclude(pk=department.pk)
@@ -79,6 +84,7 @@ def department_delete(*, actor: Membership, department: Department) -> None:
     """Delete a department. Refused while records (tickets) still belong to it: the models
     that must survive point at departments with on_delete=PROTECT."""
     ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, department)
     others = Department.objects.for_org(actor.org).exclude(pk=department.pk)
     if not others.exists():
         raise ValidationError(_("An organization needs at least one department."))
@@ -104,6 +110,7 @@ def department_set_agents(
     """Replace the department's agents. Team members who leave the department leave its
     teams too."""
     ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, department)
     org = actor.org
     wanted = {u.pk for u in users}
     allowed = set(desk_members(org).values_list("pk", flat=True))
@@ -129,6 +136,9 @@ def department_set_agents(
 def team_save(*, actor: Membership, team: Team, members: Iterable[User]) -> Team:
     """Create or update a team; its members must be agents of its department."""
     ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, team.department)
+    if team.pk is not None:
+        ensure_same_org(actor.org, team)
     org = actor.org
     team.org = org
     team.name = team.name.strip()
@@ -165,6 +175,7 @@ def team_save(*, actor: Membership, team: Team, members: Iterable[User]) -> Team
 @transaction.atomic
 def team_delete(*, actor: Membership, team: Team) -> None:
     ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, team)
     team.delete()
 
 
@@ -180,6 +191,7 @@ def business_hours_set(
     """Replace the weekly schedule. Each interval is (weekday 0=Monday, start, end) in the
     department's time zone; intervals of a day may not overlap. No intervals = 24x7."""
     ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, department)
     rows = sorted(intervals)
     errors = []
     for weekday, start, end in rows:
@@ -225,6 +237,7 @@ def holiday_add(
     name: str,
 ) -> Holiday:
     ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, department)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("Give the holiday a name.")})
@@ -236,6 +249,7 @@ def holiday_add(
 @transaction.atomic
 def holiday_delete(*, actor: Membership, holiday: Holiday) -> None:
     ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, holiday)
     holiday.delete()
 
 
@@ -262,6 +276,7 @@ def holidays_import(
     """Add a country's public holidays for a year; dates already present are kept. Returns how
     many were added."""
     ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, department)
     if country not in holidays_lib.list_supported_countries():
         raise ValidationError({"country": _("Choose a supported country.")})
     if not 1950 <= year <= 2100:

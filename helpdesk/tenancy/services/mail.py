@@ -15,7 +15,7 @@ from django.utils.http import urlsafe_base64_encode
 from helpdesk.mail import build_email
 
 from ..models import Invitation, User
-from .members import invitation_token
+from .invitations import invitation_token
 
 
 def _send(*, to: str, language: str, template: str, context: dict) -> None:

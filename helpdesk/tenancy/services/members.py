@@ -1,16 +1,18 @@
-"""Users of an organization: invitations, activation, roles, deletion and export (ORG-06)."""
+"""Users of an organization: inviting, activation, roles, deletion and export (ORG-06).
+
+Invitation links themselves (tokens, acceptance, purging) are in `invitations.py`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from typing import Any
 
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..exports import export_sections
+from ..guards import ensure_same_org
 from ..models import (
     ROLE_CHOICES,
     AdminLevel,
@@ -18,16 +20,14 @@ from ..models import (
     DepartmentAgent,
     Invitation,
     Membership,
-    Organization,
     TeamMember,
     User,
     _invitation_expiry,
     _new_nonce,
 )
-from ..permissions import can_manage_roles, ensure_suite_admin
+from ..permissions import Power, can_manage_roles, ensure_power
+from ..tasks import send_invitation_email_task
 from .organizations import ensure_seat_available
-
-INVITATION_SALT = "madoguchi.invitation"
 
 
 def _validate_roles(roles: dict[str, str]) -> dict[str, str]:
@@ -55,27 +55,7 @@ def _protect_from_self_and_owner(actor: Membership, member: Membership, refusal:
 
 
 # --- Invitations -----------------------------------------------------------------------------
-def invitation_token(invitation: Invitation) -> str:
-    return signing.dumps([invitation.pk, invitation.nonce], salt=INVITATION_SALT)
-
-
-def invitation_from_token(*, org: Organization, token: str) -> Invitation | None:
-    """The invitation this link was issued for, in `org`; None for a forged or rotated link."""
-    try:
-        pk, nonce = signing.loads(token, salt=INVITATION_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
-    return (
-        Invitation.objects.for_org(org)
-        .select_related("membership__user")
-        .filter(pk=pk, nonce=nonce)
-        .first()
-    )
-
-
 def _send_invitation(invitation: Invitation) -> None:
-    from ..tasks import send_invitation_email_task
-
     org_id, invitation_id = invitation.org_id, invitation.pk
     transaction.on_commit(lambda: send_invitation_email_task.delay(org_id, invitation_id))
 
@@ -85,7 +65,7 @@ def member_invite(
     *, actor: Membership, email: str, full_name: str = "", roles: dict[str, str]
 ) -> Invitation:
     """Invite a person by email with roles per app. Takes a seat on the plan at once."""
-    ensure_suite_admin(actor)
+    ensure_power(actor, Power.MANAGE_USERS)
     org = actor.org
     email = User.objects.normalize_email(email or "").strip().lower()
     try:
@@ -135,7 +115,8 @@ def member_invite(
 @transaction.atomic
 def member_reinvite(*, actor: Membership, member: Membership) -> Invitation:
     """A fresh link for a pending invitation; earlier links stop working."""
-    ensure_suite_admin(actor)
+    ensure_power(actor, Power.MANAGE_USERS)
+    ensure_same_org(actor.org, member)
     if member.status != Membership.Status.INVITED:
         raise ValidationError(
             _("Only users who have not accepted their invitation can be re-invited.")
@@ -158,69 +139,11 @@ def member_reinvite(*, actor: Membership, member: Membership) -> Invitation:
     return invitation
 
 
-def invitation_problem(invitation: Invitation | None) -> str | None:
-    """Why this link cannot be used, in words for the person holding it; None when it can."""
-    if invitation is None:
-        return _("This invitation link is not valid. Ask your administrator for a new one.")
-    if invitation.accepted_at is not None:
-        return _("This invitation has already been used. Log in with your email and password.")
-    if invitation.membership.status != Membership.Status.INVITED:
-        return _("This invitation is no longer valid. Ask your administrator for a new one.")
-    if invitation.is_expired:
-        return _("This invitation link has expired. Ask your administrator to re-invite you.")
-    return None
-
-
-@transaction.atomic
-def invitation_accept(
-    *, invitation: Invitation, user: User | None, full_name: str = "", password: str | None = None
-) -> Membership:
-    """Accept an invitation: a new person sets a name and password; a person who already has
-    an account must be signed in as the invited user. One use only (the row is locked)."""
-    invitation = (
-        Invitation.objects.select_for_update()
-        .select_related("membership__user")
-        .get(pk=invitation.pk, org=invitation.org_id)
-    )
-    problem = invitation_problem(invitation)
-    if problem:
-        raise ValidationError(problem)
-    invited = invitation.membership.user
-    if invited.has_usable_password():
-        if user is None or user.pk != invited.pk:
-            raise PermissionDenied(
-                _("Log in as %(email)s to accept this invitation.") % {"email": invited.email}
-            )
-    else:
-        if not password:
-            raise ValidationError({"password1": _("Choose a password.")})
-        invited.set_password(password)
-        if full_name.strip():
-            invited.full_name = full_name.strip()
-        invited.save(update_fields=["password", "full_name"])
-    invitation.accepted_at = timezone.now()
-    invitation.save(update_fields=["accepted_at"])
-    membership = invitation.membership
-    membership.status = Membership.Status.ACTIVE
-    membership.save(update_fields=["status"])
-    return membership
-
-
-def invitations_purge_stale(*, now=None, keep_days: int = 30) -> int:
-    """Delete unaccepted invitations that expired more than `keep_days` ago (their members
-    stay "invited" and can be re-invited). A maintenance sweep across organizations, run by
-    beat; idempotent. Returns how many were deleted."""
-    cutoff = (now or timezone.now()) - timedelta(days=keep_days)
-    deleted, _by_model = Invitation.objects.filter(
-        accepted_at=None, expires_at__lte=cutoff
-    ).delete()
-    return deleted
-
-
 # --- Status, roles, deletion, export ---------------------------------------------------------
 @transaction.atomic
 def member_deactivate(*, actor: Membership, member: Membership) -> Membership:
-    ensure_suite_admin(actor)
+    ensure_power(actor, Power.MANAGE_USERS)
+    ensure_same_org(actor.org, member)
     _protect_from_self_and_owner(actor, member, _("You cannot deactivate yourself."))
     member.status = Membership.Status.DEACTIVATED
     member.save(update_fields=["status"])
@@ -229,7 +152,8 @@ def member_deactivate(*, actor: Membership, member: Membership) -> Membership:
 
 @transaction.atomic
 def member_activate(*, actor: Membership, member: Membership) -> Membership:
-    ensure_suite_admin(actor)
+    ensure_power(actor, Power.MANAGE_USERS)
+    ensure_same_org(actor.org, member)
     if member.status != Membership.Status.DEACTIVATED:
         raise ValidationError(_("Only a deactivated user can be activated."))
     ensure_seat_available(member.org)
@@ -250,7 +174,8 @@ def member_activate(*, actor: Membership, member: Membership) -> Membership:
 @transaction.atomic
 def member_delete(*, actor: Membership, member: Membership) -> None:
     """Remove a person from the organization (their account stays for other organizations)."""
-    ensure_suite_admin(actor)
+    ensure_power(actor, Power.MANAGE_USERS)
+    ensure_same_org(actor.org, member)
     _protect_from_self_and_owner(actor, member, _("You cannot delete yourself."))
     org = member.org
     DepartmentAgent.objects.for_org(org).filter(user=member.user).delete()
@@ -269,13 +194,25 @@ def member_set_access(
 ) -> Membership:
     """Change app access and roles (blank role = no access), and the admin level.
 
-    App admins change only their app's role; suite admins change every app and the admin level
-    (never to or from account admin: that is a hand-over by the account admin)."""
+    Both are admin-level powers (ORG-05), never an app role's: app admins change only their
+    app's role; suite admins change every app and the admin level (never to or from account
+    admin: that is a hand-over by the account admin). The account admin keeps access to every
+    app, and only they change their own roles."""
+    ensure_same_org(actor.org, member)
     roles = _validate_roles(roles)
     changed: list[str] = []
     for app in App.values:
         if roles[app] == member.role(app):
             continue
+        if member.is_account_admin:
+            if member.pk != actor.pk:
+                raise PermissionDenied(
+                    _("Only the account administrator can change their own access.")
+                )
+            if not roles[app]:
+                raise ValidationError(
+                    {f"{app}_role": _("The account administrator keeps access to every app.")}
+                )
         if not can_manage_roles(actor, app):
             raise PermissionDenied(
                 _("You cannot change roles in %(app)s.") % {"app": App(app).label}
@@ -285,7 +222,7 @@ def member_set_access(
     if admin_level is not None and (
         admin_level != member.admin_level or admin_app != member.admin_app
     ):
-        ensure_suite_admin(actor)
+        ensure_power(actor, Power.MANAGE_ADMINS)
         if AdminLevel.ACCOUNT in (admin_level, member.admin_level):
             raise ValidationError(
                 {
@@ -304,28 +241,25 @@ def member_set_access(
         member.admin_level = admin_level
         member.admin_app = admin_app if admin_level == AdminLevel.APP else ""
         changed += ["admin_level", "admin_app"]
-    if (
-        member.is_account_admin
-        and not member.desk_role
-        and not member.crm_role
-        and not member.chat_role
-    ):
-        raise ValidationError(_("The account administrator keeps access to at least one app."))
     if changed:
         member.save(update_fields=changed)
     return member
 
 
-def member_export(*, actor: Membership, member: Membership) -> dict:
-    """Everything this organization holds about a user, as JSON-ready data (ORG-06)."""
-    ensure_suite_admin(actor)
-    org, user = member.org, member.user
+def member_export(*, actor: Membership, member: Membership) -> dict[str, Any]:
+    """Everything this organization holds about a user, as JSON-ready data (ORG-06): the
+    account, the membership and its roles, departments, teams and invitations here, then one
+    section per app above tenancy (tickets, thread entries, history, attachments, customer
+    records), each registered in `helpdesk.tenancy.exports`. Reads only `member.org`'s rows."""
+    ensure_power(actor, Power.EXPORT_USERS)
+    ensure_same_org(actor.org, member)
+    org, user = actor.org, member.user
     departments = (
         DepartmentAgent.objects.for_org(org).filter(user=user).select_related("department")
     )
-    teams = TeamMember.objects.for_org(org).filter(user=user).select_related("team")
+    teams = TeamMember.objects.for_org(org).filter(user=user).select_related("team__department")
     invitations = Invitation.objects.for_org(org).filter(membership=member)
-    return {
+    data: dict[str, Any] = {
         "organization": {"name": org.name, "portal": org.portal},
         "user": {
             "email": user.email,
@@ -340,11 +274,13 @@ def member_export(*, actor: Membership, member: Membership) -> dict:
             "admin_app": member.admin_app,
             "roles": {app: member.role(app) for app in App.values},
             "created_at": member.created_at.isoformat(),
+            "last_seen_at": member.last_seen_at.isoformat() if member.last_seen_at else None,
         },
         "departments": [d.department.name for d in departments],
-        "teams": [t.team.name for t in teams],
+        "teams": [{"name": t.team.name, "department": t.team.department.name} for t in teams],
         "invitations": [
             {
+                "email": i.email,
                 "created_at": i.created_at.isoformat(),
                 "expires_at": i.expires_at.isoformat(),
                 "accepted_at": i.accepted_at.isoformat() if i.accepted_at else None,
@@ -352,3 +288,6 @@ def member_export(*, actor: Membership, member: Membership) -> dict:
             for i in invitations
         ],
     }
+    for name, section in export_sections().items():
+        data[name] = section(org=org, user=user)
+    return data

@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from helpdesk.http import apply_errors
@@ -302,7 +303,15 @@ def holidays_import(request: HttpRequest, dept_id: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("%(count)d public holidays imported.") % {"count": added})
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d public holiday imported.",
+                    "%(count)d public holidays imported.",
+                    added,
+                )
+                % {"count": added},
+            )
             return _to_department(request, department, "holidays")
     return _holidays_page(request, department, import_form=form, status=400)
 

@@ -24,7 +24,15 @@ from ..forms import (
     TransferForm,
 )
 from ..models import App, Department, Membership, Organization
-from ..permissions import require_account_admin, require_any_admin, require_suite_admin
+from ..permissions import (
+    Power,
+    can_manage_roles,
+    has_power,
+    require_account_admin,
+    require_any_admin,
+    require_power,
+    require_suite_admin,
+)
 from ..services import members as member_services
 from ..services import organizations as org_services
 
@@ -70,6 +78,7 @@ def _organization_page(request: HttpRequest, status: int = 200, **forms) -> Http
         .first(),
         "aliases": org.aliases.order_by("-created_at"),
         "can_edit": actor.is_account_admin,
+        "can_change_plan": has_power(actor, Power.CHANGE_PLAN),
     }
     context.update(forms)
     return render(request, "setup/organization.html", context, status=status)
@@ -105,7 +114,12 @@ def organization_details(request: HttpRequest) -> HttpResponse:
         "details_form",
         form,
         lambda d: org_services.organization_update_details(
-            actor=request.membership, org=request.org, data=d
+            actor=request.membership,
+            name=d["name"],
+            time_zone=d["time_zone"],
+            phone=d["phone"],
+            website=d["website"],
+            address=d["address"],
         ),
         _("Organization details saved."),
     )
@@ -126,7 +140,7 @@ def organization_portal(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@require_account_admin
+@require_power(Power.CHANGE_PLAN)
 def organization_plan(request: HttpRequest) -> HttpResponse:
     return _organization_post(
         request,
@@ -260,7 +274,7 @@ def user_detail(request: HttpRequest, member_id: int) -> HttpResponse:
             return redirect("setup:user_detail", portal=request.org.portal, member_id=member.pk)
     # Only the fields this admin may change are editable.
     for app in App.values:
-        if not actor.is_app_admin(app):
+        if not can_manage_roles(actor, app) or (member.is_account_admin and member != actor):
             form.fields[f"{app}_role"].disabled = True
     if not actor.is_suite_admin or member.is_account_admin or member.pk == actor.pk:
         form.fields["admin_level"].disabled = True

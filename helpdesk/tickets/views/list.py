@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from helpdesk.http import client_ip
@@ -133,13 +134,21 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
     if result.changed:
         messages.success(
             request,
-            _("%(count)d tickets changed: %(numbers)s.")
+            ngettext(
+                "%(count)d ticket changed: %(numbers)s.",
+                "%(count)d tickets changed: %(numbers)s.",
+                len(result.changed),
+            )
             % {"count": len(result.changed), "numbers": ", ".join(f"#{n}" for n in result.changed)},
         )
     if result.unchanged:
         messages.info(
             request,
-            _("%(count)d tickets were already so: %(numbers)s.")
+            ngettext(
+                "%(count)d ticket was already so: %(numbers)s.",
+                "%(count)d tickets were already so: %(numbers)s.",
+                len(result.unchanged),
+            )
             % {
                 "count": len(result.unchanged),
                 "numbers": ", ".join(f"#{n}" for n in result.unchanged),
