@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlsplit
 
 import nh3
+from django.conf import settings
 
 ALLOWED_TAGS = {
     "a",
@@ -57,6 +59,47 @@ def sanitize_html(value: str) -> str:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
     ).strip()
+
+
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+def is_own_url(url: str) -> bool:
+    """Whether a browser would load `url`, written in one of our pages, from this site: a
+    relative address, or an absolute one on SITE_URL. Read as a browser reads it (tabs and
+    newlines dropped, spaces trimmed, "\\" taken for "/"), so "/\\host/x" counts as remote."""
+    value = re.sub(r"[\t\n\r]", "", url or "").strip(_C0_AND_SPACE).replace("\\", "/")
+    if value.startswith(settings.SITE_URL + "/"):
+        return True
+    return not value.startswith("//") and not urlsplit(value).scheme
+
+
+def hide_remote_images(value: str) -> tuple[str, int]:
+    """Sanitised HTML with the address of every remote image removed, and how many there were.
+
+    A remote image in a mail tells its sender who opened the message, when, and from which IP
+    address, so the ticket page leaves them out until the reader asks (the image keeps its
+    alt text). Images of our own (attachments served by our access-checked view) stay."""
+    if "<img" not in (value or ""):
+        return value or "", 0
+    hidden = 0
+
+    def keep_own_images(tag: str, attribute: str, url: str) -> str | None:
+        nonlocal hidden
+        if tag == "img" and attribute == "src" and not is_own_url(url):
+            hidden += 1
+            return None
+        return url
+
+    cleaned = nh3.clean(
+        value,
+        tags=ALLOWED_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=keep_own_images,
+        url_schemes={"http", "https", "mailto"},
+    ).strip()
+    return cleaned, hidden
 
 
 def text_to_html(value: str) -> str:

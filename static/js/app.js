@@ -15,6 +15,30 @@
       });
     }
   });
+  // Behaviours named by data attributes, so that templates carry no inline script (the
+  // Content-Security-Policy refuses onclick="..." and the like).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches("select[data-autosubmit]") && target.form) {
+      target.form.requestSubmit();
+    } else if (target.matches("input[data-sets-form-kind]") && target.form) {
+      // The composer shows the fields of the kind of message chosen (reply, comment, forward).
+      target.form.dataset.kind = target.value;
+    } else if (target.matches("input[data-select-all]")) {
+      var name = target.getAttribute("data-select-all");
+      document.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (box) {
+        box.checked = target.checked;
+      });
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-move-row-up]");
+    if (!button) return;
+    // Move the table row one place up and save the new order (the button's form).
+    var row = button.closest("tr");
+    if (row.previousElementSibling) row.parentNode.insertBefore(row, row.previousElementSibling);
+    if (button.form) button.form.requestSubmit();
+  });
   // Show a server error from an htmx request instead of failing silently.
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.createElement("div");

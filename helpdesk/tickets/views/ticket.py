@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
@@ -19,6 +22,7 @@ from helpdesk.tenancy.permissions import require_app
 
 from ..fields import display_value
 from ..forms import ThreadForm, TicketForm, TicketPropertiesForm
+from ..html import hide_remote_images
 from ..models import (
     Attachment,
     Channel,
@@ -96,7 +100,34 @@ def ticket_edit_view(request: HttpRequest, number: int) -> HttpResponse:
     return _ticket_form_page(request, number)
 
 
-def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_form=None):
+@dataclass(frozen=True)
+class Message:
+    """A description or thread entry as the page shows it (TKT-02): sanitised HTML whose
+    remote images are held back (`hidden` of them) unless the reader asked to see this
+    message's (`shown`)."""
+
+    html: str
+    hidden: int = 0
+    shown: bool = False
+
+
+def _message(html: str, key: str, show_images: str) -> Message:
+    safe, hidden = hide_remote_images(html)
+    if hidden and key == show_images:
+        return Message(html=html, shown=True)
+    return Message(html=safe, hidden=hidden)
+
+
+@csp_update({"img-src": ["https:", "http:"]})
+def _with_remote_images(response: HttpResponse) -> HttpResponse:
+    """The reader asked to see one message's remote images: this answer's CSP lets them load
+    (every other answer allows images from our origin only)."""
+    return response
+
+
+def _detail_context(
+    request: HttpRequest, ticket, *, properties=None, thread_form=None, show_images: str = ""
+):
     """Everything the ticket page shows, in a fixed number of queries."""
     membership = request.membership
     fields = list(
@@ -114,6 +145,8 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
         by_thread.setdefault(attachment.thread_id, []).append(attachment)
     for thread in threads:
         thread.files = by_thread.get(thread.pk, [])
+        thread.message = _message(thread.body, str(thread.pk), show_images)
+    description = _message(ticket.description, "description", show_images)
     history = list(
         TicketHistory.objects.for_org(request.org)
         .filter(ticket=ticket)
@@ -135,6 +168,8 @@ def _detail_context(request: HttpRequest, ticket, *, properties=None, thread_for
         "channels": Channel.choices,
         "ticket": ticket,
         "threads": threads,
+        "description": description,
+        "images_shown": description.shown or any(t.message.shown for t in threads),
         "history": [
             (
                 h,
@@ -217,8 +252,12 @@ def _ticket(request: HttpRequest, number: int, *, for_update: bool = False) -> T
 
 @require_app(App.DESK)
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
+    """The ticket page. `?images=<thread id>` (or `=description`) shows that one message's
+    remote images."""
     ticket = _ticket(request, number)
-    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+    context = _detail_context(request, ticket, show_images=request.GET.get("images", ""))
+    response = render(request, "tickets/detail.html", context)
+    return _with_remote_images(response) if context["images_shown"] else response
 
 
 @require_POST
