@@ -4,8 +4,12 @@ Our pages are synchronous Django views. Served through Django's ASGI handler, ea
 gets a fresh thread and every middleware hook crosses between async and sync code; served
 through the WSGI handler in a bounded thread pool (a2wsgi), the same page costs about a fifth
 less CPU (bench/tickets.py). So plain HTTP goes to the WSGI handler, while everything else an
-ASGI server carries (lifespan, and later websockets and event streams, which need real async
-views) goes to Django's ASGI handler.
+ASGI server carries (lifespan, and later websockets) goes to Django's ASGI handler.
+
+Event streams (server-sent events) hold their response open: in the pool each would hold a
+thread, and a handful would starve every page. So a path that names a stream (its last segment
+is `stream`, see helpdesk/streams.py) goes to Django's ASGI handler too, where an async view
+waits on the event loop without a thread.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 django_asgi = get_asgi_application()
 pages = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WEB_THREADS", "8")))
 
+from helpdesk.streams import is_stream_path  # noqa: E402 - after Django is set up
+
 
 async def application(scope, receive, send):
-    if scope["type"] == "http":
+    if scope["type"] == "http" and not is_stream_path(scope["path"]):
         return await pages(scope, receive, send)
     return await django_asgi(scope, receive, send)

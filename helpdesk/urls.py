@@ -4,6 +4,7 @@ TenantMiddleware resolves the organization and checks membership."""
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from helpdesk import streams
 from helpdesk.tenancy.forms import PasswordResetForm
 from helpdesk.tenancy.views import account, apps, signin, signup
 from helpdesk.tickets import urls as tickets_urls
@@ -24,6 +25,7 @@ tenant_patterns = [
 urlpatterns = [
     path("", account.home, name="home"),
     path("healthz", account.healthz, name="healthz"),
+    path("healthz/stream/", streams.heartbeat_stream, name="heartbeat_stream"),
     path("signup/", signup.signup, name="signup"),
     path("signup/sent/", signup.signup_sent, name="signup_sent"),
     path("signup/confirm/<str:token>/", signup.signup_confirm, name="signup_confirm"),

@@ -28,6 +28,7 @@ GLOBAL_URLS = {
     "signup": "creates a new organization",
     "signup_sent": "the same answer to every sign-up",
     "signup_confirm": "signed token of one sign-up",
+    "heartbeat_stream": "no tenant data",
     "org_list": "lists the user's own memberships",
     "set_language": "stores the user's own language",
     "login": "authentication",
