@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.tenancy.keys import TenantForeignKey
 from helpdesk.tenancy.models import Department, TenantModel
 
 
@@ -46,7 +47,7 @@ class Contact(TenantModel):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     mobile = models.CharField(_("mobile"), max_length=40, blank=True)
     title = models.CharField(_("title"), max_length=100, blank=True)
-    account = models.ForeignKey(
+    account = TenantForeignKey(
         Account,
         on_delete=models.SET_NULL,
         null=True,
@@ -90,7 +91,7 @@ class Contact(TenantModel):
 class Product(TenantModel):
     name = models.CharField(_("product name"), max_length=200)
     code = models.CharField(_("product code"), max_length=60, blank=True)
-    department = models.ForeignKey(
+    department = TenantForeignKey(
         Department,
         on_delete=models.SET_NULL,
         null=True,
@@ -121,8 +122,8 @@ class Product(TenantModel):
 
 
 class ContactProduct(TenantModel):
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    contact = TenantForeignKey(Contact, on_delete=models.CASCADE)
+    product = TenantForeignKey(Product, on_delete=models.CASCADE)
 
     class Meta:
         constraints = [
@@ -136,8 +137,8 @@ class ContactProduct(TenantModel):
 
 
 class AccountProduct(TenantModel):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    account = TenantForeignKey(Account, on_delete=models.CASCADE)
+    product = TenantForeignKey(Product, on_delete=models.CASCADE)
 
     class Meta:
         constraints = [

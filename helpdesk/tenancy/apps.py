@@ -3,10 +3,12 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _rls_sync(sender, using: str, **kwargs) -> None:
-    """After every migrate: roles, grants and a policy on every tenant table (rls.py)."""
-    from . import rls
+def _schema_sync(sender, using: str, **kwargs) -> None:
+    """After every migrate: the composite keys (keys.py), then the roles, grants and a policy
+    on every tenant table (rls.py). Both are idempotent and cover new tables by construction."""
+    from . import keys, rls
 
+    keys.sync(using=using)
     rls.sync(using=using)
 
 
@@ -18,4 +20,4 @@ class TenancyConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the tenancy system checks)
 
-        post_migrate.connect(_rls_sync, sender=self, dispatch_uid="tenancy.rls_sync")
+        post_migrate.connect(_schema_sync, sender=self, dispatch_uid="tenancy.schema_sync")

@@ -100,6 +100,7 @@ def check_tenant_models(app_configs=None, **kwargs) -> list[checks.Error]:
     for model in candidates:
         if issubclass(model, TenantModel) and not model._meta.abstract:
             errors.extend(tenant_model_errors(model))
+            errors.extend(tenant_reference_errors(model))
     return errors
 
 
@@ -110,15 +111,12 @@ def check_row_level_security(app_configs=None, databases=None, **kwargs) -> list
     Skipped while migrations are pending: `migrate` writes the policies after it runs (and
     runs this check first, which must not stop it from doing so)."""
     from django.db import DEFAULT_DB_ALIAS, connections
-    from django.db.migrations.executor import MigrationExecutor
 
     from . import rls
 
     if not databases or DEFAULT_DB_ALIAS not in databases:
         return []
-    connection = connections[DEFAULT_DB_ALIAS]
-    executor = MigrationExecutor(connection)
-    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+    if _migrations_pending(connections[DEFAULT_DB_ALIAS]):
         return []
     return [
         checks.Error(
@@ -127,4 +125,55 @@ def check_row_level_security(app_configs=None, databases=None, **kwargs) -> list
             id="tenancy.E004",
         )
         for table in rls.tables_without_policy(using=DEFAULT_DB_ALIAS)
+    ]
+
+
+def _migrations_pending(connection) -> bool:
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
+def tenant_reference_errors(model: type[models.Model]) -> list[checks.Error]:
+    """tenancy.E006: a reference between two tenant models must be a TenantForeignKey, whose
+    database key carries org_id (keys.py); a plain ForeignKey would reference `id` alone."""
+    from .keys import TenantForeignKey
+    from .models import TenantModel
+
+    return [
+        checks.Error(
+            f"{model._meta.label}.{field.name} references the tenant model "
+            f"{field.related_model._meta.label} with a plain ForeignKey.",
+            hint="Use helpdesk.tenancy.keys.TenantForeignKey.",
+            obj=model,
+            id="tenancy.E006",
+        )
+        for field in model._meta.local_fields
+        if field.is_relation
+        and isinstance(field.related_model, type)
+        and issubclass(field.related_model, TenantModel)
+        and not isinstance(field, TenantForeignKey)
+    ]
+
+
+@checks.register(checks.Tags.database)
+def check_composite_keys(app_configs=None, databases=None, **kwargs) -> list[checks.Error]:
+    """tenancy.E005: the live catalog. A tenant table's primary key, unique constraints and
+    foreign keys to other tenant tables must all carry org_id (Citus distributes by it, and
+    the keys keep rows from pointing into another organization). Skipped while migrations
+    are pending, for the same reason as E004."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from . import keys
+
+    if not databases or DEFAULT_DB_ALIAS not in databases:
+        return []
+    if _migrations_pending(connections[DEFAULT_DB_ALIAS]):
+        return []
+    return [
+        checks.Error(
+            problem, hint="Run `manage.py migrate`: it writes the keys.", id="tenancy.E005"
+        )
+        for problem in keys.problems(using=DEFAULT_DB_ALIAS)
     ]

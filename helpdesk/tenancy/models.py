@@ -21,6 +21,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .keys import MemberForeignKey, TenantForeignKey
+
 TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz]
 
 
@@ -205,10 +207,10 @@ class AdminLevel(models.TextChoices):
 
 
 ROLE_CHOICES = {App.DESK: DeskRole, App.CRM: CrmRole, App.CHAT: ChatRole}
-DEFAULT_ROLES = {App.DESK: DeskRole.AGENT, App.CRM: CrmRole.SALES, App.CHAT: ChatRole.OPERATOR}
-
 # The app role that administers the app's own settings (ORG-04); Chat has none.
 APP_ADMIN_ROLES = {App.DESK: DeskRole.ADMIN, App.CRM: CrmRole.ADMIN}
+DEFAULT_ROLES = {App.DESK: DeskRole.AGENT, App.CRM: CrmRole.SALES, App.CHAT: ChatRole.OPERATOR}
+
 
 class Membership(TenantModel):
     """A user in an organization: status, admin level and a role per app (blank = no access)."""
@@ -241,7 +243,7 @@ class Membership(TenantModel):
     chat_role = models.CharField(
         _("Chat role"), max_length=20, choices=ChatRole.choices, blank=True
     )
-    manager = models.ForeignKey(
+    manager = TenantForeignKey(
         "self",
         on_delete=models.SET_NULL,
         null=True,
@@ -319,7 +321,7 @@ class Invitation(TenantModel):
     """A one-time link to join an organization. The link is signed with SECRET_KEY over
     (id, nonce); re-inviting rotates the nonce, so only the latest link works."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
+    membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
     nonce = models.CharField(max_length=32, default=_new_nonce)
     invited_by = models.ForeignKey(
@@ -370,8 +372,8 @@ class Department(TenantModel):
 
 
 class DepartmentAgent(TenantModel):
-    department = models.ForeignKey(Department, on_delete=models.CASCADE)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    department = TenantForeignKey(Department, on_delete=models.CASCADE)
+    user = MemberForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
@@ -385,7 +387,7 @@ class DepartmentAgent(TenantModel):
 
 
 class Team(TenantModel):
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="teams")
+    department = TenantForeignKey(Department, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(_("name"), max_length=100)
     description = models.CharField(_("description"), max_length=255, blank=True)
     members = models.ManyToManyField(
@@ -403,8 +405,8 @@ class Team(TenantModel):
 
 
 class TeamMember(TenantModel):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    team = TenantForeignKey(Team, on_delete=models.CASCADE)
+    user = MemberForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
@@ -429,7 +431,7 @@ class BusinessInterval(TenantModel):
     """One working interval of a department's weekly schedule, in the department's time zone.
     A day may have several; a department without any works around the clock."""
 
-    department = models.ForeignKey(
+    department = TenantForeignKey(
         Department, on_delete=models.CASCADE, related_name="business_intervals"
     )
     weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
@@ -453,7 +455,7 @@ class BusinessInterval(TenantModel):
 
 
 class Holiday(TenantModel):
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="holidays")
+    department = TenantForeignKey(Department, on_delete=models.CASCADE, related_name="holidays")
     date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=120)
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from customers.models import Account, Contact
+from helpdesk.tenancy.keys import TenantForeignKey
 from helpdesk.tenancy.models import Department, TenantModel
 
 
@@ -29,7 +30,7 @@ class StatusKind(models.TextChoices):
 class TicketStatus(TenantModel):
     """A status of a department's layout; its kind drives views, SLAs and closed times."""
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="statuses")
+    department = TenantForeignKey(Department, on_delete=models.CASCADE, related_name="statuses")
     name = models.CharField(_("name"), max_length=60)
     kind = models.CharField(_("type"), max_length=10, choices=StatusKind.choices)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
@@ -67,7 +68,7 @@ class CustomField(TenantModel):
     """A custom ticket field of a department's layout. Values live in Ticket.custom_fields,
     keyed by `key`, checked by `helpdesk.tickets.fields.validate_custom_values`."""
 
-    department = models.ForeignKey(
+    department = TenantForeignKey(
         Department, on_delete=models.CASCADE, related_name="custom_fields"
     )
     label = models.CharField(_("label"), max_length=80)
@@ -124,10 +125,10 @@ class Ticket(TenantModel):
     number = models.PositiveBigIntegerField(_("number"))
     subject = models.CharField(_("subject"), max_length=255)
     description = models.TextField(_("description"), blank=True)
-    department = models.ForeignKey(
+    department = TenantForeignKey(
         Department, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("department")
     )
-    status = models.ForeignKey(
+    status = TenantForeignKey(
         TicketStatus, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("status")
     )
     # Denormalised from the status, so views filter and count without a join.
@@ -139,7 +140,7 @@ class Ticket(TenantModel):
     channel = models.CharField(
         _("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB
     )
-    contact = models.ForeignKey(
+    contact = TenantForeignKey(
         Contact,
         on_delete=models.PROTECT,
         null=True,
@@ -147,7 +148,7 @@ class Ticket(TenantModel):
         related_name="tickets",
         verbose_name=_("contact"),
     )
-    account = models.ForeignKey(
+    account = TenantForeignKey(
         Account,
         on_delete=models.SET_NULL,
         null=True,
@@ -221,12 +222,12 @@ class Thread(TenantModel):
         COMMENT = "comment", _("Private comment")
         INCOMING = "incoming", _("Customer message")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="threads")
+    ticket = TenantForeignKey(Ticket, on_delete=models.CASCADE, related_name="threads")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    contact = models.ForeignKey(
+    contact = TenantForeignKey(
         Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     body = models.TextField()  # sanitised HTML
@@ -256,8 +257,8 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 
 
 class Attachment(TenantModel):
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
-    thread = models.ForeignKey(
+    ticket = TenantForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    thread = TenantForeignKey(
         Thread, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
     )
     file = models.FileField(upload_to=attachment_path, max_length=255)
@@ -281,7 +282,7 @@ class Attachment(TenantModel):
 class TicketHistory(TenantModel):
     """One change to a ticket: who, when, from where, what, and per-field before/after."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="history")
+    ticket = TenantForeignKey(Ticket, on_delete=models.CASCADE, related_name="history")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
