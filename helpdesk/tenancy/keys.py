@@ -165,9 +165,15 @@ def problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
     present = {con.table for con in constraints(using=using)}
     for table in sorted(tenant & present - set(primary)):
         found.append(f"{table}: no primary key")
-    declared = {(c.table, c.columns) for c in constraints(using=using) if c.kind == "f"}
+    declared = {(c.table, c.columns, c.target) for c in constraints(using=using) if c.kind == "f"}
+    from .models import Organization
+
+    organization = Organization._meta.db_table
+    for table in sorted(tenant & present):
+        if (table, ("org_id",), organization) not in declared:
+            found.append(f"{table}: foreign key ('org_id',) -> {organization} is missing")
     for key in tenant_keys():
-        if key.table in present and (key.table, key.columns) not in declared:
+        if key.table in present and (key.table, key.columns, key.target) not in declared:
             found.append(f"{key.table}: foreign key {key.columns} -> {key.target} is missing")
     return sorted(found)
 
@@ -268,7 +274,7 @@ def unsync(*, using: str = DEFAULT_DB_ALIAS) -> None:
     with connections[using].cursor() as wrapper:
         cursor = wrapper.cursor
         for con in current:
-            if con.kind == "f" and con.table in tenant and "org_id" in con.columns:
+            if con.kind == "f" and con.table in tenant and con.target in tenant:
                 _run(
                     cursor,
                     sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
