@@ -294,12 +294,13 @@ class Membership(TenantModel):
         return self.admin_level in (AdminLevel.SUITE, AdminLevel.ACCOUNT)
 
     def is_app_admin(self, app: str) -> bool:
-        """Administers `app`'s settings: by admin level (ORG-05) or by the app's admin role
-        (ORG-04). Deciding who may use the app is an admin-level power only
+        """Administers `app`'s settings: by admin level (ORG-05: `MANAGE_APP_SETTINGS` in
+        `permissions.ADMIN_LEVEL_POWERS`, which a test keeps equal to this) or by the app's
+        admin role (ORG-04). Deciding who may use the app is an admin-level power only
         (`permissions.can_manage_roles`)."""
-        from .permissions import Power, has_power  # permissions reads these models
-
-        if has_power(self, Power.MANAGE_APP_SETTINGS, app):
+        if self.is_active and (
+            self.is_suite_admin or (self.admin_level == AdminLevel.APP and self.admin_app == app)
+        ):
             return True
         admin_role = APP_ADMIN_ROLES.get(app)
         return admin_role is not None and self.role(app) == admin_role

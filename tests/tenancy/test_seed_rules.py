@@ -136,3 +136,13 @@ def test_org05_app_admin_manages_access_to_their_own_app_only(acme):
     member = acme.member(admin_level="app", admin_app="crm", desk_role="")
     assert has_power(member, Power.MANAGE_APP_ACCESS, "crm")
     assert not has_power(member, Power.MANAGE_APP_ACCESS, "desk")
+
+
+@pytest.mark.parametrize("level", ["suite", "app", ""])
+def test_org05_membership_app_admin_agrees_with_the_admin_level_table(acme, level):
+    """Membership.is_app_admin (models cannot import permissions) follows the table."""
+    member = acme.member(
+        admin_level=level, admin_app="crm" if level == "app" else "", desk_role="agent"
+    )
+    for app in ("desk", "crm", "chat"):
+        assert member.is_app_admin(app) == has_power(member, Power.MANAGE_APP_SETTINGS, app)
