@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.tenancy.keys import TenantForeignKey
+from helpdesk.tenancy.fields import TenantForeignKey
 from helpdesk.tenancy.models import Department, TenantModel
 
 

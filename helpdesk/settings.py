@@ -103,6 +103,8 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+# PostgreSQL, grouping tenant rows by their composite key (helpdesk/postgres).
+DATABASES["default"]["ENGINE"] = "helpdesk.postgres"
 # Log in as another role than the URL's (bin/start runs migrations as the owner, then the web
 # server and the worker as the runtime role).
 if env.str("DATABASE_USER", default=""):
@@ -299,6 +301,7 @@ CONTENT_SECURITY_POLICY = {
 # or from one client address, within SIGNIN_LOCKOUT_MINUTES, sign-in is refused for that
 # account or address until the failures are that old. Resetting the password lifts the
 # account's lock (helpdesk/tenancy/views/signin.py). Failures are rows in the database.
+AXES_VERBOSE = False  # no banner on every command
 AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("SIGNIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

@@ -137,15 +137,16 @@ def _migrations_pending(connection) -> bool:
 
 def tenant_reference_errors(model: type[models.Model]) -> list[checks.Error]:
     """tenancy.E006: a reference between two tenant models must be a TenantForeignKey, whose
-    database key carries org_id (keys.py); a plain ForeignKey would reference `id` alone."""
-    from .keys import TenantForeignKey
+    database key carries org_id (fields.py, keys.py); a plain ForeignKey would reference `id`
+    alone."""
+    from .fields import TenantForeignKey
     from .models import TenantModel
 
     return [
         checks.Error(
             f"{model._meta.label}.{field.name} references the tenant model "
             f"{field.related_model._meta.label} with a plain ForeignKey.",
-            hint="Use helpdesk.tenancy.keys.TenantForeignKey.",
+            hint="Use helpdesk.tenancy.fields.TenantForeignKey.",
             obj=model,
             id="tenancy.E006",
         )

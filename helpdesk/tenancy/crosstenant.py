@@ -20,13 +20,13 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 from psycopg import sql
 
 from .models import Invitation, Membership, User
 
 # Tenant tables the cross-tenant role may read (rls.sync grants SELECT and a read policy).
-CROSS_TENANT_MODELS: tuple[type, ...] = (Membership, Invitation)
+CROSS_TENANT_MODELS: tuple[type[models.Model], ...] = (Membership, Invitation)
 
 
 @contextmanager

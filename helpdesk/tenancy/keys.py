@@ -11,7 +11,8 @@ of an organization they are not a member of.
 
 Django keeps `id` as the model's primary key (one sequence, unique ids, simple URLs), and has
 no composite foreign key field. So the models declare references with `TenantForeignKey`
-(Django writes no constraint for it) and `MemberForeignKey`, and `sync()` writes the keys
+(Django writes no constraint for it) and `MemberForeignKey` (both in fields.py, which the
+models import; this module reads the models), and `sync()` writes the keys
 from those declarations after every `migrate`, like the row-level-security policies (one
 post_migrate handler in apps.py runs both). A new tenant model gets its keys by construction;
 the model check `tenancy.E006` refuses a plain ForeignKey between two tenant models, and the
@@ -25,28 +26,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections
 from psycopg import sql
-
-
-class TenantForeignKey(models.ForeignKey):
-    """A reference from a tenant model to another tenant model: the database key is
-    `(org_id, <column>) -> (org_id, id)`, written by `keys.sync()`, not by Django."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs["db_constraint"] = False
-        super().__init__(*args, **kwargs)
-
-    def deconstruct(self):
-        name, path, args, kwargs = super().deconstruct()
-        kwargs.pop("db_constraint", None)
-        return name, path, args, kwargs
-
-
-class MemberForeignKey(models.ForeignKey):
-    """A user's place in the row's organization: besides the single-column key to the (global)
-    user, the database key `(org_id, <column>) -> tenancy_membership (org_id, user_id)`."""
 
 
 # --- What the models declare -------------------------------------------------------------------
@@ -69,6 +52,7 @@ class Key:
 
 def tenant_keys() -> list[Key]:
     """Every composite foreign key the tenant models declare."""
+    from .fields import MemberForeignKey, TenantForeignKey
     from .models import Membership
     from .rls import tenant_models
 
@@ -77,7 +61,8 @@ def tenant_keys() -> list[Key]:
         table = model._meta.db_table
         for field in model._meta.local_fields:
             if isinstance(field, TenantForeignKey):
-                target = field.related_model._meta.db_table
+                related: Any = field.remote_field.model
+                target = related._meta.db_table
                 keys.append(Key(table, ("org_id", field.column), target, ("org_id", "id")))
             elif isinstance(field, MemberForeignKey):
                 membership = Membership._meta.db_table

@@ -29,7 +29,7 @@ import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from psycopg import sql
 
 ORG_SETTING = "madoguchi.org_id"
@@ -40,7 +40,7 @@ CURRENT_ORG = f"NULLIF(current_setting('{ORG_SETTING}', true), '')::bigint"
 
 
 # --- Which tables -----------------------------------------------------------------------------
-def tenant_models() -> list[type]:
+def tenant_models() -> list[type[models.Model]]:
     """Concrete, managed models that derive from TenantModel (they all carry `org_id`)."""
     from .models import TenantModel
 
@@ -139,7 +139,7 @@ def _role_ensure(cursor, name: str, password: str) -> None:
     exists = row is not None
     if exists and row[0] and not password:
         return
-    attributes = sql.SQL("LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+    attributes: sql.Composable = sql.SQL("LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
     if password:
         attributes = sql.SQL("{} PASSWORD {}").format(attributes, sql.Literal(password))
     verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")

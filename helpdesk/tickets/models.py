@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from customers.models import Account, Contact
-from helpdesk.tenancy.keys import TenantForeignKey
+from helpdesk.tenancy.fields import TenantForeignKey
 from helpdesk.tenancy.models import Department, TenantModel
 
 

@@ -58,7 +58,8 @@ class StaticErrors(list):
                 self.append(f"{response.status} {response.url}")
 
         def on_failed(request):
-            if "/static/" in request.url:
+            # ERR_ABORTED: the page navigated away while the file was loading; not a failure.
+            if "/static/" in request.url and "ERR_ABORTED" not in (request.failure or ""):
                 self.append(f"failed {request.url}: {request.failure}")
 
         page.on("response", on_response)

@@ -13,7 +13,7 @@ from django.test.utils import isolate_apps
 
 from helpdesk.tenancy import keys
 from helpdesk.tenancy.checks import tenant_reference_errors
-from helpdesk.tenancy.keys import TenantForeignKey
+from helpdesk.tenancy.fields import TenantForeignKey
 from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, TenantModel
 from tests.factories import UserFactory
 

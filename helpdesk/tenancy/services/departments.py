@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import holidays as holidays_lib
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
 from django.utils.translation import gettext as _
 
 from ..guards import ensure_same_org
@@ -23,6 +23,7 @@ from ..models import (
     DepartmentAgent,
     Holiday,
     Membership,
+    Organization,
     Team,
     TeamMember,
     User,
@@ -31,7 +32,7 @@ from ..permissions import ensure_app_admin
 from ..selectors import desk_users
 
 
-def desk_members(org) -> Iterable[User]:
+def desk_members(org: Organization) -> QuerySet[User]:
     """Users who may be agents: active or invited members with Desk access."""
     return desk_users(org, statuses=[Membership.Status.ACTIVE, Membership.Status.INVITED])
 

@@ -31,8 +31,8 @@ from .organizations import ensure_seat_available
 
 
 def _validate_roles(roles: dict[str, str]) -> dict[str, str]:
-    clean = {}
-    for app in App.values:
+    clean: dict[str, str] = {}
+    for app in App:
         role = roles.get(app, "") or ""
         if role and role not in ROLE_CHOICES[app].values:
             raise ValidationError({f"{app}_role": _("Choose a valid role.")})

@@ -51,9 +51,7 @@ def org_list(request: HttpRequest) -> HttpResponse:
         "account/org_list.html",
         {
             "memberships": crosstenant.memberships_of(request.user),
-            "invited": crosstenant.memberships_of(
-                request.user, status=Membership.Status.INVITED
-            ),
+            "invited": crosstenant.memberships_of(request.user, status=Membership.Status.INVITED),
         },
     )
 
