@@ -90,7 +90,7 @@ def generate(total: int) -> None:
     from customers.models import Contact
     from helpdesk.tenancy.models import DepartmentAgent, Organization
     from helpdesk.tenancy.services.organizations import organization_signup
-    from helpdesk.tickets.models import TicketStatus
+    from helpdesk.tickets.services.layouts import statuses_for
 
     started = time.monotonic()
     with connection.cursor() as cursor:
@@ -118,9 +118,8 @@ def generate(total: int) -> None:
         department = (
             DepartmentAgent.objects.filter(org=org).select_related("department").first().department
         )
-        statuses = {
-            s.kind: s.pk for s in TicketStatus.objects.filter(org=org, department=department)
-        }
+        # A department's statuses are made on its first use.
+        statuses = {s.kind: s.pk for s in statuses_for(department)}
         admin_id = DepartmentAgent.objects.filter(org=org).first().user_id
         if not Contact.objects.filter(org=org).exists():
             Contact.objects.bulk_create(
