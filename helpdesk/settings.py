@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from csp.constants import NONCE, NONE, SELF
@@ -96,7 +97,11 @@ TEMPLATES = [
 # --- Database --------------------------------------------------------------------------------
 def _database() -> dict:
     if env.str("DATABASE_URL", default=""):
-        return env.db_url_config(env.str("DATABASE_URL"))
+        config = env.db_url_config(env.str("DATABASE_URL"))
+        # A Unix socket directory is written percent-encoded in a URL (libpq's convention,
+        # e.g. postgres://user@%2Fvar%2Frun%2Fpostgresql/db); django-environ leaves it so.
+        config["HOST"] = unquote(config["HOST"])
+        return config
     from helpdesk.embedded import embedded_database_config
 
     return embedded_database_config(BASE_DIR / ".pgdata", "madoguchi")
