@@ -447,8 +447,13 @@ def product_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Product “%(name)s” created.") % {"name": product.name})
             return redirect("customers:products", portal=request.org.portal)
+    # The template shows the fields and the save button only to those who may configure:
+    # without the flags every role, the account admin included, saw a disabled form (CUS-10).
     return render(
-        request, "customers/product_form.html", {"form": form}, status=400 if form.errors else 200
+        request,
+        "customers/product_form.html",
+        {"form": form, **_permissions(request)},
+        status=400 if form.errors else 200,
     )
 
 
