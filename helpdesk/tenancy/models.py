@@ -255,6 +255,15 @@ class Membership(TenantModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # My profile (issue 8): per organization, since one person may sign for several.
+    signature = models.TextField(
+        _("signature"),
+        blank=True,
+        max_length=2000,
+        help_text=_("Added to your replies in this organization, before the department's."),
+    )
+    # Mail events this member turned off (`notifications.MailEvent` values); new events are on.
+    muted_mail_events = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -358,6 +367,12 @@ class Department(TenantModel):
     is_enabled = models.BooleanField(_("enabled"), default=True)
     time_zone = models.CharField(
         _("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="Asia/Tokyo"
+    )
+    signature = models.TextField(
+        _("signature"),
+        blank=True,
+        max_length=2000,
+        help_text=_("Added to every reply sent from this department, after the agent's own."),
     )
     agents = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="DepartmentAgent", related_name="departments", blank=True
