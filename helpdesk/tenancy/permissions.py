@@ -157,7 +157,7 @@ def require_any_admin(view):
 
 
 NAV = [
-    ("desk", gettext_lazy("Desk"), "desk:home", lambda m: m.has_app(App.DESK)),
+    ("desk", gettext_lazy("Desk"), "desk:dashboard", lambda m: m.has_app(App.DESK)),
     ("customers", gettext_lazy("Customers"), "customers:contacts", lambda m: m.has_app(App.DESK)),
     ("crm", gettext_lazy("CRM"), "crm_home", lambda m: m.has_app(App.CRM)),
     ("chat", gettext_lazy("Chat"), "chat_home", lambda m: m.has_app(App.CHAT)),

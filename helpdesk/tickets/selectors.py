@@ -97,6 +97,9 @@ class TicketFilterForm(forms.Form):
     created_to = forms.DateField(required=False, label=_("Created to"))
     due_from = forms.DateField(required=False, label=_("Due from"))
     due_to = forms.DateField(required=False, label=_("Due to"))
+    # Closed on these days (the dashboard's chart links here; no control in the list's form).
+    closed_from = forms.DateField(required=False)
+    closed_to = forms.DateField(required=False)
     cf = forms.SlugField(required=False, max_length=60)
     cf_value = forms.CharField(required=False, max_length=200, label=_("Field value"))
     sort = forms.ChoiceField(choices=list(SORT_LABELS.items()), required=False, label=_("Sort"))
@@ -230,6 +233,8 @@ def ticket_queryset(
         ("created_to", "created_at__lt", True),
         ("due_from", "due_at__gte", False),
         ("due_to", "due_at__lt", True),
+        ("closed_from", "closed_at__gte", False),
+        ("closed_to", "closed_at__lt", True),
     ):
         day = params.get(name)
         if day:

@@ -3,12 +3,13 @@
 
 from django.urls import path
 
-from .views import layout, ticket
+from .views import dashboard, layout, ticket
 from .views import list as list_views
 
 desk_patterns = [
     path("", list_views.ticket_list, name="home"),
     path("counts/", list_views.ticket_view_counts, name="view_counts"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("tickets/bulk/", list_views.ticket_bulk, name="ticket_bulk"),
     path("tickets/new/", ticket.ticket_create_view, name="ticket_create"),
     path("tickets/<int:number>/", ticket.ticket_detail, name="ticket_detail"),

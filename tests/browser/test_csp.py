@@ -52,6 +52,9 @@ def test_tkt02_pages_raise_no_csp_violation_and_remote_images_wait(
     page.get_by_label("Email").fill("bob@acme.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()  # the SVG chart too
+    assert _violations(page) == []
+    page.get_by_role("link", name="All tickets").click()
     expect(page.get_by_role("heading", name="All tickets")).to_be_visible()
     assert page.evaluate("typeof window.htmx") == "object"
 

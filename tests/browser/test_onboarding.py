@@ -45,7 +45,7 @@ def test_org02_org06_signup_invite_accept_and_switch_to_japanese(
 ):
     base = live_server.url
     users_url = f"{base}/{PORTAL}/setup/users/"
-    desk_url = f"{base}/{PORTAL}/desk/"
+    desk_url = f"{base}/{PORTAL}/desk/dashboard/"  # the Desk opens on its dashboard
 
     # --- ORG-02: sign up (first person, first browser context) ------------------------------
     admin = new_context().new_page()
@@ -66,7 +66,7 @@ def test_org02_org06_signup_invite_accept_and_switch_to_japanese(
     admin.get_by_role("button", name="Create my helpdesk").click()
 
     expect(admin).to_have_url(desk_url)
-    expect(admin.get_by_role("heading", name="All tickets", exact=True)).to_be_visible()
+    expect(admin.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
     expect(admin.get_by_role("status")).to_contain_text("Welcome to Madoguchi!")
     expect(admin.get_by_test_id("org-switcher")).to_have_text(ORG_NAME)
     # The stylesheet and htmx are served (static_errors also fails the test on any 404).
@@ -109,14 +109,14 @@ def test_org02_org06_signup_invite_accept_and_switch_to_japanese(
     expect(agent).to_have_url(desk_url)
     expect(agent.get_by_role("status")).to_contain_text(f"You have joined {ORG_NAME}.")
     expect(agent.get_by_test_id("org-switcher")).to_have_text(ORG_NAME)
-    expect(agent.get_by_role("heading", name="All tickets", exact=True)).to_be_visible()
+    expect(agent.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
 
     # --- ...and switches the UI to Japanese (the select submits on change) ------------------
     agent.locator("#language-select").select_option("ja")
     expect(agent.locator("html")).to_have_attribute("lang", "ja")
     expect(agent).to_have_url(desk_url)
     expect(agent.locator(".appnav a[data-nav=desk]")).to_have_text("デスク")
-    expect(agent.get_by_role("heading", name="すべてのチケット", exact=True)).to_be_visible()
+    expect(agent.get_by_role("heading", name="ダッシュボード", exact=True)).to_be_visible()
     agent.locator("summary.avatar").click()  # the account menu
     expect(agent.get_by_role("button", name="ログアウト")).to_be_visible()
     expect(agent.locator("#language-select")).to_have_value("ja")

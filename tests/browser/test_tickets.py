@@ -35,6 +35,7 @@ def test_tkt06_tkt02_agent_filters_opens_replies_with_attachment_and_sees_histor
     page = new_context().new_page()
     static_errors.watch(page)
     _log_in(page, base, "bob@acme.test")
+    page.get_by_role("link", name="All tickets").click()  # from the dashboard
     expect(page.get_by_role("heading", name="All tickets")).to_be_visible()
 
     # Filter: the high-priority view, then search within it (htmx keeps the URL in step).

@@ -187,7 +187,7 @@ def test_org02_signup_link_creates_the_organization_once(
     assert done.status_code == 302 and done.url == "/kaisha/"
     membership = Membership.objects.get(org__portal="kaisha")
     assert membership.user.email == "kenji@kaisha.test" and membership.is_account_admin
-    assert client.get("/kaisha/", follow=True).request["PATH_INFO"] == "/kaisha/desk/"
+    assert client.get("/kaisha/", follow=True).request["PATH_INFO"] == "/kaisha/desk/dashboard/"
     # A second use finds the account made.
     client.post(reverse("logout"))
     again = client.get(link)

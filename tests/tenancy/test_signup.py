@@ -62,7 +62,7 @@ def test_org02_signup_creates_org_account_admin_and_default_department(
         .exists()
     )
     # Signed in: the portal opens the desk.
-    assert client.get(response.url, follow=True).request["PATH_INFO"] == "/kaisha/desk/"
+    assert client.get(response.url, follow=True).request["PATH_INFO"] == "/kaisha/desk/dashboard/"
 
 
 @pytest.mark.django_db
