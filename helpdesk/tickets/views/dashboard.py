@@ -118,8 +118,11 @@ def _chart(days: list[Day], base: str) -> dict:
             )
         if index % 5 == 4 or index == len(days) - 1:
             ticks.append({"x": round(x + bar_w, 1), "label": label})
+    # Gridlines at 0, the middle (when it is a whole number) and the top.
     grid = [
-        {"y": round(TOP + plot_h - plot_h * f, 1), "label": round(top * f)} for f in (0, 0.5, 1)
+        {"y": round(TOP + plot_h - plot_h * f, 1), "label": int(top * f)}
+        for f in (0, 0.5, 1)
+        if float(top * f).is_integer()
     ]
     return {
         "width": WIDTH,
