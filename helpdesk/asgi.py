@@ -4,7 +4,8 @@ Our pages are synchronous Django views. Served through Django's ASGI handler, ea
 gets a fresh thread and every middleware hook crosses between async and sync code; served
 through the WSGI handler in a bounded thread pool (a2wsgi), the same page costs about a fifth
 less CPU (bench/tickets.py). So plain HTTP goes to the WSGI handler, while everything else an
-ASGI server carries (lifespan, and later websockets) goes to Django's ASGI handler.
+ASGI server carries (later websockets) goes to Django's ASGI handler; the lifespan protocol
+is answered here.
 
 Event streams (server-sent events) hold their response open: in the pool each would hold a
 thread, and a handful would starve every page. So a path that names a stream (its last segment
@@ -28,7 +29,23 @@ pages = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WEB_T
 from helpdesk.streams import is_stream_path  # noqa: E402 - after Django is set up
 
 
+async def lifespan(receive, send) -> None:
+    """Accept the server's startup and shutdown (ASGI lifespan protocol). Django has nothing to
+    do at either (connections are opened on demand and the pool closes with the process), but
+    leaving the protocol unanswered makes uvicorn print "ASGI 'lifespan' protocol appears
+    unsupported" at every start, which reads like a fault to a newcomer."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 async def application(scope, receive, send):
     if scope["type"] == "http" and not is_stream_path(scope["path"]):
         return await pages(scope, receive, send)
+    if scope["type"] == "lifespan":
+        return await lifespan(receive, send)
     return await django_asgi(scope, receive, send)

@@ -38,6 +38,13 @@ def test_first_command_sets_up_demo_data_on_the_embedded_default():
     )
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
     assert "owner@demo.madoguchi.test" in setup.stdout
+    # A quiet start (issue 8 item 12): nothing a newcomer would take for a fault.
+    worrying = [
+        line
+        for line in (setup.stdout + setup.stderr).splitlines()
+        if "warning" in line.lower() or "unsupported" in line.lower()
+    ]
+    assert worrying == []
     probe = (
         "from helpdesk.tickets.models import Ticket; from helpdesk.tickets import search; "
         "from django.db import connection; "
