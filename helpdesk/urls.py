@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from helpdesk import streams
 from helpdesk.tenancy.forms import PasswordResetForm
-from helpdesk.tenancy.views import account, apps, signin, signup
+from helpdesk.tenancy.views import account, apps, profile, signin, signup
 from helpdesk.tickets import urls as tickets_urls
 
 tenant_patterns = [
@@ -19,6 +19,7 @@ tenant_patterns = [
     path(
         "setup/departments/<int:dept_id>/layout/", include((tickets_urls.layout_patterns, "layout"))
     ),
+    path("profile/", profile.profile, name="profile"),
     path("invitation/<str:token>/", account.invitation_accept_view, name="invitation_accept"),
 ]
 

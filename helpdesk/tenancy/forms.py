@@ -186,8 +186,11 @@ class TransferForm(forms.Form):
 class DepartmentForm(forms.ModelForm):
     class Meta:
         model = Department
-        fields = ["name", "description", "email", "time_zone"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        fields = ["name", "description", "email", "time_zone", "signature"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "signature": forms.Textarea(attrs={"rows": 4}),
+        }
 
 
 class AgentsForm(forms.Form):
@@ -270,3 +273,36 @@ class HolidayImportForm(forms.Form):
         self.fields["country"].choices = holiday_countries()
         self.fields["country"].initial = "JP"
         self.fields["year"].initial = dt.date.today().year
+
+
+# --- My profile (issue 8, item 6) ---------------------------------------------------------------
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(label=_("Name"), max_length=150)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        choices=[("", _("The organization's time zone"))] + TIME_ZONE_CHOICES,
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=User.Language.choices)
+    signature = forms.CharField(
+        label=_("Signature"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "Added to your replies in this organization, after a “-- ” line and before the "
+            "department's signature."
+        ),
+    )
+    mail_events = forms.MultipleChoiceField(
+        label=_("Mail me when"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=(),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .notifications import MailEvent
+
+        super().__init__(*args, **kwargs)
+        self.fields["mail_events"].choices = MailEvent.choices

@@ -23,7 +23,7 @@ from ..forms import (
     PortalForm,
     TransferForm,
 )
-from ..models import App, Department, Membership, Organization
+from ..models import AdminLevel, App, Department, Membership, Organization
 from ..permissions import (
     Power,
     can_manage_roles,
@@ -279,6 +279,10 @@ def user_detail(request: HttpRequest, member_id: int) -> HttpResponse:
     if not actor.is_suite_admin or member.is_account_admin or member.pk == actor.pk:
         form.fields["admin_level"].disabled = True
         form.fields["admin_app"].disabled = True
+    if member.is_account_admin:
+        # Nobody picks "account admin" here (it is handed over), but the account admin's
+        # page must say it rather than the first choice, "None".
+        form.fields["admin_level"].choices = AdminLevel.choices
     return render(
         request,
         "setup/user_detail.html",
