@@ -30,7 +30,8 @@ def _assert_strict(policy: dict[str, list[str]]) -> None:
     assert policy["default-src"] == ["'self'"]
     assert policy["script-src"][0] == "'self'"
     assert all(v == "'self'" or v.startswith("'nonce-") for v in policy["script-src"])
-    assert policy["style-src"] == ["'self'"]
+    assert policy["style-src"][0] == "'self'"  # and the nonce: the editor's own <style>
+    assert all(v == "'self'" or v.startswith("'nonce-") for v in policy["style-src"])
     assert policy["img-src"] == ["'self'"]
     assert policy["frame-ancestors"] == ["'none'"]
     assert policy["object-src"] == ["'none'"]

@@ -14,12 +14,26 @@ from customers.models import Account
 from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, User
 
 from .fields import form_field
+from .html import FORMATS, TEXT
 from .models import Channel, CustomField, FieldType, Priority, TicketStatus
 from .services.access import departments_for
 from .services.layouts import statuses_for
 from .services.tickets import UNSET, TicketInput
 
 CF_PREFIX = "cf_"
+
+
+def format_field() -> forms.ChoiceField:
+    """The format of a text box's content (TKT-02): "text" unless the rich-text editor took
+    the box over (static/js/editor.js sets "html"). Without JavaScript it stays "text"."""
+    return forms.ChoiceField(
+        choices=[(f, f) for f in FORMATS], required=False, initial=TEXT, widget=forms.HiddenInput
+    )
+
+
+def editor_textarea(rows: int) -> forms.Textarea:
+    """A textarea the rich-text editor takes over when JavaScript runs."""
+    return forms.Textarea(attrs={"rows": rows, "data-editor": ""})
 
 
 class CustomFieldsMixin:
@@ -92,8 +106,9 @@ class TicketForm(CustomFieldsMixin, forms.Form):
         label=_("Account"), queryset=Account.objects.none(), required=False
     )
     description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Description"), required=False, widget=editor_textarea(6), strip=False
     )
+    description_format = format_field()
     status = forms.ModelChoiceField(
         label=_("Status"), queryset=TicketStatus.objects.none(), required=False
     )
@@ -155,6 +170,7 @@ class TicketForm(CustomFieldsMixin, forms.Form):
             subject=data["subject"],
             department=data["department"],
             description=data.get("description") or "",
+            description_format=data.get("description_format") or TEXT,
             priority=data["priority"],
             channel=data["channel"],
             owner=data.get("owner"),
@@ -236,8 +252,9 @@ class ThreadForm(forms.Form):
         choices=[("reply", _("Reply")), ("comment", _("Comment")), ("forward", _("Forward"))]
     )
     body = forms.CharField(
-        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Message"), required=False, widget=editor_textarea(5), strip=False
     )
+    body_format = format_field()
     to = forms.CharField(
         label=pgettext_lazy("email recipients", "To"), required=False, max_length=1000
     )

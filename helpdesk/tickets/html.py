@@ -1,13 +1,25 @@
-"""Rich text: what agents and customers write is sanitised before it is stored (TKT-02)."""
+"""What people write, as stored HTML (TKT-02).
+
+One rule: what a person types shows exactly as typed. A form says which of two formats its
+text is in: `TEXT` (a plain textarea, with or without JavaScript) is escaped, never parsed,
+with its line breaks kept; `HTML` (markup our rich-text editor produced, or a mail brought
+in) is sanitised with nh3. Nothing else decides: text that looks like markup ("a<b>c",
+"<script>") is still text."""
 
 from __future__ import annotations
 
 import html
 import re
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 import nh3
 from django.conf import settings
+
+BodyFormat = Literal["text", "html"]
+TEXT: Final = "text"
+HTML: Final = "html"
+FORMATS: Final = (TEXT, HTML)
 
 ALLOWED_TAGS = {
     "a",
@@ -15,6 +27,9 @@ ALLOWED_TAGS = {
     "blockquote",
     "br",
     "code",
+    "del",
+    "figcaption",
+    "figure",
     "div",
     "em",
     "h1",
@@ -103,23 +118,45 @@ def hide_remote_images(value: str) -> tuple[str, int]:
 
 
 def text_to_html(value: str) -> str:
-    """Plain text (a textarea without an editor) as paragraphs of escaped HTML."""
-    paragraphs = re.split(r"\n\s*\n", (value or "").strip())
+    """Plain text as escaped HTML that shows it exactly: every character as typed (markup
+    included), paragraphs at blank lines and a line break at every other newline."""
+    value = (value or "").replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = re.split(r"\n[ \t]*\n", value.strip("\n"))
     return "".join(
-        "<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs if p.strip()
+        "<p>" + html.escape(p, quote=False).replace("\n", "<br>") + "</p>"
+        for p in paragraphs
+        if p.strip()
     )
 
 
-def body_to_html(value: str) -> str:
-    """What a form posted: HTML from an editor, or plain text; always sanitised."""
-    value = value or ""
-    if "<" not in value:
-        value = text_to_html(value)
-    return sanitize_html(value)
+def body_to_html(value: str, body_format: str = TEXT) -> str:
+    """What a form posted, as the HTML to store. `TEXT` (the default, and whatever a caller
+    that says nothing sends) is escaped; only `HTML` from the editor or a mail is sanitised."""
+    if body_format == HTML:
+        return sanitize_html(value or "")
+    if body_format != TEXT:
+        raise ValueError(f"Unknown body format: {body_format!r}")
+    return text_to_html(value or "")
 
 
 def html_to_text(value: str) -> str:
     """Readable plain text of sanitised HTML, for emails and the search index."""
-    text = re.sub(r"<(br|/p|/div|/li|/h\d|/tr)\s*/?>", "\n", value or "", flags=re.I)
+    text = re.sub(
+        r"<(br|/p|/div|/li|/h\d|/tr|/blockquote|/pre)\s*/?>", "\n", value or "", flags=re.I
+    )
     text = nh3.clean(text, tags=set())
     return re.sub(r"\n{3,}", "\n\n", html.unescape(text)).strip()
+
+
+def is_blank(value: str) -> bool:
+    """Whether stored HTML shows nothing: no visible text and no image. Markup alone (an empty
+    paragraph, a lone <br>) is blank; typed text such as "<br>" is not (it was escaped)."""
+    return not html_to_text(value).strip() and "<img" not in (value or "")
+
+
+_ATTACHMENT_ID = re.compile(r"/attachments/(\d+)/")
+
+
+def attachment_ids(value: str) -> set[int]:
+    """Ids of our attachments that stored HTML shows inline (pasted or dropped images)."""
+    return {int(m) for m in _ATTACHMENT_ID.findall(value or "")}

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from .views import dashboard, layout, ticket
+from .views import dashboard, editor, layout, ticket
 from .views import list as list_views
 
 desk_patterns = [
@@ -16,6 +16,11 @@ desk_patterns = [
     path("tickets/<int:number>/edit/", ticket.ticket_edit_view, name="ticket_edit"),
     path("tickets/<int:number>/properties/", ticket.ticket_properties, name="ticket_properties"),
     path("tickets/<int:number>/thread/", ticket.ticket_thread, name="ticket_thread"),
+    path(
+        "tickets/<int:number>/attachments/inline/",
+        editor.inline_image_upload,
+        name="attachment_inline",
+    ),
     path(
         "tickets/<int:number>/attachments/<int:attachment_id>/",
         ticket.attachment_download,

@@ -36,6 +36,7 @@ def test_tkt02_pages_raise_no_csp_violation_and_remote_images_wait(
     ticket = desk.ticket(
         subject="Newsletter bounced",
         description='<p>Hello <img src="https://tracker.example/p.gif" alt="tracking pixel"></p>',
+        description_format="html",  # as a mail brings it in
     )
     base = live_server.url
     context = new_context()

@@ -32,13 +32,15 @@ def _img_srcs(html: str) -> list[str]:
 def mail_ticket(desk):
     ticket = desk.ticket(
         description=f'<p>Our logo: <img src="{PIXEL}" alt="Umbrella logo"></p>'
-        f'<p>Screenshot: <img src="{OWN}" alt="screenshot"></p>'
+        f'<p>Screenshot: <img src="{OWN}" alt="screenshot"></p>',
+        description_format="html",  # as a mail brings it in
     )
     comment = thread_add(
         actor=desk.agent,
         ticket=ticket,
         kind="comment",
         body='<p>See <img src="http://cdn.example/banner.png" alt="banner"></p>',
+        body_format="html",
     )
     plain = thread_add(actor=desk.agent, ticket=ticket, kind="comment", body="No images here.")
     return ticket, comment, plain

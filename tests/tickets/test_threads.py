@@ -117,14 +117,20 @@ def test_org04_restricted_agent_cannot_reply_or_forward_even_by_forged_post(
     assert 'value="comment"' in page
 
 
-def test_tkt02_script_in_a_reply_is_removed_before_storage_and_rendering(client, desk, post_thread):
-    ticket = desk.ticket(description='<img src=x onerror="alert(1)">Look')
+def test_tkt02_script_in_editor_markup_is_removed_before_storage_and_rendering(
+    client, desk, post_thread
+):
+    """TKT-02: markup the editor posts (format "html") is sanitised, not trusted."""
+    ticket = desk.ticket(
+        description='<img src=x onerror="alert(1)">Look', description_format="html"
+    )
     post_thread(
         desk.agent,
         ticket,
         kind="reply",
         body='<p>Hi</p><script>alert("x")</script><a href="javascript:alert(1)">'
         'click</a><b onclick="steal()">bold</b>',
+        body_format="html",
     )
     thread = Thread.objects.for_org(desk.org).get()
     assert "<script" not in thread.body and "javascript:" not in thread.body

@@ -144,6 +144,7 @@ def test_tkt01_create_from_the_agent_ui_with_every_field(client, desk):
             "contact_email": "new.person@example.com",
             "contact_name": "Suzuki",
             "description": "It says <b>error</b>",
+            "description_format": "html",  # what the rich-text editor posts
             "status": desk.status("Escalated").pk,
             "priority": "high",
             "channel": "phone",
@@ -166,7 +167,7 @@ def test_tkt01_create_from_the_agent_ui_with_every_field(client, desk):
     assert ticket.custom_fields == {"order_number": 1234, "plan": "Pro"}
     assert ticket.contact.email == "new.person@example.com"
     assert ticket.contact.last_name == "Suzuki"
-    assert ticket.description == "It says <b>error</b>"  # rich text kept, sanitised
+    assert ticket.description == "It says <b>error</b>"  # the editor's markup, sanitised
     assert ticket.due_at.isoformat().startswith("2030-01-02T01:30")  # Tokyo -> UTC
     assert ticket.created_by == desk.agent.user
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership
 
-from ..html import body_to_html, html_to_text
+from ..html import TEXT, BodyFormat, attachment_ids, body_to_html, is_blank
 from ..models import Attachment, Thread, Ticket
 from .access import department_ids, ensure_can
 from .history import history_record
@@ -51,6 +51,14 @@ ALLOWED_EXTENSIONS = {
     ".md",
 }
 MAX_FILES = 10
+# Images an editor may show inline (pasted, dropped or picked in the editor).
+INLINE_IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 
 
 def _max_size() -> int:
@@ -131,13 +139,18 @@ def thread_add(
     ticket: Ticket,
     kind: str,
     body: str,
+    body_format: BodyFormat = TEXT,
     files: Sequence[UploadedFile] = (),
     to: str = "",
     cc: str = "",
     ip: str | None = None,
 ) -> Thread:
     """Add a reply, forward or private comment, with attachments. Replies and forwards are
-    mailed after commit. Refused for roles that may not do it (ORG-04)."""
+    mailed after commit. Refused for roles that may not do it (ORG-04).
+
+    `body` is plain text, stored escaped so it shows as typed, unless `body_format` is HTML
+    (from the rich-text editor), which is sanitised (TKT-02). Images the editor uploaded
+    inline (`inline_image_add`) and the body shows become this entry's attachments."""
     actions: dict[str, str] = {
         Thread.Kind.REPLY: "reply",
         Thread.Kind.FORWARD: "forward",
@@ -158,9 +171,9 @@ def thread_add(
     Ticket.objects.for_org(actor.org).filter(pk=ticket.pk).select_for_update().values_list(
         "pk"
     ).first()
-    clean_body = body_to_html(body)
+    clean_body = body_to_html(body, body_format)
     errors: dict[str, list[str]] = {}
-    if not html_to_text(clean_body) and not files:
+    if is_blank(clean_body) and not files:
         errors["body"] = [_("Write a message.")]
     to_list: list[str] = []
     if kind == Thread.Kind.REPLY:
@@ -198,6 +211,13 @@ def thread_add(
         to=", ".join(to_list),
         cc=", ".join(cc_list),
     )
+    inline_ids = attachment_ids(clean_body)
+    if inline_ids:
+        # Only this author's pending images of this ticket: an id typed into the markup
+        # cannot take a file from another message or another person.
+        Attachment.objects.for_org(actor.org).filter(
+            ticket=ticket, thread=None, uploaded_by=actor.user, pk__in=inline_ids
+        ).update(thread=thread)
     attachments: list[Attachment] = []
     try:
         attachments = _save_files(ticket=ticket, thread=thread, files=files, user=actor.user)
@@ -218,3 +238,39 @@ def thread_add(
         org_id, thread_id = ticket.org_id, thread.pk
         transaction.on_commit(lambda: send_thread_mail_task.delay(org_id, thread_id))
     return thread
+
+
+@transaction.atomic
+def inline_image_add(*, actor: Membership, ticket: Ticket, upload: UploadedFile) -> Attachment:
+    """Store an image pasted or dropped into the editor, before its message is sent (TKT-02).
+
+    It belongs to the ticket with no thread yet; `thread_add` gives it to the message that
+    shows it. Only members who may write on the ticket with attachments may upload, and only
+    PNG, JPEG, GIF or WebP images within the attachment size limit."""
+    ensure_same_org(actor.org, ticket)
+    ensure_can(actor, "attach")
+    allowed = department_ids(actor)
+    if allowed is not None and ticket.department_id not in allowed:
+        raise Http404
+    ext = os.path.splitext(upload.name or "")[1].lower()
+    if ext not in INLINE_IMAGE_TYPES:
+        raise ValidationError(
+            {"file": [_("Only PNG, JPEG, GIF or WebP images can be shown in a message.")]}
+        )
+    check_files([upload])
+    attachment = Attachment(
+        org_id=ticket.org_id,
+        ticket=ticket,
+        thread=None,
+        name=os.path.basename(upload.name or "image")[:255],
+        size=upload.size or 0,
+        content_type=INLINE_IMAGE_TYPES[ext],
+        uploaded_by=actor.user,
+    )
+    attachment.file.save(upload.name or f"image{ext}", upload, save=False)
+    try:
+        attachment.save()
+    except BaseException:
+        _delete_files([attachment])
+        raise
+    return attachment

@@ -28,7 +28,7 @@ from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, Use
 
 from .. import search
 from ..fields import validate_custom_values
-from ..html import body_to_html, html_to_text
+from ..html import TEXT, BodyFormat, body_to_html, html_to_text
 from ..models import (
     PRIORITY_RANK,
     Channel,
@@ -73,10 +73,12 @@ class TicketInput:
 
     `contact_email` finds or creates the contact through the customers service (a blank one
     clears the contact); give it or `contact`, not both. `custom_fields` holds raw values by
-    key, checked by the department's field definitions."""
+    key, checked by the department's field definitions. `description` is plain text, stored
+    escaped, unless `description_format` is HTML from the rich-text editor (TKT-02)."""
 
     subject: str | _Unset = UNSET
     description: str | _Unset = UNSET
+    description_format: BodyFormat = TEXT
     department: Department | _Unset = UNSET
     status: TicketStatus | None | _Unset = UNSET
     priority: str | _Unset = UNSET
@@ -94,7 +96,7 @@ class TicketInput:
         return {
             f.name: value
             for f in fields(self)
-            if f.name not in ("contact_email", "contact_name")
+            if f.name not in ("contact_email", "contact_name", "description_format")
             and (value := getattr(self, f.name)) is not UNSET
         }
 
@@ -201,12 +203,14 @@ def _resolve_contact(actor: Membership, data: TicketInput) -> dict[str, Any]:
     return values
 
 
-def _apply(ticket: Ticket, values: Mapping[str, Any]) -> None:
+def _apply(
+    ticket: Ticket, values: Mapping[str, Any], description_format: BodyFormat = TEXT
+) -> None:
     for name in TRACKED:
         if name in values:
             value = values[name]
             if name == "description":
-                value = body_to_html(value)
+                value = body_to_html(value, description_format)
             elif name == "subject":
                 value = (value or "").strip()
             setattr(ticket, name, value)
@@ -267,7 +271,7 @@ def ticket_create(*, actor: Membership, data: TicketInput, ip: str | None = None
         channel=values.get("channel") or Channel.WEB,
         priority=Priority.MEDIUM,
     )
-    _apply(ticket, values)
+    _apply(ticket, values, data.description_format)
     if ticket.status_id is None:
         _set_default_status(ticket)
     if ticket.contact is not None and not ticket.account_id and ticket.contact.account_id:
@@ -315,18 +319,29 @@ def ticket_update(
     if allowed is not None and ticket.department_id not in allowed:
         raise Http404
     return _ticket_change(
-        actor=actor, ticket=ticket, values=_resolve_contact(actor, data), ip=ip, action="updated"
+        actor=actor,
+        ticket=ticket,
+        values=_resolve_contact(actor, data),
+        ip=ip,
+        action="updated",
+        description_format=data.description_format,
     )
 
 
 def _ticket_change(
-    *, actor: Membership, ticket: Ticket, values: Mapping[str, Any], ip: str | None, action: str
+    *,
+    actor: Membership,
+    ticket: Ticket,
+    values: Mapping[str, Any],
+    ip: str | None,
+    action: str,
+    description_format: BodyFormat = TEXT,
 ) -> dict[str, list[Any]]:
     ticket.org = actor.org
     before = _snapshot(ticket)
     old_owner_id, old_kind = ticket.owner_id, ticket.status_kind
     old_department_id = ticket.department_id
-    _apply(ticket, values)
+    _apply(ticket, values, description_format)
     if (
         "department" in values
         and "status" not in values

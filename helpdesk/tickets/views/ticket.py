@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 from csp.decorators import csp_update
 from django.contrib import messages
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from helpdesk.http import apply_errors, client_ip
@@ -22,7 +21,8 @@ from helpdesk.tenancy.permissions import require_app
 
 from ..fields import display_value
 from ..forms import ThreadForm, TicketForm, TicketPropertiesForm
-from ..html import hide_remote_images
+from ..history_display import history_rows
+from ..html import TEXT, hide_remote_images, html_to_text
 from ..models import (
     Attachment,
     Channel,
@@ -58,7 +58,8 @@ def _ticket_form(request: HttpRequest, ticket: Ticket | None) -> HttpResponse:
             "department": ticket.department,
             "contact_email": ticket.contact.email if ticket.contact_id else "",
             "account": ticket.account_id,
-            "description": ticket.description,
+            # Plain text for a browser without JavaScript; the editor loads the HTML (TKT-02).
+            "description": html_to_text(ticket.description),
             "status": ticket.status_id,
             "priority": ticket.priority,
             "channel": ticket.channel,
@@ -69,6 +70,8 @@ def _ticket_form(request: HttpRequest, ticket: Ticket | None) -> HttpResponse:
     form = TicketForm(
         request.POST or None, membership=membership, initial=initial, custom_initial=custom_initial
     )
+    if ticket is not None and not form.is_bound:
+        form.fields["description"].widget.attrs["data-editor-html"] = ticket.description
     if request.method == "POST" and not request.htmx and form.is_valid():
         try:
             data = form.ticket_input()
@@ -170,17 +173,7 @@ def _detail_context(
         "threads": threads,
         "description": description,
         "images_shown": description.shown or any(t.message.shown for t in threads),
-        "history": [
-            (
-                h,
-                ACTION_LABELS.get(h.action, h.action),
-                [
-                    (_field_label(name, fields), [_value_label(name, v) for v in values])
-                    for name, values in h.changes.items()
-                ],
-            )
-            for h in history
-        ],
+        "history": history_rows(history, fields),
         "custom_values": [
             (f, display_value(f, (ticket.custom_fields or {}).get(f.key)))
             for f in fields
@@ -205,40 +198,6 @@ def _properties_values(form: TicketPropertiesForm) -> dict[str, str]:
             value = value.strftime("%Y-%m-%dT%H:%M")
         values[name] = "" if value is None else str(value)
     return values
-
-
-ACTION_LABELS = {
-    "created": gettext_lazy("Created"),
-    "updated": gettext_lazy("Updated"),
-    "reply": gettext_lazy("Replied"),
-    "forward": gettext_lazy("Forwarded"),
-    "comment": gettext_lazy("Commented"),
-    "bulk_assign": gettext_lazy("Assigned (bulk)"),
-    "bulk_status": gettext_lazy("Status set (bulk)"),
-    "bulk_close": gettext_lazy("Closed (bulk)"),
-    "contact_merged": gettext_lazy("Contact merged"),
-}
-
-
-def _field_label(name: str, fields: list[CustomField]) -> str:
-    """A history row's field in words: a ticket field, a custom field, or attachments."""
-    if name.startswith("cf."):
-        return next((f.label for f in fields if f.key == name[3:]), name[3:])
-    if name == "attachments":
-        return str(gettext_lazy("Attachments"))
-    try:
-        return str(Ticket._meta.get_field(name).verbose_name).capitalize()
-    except FieldDoesNotExist:
-        return name
-
-
-VALUE_LABELS = {"priority": dict(Priority.choices), "channel": dict(Channel.choices)}
-
-
-def _value_label(name: str, value):
-    """History keeps stored values; choices are shown by their label."""
-    labels = VALUE_LABELS.get(name)
-    return labels.get(value, value) if labels and isinstance(value, str) else value
 
 
 def _ticket(request: HttpRequest, number: int, *, for_update: bool = False) -> Ticket:
@@ -306,6 +265,7 @@ def ticket_thread(request: HttpRequest, number: int) -> HttpResponse:
                 ticket=ticket,
                 kind=data["kind"],
                 body=data["body"],
+                body_format=data["body_format"] or TEXT,
                 files=data["files"],
                 to=data["to"],
                 cc=data["cc"],

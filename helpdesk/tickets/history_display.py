@@ -1,0 +1,133 @@
+"""A ticket's history in words (TKT-05): what the ticket page shows for each history row.
+
+History rows keep stored values (choice keys, lists of file names, ISO dates, booleans); this
+module turns them into what a reader expects: the action as a verb in the reader's language
+(its own message context, so "Created" the action is not "Created" the column header), each
+field by its label, and each value as text (attachments by file name, choices by label)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
+from .models import Channel, CustomField, Priority, Ticket, TicketHistory
+
+ACTION_LABELS: dict[str, Promise] = {
+    "created": pgettext_lazy("history action", "Created"),
+    "updated": pgettext_lazy("history action", "Updated"),
+    "reply": pgettext_lazy("history action", "Replied"),
+    "forward": pgettext_lazy("history action", "Forwarded"),
+    "comment": pgettext_lazy("history action", "Commented"),
+    "bulk_assign": pgettext_lazy("history action", "Assigned (bulk)"),
+    "bulk_status": pgettext_lazy("history action", "Status set (bulk)"),
+    "bulk_close": pgettext_lazy("history action", "Closed (bulk)"),
+    "contact_merged": pgettext_lazy("history action", "Contact merged"),
+    "merged_into": pgettext_lazy("history action", "Merged into another ticket"),
+    "merged_from": pgettext_lazy("history action", "Another ticket merged in"),
+    "tag_added": pgettext_lazy("history action", "Tag added"),
+    "tag_removed": pgettext_lazy("history action", "Tag removed"),
+}
+
+# Fields that history rows name but that are not columns of the ticket.
+EXTRA_FIELD_LABELS: dict[str, Promise] = {
+    "attachments": gettext_lazy("Attachments"),
+    "tags": gettext_lazy("Tags"),
+    "merged_into": pgettext_lazy("history field", "Merged into"),
+    "merged_from": pgettext_lazy("history field", "Merged from"),
+}
+
+VALUE_LABELS: dict[str, dict[str, Any]] = {
+    "priority": dict(Priority.choices),
+    "channel": dict(Channel.choices),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of a history row: its label, and its value before and after as text
+    ("" when there was none)."""
+
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    entry: TicketHistory
+    action: str
+    changes: list[Change]
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action.replace("_", " ")
+
+
+def field_label(name: str, fields: Sequence[CustomField]) -> str:
+    """A history row's field in words: a custom field, a ticket field, or another name."""
+    if name.startswith("cf."):
+        return next((f.label for f in fields if f.key == name[3:]), name[3:])
+    extra = EXTRA_FIELD_LABELS.get(name)
+    if extra is not None:
+        return str(extra)
+    try:
+        field = Ticket._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    return str(getattr(field, "verbose_name", name)).capitalize()
+
+
+def value_text(name: str, value: Any) -> str:
+    """A stored value as a reader reads it: lists (file names, tags) joined, choices by their
+    label, yes/no for booleans, dates in the active locale's format, "" for none."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, bool):
+        return str(gettext_lazy("Yes") if value else gettext_lazy("No"))
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(name, v) for v in value if v not in (None, ""))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {value_text(name, v)}" for k, v in value.items())
+    labels = VALUE_LABELS.get(name)
+    if labels and isinstance(value, str) and value in labels:
+        return str(labels[value])
+    if isinstance(value, str) and "T" in value and value[:4].isdigit():
+        moment = parse_datetime(value)
+        if moment is not None:
+            return formats.date_format(_local(moment), "Y-m-d H:i")
+    return str(value)
+
+
+def _local(moment: dt.datetime) -> dt.datetime:
+    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+
+
+def _changes(changes: dict[str, Any], fields: Sequence[CustomField]) -> list[Change]:
+    shown = []
+    for name, values in (changes or {}).items():
+        if not isinstance(values, list | tuple):
+            continue
+        before = value_text(name, values[0] if len(values) > 0 else None)
+        after = value_text(name, values[1] if len(values) > 1 else None)
+        if before or after:  # a field left empty at creation says nothing
+            shown.append(Change(label=field_label(name, fields), before=before, after=after))
+    return shown
+
+
+def history_rows(
+    entries: Iterable[TicketHistory], fields: Sequence[CustomField]
+) -> list[HistoryRow]:
+    """Rows as the ticket page shows them; reads nothing beyond what it is given."""
+    return [
+        HistoryRow(entry=h, action=action_label(h.action), changes=_changes(h.changes, fields))
+        for h in entries
+    ]
