@@ -22,6 +22,9 @@ urlpatterns = [
     path("users/<int:member_id>/delete/", setup.user_delete, name="user_delete"),
     path("users/<int:member_id>/export/", setup.user_export, name="user_export"),
     path("departments/", departments.department_list, name="departments"),
+    path("layouts/", departments.department_section, {"section": "layouts"}, name="layouts"),
+    path("business-hours/", departments.department_section, {"section": "hours"}, name="hours"),
+    path("holidays/", departments.department_section, {"section": "holidays"}, name="holidays"),
     path("departments/new/", departments.department_create, name="department_create"),
     path("departments/<int:dept_id>/", departments.department_edit, name="department_edit"),
     path(

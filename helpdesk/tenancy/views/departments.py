@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
+from django.db.models.deletion import PROTECT
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -47,6 +49,10 @@ def department_list(request: HttpRequest) -> HttpResponse:
         )
         .order_by("name")
     )
+    departments = list(with_protected(departments))
+    reasons = delete_blockers(departments)
+    for department in departments:  # the Delete button is disabled with this reason
+        department.delete_reason = reasons.get(department.pk)
     return render(request, "setup/departments.html", {"departments": departments})
 
 
@@ -111,7 +117,11 @@ def department_toggle(request: HttpRequest, dept_id: int) -> HttpResponse:
 def department_delete(request: HttpRequest, dept_id: int) -> HttpResponse:
     department = _department(request, dept_id)
     if request.method != "POST":
-        return render(request, "setup/department_delete.html", {"department": department})
+        all_departments = list(with_protected(Department.objects.for_org(request.org)))
+        reason = delete_blockers(all_departments).get(department.pk)
+        return render(
+            request, "setup/department_delete.html", {"department": department, "reason": reason}
+        )
     try:
         services.department_delete(actor=request.membership, department=department)
     except ValidationError as exc:
@@ -328,3 +338,81 @@ def holiday_delete(request: HttpRequest, dept_id: int, holiday_id: int) -> HttpR
         return HttpResponse("")
     messages.success(request, _("Holiday removed."))
     return _to_department(request, department, "holidays")
+
+
+# --- Setup menu: one page per department setting (issue 8 item 9) ---------------------------
+SECTIONS = {
+    # section: (title, intro, URL name of the department's page, its namespace's argument)
+    "layouts": (
+        _lazy("Layouts"),
+        _lazy("Each department has its own statuses and custom fields. Pick a department."),
+        "layout:home",
+    ),
+    "hours": (
+        _lazy("Business hours"),
+        _lazy("Working hours count towards due dates. Pick a department."),
+        "setup:department_hours",
+    ),
+    "holidays": (
+        _lazy("Holidays"),
+        _lazy("Days when a department does not work. Pick a department."),
+        "setup:department_holidays",
+    ),
+}
+
+
+def delete_blockers(departments) -> dict[int, str]:
+    """Why each department cannot be deleted now (no entry: it can). Mirrors the refusals of
+    `services.department_delete`: the last department, the last enabled one, and records that
+    must survive it (relations with on_delete=PROTECT, such as tickets). The related models
+    are found through Django's metadata, so tenancy imports no app above it."""
+    departments = list(departments)
+    reasons: dict[int, str] = {}
+    enabled = [d for d in departments if d.is_enabled]
+    for department in departments:
+        if len(departments) == 1:
+            reasons[department.pk] = _("An organization needs at least one department.")
+        elif department.is_enabled and len(enabled) == 1:
+            reasons[department.pk] = _("At least one department must stay enabled.")
+        elif _has_protected(department):
+            reasons[department.pk] = _(
+                "“%(name)s” still has tickets. Move or delete its tickets first, or disable the "
+                "department instead."
+            ) % {"name": department.name}
+    return reasons
+
+
+def with_protected(qs):
+    """Annotate `protected_<n>` per relation whose rows must outlive the department
+    (on_delete=PROTECT); `has_protected(department)` reads them."""
+    for index, relation in enumerate(Department._meta.related_objects):
+        if getattr(relation, "on_delete", None) is not PROTECT:
+            continue
+        related = relation.related_model._default_manager.filter(
+            org_id=OuterRef("org_id"), **{relation.field.name: OuterRef("pk")}
+        )
+        qs = qs.annotate(**{f"protected_{index}": Exists(related)})
+    return qs
+
+
+def _has_protected(department: Department) -> bool:
+    return any(v for k, v in vars(department).items() if k.startswith("protected_"))
+
+
+@desk_admin_required
+def department_section(request: HttpRequest, section: str) -> HttpResponse:
+    """Layouts, business hours or holidays from the Setup menu: the departments, each
+    leading to that setting."""
+    title, intro, url_name = SECTIONS[section]
+    departments = Department.objects.for_org(request.org).order_by("name")
+    return render(
+        request,
+        "setup/department_section.html",
+        {
+            "section": section,
+            "title": title,
+            "intro": intro,
+            "url_name": url_name,
+            "departments": departments,
+        },
+    )
