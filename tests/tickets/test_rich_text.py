@@ -264,11 +264,17 @@ def test_tkt02_a_message_cannot_take_someone_elses_pending_image(client, desk, p
 
 
 def test_tkt02_inline_image_goes_with_the_reply_mail(client, desk, post_thread):
+    """The mail shows the image inline (by Content-ID): the page's address needs a login."""
     ticket = desk.ticket()
     login(client, desk.agent)
     src = _upload(client, ticket).json()["url"]
     post_thread(
         desk.agent, ticket, kind="reply", body=f'<p>Look <img src="{src}"></p>', body_format="html"
     )
-    message = mail.outbox[-1]
-    assert [a[0] for a in message.attachments] == ["shot.gif"]
+    message = mail.outbox[-1].message()
+    html_part = next(p for p in message.walk() if p.get_content_type() == "text/html")
+    image = next(p for p in message.walk() if p.get_content_type() == "image/gif")
+    content_id = image["Content-ID"].strip("<>")
+    assert f'src="cid:{content_id}"' in html_part.get_payload(decode=True).decode()
+    assert image.get_filename() == "shot.gif" and image.get_payload(decode=True) == GIF
+    assert "/attachments/" not in html_part.get_payload(decode=True).decode()

@@ -3,6 +3,8 @@ References, sent from the department's address."""
 
 from __future__ import annotations
 
+import re
+from email.mime.image import MIMEImage
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
@@ -10,8 +12,8 @@ from django.db.models import Q
 
 from helpdesk.mail import build_email
 
-from ..html import html_to_text
-from ..models import Thread
+from ..html import attachment_ids, html_to_text
+from ..models import Attachment, Thread
 
 
 def department_from_address(department) -> str:
@@ -59,11 +61,14 @@ def thread_mail_send(*, org_id: int, thread_id: int) -> bool:
     recipients = [a.strip() for a in thread.to.split(",") if a.strip()]
     cc = [a.strip() for a in thread.cc.split(",") if a.strip()]
     language = getattr(thread.author, "language", None)  # build_email falls back
+    attachments = list(thread.attachments.all())
+    body_html, inline = _inline_images(thread.body, attachments, _mail_domain(sender))
     context = {
         "thread": thread,
         "ticket": ticket,
         "department": department,
         "text": html_to_text(thread.body),
+        "body_html": body_html,
     }
     headers = {"Message-ID": message_id}
     if earlier:
@@ -78,9 +83,19 @@ def thread_mail_send(*, org_id: int, thread_id: int) -> bool:
         cc=cc,
         headers=headers,
     )
-    for attachment in thread.attachments.all():
+    for attachment in attachments:
         with attachment.file.open("rb") as handle:
-            message.attach(attachment.name, handle.read(), attachment.content_type)
+            content = handle.read()
+        content_id = inline.get(attachment.pk)
+        if content_id is None:
+            message.attach(attachment.name, content, attachment.content_type)
+            continue
+        # An image the editor showed inline goes inline in the mail too: the page's address
+        # needs a desk login, so the HTML part points at the image's Content-ID instead.
+        image = MIMEImage(content, _subtype=attachment.content_type.split("/")[-1])
+        image.add_header("Content-ID", f"<{content_id}>")
+        image.add_header("Content-Disposition", "inline", filename=attachment.name)
+        message.attach(image)
     try:
         message.send()
     except Exception:
@@ -88,3 +103,19 @@ def thread_mail_send(*, org_id: int, thread_id: int) -> bool:
         Thread.objects.for_org(org_id).filter(pk=thread.pk).update(message_id="")
         raise
     return True
+
+
+def _inline_images(
+    body: str, attachments: list[Attachment], domain: str
+) -> tuple[str, dict[int, str]]:
+    """The body's HTML with its inline images pointing at Content-IDs, and those ids by
+    attachment (TKT-02). Only this message's own images count."""
+    shown = attachment_ids(body)
+    inline = {
+        a.pk: f"image-{a.pk}@{domain}"
+        for a in attachments
+        if a.pk in shown and a.content_type.startswith("image/")
+    }
+    for pk, content_id in inline.items():
+        body = re.sub(rf'src="[^"]*/attachments/{pk}/"', f'src="cid:{content_id}"', body)
+    return body, inline
