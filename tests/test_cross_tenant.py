@@ -113,6 +113,11 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         org=tenant.org, department=department, label="F", key="f", type="text"
     )
     status = TicketStatus.objects.for_org(tenant.org).filter(department=department).last()
+    from helpdesk.tickets.services.listviews import saved_view_create
+
+    saved_view = saved_view_create(
+        actor=tenant.admin, name="Saved", params={}, columns=[], department=department
+    )
     return {
         "number": ticket.number,
         "attachment_id": thread.attachments.get().pk,
@@ -126,6 +131,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "team_id": team.pk,
         "holiday_id": holiday.pk,
         "token": invitation_token(invitation),
+        "saved_view_id": saved_view.pk,
     }
 
 

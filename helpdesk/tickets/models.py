@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import os
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from customers.models import Account, Contact
-from helpdesk.tenancy.fields import TenantForeignKey
+from helpdesk.tenancy.fields import MemberForeignKey, TenantForeignKey
 from helpdesk.tenancy.models import Department, TenantModel
 
 
@@ -169,6 +171,9 @@ class Ticket(TenantModel):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The latest thread entry or change (anything that writes history), kept by the services
+    # so the list sorts by it on an index instead of aggregating the thread (TKT-06).
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -189,6 +194,7 @@ class Ticket(TenantModel):
                 fields=["org", "-priority_rank", "-created_at", "-id"], name="ticket_priority"
             ),
             models.Index(fields=["org", "-updated_at", "-id"], name="ticket_updated"),
+            models.Index(fields=["org", "-last_activity_at", "-id"], name="ticket_activity"),
             models.Index(
                 fields=["org", "department", "-created_at", "-id"], name="ticket_dept_created"
             ),
@@ -297,3 +303,55 @@ class TicketHistory(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.ticket_id}"
+
+
+# --- The list: saved views and columns (TKT-06) -----------------------------------------------
+class SavedView(TenantModel):
+    """A named filter, sort and search state of the list, with the columns to show.
+
+    Personal (`department` empty: only its owner sees it) or shared with a department (every
+    member who works in that department sees it). It goes with its owner's membership."""
+
+    name = models.CharField(_("name"), max_length=80)
+    owner = MemberForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    department = TenantForeignKey(
+        Department,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shared with"),
+    )
+    params = models.JSONField(default=dict, blank=True)  # the list's query string, as text
+    columns = models.JSONField(default=list, blank=True)  # [] : the viewer's own columns
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [
+            models.Index(fields=["org", "owner"], name="savedview_owner"),
+            models.Index(fields=["org", "department"], name="savedview_department"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def query_string(self) -> str:
+        """The list's address of this view (its parameters and `saved`)."""
+        return urlencode({**self.params, "saved": self.pk})
+
+
+class ListPreference(TenantModel):
+    """A member's own list columns, in their order (TKT-06)."""
+
+    user = MemberForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    columns = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "user"], name="listpreference_org_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_id}: {self.user_id}"

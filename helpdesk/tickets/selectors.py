@@ -16,12 +16,22 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import Account, Contact
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.selectors import desk_users
 
 from . import search
-from .models import HIGH_PRIORITIES, Channel, CustomField, Priority, StatusKind, Ticket
-from .services.access import visible_tickets
+from .models import (
+    HIGH_PRIORITIES,
+    Channel,
+    CustomField,
+    ListPreference,
+    Priority,
+    SavedView,
+    StatusKind,
+    Ticket,
+)
+from .services.access import department_ids, visible_tickets
 
 PAGE_SIZES = (25, 50, 100)
 COUNT_CAP = 1_000
@@ -41,6 +51,7 @@ SORTS = {
     "-created": ("-created_at", "-id"),
     "created": ("created_at", "id"),
     "-updated": ("-updated_at", "-id"),
+    "-activity": ("-last_activity_at", "-id"),
     "due": ("due_at", "id"),
     "-priority": ("-priority_rank", "-created_at", "-id"),
     "-number": ("-number",),
@@ -50,6 +61,7 @@ SORT_LABELS = {
     "-created": _("Newest first"),
     "created": _("Oldest first"),
     "-updated": _("Recently updated"),
+    "-activity": _("Last activity"),
     "due": _("Due date"),
     "-priority": _("Priority"),
     "-number": _("Number (high to low)"),
@@ -107,6 +119,7 @@ class TicketFilterForm(forms.Form):
         choices=[(s, s) for s in PAGE_SIZES], coerce=int, required=False, label=_("Per page")
     )
     page = forms.IntegerField(min_value=1, max_value=10_000, required=False)
+    saved = forms.IntegerField(required=False, min_value=1)  # the saved view shown, if any
 
 
 def owner_choices(membership: Membership) -> list[tuple[str, str]]:
@@ -116,48 +129,110 @@ def owner_choices(membership: Membership) -> list[tuple[str, str]]:
     ]
 
 
-# Only what the list shows, as plain values: no model instances, and no join the page does
-# not need (each join costs more planning time than it saves).
-ROW_FIELDS = (
+# The columns a member may show, in their default order, with the values each reads. Rows are
+# read as plain values with only the joins the chosen columns need (each join costs more
+# planning time than it saves).
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Any
+    fields: tuple[str, ...]
+
+
+COLUMNS = {
+    c.key: c
+    for c in (
+        Column("number", "#", ("number",)),
+        Column("subject", _("Subject"), ("subject",)),
+        Column("contact", _("Contact"), ("contact__first_name", "contact__last_name")),
+        Column("account", _("Account"), ("account__name",)),
+        Column("status", _("Status"), ("status__name",)),
+        Column("priority", _("Priority"), ("priority",)),
+        Column("owner", _("Owner"), ("owner__full_name", "owner__email")),
+        Column("department", _("Department"), ("department__name",)),
+        Column("channel", _("Channel"), ("channel",)),
+        Column("created", _("Created"), ("created_at",)),
+        Column("activity", _("Last activity"), ("last_activity_at",)),
+        Column("due", _("Due"), ("due_at",)),
+    )
+}
+DEFAULT_COLUMNS = (
     "number",
     "subject",
-    "status_kind",
+    "contact",
+    "status",
     "priority",
-    "created_at",
-    "due_at",
-    "status__name",
-    "department__name",
-    "contact__first_name",
-    "contact__last_name",
-    "owner__full_name",
-    "owner__email",
+    "owner",
+    "department",
+    "created",
+    "due",
 )
+ROW_BASE = ("number", "subject", "status_kind", "due_at")  # links, selection, overdue mark
+
+
+def clean_columns(keys: Any) -> list[str]:
+    """Known column keys in the given order, without repeats; the subject (the row's link)
+    is always shown. Anything unusable gives the default columns."""
+    if not isinstance(keys, list | tuple):
+        return list(DEFAULT_COLUMNS)
+    columns = list(dict.fromkeys(k for k in keys if isinstance(k, str) and k in COLUMNS))
+    if "subject" not in columns:
+        columns.insert(1 if columns[:1] == ["number"] else 0, "subject")
+    return columns
+
+
+def row_fields(columns: list[str]) -> tuple[str, ...]:
+    fields = list(ROW_BASE)
+    for key in columns:
+        fields.extend(f for f in COLUMNS[key].fields if f not in fields)
+    return tuple(fields)
+
+
 PRIORITY_LABELS = dict(Priority.choices)
+CHANNEL_LABELS = dict(Channel.choices)
+
+
+def _local(value: dt.datetime | None) -> str:
+    # Formatted here: Django's date filter costs more than the rest of a row together.
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 @dataclass
 class TicketRow:
+    """One row of the list; the values of columns not shown stay empty."""
+
     number: int
     subject: str
     status_kind: str
-    status: str
-    priority: str
-    priority_label: str
-    department: str
-    contact: str
-    owner: str
-    created_at: dt.datetime
     due_at: dt.datetime | None
     overdue: bool
+    status: str = ""
+    priority: str = ""
+    priority_label: str = ""
+    department: str = ""
+    contact: str = ""
+    account: str = ""
+    owner: str = ""
+    channel: str = ""
+    channel_label: str = ""
+    created_at: dt.datetime | None = None
+    last_activity_at: dt.datetime | None = None
 
-    # Formatted here: Django's date filter costs more than the rest of a row together.
     @property
     def created_iso(self) -> str:
-        return self.created_at.isoformat()
+        return self.created_at.isoformat() if self.created_at else ""
 
     @property
     def created_label(self) -> str:
-        return timezone.localtime(self.created_at).strftime("%Y-%m-%d %H:%M")
+        return _local(self.created_at)
+
+    @property
+    def activity_iso(self) -> str:
+        return self.last_activity_at.isoformat() if self.last_activity_at else ""
+
+    @property
+    def activity_label(self) -> str:
+        return _local(self.last_activity_at)
 
     @property
     def due_iso(self) -> str:
@@ -165,23 +240,31 @@ class TicketRow:
 
     @property
     def due_label(self) -> str:
-        return timezone.localtime(self.due_at).strftime("%Y-%m-%d %H:%M") if self.due_at else ""
+        return _local(self.due_at)
 
     @classmethod
     def from_values(cls, row: dict[str, Any], now: dt.datetime) -> TicketRow:
-        contact = " ".join(p for p in (row["contact__last_name"], row["contact__first_name"]) if p)
+        contact = " ".join(
+            p for p in (row.get("contact__last_name"), row.get("contact__first_name")) if p
+        )
         due = row["due_at"]
+        priority = row.get("priority") or ""
+        channel = row.get("channel") or ""
         return cls(
             number=row["number"],
             subject=row["subject"],
             status_kind=row["status_kind"],
-            status=row["status__name"],
-            priority=row["priority"],
-            priority_label=PRIORITY_LABELS.get(row["priority"], row["priority"]),
-            department=row["department__name"],
+            status=row.get("status__name") or "",
+            priority=priority,
+            priority_label=str(PRIORITY_LABELS.get(priority, priority)),
+            department=row.get("department__name") or "",
             contact=contact,
-            owner=row["owner__full_name"] or row["owner__email"] or "",
-            created_at=row["created_at"],
+            account=row.get("account__name") or "",
+            owner=row.get("owner__full_name") or row.get("owner__email") or "",
+            channel=channel,
+            channel_label=str(CHANNEL_LABELS.get(channel, channel)),
+            created_at=row.get("created_at"),
+            last_activity_at=row.get("last_activity_at"),
             due_at=due,
             overdue=bool(due and due < now and row["status_kind"] != StatusKind.CLOSED),
         )
@@ -283,8 +366,12 @@ def capped_count(qs: QuerySet) -> int:
     return rows[: COUNT_CAP + 1].count()
 
 
-def ticket_page(membership: Membership, params: dict[str, Any]) -> TicketPage:
+def ticket_page(
+    membership: Membership, params: dict[str, Any], columns: list[str] | None = None
+) -> TicketPage:
+    """One page of the list with the values of `columns` (the default columns if None)."""
     qs = ticket_queryset(membership, params)
+    fields = row_fields(clean_columns(list(columns or DEFAULT_COLUMNS)))
     size = params.get("size") or PAGE_SIZES[0]
     page = params.get("page") or 1
     count = capped_count(qs)
@@ -295,7 +382,7 @@ def ticket_page(membership: Membership, params: dict[str, Any]) -> TicketPage:
         page = min(page, pages)
     order = SORTS.get(params.get("sort") or "-created", SORTS["-created"])
     # One row more than the page tells whether there is a next page, counted or not.
-    rows = list(qs.order_by(*order).values(*ROW_FIELDS)[(page - 1) * size : page * size + 1])
+    rows = list(qs.order_by(*order).values(*fields)[(page - 1) * size : page * size + 1])
     now = timezone.now()
     return TicketPage(
         tickets=[TicketRow.from_values(row, now) for row in rows[:size]],
@@ -313,3 +400,72 @@ def view_counts(membership: Membership) -> dict[str, int]:
     now = timezone.now()
     base = visible_tickets(membership)
     return {view: capped_count(base.filter(view_filter(view, membership, now))) for view in VIEWS}
+
+
+# --- Saved views and columns (TKT-06) ---------------------------------------------------------
+def saved_views_for(membership: Membership) -> list[SavedView]:
+    """The member's personal views and the views shared with departments they work in (every
+    shared view for those who see every department). One query."""
+    ids = department_ids(membership)
+    shared = Q(department__isnull=False) if ids is None else Q(department_id__in=ids)
+    return list(
+        SavedView.objects.for_org(membership.org)
+        .filter(Q(owner_id=membership.user_id, department__isnull=True) | shared)
+        .only("pk", "name", "owner_id", "department_id", "params", "columns")
+        .order_by("name", "pk")
+    )
+
+
+def list_columns_for(membership: Membership) -> list[str]:
+    """The member's chosen columns in their order, or the default ones."""
+    columns = (
+        ListPreference.objects.for_org(membership.org)
+        .filter(user_id=membership.user_id)
+        .values_list("columns", flat=True)
+        .first()
+    )
+    return clean_columns(columns) if columns else list(DEFAULT_COLUMNS)
+
+
+def contact_choices(membership: Membership, term: str, limit: int = 20) -> list[tuple[int, str]]:
+    """Contacts of the organization whose name or email contains `term`, for the filter."""
+    qs = Contact.objects.for_org(membership.org)
+    for word in term.split()[:5]:
+        qs = qs.filter(
+            Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(email__icontains=word)
+        )
+    rows = qs.order_by("last_name", "first_name", "pk").values_list(
+        "pk", "last_name", "first_name", "email"
+    )[:limit]
+    return [(pk, _contact_label(last, first, email)) for pk, last, first, email in rows]
+
+
+def contact_label(membership: Membership, contact_id: int) -> str | None:
+    row = (
+        Contact.objects.for_org(membership.org)
+        .filter(pk=contact_id)
+        .values_list("last_name", "first_name", "email")
+        .first()
+    )
+    return _contact_label(*row) if row else None
+
+
+def _contact_label(last: str, first: str, email: str) -> str:
+    name = " ".join(p for p in (last, first) if p)
+    return f"{name} <{email}>" if name and email else name or email
+
+
+def account_choices(membership: Membership, term: str, limit: int = 20) -> list[tuple[int, str]]:
+    qs = Account.objects.for_org(membership.org)
+    for word in term.split()[:5]:
+        qs = qs.filter(name__icontains=word)
+    return list(qs.order_by("name", "pk").values_list("pk", "name")[:limit])
+
+
+def account_label(membership: Membership, account_id: int) -> str | None:
+    return (
+        Account.objects.for_org(membership.org)
+        .filter(pk=account_id)
+        .values_list("name", flat=True)
+        .first()
+    )

@@ -9,6 +9,13 @@ from .views import list as list_views
 desk_patterns = [
     path("", list_views.ticket_list, name="home"),
     path("counts/", list_views.ticket_view_counts, name="view_counts"),
+    path("columns/", list_views.list_columns, name="list_columns"),
+    path("views/new/", list_views.saved_view_new, name="saved_view_new"),
+    path(
+        "views/<int:saved_view_id>/delete/", list_views.saved_view_remove, name="saved_view_delete"
+    ),
+    path("lookup/contacts/", list_views.lookup_contacts, name="lookup_contacts"),
+    path("lookup/accounts/", list_views.lookup_accounts, name="lookup_accounts"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("tickets/bulk/", list_views.ticket_bulk, name="ticket_bulk"),
     path("tickets/new/", ticket.ticket_create_view, name="ticket_create"),

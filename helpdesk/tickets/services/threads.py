@@ -229,6 +229,10 @@ def thread_add(
             changes={"attachments": [None, [a.name for a in attachments]]} if attachments else {},
         )
         search_index_update(ticket)
+        # A thread entry is activity: the list sorts by it (TKT-06).
+        Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).update(
+            last_activity_at=thread.created_at
+        )
     except BaseException:
         _delete_files(attachments)
         raise

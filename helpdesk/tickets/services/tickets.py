@@ -381,7 +381,9 @@ def _ticket_change(
         written |= {"status", "custom_fields"}
     if "custom_fields" in values:
         written.add("custom_fields")
-    written |= {"status_kind", "priority_rank", "closed_at", "updated_at"}
+    # Every change is activity: the list sorts by it (TKT-06).
+    ticket.last_activity_at = timezone.now()
+    written |= {"status_kind", "priority_rank", "closed_at", "updated_at", "last_activity_at"}
     ticket.save(update_fields=sorted(written))
     history_record(ticket=ticket, actor=actor.user, ip=ip, action=action, changes=changes)
     if "subject" in changes or "description" in changes:
@@ -415,7 +417,7 @@ def tickets_contact_replace(
         for ticket in tickets
     )
     Ticket.objects.for_org(org).filter(contact_id__in=ids).update(
-        contact=target, updated_at=timezone.now()
+        contact=target, updated_at=timezone.now(), last_activity_at=timezone.now()
     )
     Thread.objects.for_org(org).filter(contact_id__in=ids).update(contact=target)
     return len(moved)
