@@ -16,6 +16,10 @@ from tests.tickets.conftest import desk as desk_fixture  # noqa: F401 - reused f
 desk = desk_fixture
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 HOSTILE = "<script>alert(1)</script> a<b>c x &amp; y 😀 日本語"
+GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
 
 WATCH = """
 window.__cspViolations = [];
@@ -81,3 +85,53 @@ def test_tkt02_reply_with_formatting_and_hostile_text_shows_exactly_as_written(
     assert message.to == ["taro@umbrella.test"]
     assert HOSTILE in message.body
     assert "<strong>Important</strong>" in message.alternatives[0][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tkt02_image_inserted_in_the_editor_is_uploaded_and_shown_inline(
+    live_server, new_context, static_errors, desk, tmp_path, settings
+):
+    """TKT-02: an image picked in the editor (as pasting or dropping does) is uploaded at
+    once and shows inline in the sent comment; the description editor loads stored HTML;
+    the toolbar speaks the agent's language."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ticket = desk.ticket(
+        subject="Screenshot",
+        description="<p><strong>Stored</strong> text</p>",
+        description_format="html",
+    )
+    desk.agent.user.language = "ja"
+    desk.agent.user.save()
+    context = new_context()
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    static_errors.watch(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("bob@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/acme/desk/tickets/{ticket.number}/")
+    expect(page.get_by_role("button", name="太字")).to_be_visible()
+
+    image = tmp_path / "screen.gif"
+    image.write_bytes(GIF)
+    page.get_by_label("非公開コメント", exact=True).check()
+    page.locator("trix-editor").click()
+    page.keyboard.type("画面です")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="画像を挿入").click()
+    chooser.value.set_files(str(image))
+    uploaded = page.locator('trix-editor figure img[src*="/attachments/"]')
+    expect(uploaded).to_have_count(1)
+    page.get_by_role("button", name="送信").click()
+    entry = page.locator("article.thread-entry").last
+    expect(entry).to_contain_text("画面です")
+    shown = entry.locator('img[src*="/attachments/"]')
+    expect(shown).to_have_count(1)
+    assert shown.evaluate("img => img.naturalWidth") == 1  # loaded through the checked view
+    page.screenshot(path=str(ARTIFACTS / "editor-inline-image.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/acme/desk/tickets/{ticket.number}/edit/")
+    editor = page.locator("trix-editor")
+    expect(editor.locator("strong", has_text="Stored")).to_be_visible()
+    assert page.evaluate("window.__cspViolations") == []
