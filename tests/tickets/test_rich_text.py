@@ -278,3 +278,18 @@ def test_tkt02_inline_image_goes_with_the_reply_mail(client, desk, post_thread):
     assert f'src="cid:{content_id}"' in html_part.get_payload(decode=True).decode()
     assert image.get_filename() == "shot.gif" and image.get_payload(decode=True) == GIF
     assert "/attachments/" not in html_part.get_payload(decode=True).decode()
+
+
+def test_tkt02_inline_image_keeps_its_address_when_its_message_moves(client, desk, globex):
+    """A merge moves messages with their files to another ticket; the image's address in the
+    message body still serves it, to members who may see the ticket it belongs to now."""
+    ticket, other = desk.ticket(), desk.ticket(subject="Target")
+    login(client, desk.agent)
+    src = _upload(client, ticket).json()["url"]
+    Attachment.objects.for_org(desk.org).update(ticket=other)  # as a merge moves it
+    assert client.get(src).status_code == 200
+    moved = desk.ticket(department=desk.other_department, subject="Elsewhere")
+    Attachment.objects.for_org(desk.org).update(ticket=moved)
+    assert client.get(src).status_code == 404  # Bob cannot see the ticket it is on now
+    login(client, globex.admin)
+    assert client.get(src).status_code == 404

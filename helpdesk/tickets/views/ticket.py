@@ -291,13 +291,16 @@ def ticket_thread(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_app(App.DESK)
 def attachment_download(request: HttpRequest, number: int, attachment_id: int) -> FileResponse:
-    """Files are served only to members who may see the ticket (TKT-03)."""
+    """Files are served only to members who may see the ticket (TKT-03). The ticket that
+    counts is the one the file belongs to now: an image shown inline in a message keeps its
+    address when a merge moves the message to another ticket (TKT-02)."""
     ticket = ticket_for_member(request.membership, number)
-    attachment = (
-        Attachment.objects.for_org(request.org).filter(ticket=ticket, pk=attachment_id).first()
-    )
-    if attachment is None:
+    attachment = Attachment.objects.for_org(request.org).filter(pk=attachment_id).first()
+    if attachment is None or attachment.ticket_id is None:
         raise Http404
+    if attachment.ticket_id != ticket.pk:
+        current = Ticket.objects.for_org(request.org).filter(pk=attachment.ticket_id)
+        ticket_for_member(request.membership, current.values_list("number", flat=True).get())
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError as exc:
