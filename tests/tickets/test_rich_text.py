@@ -293,3 +293,32 @@ def test_tkt02_inline_image_keeps_its_address_when_its_message_moves(client, des
     assert client.get(src).status_code == 404  # Bob cannot see the ticket it is on now
     login(client, globex.admin)
     assert client.get(src).status_code == 404
+
+
+def test_tkt02_images_never_sent_are_purged_after_a_day(
+    client, desk, django_capture_on_commit_callbacks
+):
+    """An image pasted into a message that was never sent goes after a day (on the author's
+    next upload); one the description shows stays."""
+    import datetime as dt
+    import os
+
+    from django.utils import timezone
+
+    ticket = desk.ticket()
+    login(client, desk.agent)
+    forgotten = Attachment.objects.for_org(desk.org).get(
+        pk=_upload(client, ticket).json()["url"].rstrip("/").rsplit("/", 1)[1]
+    )
+    kept_src = _upload(client, ticket).json()["url"]
+    kept = Attachment.objects.for_org(desk.org).exclude(pk=forgotten.pk).get()
+    ticket.description = f'<p><img src="{kept_src}"></p>'
+    ticket.save(update_fields=["description"])
+    day_ago = timezone.now() - dt.timedelta(days=1, minutes=1)
+    Attachment.objects.for_org(desk.org).update(created_at=day_ago)
+    path = forgotten.file.path
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the rows are gone
+        _upload(client, ticket)
+    remaining = set(Attachment.objects.for_org(desk.org).values_list("pk", flat=True))
+    assert forgotten.pk not in remaining and kept.pk in remaining and len(remaining) == 2
+    assert not os.path.exists(path)

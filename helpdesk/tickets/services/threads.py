@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import mimetypes
 import os
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.http import Http404
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.tenancy.guards import ensure_same_org
@@ -277,4 +279,28 @@ def inline_image_add(*, actor: Membership, ticket: Ticket, upload: UploadedFile)
     except BaseException:
         _delete_files([attachment])
         raise
+    _pending_images_purge(actor=actor)
     return attachment
+
+
+PENDING_IMAGE_TTL = dt.timedelta(days=1)
+
+
+def _pending_images_purge(*, actor: Membership) -> None:
+    """Delete the actor's own inline images that no message took within a day (pasted, then
+    the message was never sent) and that the ticket's description does not show either.
+    Run on each upload, so it costs nothing when nobody writes, and crosses no organization."""
+    stale = list(
+        Attachment.objects.for_org(actor.org)
+        .filter(
+            thread=None,
+            uploaded_by=actor.user,
+            created_at__lt=timezone.now() - PENDING_IMAGE_TTL,
+            content_type__in=set(INLINE_IMAGE_TYPES.values()),
+        )
+        .select_related("ticket")[:50]
+    )
+    orphans = [a for a in stale if a.pk not in attachment_ids(a.ticket.description)]
+    if orphans:
+        Attachment.objects.for_org(actor.org).filter(pk__in=[a.pk for a in orphans]).delete()
+        transaction.on_commit(lambda: _delete_files(orphans))
