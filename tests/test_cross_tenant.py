@@ -113,6 +113,12 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         org=tenant.org, department=department, label="F", key="f", type="text"
     )
     status = TicketStatus.objects.for_org(tenant.org).filter(department=department).last()
+    # The ticket page's panels act on this ticket (TKT-01): it has a tag and a follower.
+    from helpdesk.tickets.services.followers import ticket_follow
+    from helpdesk.tickets.services.tags import ticket_tag_add
+
+    ticket_tag_add(actor=tenant.admin, ticket=ticket, name=f"{tenant.org.portal}-tag")
+    ticket_follow(actor=tenant.admin, ticket=ticket)
     from helpdesk.tickets.services.listviews import saved_view_create
 
     saved_view = saved_view_create(
@@ -147,7 +153,22 @@ def _snapshot(org) -> tuple:
         ),
         list(Team.objects.for_org(org).order_by("pk").values_list("pk", "name")),
         list(Holiday.objects.for_org(org).order_by("pk").values_list("pk", "date")),
+        _ticket_page_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
+    )
+
+
+def _ticket_page_rows(org) -> tuple:
+    """Tags, followers, merges and statuses: what the ticket page's panels change (TKT-01)."""
+    from helpdesk.tickets.models import Ticket, TicketFollower, TicketMerge, TicketTag
+
+    return (
+        list(TicketTag.objects.for_org(org).order_by("pk").values_list("ticket_id", "tag_id")),
+        list(
+            TicketFollower.objects.for_org(org).order_by("pk").values_list("ticket_id", "user_id")
+        ),
+        list(TicketMerge.objects.for_org(org).values_list("source_id", "target_id")),
+        list(Ticket.objects.for_org(org).order_by("pk").values_list("pk", "status_id")),
     )
 
 

@@ -355,3 +355,90 @@ class ListPreference(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.org_id}: {self.user_id}"
+
+
+# --- The ticket page: tags, followers, merges (TKT-01, TKT-05, TKT-06) ------------------------
+class Tag(TenantModel):
+    """A label of the organization's tickets; names are unique regardless of case."""
+
+    name = models.CharField(_("name"), max_length=50)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint("org", Lower("name"), name="tag_name_uniq")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketTag(TenantModel):
+    ticket = TenantForeignKey(Ticket, on_delete=models.CASCADE, related_name="ticket_tags")
+    tag = TenantForeignKey(Tag, on_delete=models.CASCADE, related_name="ticket_tags")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tag__name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "ticket", "tag"], name="ticket_tag_uniq"),
+        ]
+        # The list's tag filter walks a tag's tickets.
+        indexes = [models.Index(fields=["org", "tag", "ticket"], name="ticket_tag_by_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on {self.ticket_id}"
+
+
+class TicketFollower(TenantModel):
+    """A member who gets mail about a ticket's replies and status changes; the row goes with
+    the membership."""
+
+    ticket = TenantForeignKey(Ticket, on_delete=models.CASCADE, related_name="followers")
+    user = MemberForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "ticket", "user"], name="ticket_follower_uniq"),
+        ]
+        indexes = [models.Index(fields=["org", "user"], name="ticket_follower_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.ticket_id}"
+
+
+class TicketMerge(TenantModel):
+    """`source` was merged into `target`: the source's page redirects there."""
+
+    source = TenantForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    target = TenantForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "source"], name="ticket_merge_src")]
+        indexes = [models.Index(fields=["org", "target"], name="ticket_merge_target")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} -> {self.target_id}"
+
+
+class TicketMailAlias(TenantModel):
+    """A Message-ID that still leads to `ticket` although no thread entry of it carries it:
+    the ids and references of a merged ticket's mail, so answers to them find the target."""
+
+    ticket = TenantForeignKey(Ticket, on_delete=models.CASCADE, related_name="mail_aliases")
+    message_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "message_id", "ticket"], name="ticket_mail_alias_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id

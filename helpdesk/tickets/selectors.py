@@ -114,6 +114,7 @@ class TicketFilterForm(forms.Form):
     closed_to = forms.DateField(required=False)
     cf = forms.SlugField(required=False, max_length=60)
     cf_value = forms.CharField(required=False, max_length=200, label=_("Field value"))
+    tag = forms.CharField(required=False, max_length=50, label=_("Tag"))  # a tag's name
     sort = forms.ChoiceField(choices=list(SORT_LABELS.items()), required=False, label=_("Sort"))
     size = forms.TypedChoiceField(
         choices=[(s, s) for s in PAGE_SIZES], coerce=int, required=False, label=_("Per page")
@@ -310,6 +311,8 @@ def ticket_queryset(
         qs = qs.filter(contact_id=params["contact"])
     if params.get("account"):
         qs = qs.filter(account_id=params["account"])
+    if params.get("tag"):  # names are unique regardless of case, so no row repeats
+        qs = qs.filter(ticket_tags__tag__name__iexact=params["tag"].strip())
     tz = timezone.get_current_timezone()
     for name, lookup, end in (
         ("created_from", "created_at__gte", False),

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from .views import dashboard, editor, layout, ticket
+from .views import dashboard, editor, layout, ticket, ticket_extras
 from .views import list as list_views
 
 desk_patterns = [
@@ -33,6 +33,7 @@ desk_patterns = [
         ticket.attachment_download,
         name="attachment",
     ),
+    *ticket_extras.urlpatterns,
 ]
 
 layout_patterns = [

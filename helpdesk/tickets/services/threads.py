@@ -23,6 +23,7 @@ from helpdesk.tenancy.models import Membership
 from ..html import TEXT, BodyFormat, attachment_ids, body_to_html, is_blank
 from ..models import Attachment, Thread, Ticket
 from .access import department_ids, ensure_can
+from .followers import followers_notify
 from .history import history_record
 from .tickets import search_index_update
 
@@ -235,6 +236,7 @@ def thread_add(
         Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).update(
             last_activity_at=thread.created_at
         )
+        followers_notify(ticket=ticket, actor=actor.user, event="thread", thread=thread)
     except BaseException:
         _delete_files(attachments)
         raise

@@ -41,6 +41,7 @@ from ..models import (
     TicketStatus,
 )
 from .access import can, department_ids, ensure_can, visible_tickets
+from .followers import followers_notify
 from .history import diff, history_record
 from .layouts import statuses_for
 
@@ -385,7 +386,9 @@ def _ticket_change(
     ticket.last_activity_at = timezone.now()
     written |= {"status_kind", "priority_rank", "closed_at", "updated_at", "last_activity_at"}
     ticket.save(update_fields=sorted(written))
-    history_record(ticket=ticket, actor=actor.user, ip=ip, action=action, changes=changes)
+    row = history_record(ticket=ticket, actor=actor.user, ip=ip, action=action, changes=changes)
+    if "status" in changes:  # followers hear of status changes (TKT-01)
+        followers_notify(ticket=ticket, actor=actor.user, event="status", history=row)
     if "subject" in changes or "description" in changes:
         search_index_update(ticket)
     return changes

@@ -35,6 +35,7 @@ from ..models import (
 from ..services.access import can, ensure_can, ticket_for_member
 from ..services.threads import ALLOWED_EXTENSIONS, thread_add
 from ..services.tickets import ticket_create, ticket_update
+from . import ticket_extras
 
 
 def _ticket_form_page(request: HttpRequest, number: int | None = None) -> HttpResponse:
@@ -214,6 +215,8 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     """The ticket page. `?images=<thread id>` (or `=description`) shows that one message's
     remote images."""
     ticket = _ticket(request, number)
+    if moved := ticket_extras.merged_redirect(request, ticket):  # a merged ticket (TKT-01)
+        return moved
     context = _detail_context(request, ticket, show_images=request.GET.get("images", ""))
     response = render(request, "tickets/detail.html", context)
     return _with_remote_images(response) if context["images_shown"] else response
