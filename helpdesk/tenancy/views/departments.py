@@ -9,8 +9,7 @@ from django.db.models.deletion import PROTECT
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from helpdesk.http import apply_errors
@@ -344,18 +343,18 @@ def holiday_delete(request: HttpRequest, dept_id: int, holiday_id: int) -> HttpR
 SECTIONS = {
     # section: (title, intro, URL name of the department's page, its namespace's argument)
     "layouts": (
-        _lazy("Layouts"),
-        _lazy("Each department has its own statuses and custom fields. Pick a department."),
+        gettext_lazy("Layouts"),
+        gettext_lazy("Each department has its own statuses and custom fields. Pick a department."),
         "layout:home",
     ),
     "hours": (
-        _lazy("Business hours"),
-        _lazy("Working hours count towards due dates. Pick a department."),
+        gettext_lazy("Business hours"),
+        gettext_lazy("Working hours count towards due dates. Pick a department."),
         "setup:department_hours",
     ),
     "holidays": (
-        _lazy("Holidays"),
-        _lazy("Days when a department does not work. Pick a department."),
+        gettext_lazy("Holidays"),
+        gettext_lazy("Days when a department does not work. Pick a department."),
         "setup:department_holidays",
     ),
 }
