@@ -1,10 +1,10 @@
 """The Desk's home page: what is on my plate, where the team stands, and the last 30 days
 (TKT-06).
 
-A fixed set of queries whatever the data: one aggregate for my tickets, one grouped count of
-the team's unresolved tickets (status, priority and department are summed from its rows in
-Python), one grouped count per day for created and for closed tickets, and the names of the
-statuses and departments. The member's visibility applies to all of them (agents see their
+A fixed set of queries whatever the data: one grouped count of the team's unresolved tickets
+(my figures, status, priority and department are summed from its rows in Python), one
+grouped count per day for created and for closed tickets, and the names of the statuses and
+departments. The member's visibility applies to all of them (agents see their
 departments' tickets, `services.access`). Days are counted in the current time zone, which
 the tenant middleware sets to the user's or the organization's.
 
@@ -82,25 +82,26 @@ def dashboard_for(membership: Membership, now: dt.datetime | None = None) -> Das
     visible = visible_tickets(membership)
     unresolved = visible.exclude(status_kind=StatusKind.CLOSED)
 
-    # 1. My unresolved tickets, overdue and due today, in one aggregate.
-    mine = unresolved.filter(owner_id=user_id).aggregate(
-        open=Count("pk"),
-        overdue=Count("pk", filter=Q(due_at__lt=now)),
-        due_today=Count("pk", filter=Q(due_at__gte=today_start, due_at__lt=tomorrow_start)),
-    )
-    day = today.isoformat()
-
-    # 2. The team's unresolved tickets grouped once; each breakdown is a sum over the groups.
+    # 1. The team's unresolved tickets grouped once (mine among them); each figure and
+    # breakdown is a sum over the groups.
+    mine_q = Q(owner_id=user_id)
     groups = list(
         unresolved.values("status_id", "status_kind", "priority", "department_id")
         .annotate(
             n=Count("pk"),
             overdue=Count("pk", filter=Q(due_at__lt=now)),
             unassigned=Count("pk", filter=Q(owner__isnull=True, status_kind=StatusKind.OPEN)),
+            mine=Count("pk", filter=mine_q),
+            mine_overdue=Count("pk", filter=mine_q & Q(due_at__lt=now)),
+            mine_due_today=Count(
+                "pk", filter=mine_q & Q(due_at__gte=today_start, due_at__lt=tomorrow_start)
+            ),
         )
         .order_by()
     )
-    # 3 and 4. Statuses and departments by name (only those the member sees).
+    mine = {key: sum(g[key] for g in groups) for key in ("mine", "mine_overdue", "mine_due_today")}
+    day = today.isoformat()
+    # 2 and 3. Statuses and departments by name (only those the member sees).
     dept_names = dict(departments_for(membership).values_list("pk", "name"))
     statuses = TicketStatus.objects.for_org(membership.org).exclude(kind=StatusKind.CLOSED)
     if department_ids(membership) is not None:  # agents: their departments' statuses only
@@ -149,7 +150,7 @@ def dashboard_for(membership: Membership, now: dt.datetime | None = None) -> Das
         ),
     ]
 
-    # 5 and 6. Created and closed per day over the last CHART_DAYS days (today included).
+    # 4 and 5. Created and closed per day over the last CHART_DAYS days (today included).
     first_day = today - dt.timedelta(days=CHART_DAYS - 1)
     since, _ = _day_bounds(first_day, tz)
     created = dict(
@@ -175,12 +176,14 @@ def dashboard_for(membership: Membership, now: dt.datetime | None = None) -> Das
 
     return Dashboard(
         today=today,
-        mine_open=Figure("mine_open", mine["open"], {"view": "mine"}),
+        mine_open=Figure("mine_open", mine["mine"], {"view": "mine"}),
         mine_overdue=Figure(
-            "mine_overdue", mine["overdue"], {"view": "overdue", "owner": str(user_id)}
+            "mine_overdue", mine["mine_overdue"], {"view": "overdue", "owner": str(user_id)}
         ),
         mine_due_today=Figure(
-            "mine_due_today", mine["due_today"], {"view": "mine", "due_from": day, "due_to": day}
+            "mine_due_today",
+            mine["mine_due_today"],
+            {"view": "mine", "due_from": day, "due_to": day},
         ),
         team=team,
         by_status=by_status,
