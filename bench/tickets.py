@@ -227,9 +227,36 @@ PAGES = [
     # The Desk's home page. Its figures are cached 30 s per member, so under wrk (one member)
     # most requests are served from the cache; the SQL counts below are of a cold page.
     ("dashboard", "/bench-0/desk/dashboard/"),
-    # Note for issue 8 item 3 (engineer C): add the ticket page with followers and tags, and
-    # its presence polling URL, here once they land.
+    # The ticket page as an agent opens it from a list: three tags, followers, the customer's
+    # other tickets and previous/next in "open tickets by priority" (two keyset queries).
+    (
+        "ticket page: panels, prev/next",
+        "/bench-0/desk/tickets/{number}/?list=view%3Dopen%26sort%3D-priority",
+    ),
+    # What every open ticket page sends every 5 s: the collision notice's report (cache only).
+    ("collision poll (POST)", "POST /bench-0/desk/tickets/{number}/presence/"),
 ]
+# A fixed CSRF secret for the POST pages: sent as the cookie and, unmasked, as the header.
+CSRF_SECRET = "b" * 32
+POST_LUA = f"""
+wrk.method = "POST"
+wrk.body = "writing=0"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["X-CSRFToken"] = "{CSRF_SECRET}"
+"""
+
+
+def ticket_page_setup(number: int) -> None:
+    """Tags and a follower on the measured ticket (idempotent)."""
+    from helpdesk.tenancy.models import User
+    from helpdesk.tickets.models import Tag, Ticket, TicketFollower, TicketTag
+
+    ticket = Ticket.objects.get(org__portal="bench-0", number=number)
+    admin = User.objects.get(email="admin@bench-0.test")
+    for name in ("billing", "vip", "printer"):
+        tag, _ = Tag.objects.get_or_create(org_id=ticket.org_id, name=name)
+        TicketTag.objects.get_or_create(org_id=ticket.org_id, ticket=ticket, tag=tag)
+    TicketFollower.objects.get_or_create(org_id=ticket.org_id, ticket=ticket, user=admin)
 
 
 def query_counts(pages) -> dict[str, tuple[int, int]]:
@@ -250,7 +277,10 @@ def query_counts(pages) -> dict[str, tuple[int, int]]:
             url = path if "tickets/" in path else f"{path}{sep}size={size}"
             cache.clear()  # a cold page: the dashboard's figures are cached
             with CaptureQueriesContext(connection) as queries:
-                response = client.get(url, HTTP_HOST="127.0.0.1")
+                if url.startswith("POST "):
+                    response = client.post(url[5:], {"writing": "0"}, HTTP_HOST="127.0.0.1")
+                else:
+                    response = client.get(url, HTTP_HOST="127.0.0.1")
             assert response.status_code == 200, (url, response.status_code)
             measured.append(len(queries))
         counts[label] = tuple(measured)
@@ -316,6 +346,13 @@ def wrk(
     path: str, cookie: tuple[str, str], seconds: int, concurrency: int, script: str | None = None
 ) -> str:
     header = f"Cookie: {cookie[0]}={cookie[1]}"
+    post_script = None
+    if path.startswith("POST "):  # a form post: method, body and CSRF token by script
+        path = path[5:]
+        header += f"; csrftoken={CSRF_SECRET}"
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as post_script:
+            post_script.write(POST_LUA + (Path(script).read_text() if script else ""))
+        script = post_script.name
     # Each request on a new connection, as requests of many browsers reach a balanced server.
     # With 8 long-lived connections, one uvicorn worker's accept loop takes most of them at
     # the start and the other worker idles: the figures then measure that coin toss.
@@ -331,9 +368,13 @@ def wrk(
     ]
     if script:
         args += ["-s", script]
-    out = subprocess.run(
-        [*args, f"http://127.0.0.1:{PORT}{path}"], capture_output=True, text=True, check=True
-    )
+    try:
+        out = subprocess.run(
+            [*args, f"http://127.0.0.1:{PORT}{path}"], capture_output=True, text=True, check=True
+        )
+    finally:
+        if post_script is not None:
+            os.unlink(post_script.name)
     return out.stdout
 
 
@@ -413,6 +454,7 @@ def main() -> None:
         // 2
     )
     pages = [(label, path.format(number=number)) for label, path in PAGES]
+    ticket_page_setup(number)
     counts = query_counts(pages)
     cookie = session_cookie()
     server = start_server(args.rls == "on")

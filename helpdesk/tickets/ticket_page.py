@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.http import QueryDict
 
 from helpdesk.tenancy.models import Membership
@@ -66,35 +67,50 @@ def list_query_clean(raw: str) -> str:
     return urlencode(pairs[:40])
 
 
-def _after(fields: tuple[str, ...], ticket: Ticket, *, reverse: bool) -> Q:
-    """Rows after `ticket` in the order `fields` (before it when `reverse`), as a keyset
-    condition. PostgreSQL puts NULLs last in ascending and first in descending order."""
-    condition = Q(pk__in=[])
-    equal = Q()
-    for spec in fields:
-        name = spec.lstrip("-")
-        descending = spec.startswith("-") != reverse
-        value = getattr(ticket, "pk" if name == "id" else name)
-        if value is None:
-            # NULLs sort last ascending: nothing after them but other NULLs (handled by
-            # the next field); first descending: every non-NULL value comes after.
-            step = Q(**{f"{name}__isnull": False}) if descending else Q(pk__in=[])
-            same = Q(**{f"{name}__isnull": True})
-        else:
-            lookup = "lt" if descending else "gt"
-            step = Q(**{f"{name}__{lookup}": value})
-            if not descending:
-                step |= Q(**{f"{name}__isnull": True})
-            same = Q(**{name: value})
-        condition |= equal & step
-        equal &= same
-    return condition
+def _value(ticket: Ticket, name: str) -> Any:
+    return getattr(ticket, "pk" if name == "id" else name)
+
+
+def _nullable(name: str) -> bool:
+    return name != "id" and bool(getattr(Ticket._meta.get_field(name), "null", False))
+
+
+def _first_after(qs: QuerySet[Ticket], order: tuple[str, ...], ticket: Ticket) -> int | None:
+    """The number of the first row after `ticket` in `order` (all one direction; only the
+    first field may be NULL). A row comparison, `(a, b, id) < (x, y, z)`, is an index range
+    the scan starts from: the same condition spelt with ORs made PostgreSQL walk the index
+    from its start, 7 s for a ticket in the middle of 500,000. NULLs sort last ascending and
+    first descending, so a NULL first field takes a second query at most."""
+    names = [f.lstrip("-") for f in order]
+    descending = order[0].startswith("-")
+    lookup = TupleLessThan if descending else TupleGreaterThan
+
+    def first(rows: QuerySet[Ticket]) -> int | None:
+        return rows.order_by(*order).values_list("number", flat=True).first()
+
+    def first_beyond(rows: QuerySet[Ticket], columns: list[str]) -> int | None:
+        values = tuple(_value(ticket, n) for n in columns)
+        return first(rows.filter(lookup(Tuple(*(F(n) for n in columns)), values)))
+
+    head = names[0]
+    if not _nullable(head):
+        return first_beyond(qs, names)
+    if _value(ticket, head) is None:
+        found = first_beyond(qs.filter(**{f"{head}__isnull": True}), names[1:])
+        if found is None and descending:  # NULLs first: then come the values
+            found = first(qs.filter(**{f"{head}__isnull": False}))
+        return found
+    found = first_beyond(qs, names)  # a comparison with NULL is never true: values only
+    if found is None and not descending:  # NULLs last: they come after the values
+        found = first(qs.filter(**{f"{head}__isnull": True}))
+    return found
 
 
 def ticket_neighbours(membership: Membership, ticket: Ticket, raw_query: str) -> Neighbours | None:
     """The tickets before and after `ticket` in the list given by `raw_query` (its view,
-    filters, search and sort), two keyset queries on the list's own ordering. None when the
-    query is not a valid list or its order is not the ticket's own fields."""
+    filters, search and sort), a keyset query each way on the list's own ordering (two more
+    at most when the sort field is empty). None when the query is not a valid list or its
+    order is not one this keyset handles."""
     from .selectors import SORTS, TicketFilterForm, ticket_queryset
 
     query = list_query_clean(raw_query)
@@ -105,14 +121,18 @@ def ticket_neighbours(membership: Membership, ticket: Ticket, raw_query: str) ->
     order = SORTS.get(params.get("sort") or "-created", SORTS["-created"])
     if not order or order[-1].lstrip("-") not in ("id", "number"):
         order = (*order, "-id")
-    if any(not hasattr(ticket, f.lstrip("-")) and f.lstrip("-") != "id" for f in order):
-        return None
+    names = [f.lstrip("-") for f in order]
+    concrete = {f.name for f in Ticket._meta.concrete_fields} | {"id"}
+    if (
+        any(n not in concrete for n in names)
+        or any(_nullable(n) for n in names[1:])
+        or len({f.startswith("-") for f in order}) > 1
+    ):
+        return None  # an order this keyset does not handle: no previous/next
     qs = ticket_queryset(membership, params).exclude(pk=ticket.pk)
     flipped = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in order)
-    nxt = qs.filter(_after(order, ticket, reverse=False)).order_by(*order)
-    prev = qs.filter(_after(order, ticket, reverse=True)).order_by(*flipped)
     return Neighbours(
-        previous=prev.values_list("number", flat=True).first(),
-        next=nxt.values_list("number", flat=True).first(),
+        previous=_first_after(qs, flipped, ticket),
+        next=_first_after(qs, order, ticket),
         list_query=query,
     )

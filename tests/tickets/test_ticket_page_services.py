@@ -302,6 +302,26 @@ def test_tkt06_neighbours_follow_the_lists_filter_and_order(desk):
     assert ticket_neighbours(desk.admin, t2, "sort=nonsense") is None
 
 
+def test_tkt06_neighbours_by_due_date_put_tickets_without_one_last(desk):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    soon = timezone.now() + dt.timedelta(days=1)
+    t1 = desk.ticket(subject="Soon", due_at=soon)
+    t2 = desk.ticket(subject="No date")
+    t3 = desk.ticket(subject="Later", due_at=soon + dt.timedelta(days=1))
+    t4 = desk.ticket(subject="No date either")
+    # Due date ascending, NULLs last, then by id: 1, 3, 2, 4.
+    expected = {t1: (None, t3), t3: (t1, t2), t2: (t3, t4), t4: (t2, None)}
+    for ticket, (before, after) in expected.items():
+        around = ticket_neighbours(desk.admin, ticket, "sort=due")
+        assert (around.previous, around.next) == (
+            before.number if before else None,
+            after.number if after else None,
+        ), ticket.subject
+
+
 def test_tkt06_neighbours_cost_a_fixed_number_of_queries(desk, django_assert_max_num_queries):
     tickets = [desk.ticket(subject=f"T{n}") for n in range(6)]
     with django_assert_max_num_queries(3):
