@@ -8,6 +8,7 @@ from helpdesk import streams
 from helpdesk.tenancy.forms import PasswordResetForm
 from helpdesk.tenancy.views import account, apps, profile, signin, signup
 from helpdesk.tickets import urls as tickets_urls
+from helpdesk.tickets.canned import urls as canned_urls
 
 tenant_patterns = [
     path("", apps.org_home, name="org_home"),
@@ -18,6 +19,9 @@ tenant_patterns = [
     path("setup/", include("helpdesk.tenancy.urls")),
     path(
         "setup/departments/<int:dept_id>/layout/", include((tickets_urls.layout_patterns, "layout"))
+    ),
+    path(
+        "setup/departments/<int:dept_id>/canned/", include((canned_urls.setup_patterns, "canned"))
     ),
     path("profile/", profile.profile, name="profile"),
     path("invitation/<str:token>/", account.invitation_accept_view, name="invitation_accept"),

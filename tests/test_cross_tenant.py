@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from helpdesk.tenancy.models import BusinessInterval, Department, Holiday, Membership, Team
 from helpdesk.tenancy.services.invitations import invitation_token
 from helpdesk.tenancy.services.members import member_invite
+from helpdesk.tickets.canned.models import CannedResponse
 from tests.conftest import login
 from tests.factories import DepartmentFactory, HolidayFactory, TeamFactory
 
@@ -124,7 +125,11 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
     saved_view = saved_view_create(
         actor=tenant.admin, name="Saved", params={}, columns=[], department=department
     )
+    canned = CannedResponse.objects.create(
+        org=tenant.org, title="Secret canned", body="x", department=department
+    )
     return {
+        "canned_id": canned.pk,
         "number": ticket.number,
         "attachment_id": thread.attachments.get().pk,
         "status_id": status.pk,
@@ -153,6 +158,7 @@ def _snapshot(org) -> tuple:
         ),
         list(Team.objects.for_org(org).order_by("pk").values_list("pk", "name")),
         list(Holiday.objects.for_org(org).order_by("pk").values_list("pk", "date")),
+        list(CannedResponse.objects.for_org(org).order_by("pk").values_list("pk", "title", "body")),
         _ticket_page_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )

@@ -442,3 +442,7 @@ class TicketMailAlias(TenantModel):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+# Canned responses live in their own package (issue 8); imported here so the app registers them.
+from .canned.models import CannedResponse  # noqa: E402, F401

@@ -3,6 +3,7 @@
 
 from django.urls import path
 
+from .canned import urls as canned_urls
 from .views import dashboard, editor, layout, ticket, ticket_extras
 from .views import list as list_views
 
@@ -33,6 +34,7 @@ desk_patterns = [
         ticket.attachment_download,
         name="attachment",
     ),
+    *canned_urls.desk_patterns,
     *ticket_extras.urlpatterns,
 ]
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership
 
+from ..canned.services import signature_append
 from ..html import TEXT, BodyFormat, attachment_ids, body_to_html, is_blank
 from ..models import Attachment, Thread, Ticket
 from .access import department_ids, ensure_can
@@ -205,6 +206,10 @@ def thread_add(
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    if kind == Thread.Kind.REPLY:  # the agent's and the department's signature, once
+        clean_body = signature_append(
+            body_html=clean_body, author=actor, department=ticket.department
+        )
     thread = Thread.objects.create(
         org_id=ticket.org_id,
         ticket=ticket,
