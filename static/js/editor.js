@@ -142,6 +142,11 @@
 
   function start() {
     if (!window.Trix) return;
+    var previews = window.Trix.config && window.Trix.config.attachments &&
+      window.Trix.config.attachments.preview;
+    // An image shows without a caption of its file name and size: the message keeps the
+    // image, not words in the author's language about it.
+    if (previews) previews.caption = { name: false, size: false };
     if (window.Trix.config && window.Trix.config.lang) {
       Object.keys(LANG).forEach(function (key) {
         if (key in window.Trix.config.lang) window.Trix.config.lang[key] = LANG[key];
