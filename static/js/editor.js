@@ -127,13 +127,8 @@
       var attachment = event.attachment;
       if (attachment.file) upload(attachment, editor, uploadUrl, form);
     });
-    if (!uploadUrl) {
-      editor.addEventListener("trix-initialize", function () {
-        var tools = editor.toolbarElement &&
-          editor.toolbarElement.querySelector("[data-trix-button-group=file-tools]");
-        if (tools) tools.hidden = true;
-      });
-    }
+    // No ticket to hold images yet (the create page): no image button (editor.css).
+    if (!uploadUrl) textarea.parentNode.classList.add("editor-no-uploads");
   }
 
   function enhanceAll(root) {

@@ -135,3 +135,31 @@ def test_tkt02_image_inserted_in_the_editor_is_uploaded_and_shown_inline(
     editor = page.locator("trix-editor")
     expect(editor.locator("strong", has_text="Stored")).to_be_visible()
     assert page.evaluate("window.__cspViolations") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tkt02_new_ticket_description_in_the_editor_keeps_formatting_and_text(
+    live_server, new_context, static_errors, desk
+):
+    """TKT-02: the create page's description is the editor too (without the image button:
+    there is no ticket to hold an image yet); the ticket page shows what was written."""
+    context = new_context()
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    static_errors.watch(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("bob@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/acme/desk/tickets/new/")
+    page.get_by_label("Subject").fill("Editor on the create page")
+    editor = page.locator("trix-editor")
+    expect(editor).to_be_visible()
+    expect(page.get_by_role("button", name="Insert image")).to_be_hidden()
+    editor.click()
+    page.get_by_role("button", name="Quote").click()
+    page.keyboard.type("quoted a<b>c")
+    page.get_by_role("button", name="Create ticket").click()
+    description = page.locator("#description .rich")
+    expect(description.locator("blockquote")).to_have_text("quoted a<b>c")
+    assert page.evaluate("window.__cspViolations") == []
