@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,7 +27,14 @@ def test_lifespan_startup_and_shutdown_are_accepted():
     async def send(message):
         sent.append(message)
 
-    asyncio.run(asyncio.wait_for(application({"type": "lifespan"}, receive, send), 5))
+    # A thread of its own: after the browser tests, this thread may have a running loop.
+    worker = threading.Thread(
+        target=lambda: asyncio.run(
+            asyncio.wait_for(application({"type": "lifespan"}, receive, send), 5)
+        )
+    )
+    worker.start()
+    worker.join(10)
     assert [m["type"] for m in sent] == [
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",
