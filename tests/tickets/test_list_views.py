@@ -189,7 +189,10 @@ def test_tkt06_last_activity_column_shows_local_time(client, desk):
     client.post(url("list_columns"), {"order": ["subject", "activity"], "columns": ["activity"]})
     html = client.get(url()).content.decode()
     assert headers(client.get(url())) == ["subject", "activity"]
-    assert re.search(r'<time datetime="[^"]+">\d{4}-\d\d-\d\d \d\d:\d\d</time>', html)
+    day, clock = r"\d{4}-\d\d-\d\d", r"\d\d:\d\d"
+    assert re.search(
+        rf'<time datetime="[^"]+"><span>{day}</span> <span>{clock}</span></time>', html
+    )
 
 
 # --- Contact and account filters -----------------------------------------------------------------
@@ -262,3 +265,18 @@ def test_tkt06_list_query_count_is_the_same_at_25_and_100_rows(
         response = client.get(url(), {"size": 100, "contact": desk.contact.pk})
     assert len(numbers(response)) == 100
     assert headers(response) == columns
+
+
+# --- Tag filter -------------------------------------------------------------------------------
+def test_tkt06_tag_filter_control_keeps_the_chosen_tag(client, desk):
+    from helpdesk.tickets.services.tags import ticket_tag_add
+
+    tagged = desk.ticket(subject="Tagged")
+    desk.ticket(subject="Plain")
+    ticket_tag_add(actor=desk.admin, ticket=tagged, name="VIP")
+    login(client, desk.agent)
+    response = client.get(url(), {"tag": "vip"})
+    assert numbers(response) == [tagged.number]
+    html = response.content.decode()
+    assert 'name="tag" id="id_tag" value="vip"' in html
+    assert url("tag_suggest") in html  # suggestions come from the tags' endpoint

@@ -20,7 +20,15 @@ DASH = "—"
 def _time(iso: str, label: str, extra: str = "") -> SafeString:
     if not iso:
         return format_html("<td>{}</td>", DASH)
-    return format_html('<td><time datetime="{}"{}>{}</time></td>', iso, extra, label)
+    # The day and the time each stay whole; a narrow column breaks only between them.
+    day, _sep, clock = label.partition(" ")
+    return format_html(
+        '<td><time datetime="{}"{}><span>{}</span> <span>{}</span></time></td>',
+        iso,
+        extra,
+        day,
+        clock,
+    )
 
 
 CELLS: dict[str, Callable[..., SafeString]] = {

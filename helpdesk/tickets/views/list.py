@@ -85,6 +85,7 @@ def _list_context(request: HttpRequest) -> dict:
         "cf",
         "contact",
         "account",
+        "tag",
     )
     contact_id, account_id = params.get("contact"), params.get("account")
     return {
