@@ -133,7 +133,7 @@ def generate(total: int) -> None:
                 INSERT INTO tickets_ticket (org_id, number, subject, description, department_id,
                     status_id, status_kind, priority, priority_rank, channel, contact_id,
                     owner_id, due_at, custom_fields, created_at, updated_at, closed_at,
-                    created_by_id, search_vector)
+                    created_by_id, search_vector, last_activity_at)
                 SELECT %(org)s, i,
                     'Ticket ' || i || ' about ' || ({words})[1 + i %% 20] || ' and '
                         || ({words})[1 + (i / 20) %% 20],
@@ -157,7 +157,10 @@ def generate(total: int) -> None:
                     to_tsvector('simple', 'ticket ' || i || ' about '
                         || ({words})[1 + i %% 20] || ' and ' || ({words})[1 + (i / 20) %% 20]
                         || ' the customer reports a ' || ({words})[1 + (i / 7) %% 20]
-                        || ' problem thanks we are looking into it')
+                        || ' problem thanks we are looking into it'),
+                    -- after its thread entries below, in an order unlike creation's
+                    now() - (%(size)s - i) * interval '30 seconds'
+                        + (3 + (i * 7919) %% 600) * interval '1 minute'
                 FROM generate_series(1, %(size)s) AS i
             """,
                 {
@@ -222,6 +225,7 @@ PAGES = [
     ("list: default view", "/bench-0/desk/"),
     ("list: filtered (open, high)", "/bench-0/desk/?view=open&priority=high"),
     ("list: sorted (priority)", "/bench-0/desk/?sort=-priority"),
+    ("list: sorted (last activity)", "/bench-0/desk/?sort=-activity"),
     ("list: search", "/bench-0/desk/?q=invoice+refund"),
     ("ticket page", "/bench-0/desk/tickets/{number}/"),
     # The Desk's home page. Its figures are cached 30 s per member, so under wrk (one member)
