@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .services.followers import followers_mail
+from .services.follower_mail import followers_mail
 from .services.mail import thread_mail_send
 
 

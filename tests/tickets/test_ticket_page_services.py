@@ -148,7 +148,7 @@ def test_tkt01_followers_get_one_mail_per_event_and_never_for_their_own(desk, co
 
 
 def test_tkt01_a_follower_mail_is_sent_once_even_if_its_task_runs_twice(desk, committed):
-    from helpdesk.tickets.services.followers import follower_mail_send
+    from helpdesk.tickets.services.follower_mail import follower_mail_send
 
     ticket = desk.ticket()
     ticket_follow(actor=desk.agent, ticket=ticket)
