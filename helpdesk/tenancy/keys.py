@@ -39,6 +39,9 @@ class Key:
     columns: tuple[str, ...]
     target: str
     target_columns: tuple[str, ...]
+    # A user's places go with their membership: the database deletes them with it (CASCADE),
+    # so leaving an organization never trips over a saved view or a follow.
+    cascade: bool = False
 
     @property
     def name(self) -> str:
@@ -66,7 +69,15 @@ def tenant_keys() -> list[Key]:
                 keys.append(Key(table, ("org_id", field.column), target, ("org_id", "id")))
             elif isinstance(field, MemberForeignKey):
                 membership = Membership._meta.db_table
-                keys.append(Key(table, ("org_id", field.column), membership, ("org_id", "user_id")))
+                keys.append(
+                    Key(
+                        table,
+                        ("org_id", field.column),
+                        membership,
+                        ("org_id", "user_id"),
+                        cascade=True,
+                    )
+                )
     return sorted(keys, key=lambda k: (k.table, k.columns))
 
 
@@ -79,6 +90,7 @@ class Constraint:
     columns: tuple[str, ...]
     target: str | None
     target_columns: tuple[str, ...]
+    cascade: bool = False  # a foreign key that deletes its rows with the referenced one
 
 
 def constraints(*, using: str = DEFAULT_DB_ALIAS) -> list[Constraint]:
@@ -94,7 +106,8 @@ def constraints(*, using: str = DEFAULT_DB_ALIAS) -> list[Constraint]:
                    t.relname,
                    ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
                          JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n
-                         ORDER BY k.i)
+                         ORDER BY k.i),
+                   con.confdeltype = 'c'
             FROM pg_constraint con
             JOIN pg_class c ON c.oid = con.conrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
@@ -106,7 +119,7 @@ def constraints(*, using: str = DEFAULT_DB_ALIAS) -> list[Constraint]:
                          FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(n, o)
                          LEFT JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.n
                          ORDER BY k.o),
-                   NULL, ARRAY[]::name[]
+                   NULL, ARRAY[]::name[], false
             FROM pg_index ix
             JOIN pg_class i ON i.oid = ix.indexrelid
             JOIN pg_class c ON c.oid = ix.indrelid
@@ -116,8 +129,8 @@ def constraints(*, using: str = DEFAULT_DB_ALIAS) -> list[Constraint]:
             """
         )
         return [
-            Constraint(table, name, kind, tuple(cols), target, tuple(target_cols or ()))
-            for table, name, kind, cols, target, target_cols in cursor.fetchall()
+            Constraint(table, name, kind, tuple(cols), target, tuple(target_cols or ()), cascade)
+            for table, name, kind, cols, target, target_cols, cascade in cursor.fetchall()
         ]
 
 
@@ -150,15 +163,20 @@ def problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
     present = {con.table for con in constraints(using=using)}
     for table in sorted(tenant & present - set(primary)):
         found.append(f"{table}: no primary key")
-    declared = {(c.table, c.columns, c.target) for c in constraints(using=using) if c.kind == "f"}
+    declared = {
+        (c.table, c.columns, c.target, c.cascade) for c in constraints(using=using) if c.kind == "f"
+    }
     from .models import Organization
 
     organization = Organization._meta.db_table
     for table in sorted(tenant & present):
-        if (table, ("org_id",), organization) not in declared:
+        if (table, ("org_id",), organization, False) not in declared:
             found.append(f"{table}: foreign key ('org_id',) -> {organization} is missing")
     for key in tenant_keys():
-        if key.table in present and (key.table, key.columns, key.target) not in declared:
+        if (
+            key.table in present
+            and (key.table, key.columns, key.target, key.cascade) not in declared
+        ):
             found.append(f"{key.table}: foreign key {key.columns} -> {key.target} is missing")
     return sorted(found)
 
@@ -228,18 +246,28 @@ def sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
                     sql.Identifier(f"{table}_id_idx"[:63]), sql.Identifier(table)
                 ),
             )
-        existing = {(c.table, c.columns) for c in current if c.kind == "f"}
+        existing = {(c.table, c.columns): c for c in current if c.kind == "f"}
         for key in tenant_keys():
-            if (key.table, key.columns) in existing:
+            found = existing.get((key.table, key.columns))
+            if found is not None and found.target == key.target and found.cascade == key.cascade:
                 continue
             if not set(key.columns) <= columns.get(key.table, set()) or key.target not in columns:
                 continue  # a later migration creates it; the sync after `migrate` adds the key
+            if found is not None:  # written before with another action: write it again
+                _run(
+                    cursor,
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                        sql.Identifier(found.table), sql.Identifier(found.name)
+                    ),
+                )
             _run(
                 cursor,
                 sql.SQL(
                     "ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({cols})"
-                    " REFERENCES {target} ({target_cols}) DEFERRABLE INITIALLY DEFERRED"
+                    " REFERENCES {target} ({target_cols}){action}"
+                    " DEFERRABLE INITIALLY DEFERRED"
                 ).format(
+                    action=sql.SQL(" ON DELETE CASCADE" if key.cascade else ""),
                     table=sql.Identifier(key.table),
                     name=sql.Identifier(key.name),
                     cols=sql.SQL(", ").join(map(sql.Identifier, key.columns)),

@@ -130,3 +130,19 @@ def test_org01_migrations_apply_to_an_existing_database_with_rows():
             [ticket.id],
         )
         assert cursor.fetchone() == ("Before the keys", "c@old-co.test", 1)
+
+
+def test_org01_a_members_places_go_with_the_membership(acme):
+    """A user's places (department agent, team member, followed tickets, saved views...) are
+    keyed to the membership with ON DELETE CASCADE: removing the member never trips over one
+    (the database deleted them) and leaves none behind."""
+    user = UserFactory()
+    membership = Membership.objects.create(org=acme.org, user=user)
+    DepartmentAgent.objects.create(org=acme.org, department=acme.department, user=user)
+    with transaction.atomic():
+        membership.delete()  # Django knows nothing of the place: it references the user
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert not DepartmentAgent.objects.for_org(acme.org).filter(user=user).exists()
+    places = [k for k in keys.tenant_keys() if k.target_columns == ("org_id", "user_id")]
+    assert places and all(k.cascade for k in places)
