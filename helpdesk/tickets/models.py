@@ -204,8 +204,14 @@ class Ticket(TenantModel):
                 name="ticket_due",
                 condition=~models.Q(status_kind="closed"),
             ),
-            models.Index(fields=["org", "contact"], name="ticket_contact"),
-            models.Index(fields=["org", "account"], name="ticket_account"),
+            # A contact's or account's latest tickets (the ticket page's customer panel) read
+            # five index entries, however many tickets the customer has.
+            models.Index(
+                fields=["org", "contact", "-created_at", "-id"], name="ticket_contact_recent"
+            ),
+            models.Index(
+                fields=["org", "account", "-created_at", "-id"], name="ticket_account_recent"
+            ),
             # An inverted index cannot lead with a b-tree column without the btree_gin
             # extension, which not every PostgreSQL ships (the embedded one does not); the
             # search still filters by org, and the check allows GIN/GiST indexes without it.
