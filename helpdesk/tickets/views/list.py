@@ -104,6 +104,7 @@ def _list_context(request: HttpRequest) -> dict:
         "columns": [COLUMNS[k] for k in columns],
         "column_choices": [(COLUMNS[k], k in own_columns) for k in own_columns]
         + [(c, False) for k, c in COLUMNS.items() if k not in own_columns],
+        "columns_shown": len(own_columns),
         "saved_views": saved_views,
         "saved": saved,
         "saved_may_delete": saved is not None and saved_view_may_delete(membership, saved),
