@@ -15,6 +15,7 @@ import datetime as dt
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from helpdesk.streams import is_stream_path
 from helpdesk.tenancy.models import BusinessInterval, Department, Holiday, Membership, Team
 from helpdesk.tenancy.services.invitations import invitation_token
 from helpdesk.tenancy.services.members import member_invite
@@ -291,6 +292,11 @@ def test_every_url_answers_bad_input_without_a_server_error(client, acme):
         extra = {"uidb64": "MQ", "token": "set-password"}  # a reset link's arguments
         keys = {k: mine.get(k, extra.get(k)) for k in _route_keys(route) if k != "portal"}
         url = _fill(route, {"portal": acme.org.portal, **keys})
+        if is_stream_path(url):
+            # An event stream is an async view for the ASGI handler, which the sync test
+            # client cannot drive in a thread where a browser test's event loop runs;
+            # tests/test_asgi_streams.py serves it through uvicorn.
+            continue
         for method in ("get", "post"):
             response = getattr(client, method)(
                 url, GARBAGE if method == "post" else {"q": GARBAGE["q"], "page": "x"}

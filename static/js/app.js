@@ -17,6 +17,15 @@
   });
   // Behaviours named by data attributes, so that templates carry no inline script (the
   // Content-Security-Policy refuses onclick="..." and the like).
+  // The live search asks as one types (hx-trigger "input"); the change event of leaving
+  // the box would ask again and replace the rows, losing a selection just made.
+  document.addEventListener(
+    "change",
+    function (event) {
+      if (event.target.matches("input[data-live-search]")) event.stopPropagation();
+    },
+    true
+  );
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (target.matches("select[data-autosubmit]") && target.form) {
