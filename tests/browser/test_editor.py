@@ -3,6 +3,7 @@ editor, sends it, and sees both exactly as written; the contact's mail carries i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -52,13 +53,23 @@ def test_tkt02_reply_with_formatting_and_hostile_text_shows_exactly_as_written(
     expect(page.get_by_role("button", name="Bold")).to_be_visible()
     page.get_by_label("Reply", exact=True).check()
     editor.click()
-    page.keyboard.press("Control+b")
+    bold = page.get_by_role("button", name="Bold")
+    italic = page.get_by_role("button", name="Italic")
+    active = re.compile(r"\btrix-active\b")
+
+    def toggle(key: str, button, on: bool) -> None:
+        # Wait for the toolbar to show the style's state before typing on: a keystroke typed
+        # before Trix applied the toggle would land on the wrong side of it.
+        page.keyboard.press(key)
+        (expect(button).to_have_class if on else expect(button).not_to_have_class)(active)
+
+    toggle("Control+b", bold, on=True)
     page.keyboard.type("Important")
-    page.keyboard.press("Control+b")
+    toggle("Control+b", bold, on=False)
     page.keyboard.type(" and ")
-    page.keyboard.press("Control+i")
+    toggle("Control+i", italic, on=True)
     page.keyboard.type("slanted")
-    page.keyboard.press("Control+i")
+    toggle("Control+i", italic, on=False)
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Bullets").click()
     page.keyboard.type("first point")
