@@ -142,7 +142,8 @@ def problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
     tenant = set(tenant_tables())
     found: list[str] = []
     primary = {}
-    for con in constraints(using=using):
+    catalog = constraints(using=using)
+    for con in catalog:
         if con.table not in tenant:
             continue
         if con.kind == "p":
@@ -160,12 +161,10 @@ def problems(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
                 f"{con.table}: foreign key {con.name} {con.columns} -> {con.target} "
                 f"{con.target_columns} lacks org_id"
             )
-    present = {con.table for con in constraints(using=using)}
+    present = {con.table for con in catalog}
     for table in sorted(tenant & present - set(primary)):
         found.append(f"{table}: no primary key")
-    declared = {
-        (c.table, c.columns, c.target, c.cascade) for c in constraints(using=using) if c.kind == "f"
-    }
+    declared = {(c.table, c.columns, c.target, c.cascade) for c in catalog if c.kind == "f"}
     from .models import Organization
 
     organization = Organization._meta.db_table
