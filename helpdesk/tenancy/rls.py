@@ -301,22 +301,15 @@ def sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
 
 def tables_without_policy(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """Tenant tables that exist in the database without RLS enabled or without the policy."""
-    tables = tenant_tables()
     with connections[using].cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_class c"
             " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()"
-            " WHERE c.relname = ANY(%s) AND c.relkind = 'r' AND c.relrowsecurity"
-            " AND EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = n.nspname"
-            "             AND p.tablename = c.relname AND p.policyname = %s)",
-            [tables, POLICY],
+            " WHERE c.relname = ANY(%s) AND c.relkind = 'r'"
+            " AND NOT (c.relrowsecurity AND EXISTS (SELECT 1 FROM pg_policies p"
+            "     WHERE p.schemaname = n.nspname AND p.tablename = c.relname"
+            "     AND p.policyname = %s))"
+            " ORDER BY c.relname",
+            [tenant_tables(), POLICY],
         )
-        protected = {row[0] for row in cursor.fetchall()}
-        cursor.execute(
-            "SELECT c.relname FROM pg_class c"
-            " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()"
-            " WHERE c.relname = ANY(%s) AND c.relkind = 'r'",
-            [tables],
-        )
-        present = {row[0] for row in cursor.fetchall()}
-    return sorted(present - protected)
+        return [row[0] for row in cursor.fetchall()]
