@@ -20,7 +20,7 @@ class CannedResponse(TenantModel):
     Either a department's (`department` set: managed by Desk admins in Setup, offered on that
     department's tickets) or personal (`owner` set: managed and seen by its owner only).
     Personal ones reference the user, not the membership: a member's removal leaves them
-    unseen rather than blocking it, and they come back if the person rejoins."""
+    unseen, and they come back if the person rejoins."""
 
     title = models.CharField(_("title"), max_length=120)
     body = models.TextField(_("text"), max_length=10000, validators=[validate_placeholders])
