@@ -45,6 +45,12 @@ INSTALLED_APPS = [
     "axes",
     "helpdesk.tenancy",
     "helpdesk.tickets",
+    "helpdesk.tickets.rules",
+    "helpdesk.tickets.mailin",
+    "helpdesk.tickets.imap",
+    "helpdesk.tickets.helpcenter",
+    "helpdesk.tickets.collab",
+    "helpdesk.tickets.activities",
     "customers",
     "helpdesk.demo",  # top layer: the demo data command
 ]

@@ -8,7 +8,13 @@ from helpdesk import streams
 from helpdesk.tenancy.forms import PasswordResetForm
 from helpdesk.tenancy.views import account, apps, profile, signin, signup
 from helpdesk.tickets import urls as tickets_urls
+from helpdesk.tickets.activities import urls as activities_urls
 from helpdesk.tickets.canned import urls as canned_urls
+from helpdesk.tickets.collab import urls as collab_urls
+from helpdesk.tickets.helpcenter import urls as helpcenter_urls
+from helpdesk.tickets.imap import urls as imap_urls
+from helpdesk.tickets.mailin import urls as mailin_urls
+from helpdesk.tickets.rules import urls as rules_urls
 
 tenant_patterns = [
     path("", apps.org_home, name="org_home"),
@@ -23,6 +29,14 @@ tenant_patterns = [
     path(
         "setup/departments/<int:dept_id>/canned/", include((canned_urls.setup_patterns, "canned"))
     ),
+    path("setup/rules/", include((rules_urls.setup_patterns, "rules"))),
+    path("setup/mailin/", include((mailin_urls.setup_patterns, "mailin"))),
+    path("setup/imap/", include((imap_urls.setup_patterns, "imap"))),
+    path("setup/helpcenter/", include((helpcenter_urls.setup_patterns, "helpcenter"))),
+    path("setup/collab/", include((collab_urls.setup_patterns, "collab"))),
+    path("setup/activities/", include((activities_urls.setup_patterns, "activities"))),
+    path("help/", include((helpcenter_urls.public_patterns, "help"))),
+    path("mail/", include((mailin_urls.public_patterns, "mailin_public"))),
     path("profile/", profile.profile, name="profile"),
     path("invitation/<str:token>/", account.invitation_accept_view, name="invitation_accept"),
 ]

@@ -3,7 +3,13 @@
 
 from django.urls import path
 
+from .activities import urls as activities_urls
 from .canned import urls as canned_urls
+from .collab import urls as collab_urls
+from .helpcenter import urls as helpcenter_urls
+from .imap import urls as imap_urls
+from .mailin import urls as mailin_urls
+from .rules import urls as rules_urls
 from .views import dashboard, editor, layout, ticket, ticket_extras
 from .views import list as list_views
 
@@ -35,6 +41,12 @@ desk_patterns = [
         name="attachment",
     ),
     *canned_urls.desk_patterns,
+    *rules_urls.desk_patterns,
+    *mailin_urls.desk_patterns,
+    *imap_urls.desk_patterns,
+    *helpcenter_urls.desk_patterns,
+    *collab_urls.desk_patterns,
+    *activities_urls.desk_patterns,
     *ticket_extras.urlpatterns,
 ]
 

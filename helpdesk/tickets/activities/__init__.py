@@ -1,0 +1,1 @@
+"""Tasks, calls, events and time entries (TKT-04)."""

@@ -1,0 +1,1 @@
+"""Approvals, solutions and department sharing (TKT-04)."""

@@ -1,0 +1,1 @@
+"""Models of approvals, solutions and sharing."""

@@ -1,0 +1,1 @@
+"""IMAP mailboxes per department (TKT-07), polled by Celery beat."""

@@ -1,0 +1,5 @@
+"""URLs of this app: `desk_patterns` join the desk under /<portal>/desk/ (namespace "desk");
+`setup_patterns` live under /<portal>/setup/imap/ (namespace "imap")."""
+
+desk_patterns: list = []
+setup_patterns: list = []
