@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from helpdesk.tickets.models import (
     Attachment,
@@ -202,6 +203,7 @@ def test_tkt01_merge_moves_everything_and_both_histories_say_so(desk):
         TicketHistory.objects.for_org(desk.org).filter(ticket=source).values_list("pk", flat=True)
     )
 
+    merging_at = timezone.now()
     assert ticket_merge(actor=desk.admin, source=source, target=target, ip="198.51.100.7") == target
 
     org = desk.org
@@ -223,6 +225,9 @@ def test_tkt01_merge_moves_everything_and_both_histories_say_so(desk):
     assert target_row.changes["merged_from"][1].startswith(f"#{source.number} ")
     source.refresh_from_db()
     assert source.is_closed and merged_into(source) == target
+    # The merge is the latest activity on both (the list's last-activity sort).
+    target.refresh_from_db()
+    assert target.last_activity_at >= merging_at and source.last_activity_at >= merging_at
     # Mail threading: the source's Message-ID still leads to the target.
     assert ticket_for_message_ids(org=org, message_ids=[reply.message_id]) == target
     assert (

@@ -169,6 +169,7 @@ def ticket_merge(
         status_kind=closed.kind,
         closed_at=source.closed_at or now,
         updated_at=now,
+        last_activity_at=now,
     )
     source.status, source.status_kind = closed, closed.kind
     history_record(
@@ -187,7 +188,8 @@ def ticket_merge(
             "merged_from": [None, f"#{source.number} {source.subject}"],
         },
     )
-    Ticket.objects.for_org(org).filter(pk=target.pk).update(updated_at=now)
+    # A merge is activity on both: the list sorts by it (TKT-06).
+    Ticket.objects.for_org(org).filter(pk=target.pk).update(updated_at=now, last_activity_at=now)
     search_index_update(target)
     search_index_update(source)
     return target

@@ -44,6 +44,7 @@ from .access import can, department_ids, ensure_can, visible_tickets
 from .followers import followers_notify
 from .history import diff, history_record
 from .layouts import statuses_for
+from .owner_mail import owner_notify
 
 TRACKED = [
     "subject",
@@ -299,6 +300,7 @@ def ticket_create(*, actor: Membership, data: TicketInput, ip: str | None = None
         changes=diff({}, _snapshot(ticket)),
     )
     search_index_update(ticket)
+    owner_notify(ticket=ticket, event="assigned", actor=actor.user)
     return ticket
 
 
@@ -387,6 +389,8 @@ def _ticket_change(
     written |= {"status_kind", "priority_rank", "closed_at", "updated_at", "last_activity_at"}
     ticket.save(update_fields=sorted(written))
     row = history_record(ticket=ticket, actor=actor.user, ip=ip, action=action, changes=changes)
+    if "owner" in changes:  # the new owner hears of it (My profile's mail events)
+        owner_notify(ticket=ticket, event="assigned", actor=actor.user)
     if "status" in changes:  # followers hear of status changes (TKT-01)
         followers_notify(ticket=ticket, actor=actor.user, event="status", history=row)
     if "subject" in changes or "description" in changes:
