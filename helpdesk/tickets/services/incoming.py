@@ -115,15 +115,17 @@ def thread_incoming_add(
     message_id: str = "",
     in_reply_to: str = "",
     references: str = "",
+    to: str = "",
+    cc: str = "",
     ip: str | None = None,
 ) -> Thread:
     """The contact's message on the ticket's thread (`Thread.Kind.INCOMING`), with files.
 
     `body` is plain text shown as typed, or mail HTML (`body_format="html"`), sanitised.
     `message_id` and the threading headers are kept for mail, so our next reply threads
-    under the customer's message. History row "incoming" (no actor), the ticket's activity
-    and search document, followers and the owner told after commit. A blank message without
-    files, or a refused file, is a ValidationError naming what to fix; nothing is saved."""
+    under the customer's message; `to` and `cc` are the mail's recipients, shown with it.
+    History row "incoming" (no actor), the ticket's activity and search document, followers
+    and the owner told after commit. A blank message without files, or a refused file, is a ValidationError naming what to fix; nothing is saved."""
     ensure_same_org(ticket.org, contact)
     # Lock the row: concurrent entries of one ticket queue (see `thread_add`).
     Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).select_for_update().values_list(
@@ -149,6 +151,8 @@ def thread_incoming_add(
         message_id=message_id[:255],
         in_reply_to=in_reply_to[:255],
         references=references,
+        to=to[:1000],
+        cc=cc[:1000],
     )
     attachments = []
     try:
