@@ -125,7 +125,8 @@ def thread_incoming_add(
     `message_id` and the threading headers are kept for mail, so our next reply threads
     under the customer's message; `to` and `cc` are the mail's recipients, shown with it.
     History row "incoming" (no actor), the ticket's activity and search document, followers
-    and the owner told after commit. A blank message without files, or a refused file, is a ValidationError naming what to fix; nothing is saved."""
+    and the owner told after commit. A blank message without files, or a refused file, is a
+    ValidationError naming what to fix; nothing is saved."""
     ensure_same_org(ticket.org, contact)
     # Lock the row: concurrent entries of one ticket queue (see `thread_add`).
     Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).select_for_update().values_list(
