@@ -19,5 +19,8 @@ def build_email(
         body = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(" ".join(subject.splitlines()), body, **message_kwargs)
+    # Mail of ours that comes back (an auto-forward, a loop) is known by this header and
+    # creates no ticket (helpdesk/tickets/mailin, TKT-07).
+    message.extra_headers.setdefault("X-Madoguchi-Mailer", "Madoguchi")
     message.attach_alternative(html, "text/html")
     return message

@@ -28,6 +28,9 @@ ALLOWED_TAGS = {
     "br",
     "code",
     "del",
+    # Mail's quoted history, folded under the new text (TKT-07).
+    "details",
+    "summary",
     "figcaption",
     "figure",
     "div",

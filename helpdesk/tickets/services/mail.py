@@ -70,7 +70,8 @@ def thread_mail_send(*, org_id: int, thread_id: int) -> bool:
         "text": html_to_text(thread.body),
         "body_html": body_html,
     }
-    headers = {"Message-ID": message_id}
+    # X-Madoguchi-Org: mail of ours that comes back creates nothing (mailin, TKT-07).
+    headers = {"Message-ID": message_id, "X-Madoguchi-Org": str(org_id)}
     if earlier:
         headers["In-Reply-To"] = earlier[-1]
         headers["References"] = " ".join(earlier)

@@ -1,0 +1,561 @@
+"""Incoming email (TKT-07): one service, `ingest`, behind every way mail comes in (the
+`mail_ingest` command for a mail server's pipe, the inbound endpoint for a relay, the IMAP
+poller).
+
+What becomes of a message, in this order:
+1. Its key (the Message-ID, else a hash of the raw bytes) is claimed in the organization's log
+   with INSERT ... ON CONFLICT DO NOTHING: a message delivered twice (or by two ways at once)
+   makes one entry; the second delivery is a `duplicate`.
+2. Mail from machines creates nothing (`ignored`, the reason logged): auto-replies, bulk and
+   list mail, bounces, and our own outgoing mail (our header, one of our Message-IDs, or a
+   department's own address as the sender), so no reply loop can start.
+3. A reply joins its ticket (`appended`): its In-Reply-To/References against the Message-IDs
+   we stored (thread entries, merged tickets' aliases), then "[#123]" in the subject when the
+   sender is that ticket's contact. Merged tickets lead to their target.
+4. Anything else opens a ticket (`created`) in the department given, else the department
+   whose address the mail was sent to, else the organization's mail department, else the first
+   enabled one; the contact is found or created by address (customers service).
+5. A message that cannot be read or placed is `held`: its raw bytes kept for an admin to
+   retry or delete, never dropped.
+
+Ticket and thread rows are written by the ticket services (`services/incoming.py`), which
+write the history, keep the search document and activity current and tell followers."""
+
+from __future__ import annotations
+
+import html
+import logging
+import mimetypes
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from hmac import compare_digest
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.db.models import Q
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from customers.services import contact_get_or_create_by_email
+from helpdesk.tenancy.guards import ensure_same_org
+from helpdesk.tenancy.models import App, Department, Membership, Organization
+from helpdesk.tenancy.permissions import ensure_app_admin
+from helpdesk.tenancy.rls import tenant_scope
+
+from ..html import HTML, sanitize_html, text_to_html
+from ..models import Channel, Thread, Ticket, TicketMailAlias, TicketMerge
+from ..services.incoming import thread_incoming_add, ticket_create_from_contact
+from ..services.threads import ALLOWED_EXTENSIONS, MAX_FILES, _max_size
+from . import parse, quotes
+from .models import InboundMessage, MailSettings, Outcome, Source
+
+logger = logging.getLogger(__name__)
+
+# Our outgoing mail carries these (helpdesk/mail.py, services/mail.py): mail that comes back
+# with one of them was sent by us (an auto-forward, a loop) and creates nothing.
+OWN_HEADERS = ("X-Madoguchi-Org", "X-Madoguchi-Mailer")
+SUBJECT_NUMBER = re.compile(r"\[#(\d{1,18})\]")
+# Executables and scripts even inside an allowed name ("invoice.pdf.exe", "a.exe.pdf").
+DANGEROUS = re.compile(
+    r"\.(exe|com|bat|cmd|scr|pif|msi|msp|dll|cpl|jar|js|jse|vbs|vbe|wsf|wsh|hta|ps1|psm1|"
+    r"lnk|reg|sh|app|dmg|iso|img|vhd|apk|html?|svg|xhtml)(\.|$)",
+    re.IGNORECASE,
+)
+
+
+def max_message_bytes() -> int:
+    """The largest message the command and the endpoint accept (`MAILIN_MAX_BYTES`)."""
+    return int(getattr(settings, "MAILIN_MAX_BYTES", 30 * 1024 * 1024))
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What became of one message: `outcome` (created, appended, duplicate, ignored, held),
+    the ticket if any, and the reason (for ignored and held messages)."""
+
+    outcome: str
+    ticket: Ticket | None = None
+    thread: Thread | None = None
+    reason: str = ""
+    entry: InboundMessage | None = None
+
+    def line(self) -> str:
+        """One line for a mail server's log (the command) or a relay (the endpoint)."""
+        number = f" #{self.ticket.number}" if self.ticket is not None else ""
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{self.outcome}{number}{reason}"
+
+
+class Unplaceable(Exception):
+    """The message was read but cannot become a ticket or entry: held with this reason."""
+
+
+# --- Settings ------------------------------------------------------------------------------------
+def mail_settings(org: Organization) -> MailSettings:
+    """The organization's settings, created with a fresh secret on first use."""
+    found = MailSettings.objects.for_org(org).select_related("default_department").first()
+    if found is not None:
+        return found
+    with transaction.atomic():
+        MailSettings.objects.bulk_create(
+            [MailSettings(org=org, secret=secrets.token_urlsafe(32))], ignore_conflicts=True
+        )
+    return MailSettings.objects.for_org(org).select_related("default_department").get()
+
+
+@transaction.atomic
+def mail_secret_regenerate(*, actor: Membership) -> MailSettings:
+    """A new inbound secret; the old one stops working at once. Desk admins only."""
+    ensure_app_admin(actor, App.DESK)
+    found = mail_settings(actor.org)
+    found.secret = secrets.token_urlsafe(32)
+    found.save(update_fields=["secret", "updated_at"])
+    return found
+
+
+@transaction.atomic
+def mail_settings_save(*, actor: Membership, default_department: Department | None) -> None:
+    ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, default_department)
+    found = mail_settings(actor.org)
+    found.default_department = default_department
+    found.save(update_fields=["default_department", "updated_at"])
+
+
+def secret_matches(org: Organization, given: str) -> bool:
+    """Whether `given` is the organization's inbound secret (a constant-time comparison)."""
+    expected = mail_settings(org).secret
+    return bool(given) and compare_digest(given.encode(), expected.encode())
+
+
+# --- The service ---------------------------------------------------------------------------------
+def ingest(
+    org: Organization, raw: bytes, *, source: str, department: Department | None = None
+) -> IngestResult:
+    """Take one raw RFC 822 message for `org` (see the module's docstring for what becomes of
+    it). Runs in the organization's row-level-security scope and one transaction; never raises
+    for a bad message (it is held instead). `department`, when given, must be the org's."""
+    ensure_same_org(org, department)
+    source = source if source in Source.values else Source.OTHER
+    with tenant_scope(org.pk), transaction.atomic():
+        try:
+            parsed: parse.ParsedMail | None = parse.parse(raw)
+            problem = ""
+        except Exception as exc:  # noqa: BLE001 - whatever the parser chokes on is held
+            logger.warning("mail for %s cannot be read: %s", org.portal, exc)
+            parsed, problem = None, _reason(exc)
+        key = parsed.key if parsed is not None else parse.raw_key(raw)
+        entry = _claim(org, key, source, parsed, raw)
+        if entry is None:
+            return _duplicate(org, key)
+        if parsed is None:
+            return _hold(entry, raw, problem)
+        return _process(org, entry, parsed, raw, department)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)[:255]
+    return (str(exc) or type(exc).__name__)[:255]
+
+
+def _claim(
+    org: Organization,
+    key: str,
+    source: str,
+    parsed: parse.ParsedMail | None,
+    raw: bytes,
+) -> InboundMessage | None:
+    """The log row of this message, or None when the key is already taken (a duplicate). The
+    unique (org, key) decides: a second delivery running at the same time waits for the first
+    transaction and then finds the key taken."""
+    entry = InboundMessage(
+        org=org,
+        key=key,
+        outcome=Outcome.HELD,  # until placed
+        source=source,
+        sender=(parsed.from_email if parsed else "")[:255],
+        subject=(parsed.subject if parsed else "")[:255],
+        size=len(raw),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO mailin_inboundmessage (org_id, key, outcome, reason, source, sender, "
+            "subject, size, received_at, updated_at) VALUES (%s, %s, %s, '', %s, %s, %s, %s, "
+            "now(), now()) ON CONFLICT (org_id, key) DO NOTHING RETURNING id",
+            [org.pk, key, entry.outcome, source, entry.sender, entry.subject, entry.size],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry.pk = row[0]
+    return entry
+
+
+def _duplicate(org: Organization, key: str) -> IngestResult:
+    first = InboundMessage.objects.for_org(org).filter(key=key).select_related("ticket").first()
+    ticket = first.ticket if first is not None else None
+    return IngestResult(
+        outcome=Outcome.DUPLICATE,
+        ticket=ticket,
+        reason="already received",
+        entry=first,
+    )
+
+
+def _finish(
+    entry: InboundMessage,
+    outcome: str,
+    *,
+    reason: str = "",
+    ticket: Ticket | None = None,
+    thread: Thread | None = None,
+    department: Department | None = None,
+    raw: bytes | None = None,
+) -> IngestResult:
+    entry.outcome = outcome
+    entry.reason = reason[:255]
+    entry.ticket = ticket
+    entry.thread = thread
+    entry.department = department or (ticket.department if ticket is not None else None)
+    entry.raw = raw
+    InboundMessage.objects.for_org(entry.org_id).filter(pk=entry.pk).update(
+        outcome=entry.outcome,
+        reason=entry.reason,
+        ticket=ticket,
+        thread=thread,
+        department=entry.department,
+        raw=raw,
+        sender=entry.sender,
+        subject=entry.subject,
+    )
+    return IngestResult(outcome=outcome, ticket=ticket, thread=thread, reason=reason, entry=entry)
+
+
+def _hold(entry: InboundMessage, raw: bytes, reason: str) -> IngestResult:
+    return _finish(entry, Outcome.HELD, reason=reason or "cannot be placed", raw=raw)
+
+
+def _process(
+    org: Organization,
+    entry: InboundMessage,
+    parsed: parse.ParsedMail,
+    raw: bytes,
+    department: Department | None,
+) -> IngestResult:
+    reason = parse.machine_reason(parsed) or _own_mail_reason(org, parsed)
+    if reason:
+        return _finish(entry, Outcome.IGNORED, reason=reason)
+    try:
+        with transaction.atomic():  # a savepoint: a failure leaves nothing half-written
+            return _place(org, entry, parsed, department)
+    except (Unplaceable, ValidationError) as exc:
+        return _hold(entry, raw, _reason(exc))
+    except Exception as exc:  # noqa: BLE001 - kept for an admin rather than lost
+        logger.exception("mail %s for %s could not be placed", parsed.key, org.portal)
+        return _hold(entry, raw, _reason(exc))
+
+
+def _own_mail_reason(org: Organization, parsed: parse.ParsedMail) -> str:
+    for name in OWN_HEADERS:
+        if parse.raw_header(parsed.message, name):
+            return f"our own outgoing mail ({name})"
+    if parsed.message_id and (
+        Thread.objects.for_org(org)
+        .filter(message_id=parsed.message_id)
+        .exclude(kind=Thread.Kind.INCOMING)
+        .exists()
+    ):
+        return "our own outgoing mail (Message-ID)"
+    if parsed.from_email and (
+        Department.objects.for_org(org).filter(email__iexact=parsed.from_email).exists()
+    ):
+        return "sent from one of our departments' addresses"
+    return ""
+
+
+def _place(
+    org: Organization,
+    entry: InboundMessage,
+    parsed: parse.ParsedMail,
+    department: Department | None,
+) -> IngestResult:
+    if not parsed.from_email or "@" not in parsed.from_email:
+        raise Unplaceable("no sender address")
+    ticket = _thread_ticket(org, parsed)
+    contact, _created = contact_get_or_create_by_email(
+        org=org, email=parsed.from_email, name=parsed.from_name[:100]
+    )
+    if ticket is not None:
+        thread = _add_message(org, ticket, contact, parsed)
+        return _finish(entry, Outcome.APPENDED, ticket=ticket, thread=thread)
+    if department is None:
+        department = _department_for(org, parsed)
+    subject = parsed.subject.strip() or _("(no subject)")
+    ticket = ticket_create_from_contact(
+        org=org,
+        contact=contact,
+        department=department,
+        subject=subject[:255],
+        description="",
+        channel=Channel.EMAIL,
+    )
+    thread = _add_message(org, ticket, contact, parsed)
+    return _finish(entry, Outcome.CREATED, ticket=ticket, thread=thread)
+
+
+# --- Which ticket ------------------------------------------------------------------------------
+def _thread_ticket(org: Organization, parsed: parse.ParsedMail) -> Ticket | None:
+    """The ticket this message answers: by its threading headers first (the newest reference
+    we know), then by "[#number]" in the subject if the sender is that ticket's contact."""
+    ids = [*parsed.references[-50:], *parsed.in_reply_to][::-1]  # newest first
+    ticket_id = None
+    if ids:
+        found = dict(
+            Thread.objects.for_org(org)
+            .filter(message_id__in=ids)
+            .order_by("pk")
+            .values_list("message_id", "ticket_id")
+        )
+        found.update(
+            {
+                mid: tid
+                for mid, tid in TicketMailAlias.objects.for_org(org)
+                .filter(message_id__in=ids)
+                .values_list("message_id", "ticket_id")
+                if mid not in found
+            }
+        )
+        ticket_id = next((found[i] for i in ids if i in found), None)
+    if ticket_id is not None:
+        return _follow_merges(org, ticket_id)
+    for match in SUBJECT_NUMBER.finditer(parsed.subject or ""):
+        ticket = (
+            Ticket.objects.for_org(org)
+            .filter(number=int(match.group(1)))
+            .select_related("contact")
+            .defer("search_vector")
+            .first()
+        )
+        if ticket is None:
+            continue
+        ticket = _follow_merges(org, ticket.pk) or ticket
+        contact = ticket.contact
+        if contact is not None and parsed.from_email in {
+            (contact.email or "").lower(),
+            (contact.secondary_email or "").lower(),
+        }:
+            return ticket
+    return None
+
+
+def _follow_merges(org: Organization, ticket_id: int) -> Ticket | None:
+    seen = set()
+    while ticket_id not in seen:
+        seen.add(ticket_id)
+        target = (
+            TicketMerge.objects.for_org(org)
+            .filter(source_id=ticket_id)
+            .values_list("target_id", flat=True)
+            .first()
+        )
+        if target is None:
+            break
+        ticket_id = target
+    return (
+        Ticket.objects.for_org(org)
+        .filter(pk=ticket_id)
+        .select_related("contact", "department")
+        .defer("search_vector")
+        .first()
+    )
+
+
+def _department_for(org: Organization, parsed: parse.ParsedMail) -> Department:
+    """The department whose support address the mail was sent to, else the organization's
+    mail department, else the first enabled department."""
+    enabled = Department.objects.for_org(org).filter(is_enabled=True)
+    if parsed.recipients:
+        wanted = Q()
+        for address in parsed.recipients:
+            wanted |= Q(email__iexact=address)
+        by_address = {d.email.lower(): d for d in enabled.filter(wanted)}
+        for address in parsed.recipients:
+            if address in by_address:
+                return by_address[address]
+    configured = mail_settings(org).default_department
+    if configured is not None and configured.is_enabled:
+        return configured
+    first = enabled.order_by("pk").first()
+    if first is None:
+        raise Unplaceable("the organization has no enabled department")
+    return first
+
+
+# --- The message on the thread ----------------------------------------------------------------
+def _add_message(org: Organization, ticket: Ticket, contact, parsed: parse.ParsedMail) -> Thread:
+    files, inline, notes = _files(parsed)
+    body = _body(parsed, inline, notes)
+    thread = thread_incoming_add(
+        ticket=ticket,
+        contact=contact,
+        body=body,
+        body_format=HTML,
+        files=[f for f, _cid in files],
+        message_id=parsed.message_id,
+        in_reply_to=(parsed.in_reply_to or [""])[0],
+        references=" ".join(parsed.references)[:5000],
+        to=parsed.to,
+        cc=parsed.cc,
+    )
+    if inline:
+        _link_inline_images(org, ticket, thread)
+    return thread
+
+
+def _placeholder(index: int) -> str:
+    # A relative address survives the sanitiser; replaced by the attachment's URL once saved.
+    return f"/mailin-cid/{index}/"
+
+
+def _files(
+    parsed: parse.ParsedMail,
+) -> tuple[list[tuple[SimpleUploadedFile, str]], dict[str, int], list[str]]:
+    """The parts to keep as (file, content id), the content ids the HTML may show (by index
+    into the files) and a note for each part refused (type, size, count)."""
+    limit = _max_size()
+    kept: list[tuple[SimpleUploadedFile, str]] = []
+    inline: dict[str, int] = {}
+    notes: list[str] = []
+    for part in parsed.parts:
+        name = part.name or "attachment"
+        ext = os.path.splitext(name)[1].lower()
+        if ext not in ALLOWED_EXTENSIONS:
+            guessed = mimetypes.guess_extension(part.content_type) or ""
+            if part.content_type == "message/rfc822":
+                guessed = ".eml"
+            if guessed in ALLOWED_EXTENSIONS and not ext:
+                name, ext = name + guessed, guessed
+        if DANGEROUS.search(name) or ext not in ALLOWED_EXTENSIONS:
+            notes.append(
+                _("“%(name)s” was not kept: files of this type are not allowed.") % {"name": name}
+            )
+            continue
+        if len(part.data) > limit:
+            notes.append(
+                _("“%(name)s” was not kept: it is too large (%(size)s; the limit is %(limit)s).")
+                % {
+                    "name": name,
+                    "size": filesizeformat(len(part.data)),
+                    "limit": filesizeformat(limit),
+                }
+            )
+            continue
+        if not part.data:
+            notes.append(_("“%(name)s” was not kept: it is empty.") % {"name": name})
+            continue
+        if len(kept) >= MAX_FILES:
+            notes.append(
+                _("“%(name)s” was not kept: a message keeps at most %(count)d files.")
+                % {"name": name, "count": MAX_FILES}
+            )
+            continue
+        upload = SimpleUploadedFile(name, part.data, content_type=part.content_type)
+        if part.content_id:
+            inline[part.content_id] = len(kept)
+        kept.append((upload, part.content_id))
+    return kept, inline, notes
+
+
+def _summary() -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return html.escape(_("Quoted text"))
+
+
+def _body(parsed: parse.ParsedMail, inline: dict[str, int], notes: list[str]) -> str:
+    """The message as HTML: the new text, the quoted history folded under it in a
+    <details>, and a note for each refused part. Mail HTML is sanitised by the thread
+    service; plain text is escaped here."""
+    if parsed.html.strip():
+        markup = _cid_to_placeholders(parsed.html, inline)
+        markup = re.sub(r"(?is)<(head|style|script|title)[^>]*>.*?</\1>", "", markup)
+        new, quoted = quotes.split_html(markup)
+        body = sanitize_html(new)
+        if quoted:
+            body += f"<details><summary>{_summary()}</summary>{sanitize_html(quoted)}</details>"
+    else:
+        new, quoted = quotes.split_text(parsed.text)
+        body = text_to_html(new)
+        if quoted:
+            body += f"<details><summary>{_summary()}</summary>{text_to_html(quoted)}</details>"
+    for note in notes:
+        body += f"<p><em>⚠ {html.escape(note)}</em></p>"
+    if not body.strip():
+        body = f"<p><em>{html.escape(_('(no text)'))}</em></p>"
+    return body
+
+
+def _cid_to_placeholders(markup: str, inline: dict[str, int]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        index = inline.get(match.group(2))
+        if index is None:
+            return match.group(0)
+        return f"{match.group(1)}{_placeholder(index)}"
+
+    return re.sub(r"""(src\s*=\s*["']?)cid:([^"'\s>]+)""", replace, markup, flags=re.I)
+
+
+def _link_inline_images(org: Organization, ticket: Ticket, thread: Thread) -> None:
+    """Point the body's inline images at their attachments (served by the access-checked
+    attachment view), now that they have ids."""
+    saved = list(thread.attachments.order_by("pk").values_list("pk", flat=True))
+    body = thread.body
+    portal = org.portal
+    for index, pk in enumerate(saved):
+        url = reverse(
+            "desk:attachment",
+            kwargs={"portal": portal, "number": ticket.number, "attachment_id": pk},
+        )
+        body = body.replace(_placeholder(index), url)
+    if body != thread.body:
+        thread.body = body
+        Thread.objects.for_org(ticket.org_id).filter(pk=thread.pk).update(body=body)
+
+
+# --- Held messages (the admin's page) ---------------------------------------------------------
+def held_retry(*, actor: Membership, entry: InboundMessage) -> IngestResult:
+    """Try a held message again (after the admin fixed what stopped it, e.g. enabled a
+    department). It keeps its log row: held again with the new reason, or placed."""
+    ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, entry)
+    org = actor.org
+    with tenant_scope(org.pk), transaction.atomic():
+        row = (
+            InboundMessage.objects.for_org(org)
+            .select_for_update()
+            .filter(pk=entry.pk, outcome=Outcome.HELD)
+            .first()
+        )
+        if row is None:
+            raise ValidationError(_("This message is no longer held."))
+        raw = bytes(row.raw or b"")
+        try:
+            parsed = parse.parse(raw)
+        except Exception as exc:  # noqa: BLE001
+            return _hold(row, raw, _reason(exc))
+        row.sender, row.subject = parsed.from_email[:255], parsed.subject[:255]
+        return _process(org, row, parsed, raw, None)
+
+
+@transaction.atomic
+def held_delete(*, actor: Membership, entry: InboundMessage) -> None:
+    """Delete a held message for good (its log row goes: the same mail may come again)."""
+    ensure_app_admin(actor, App.DESK)
+    ensure_same_org(actor.org, entry)
+    InboundMessage.objects.for_org(actor.org).filter(pk=entry.pk, outcome=Outcome.HELD).delete()
