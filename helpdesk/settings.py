@@ -253,7 +253,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "helpdesk.tenancy.tasks.purge_stale_invitations_task",
         "schedule": 60 * 60 * 6,
     },
+    # IMAP mailboxes (TKT-07): the sweep enqueues one poll per due mailbox.
+    "imap-poll-mailboxes": {
+        "task": "helpdesk.tickets.imap.tasks.imap_poll_due_task",
+        "schedule": env.int("IMAP_POLL_SECONDS", default=60),
+    },
 }
+
+# --- IMAP mailboxes (TKT-07) -----------------------------------------------------------------
+# Passwords are stored encrypted (Fernet). Keys: "new,old" to rotate (the first encrypts, any
+# decrypts; `manage.py imap_rotate_key` re-encrypts); empty: one derived from SECRET_KEY.
+MAIL_PASSWORD_KEY = env.list("MAIL_PASSWORD_KEY", default=[])
+# Private, loopback and link-local servers are refused (an admin could otherwise probe our
+# network), except where this allows them: development, and the tests' own dovecot.
+IMAP_ALLOW_PRIVATE_HOSTS = env.bool("IMAP_ALLOW_PRIVATE_HOSTS", default=DEBUG)
+IMAP_TIMEOUT_SECONDS = env.int("IMAP_TIMEOUT_SECONDS", default=30)
 
 # --- Cache -----------------------------------------------------------------------------------
 CACHES = {

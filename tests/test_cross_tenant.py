@@ -126,10 +126,33 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
     saved_view = saved_view_create(
         actor=tenant.admin, name="Saved", params={}, columns=[], department=department
     )
+    # TKT-04: an approval asked of the tenant's admin by another member, and a share.
+    from helpdesk.tickets.collab.models import Approval, ApprovalDecision, ShareLevel, TicketShare
+
+    approval = Approval.objects.create(
+        org=tenant.org, ticket=ticket, requested_by=other.user, note="approve?"
+    )
+    ApprovalDecision.objects.create(org=tenant.org, approval=approval, approver=tenant.admin.user)
+    share = TicketShare.objects.create(
+        org=tenant.org,
+        ticket=ticket,
+        department=DepartmentFactory(org=tenant.org),
+        level=ShareLevel.READ_ONLY,
+    )
     canned = CannedResponse.objects.create(
         org=tenant.org, title="Secret canned", body="x", department=department
     )
+    from helpdesk.tickets.imap.models import Mailbox
+
+    mailbox = Mailbox.objects.create(
+        org=tenant.org,
+        department=department,
+        host="imap.example.com",
+        username=f"support@{tenant.org.portal}.test",
+        password_encrypted="x",
+    )
     return {
+        "mailbox_id": mailbox.pk,
         "canned_id": canned.pk,
         "number": ticket.number,
         "attachment_id": thread.attachments.get().pk,
@@ -144,6 +167,8 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "holiday_id": holiday.pk,
         "token": invitation_token(invitation),
         "saved_view_id": saved_view.pk,
+        "approval_id": approval.pk,
+        "share_id": share.pk,
     }
 
 
@@ -160,8 +185,21 @@ def _snapshot(org) -> tuple:
         list(Team.objects.for_org(org).order_by("pk").values_list("pk", "name")),
         list(Holiday.objects.for_org(org).order_by("pk").values_list("pk", "date")),
         list(CannedResponse.objects.for_org(org).order_by("pk").values_list("pk", "title", "body")),
+        _mailbox_rows(org),
         _ticket_page_rows(org),
+        _collab_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
+    )
+
+
+def _mailbox_rows(org) -> list:
+    """IMAP mailboxes (TKT-07): settings, polling state and last error."""
+    from helpdesk.tickets.imap.models import Mailbox
+
+    return list(
+        Mailbox.objects.for_org(org)
+        .order_by("pk")
+        .values_list("pk", "host", "enabled", "password_encrypted", "last_error", "failures")
     )
 
 
@@ -176,6 +214,22 @@ def _ticket_page_rows(org) -> tuple:
         ),
         list(TicketMerge.objects.for_org(org).values_list("source_id", "target_id")),
         list(Ticket.objects.for_org(org).order_by("pk").values_list("pk", "status_id")),
+    )
+
+
+def _collab_rows(org) -> tuple:
+    """Approvals, decisions, solutions and shares (TKT-04)."""
+    from helpdesk.tickets.collab.models import Approval, ApprovalDecision, Solution, TicketShare
+
+    return (
+        list(Approval.objects.for_org(org).order_by("pk").values_list("pk", "status", "note")),
+        list(
+            ApprovalDecision.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "decision", "comment")
+        ),
+        list(Solution.objects.for_org(org).order_by("pk").values_list("pk", "body")),
+        list(TicketShare.objects.for_org(org).order_by("pk").values_list("pk", "level")),
     )
 
 
