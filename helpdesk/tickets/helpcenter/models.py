@@ -61,8 +61,8 @@ class HelpCenterSettings(TenantModel):
 
 class SignInLink(TenantModel):
     """A link mailed to a customer: sign-up confirmation or magic sign-in. The mail carries a
-    signed, expiring token naming this row and a secret whose hash is stored here; the row is
-    used once (`used_at`, claimed with a conditional UPDATE)."""
+    token naming this row, signed with the site's key (nobody else can make one) and expiring;
+    the row is used once (`used_at`, claimed with a conditional UPDATE)."""
 
     class Purpose(models.TextChoices):
         SIGNUP = "signup", _("Sign-up")
@@ -71,7 +71,7 @@ class SignInLink(TenantModel):
     email = models.EmailField()
     name = models.CharField(max_length=200, blank=True)
     purpose = models.CharField(max_length=10, choices=Purpose.choices)
-    secret_hash = models.CharField(max_length=64)
+    language = models.CharField(max_length=10, blank=True)
     next_path = models.CharField(max_length=300, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

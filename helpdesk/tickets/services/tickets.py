@@ -28,6 +28,7 @@ from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, Use
 
 from .. import search
 from ..fields import validate_custom_values
+from ..helpcenter.ratings import rating_request
 from ..html import TEXT, BodyFormat, body_to_html, html_to_text
 from ..models import (
     PRIORITY_RANK,
@@ -393,6 +394,8 @@ def _ticket_change(
         owner_notify(ticket=ticket, event="assigned", actor=actor.user)
     if "status" in changes:  # followers hear of status changes (TKT-01)
         followers_notify(ticket=ticket, actor=actor.user, event="status", history=row)
+    if ticket.status_kind == StatusKind.CLOSED and old_kind != StatusKind.CLOSED:
+        rating_request(ticket)  # the contact is asked to rate the answer (TKT-04)
     if "subject" in changes or "description" in changes:
         search_index_update(ticket)
     return changes

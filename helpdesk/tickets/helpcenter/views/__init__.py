@@ -1,0 +1,1 @@
+"""Views of the help center: the customers' pages, the setup page and the report."""
