@@ -69,7 +69,8 @@ def setup_django() -> None:
 def ensure_database() -> None:
     import psycopg
 
-    admin = SERVER_URL.replace("postgres://", "postgresql://")
+    # The server's maintenance database: the one DATABASE_URL names may not exist yet.
+    admin = SERVER_URL.replace("postgres://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
         if not exists:
@@ -160,7 +161,7 @@ def generate(total: int) -> None:
                         || ' problem thanks we are looking into it'),
                     -- after its thread entries below, in an order unlike creation's
                     now() - (%(size)s - i) * interval '30 seconds'
-                        + (3 + (i * 7919) %% 600) * interval '1 minute'
+                        + (3 + (i::bigint * 7919) %% 600) * interval '1 minute'
                 FROM generate_series(1, %(size)s) AS i
             """,
                 {

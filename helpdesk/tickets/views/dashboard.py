@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from helpdesk.caching import cached
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 
@@ -148,11 +148,7 @@ def _dashboard(request: HttpRequest) -> Dashboard:
     scope = "all" if depts is None else ",".join(map(str, sorted(depts)))
     today = timezone.localdate(now).isoformat()
     key = f"dashboard:{membership.org_id}:{membership.user_id}:{scope}:{zone}:{today}"
-    dashboard = cache.get(key)
-    if dashboard is None:
-        dashboard = dashboard_for(membership, now)
-        cache.set(key, dashboard, CACHE_SECONDS)
-    return dashboard
+    return cached(key, lambda: dashboard_for(membership, now), fresh=CACHE_SECONDS)
 
 
 @require_app(App.DESK)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from helpdesk.caching import cached
 from helpdesk.http import client_ip
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
@@ -140,10 +140,7 @@ def ticket_view_counts(request: HttpRequest) -> HttpResponse:
     """Counts per view for the sidebar, loaded after the page and cached briefly."""
     membership = request.membership
     key = f"ticket-view-counts:{membership.org_id}:{membership.user_id}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = view_counts(membership)
-        cache.set(key, counts, 30)
+    counts = cached(key, lambda: view_counts(membership), fresh=30)
     return render(request, "tickets/list.html#view-counts", {"counts": counts, "cap": COUNT_CAP})
 
 

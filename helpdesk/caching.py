@@ -1,0 +1,50 @@
+"""Figures that are costly to count and may be a little old (the dashboard, the list's view
+counts): computed by one request at a time, served from the cache to the others.
+
+`cached(key, compute, fresh=30)` returns the cached value while it is younger than `fresh`
+seconds. Once it is older, the first request takes a lock in the cache and computes the new
+value while every other request keeps getting the previous one (kept for `keep` seconds), so
+an expiry costs one request its wait instead of all of them at once. With nothing cached, the
+request that takes the lock computes and the others wait for its value (up to `wait`
+seconds, then compute themselves)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.cache import cache
+
+T = TypeVar("T")
+
+POLL_SECONDS = 0.05
+
+
+def cached(
+    key: str,
+    compute: Callable[[], T],
+    *,
+    fresh: float = 30,
+    keep: float = 600,
+    wait: float = 10,
+) -> T:
+    lock = f"{key}:computing"
+    entry = cache.get(key)
+    if entry is not None:
+        stamp, value = entry
+        if time.time() - stamp < fresh or not cache.add(lock, 1, int(wait) + 1):
+            return value
+    elif not cache.add(lock, 1, int(wait) + 1):
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            entry = cache.get(key)
+            if entry is not None:
+                return entry[1]
+    try:
+        value = compute()
+        cache.set(key, (time.time(), value), keep)
+    finally:
+        cache.delete(lock)
+    return value
