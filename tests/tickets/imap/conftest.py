@@ -34,6 +34,7 @@ from helpdesk.tickets.imap import crypto
 from helpdesk.tickets.imap.models import Mailbox, Security
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+USERS = 500  # IMAP accounts made for the session, one per test that asks
 
 
 def _free_port() -> int:
@@ -65,15 +66,15 @@ class Dovecot:
     host: str
     port: int
     root: Path
-    _users: Path
     _ids: Iterator[int]
 
-    def add_user(self, password: str = "secret") -> tuple[str, str]:
-        """A fresh IMAP account (its Maildir is made on first login)."""
-        username = f"agent{next(self._ids)}@example.test"
-        with self._users.open("a") as f:  # passwd-file is re-read when it changes
-            f.write(f"{username}:{{PLAIN}}{password}:::::\n")
-        return username, password
+    def add_user(self) -> tuple[str, str]:
+        """A fresh IMAP account (its Maildir is made on first login). The accounts are
+        written before the server starts: dovecot notices a changed passwd-file by its
+        modification time, which two tests a few milliseconds apart would not change."""
+        n = next(self._ids)
+        assert n <= USERS, "raise USERS in tests/tickets/imap/conftest.py"
+        return f"agent{n}@example.test", "secret"
 
     def connect(self, username: str, password: str) -> imaplib.IMAP4:
         conn = imaplib.IMAP4(self.host, self.port, timeout=10)
@@ -95,7 +96,9 @@ def dovecot(tmp_path_factory) -> Iterator[Dovecot]:
     for sub in ("mail", "run", "state"):
         (root / sub).mkdir()
     users = root / "users"
-    users.write_text("")
+    users.write_text(
+        "".join(f"agent{n}@example.test:{{PLAIN}}secret:::::\n" for n in range(1, USERS + 1))
+    )
     port = _free_port()
     log = root / "dovecot.log"
     conf = root / "dovecot.conf"
@@ -146,7 +149,7 @@ service anvil {{
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=(root / "stderr").open("w"))
     try:
         _wait_for_port(port, proc, log)
-        yield Dovecot("127.0.0.1", port, root, users, itertools.count(1))
+        yield Dovecot("127.0.0.1", port, root, itertools.count(1))
     finally:
         proc.terminate()
         try:
