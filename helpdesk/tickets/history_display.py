@@ -23,6 +23,7 @@ from .models import Channel, CustomField, Priority, Ticket, TicketHistory
 ACTION_LABELS: dict[str, Promise] = {
     "created": pgettext_lazy("history action", "Created"),
     "updated": pgettext_lazy("history action", "Updated"),
+    "rule": pgettext_lazy("history action", "Changed by a rule"),  # TKT-09
     "reply": pgettext_lazy("history action", "Replied"),
     "forward": pgettext_lazy("history action", "Forwarded"),
     "comment": pgettext_lazy("history action", "Commented"),
@@ -65,6 +66,7 @@ class HistoryRow:
     entry: TicketHistory
     action: str
     changes: list[Change]
+    rule: str = ""  # the rule that made the change (TKT-09), shown as its actor
 
 
 def action_label(action: str) -> str:
@@ -128,6 +130,11 @@ def history_rows(
 ) -> list[HistoryRow]:
     """Rows as the ticket page shows them; reads nothing beyond what it is given."""
     return [
-        HistoryRow(entry=h, action=action_label(h.action), changes=_changes(h.changes, fields))
+        HistoryRow(
+            entry=h,
+            action=action_label(h.action),
+            changes=_changes(h.changes, fields),
+            rule=str((h.changes or {}).get("_rule") or ""),
+        )
         for h in entries
     ]

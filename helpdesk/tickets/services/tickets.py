@@ -26,7 +26,7 @@ from customers.services import contact_get_or_create_by_email, contacts_lock
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, User
 
-from .. import search
+from .. import pipeline, search
 from ..fields import validate_custom_values
 from ..helpcenter.ratings import rating_request
 from ..html import TEXT, BodyFormat, body_to_html, html_to_text
@@ -293,14 +293,11 @@ def ticket_create(*, actor: Membership, data: TicketInput, ip: str | None = None
     ticket.number = next_ticket_number(actor.org.pk)
     _full_clean(ticket)
     ticket.save()
-    history_record(
-        ticket=ticket,
-        actor=actor.user,
-        ip=ip,
-        action="created",
-        changes=diff({}, _snapshot(ticket)),
-    )
+    created = diff({}, _snapshot(ticket))
+    history_record(ticket=ticket, actor=actor.user, ip=ip, action="created", changes=created)
     search_index_update(ticket)
+    # Assignment, workflow, SLA, round robin, blueprints (TKT-09), in this transaction.
+    pipeline.run(ticket, event="create", changes=created, actor=actor)
     owner_notify(ticket=ticket, event="assigned", actor=actor.user)
     return ticket
 
@@ -398,6 +395,7 @@ def _ticket_change(
         rating_request(ticket)  # the contact is asked to rate the answer (TKT-04)
     if "subject" in changes or "description" in changes:
         search_index_update(ticket)
+    pipeline.run(ticket, event="update", changes=changes, actor=actor)  # TKT-09
     return changes
 
 
