@@ -53,7 +53,7 @@ def ensure_public_host(host: str, port: int) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         raise ImapFailure(PollError.UNREACHABLE, str(exc)) from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global or address.is_multicast:
             raise ImapFailure(PollError.BLOCKED, str(address))
 
@@ -136,7 +136,7 @@ def select(conn: imaplib.IMAP4, folder: str, *, readonly: bool) -> tuple[int, in
 def uids_after(conn: imaplib.IMAP4, last_uid: int) -> list[int]:
     """UIDs above `last_uid`, ascending. (`n:*` always includes the highest UID, even below n,
     so the answer is filtered.)"""
-    typ, data = conn.uid("SEARCH", None, f"UID {last_uid + 1}:*")
+    typ, data = conn.uid("SEARCH", f"UID {last_uid + 1}:*")
     if typ != "OK":
         raise ImapFailure(PollError.PROTOCOL, f"UID SEARCH: {_text(data)}")
     uids = {int(n) for n in b" ".join(d for d in data if d).split()}
@@ -144,7 +144,7 @@ def uids_after(conn: imaplib.IMAP4, last_uid: int) -> list[int]:
 
 
 def highest_uid(conn: imaplib.IMAP4) -> int:
-    typ, data = conn.uid("SEARCH", None, "ALL")
+    typ, data = conn.uid("SEARCH", "ALL")
     if typ != "OK":
         raise ImapFailure(PollError.PROTOCOL, f"UID SEARCH: {_text(data)}")
     return max((int(n) for n in b" ".join(d for d in data if d).split()), default=0)

@@ -29,6 +29,7 @@ from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import App, Membership, Organization
 from helpdesk.tenancy.permissions import ensure_app_admin
 
+from ..mailin import services as mailin
 from . import client, crypto
 from .models import Mailbox, PollError
 
@@ -292,8 +293,6 @@ def _record_failure(org: Organization, mailbox: Mailbox, code: str, detail: str)
 
 
 def _read(org: Organization, mailbox: Mailbox, lock: object, batch: int) -> PollResult:
-    from helpdesk.tickets.mailin import services as mailin
-
     outcomes: dict[str, int] = {}
     read = 0
     deadline = time.monotonic() + LOCK_SECONDS / 2
