@@ -42,6 +42,9 @@ GLOBAL_URLS = {
 }
 # Portal pages that non-members may open because a secret token is the credential.
 PUBLIC_TENANT_URLS = {"invitation_accept"}
+# The mail relay's inbound endpoint (TKT-07) is a portal URL for non-members too: the
+# organization's inbound secret in the Authorization header is the credential, and without it
+# the answer is the very 404 of a missing portal, so the walker's strict checks apply to it.
 
 
 def _walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
@@ -167,6 +170,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "holiday_id": holiday.pk,
         "token": invitation_token(invitation),
         "saved_view_id": saved_view.pk,
+        "inbound_id": _held_message(tenant).pk,
         "approval_id": approval.pk,
         "share_id": share.pk,
     }
@@ -187,6 +191,7 @@ def _snapshot(org) -> tuple:
         list(CannedResponse.objects.for_org(org).order_by("pk").values_list("pk", "title", "body")),
         _mailbox_rows(org),
         _ticket_page_rows(org),
+        _mailin_rows(org),
         _collab_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
@@ -200,6 +205,34 @@ def _mailbox_rows(org) -> list:
         Mailbox.objects.for_org(org)
         .order_by("pk")
         .values_list("pk", "host", "enabled", "password_encrypted", "last_error", "failures")
+    )
+
+
+def _held_message(tenant):
+    """A held incoming message (TKT-07), for the Setup pages that view, retry and delete it."""
+    from helpdesk.tickets.mailin.models import InboundMessage
+
+    return InboundMessage.objects.create(
+        org=tenant.org,
+        key=f"<held@{tenant.org.portal}.test>",
+        outcome="held",
+        reason="no sender address",
+        subject=f"{tenant.org.name} held mail",
+        raw=f"Subject: {tenant.org.name} held mail\r\n\r\nsecret".encode(),
+    )
+
+
+def _mailin_rows(org) -> tuple:
+    """Incoming mail's log, held messages and the inbound secret (TKT-07)."""
+    from helpdesk.tickets.mailin.models import InboundMessage, MailSettings
+
+    return (
+        list(
+            InboundMessage.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "outcome", "reason", "ticket_id")
+        ),
+        list(MailSettings.objects.for_org(org).values_list("secret", "default_department_id")),
     )
 
 
