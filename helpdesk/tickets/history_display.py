@@ -35,6 +35,16 @@ ACTION_LABELS: dict[str, Promise] = {
     "merged_from": pgettext_lazy("history action", "Another ticket merged in"),
     "tag_added": pgettext_lazy("history action", "Tag added"),
     "tag_removed": pgettext_lazy("history action", "Tag removed"),
+    "activity_added": pgettext_lazy("history action", "Activity added"),
+    "activity_updated": pgettext_lazy("history action", "Activity changed"),
+    "activity_completed": pgettext_lazy("history action", "Activity completed"),
+    "activity_reopened": pgettext_lazy("history action", "Activity reopened"),
+    "activity_spam": pgettext_lazy("history action", "Activity marked as spam"),
+    "activity_not_spam": pgettext_lazy("history action", "Activity no longer spam"),
+    "activity_deleted": pgettext_lazy("history action", "Activity deleted"),
+    "time_added": pgettext_lazy("history action", "Time logged"),
+    "time_updated": pgettext_lazy("history action", "Time entry changed"),
+    "time_deleted": pgettext_lazy("history action", "Time entry deleted"),
 }
 
 # Fields that history rows name but that are not columns of the ticket.
@@ -43,6 +53,8 @@ EXTRA_FIELD_LABELS: dict[str, Promise] = {
     "tags": gettext_lazy("Tags"),
     "merged_into": pgettext_lazy("history field", "Merged into"),
     "merged_from": pgettext_lazy("history field", "Merged from"),
+    "activity": pgettext_lazy("history field", "Activity"),
+    "time": pgettext_lazy("history field", "Time"),
 }
 
 VALUE_LABELS: dict[str, dict[str, Any]] = {

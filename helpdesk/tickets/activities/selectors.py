@@ -1,0 +1,112 @@
+"""Reads of activities: the per-user list in the desk (filters, sort, pages) and a ticket's
+activities and time, each a fixed number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils import timezone
+
+from helpdesk.tenancy.models import Membership
+
+from ..models import PRIORITY_RANK, Ticket
+from .models import Activity, ActivityStatus, RunningTimer, TimeEntry
+from .services import activities_visible, is_desk_admin
+
+PAGE_SIZE = 25
+
+_PRIORITY = Case(
+    *(When(priority=key, then=Value(rank)) for key, rank in PRIORITY_RANK.items()),
+    default=Value(1),
+    output_field=IntegerField(),
+)
+# Sort keys as the list's links name them -> ORDER BY (each ends with the id: a stable order).
+SORTS: dict[str, tuple[Any, ...]] = {
+    "due": ("due_at", "id"),
+    "-due": ("-due_at", "id"),
+    "priority": ("-priority_order", "due_at", "id"),
+    "subject": ("subject", "id"),
+    "-created": ("-created_at", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class ActivityFilters:
+    kind: str = ""  # "", task, call, event
+    status: str = "open"  # open (not done), done, all, spam, or one ActivityStatus value
+    when: str = ""  # "", overdue, today, upcoming
+    owner: str = ""  # "" me; "all"; a user id (admins only)
+    sort: str = "due"
+
+
+def day_range(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The instants of `day` in the active time zone (the user's)."""
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return start, timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+def activity_queryset(member: Membership, filters: ActivityFilters) -> QuerySet[Activity]:
+    qs = activities_visible(member)
+    if filters.owner == "all" and is_desk_admin(member):
+        pass
+    elif filters.owner.isdigit() and is_desk_admin(member):
+        qs = qs.filter(owner_id=int(filters.owner))
+    else:
+        qs = qs.filter(owner_id=member.user_id)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.status == "spam":
+        qs = qs.filter(spam=True)
+    else:
+        qs = qs.filter(spam=False)
+        if filters.status == "open":
+            qs = qs.filter(done=False)
+        elif filters.status == "done":
+            qs = qs.filter(done=True)
+        elif filters.status in ActivityStatus.values:
+            qs = qs.filter(status=filters.status)
+    now = timezone.now()
+    if filters.when == "overdue":
+        qs = qs.filter(done=False, due_at__lt=now)
+    elif filters.when == "today":
+        start, end = day_range(timezone.localdate())
+        qs = qs.filter(due_at__gte=start, due_at__lt=end)
+    elif filters.when == "upcoming":
+        qs = qs.filter(due_at__gte=now)
+    order = SORTS.get(filters.sort, SORTS["due"])
+    if filters.sort == "priority":
+        qs = qs.annotate(priority_order=_PRIORITY)
+    return qs.select_related("owner", "ticket", "contact", "account").order_by(*order)
+
+
+def activity_page(member: Membership, filters: ActivityFilters, page: str | int = 1) -> Page:
+    """One page of the list: two queries (the count and the rows)."""
+    return Paginator(activity_queryset(member, filters), PAGE_SIZE).get_page(page)
+
+
+def ticket_activities(member: Membership, ticket: Ticket) -> list[Activity]:
+    """The ticket's activities, open first then by time; spam ones included (the panel folds
+    them away). One query."""
+    return list(
+        activities_visible(member)
+        .filter(ticket=ticket)
+        .select_related("owner")
+        .order_by("spam", "done", "due_at", "id")
+    )
+
+
+def ticket_time_entries(org, ticket: Ticket) -> list[TimeEntry]:
+    return list(
+        TimeEntry.objects.for_org(org)
+        .filter(ticket=ticket)
+        .select_related("user")
+        .order_by("-work_date", "-id")
+    )
+
+
+def ticket_timer(member: Membership, ticket: Ticket) -> RunningTimer | None:
+    return RunningTimer.objects.for_org(member.org).filter(ticket=ticket, user=member.user).first()

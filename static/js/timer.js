@@ -1,0 +1,27 @@
+// The running timer's ticking clock on the ticket page (TKT-04). The server keeps the timer:
+// each panel render gives its seconds so far (data-seconds) and whether it runs; the clock
+// adds the time since that render, so the browser's own clock may be off without harm.
+(function () {
+  if (window.madoguchiTimer) return;
+  window.madoguchiTimer = true;
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  function format(seconds) {
+    return Math.floor(seconds / 3600) + ":" + pad(Math.floor((seconds % 3600) / 60)) + ":" + pad(seconds % 60);
+  }
+  function tick() {
+    var timers = document.querySelectorAll("[data-timer]");
+    for (var i = 0; i < timers.length; i++) {
+      var el = timers[i];
+      if (!el.dataset.renderedAt) el.dataset.renderedAt = String(Date.now());
+      var seconds = parseInt(el.dataset.seconds, 10) || 0;
+      if (el.dataset.running === "1") {
+        seconds += Math.floor((Date.now() - parseInt(el.dataset.renderedAt, 10)) / 1000);
+      }
+      var clock = el.querySelector("[data-timer-clock]");
+      if (clock && clock.textContent !== format(seconds)) clock.textContent = format(seconds);
+    }
+  }
+  window.setInterval(tick, 1000);
+  document.addEventListener("htmx:afterSwap", tick);
+  document.addEventListener("DOMContentLoaded", tick);
+})();
