@@ -7,6 +7,7 @@ recorded on the mailbox with a backoff."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from helpdesk.tenancy.models import Department
-from helpdesk.tickets.imap import services
+from helpdesk.tickets.imap import crypto, services
 from helpdesk.tickets.imap.models import Mailbox, PollError
 from helpdesk.tickets.imap.services import due_mailboxes, mailbox_poll
 from helpdesk.tickets.imap.tasks import imap_poll_due_task
@@ -263,3 +264,26 @@ def test_tkt07_a_busy_mailbox_is_read_in_batches(acme, dovecot, imap_account):
     second = mailbox_poll(org_id=acme.org.pk, mailbox_id=mailbox.pk, batch=3)
     assert (second.read, second.more) == (2, False)
     assert Ticket.objects.for_org(acme.org).count() == 5
+
+
+@pytest.mark.django_db
+def test_tkt07_key_rotation_reencrypts_every_password(
+    acme, globex, dovecot, imap_account, settings
+):
+    from django.core.management import call_command
+
+    settings.MAIL_PASSWORD_KEY = ["old key"]
+    acme_box = mailbox_for(acme, dovecot, imap_account)
+    globex_box = mailbox_for(globex, dovecot, dovecot.add_user())
+
+    settings.MAIL_PASSWORD_KEY = ["new key", "old key"]
+    call_command("imap_rotate_key", stdout=io.StringIO())
+    settings.MAIL_PASSWORD_KEY = ["new key"]
+    for box in (acme_box, globex_box):
+        assert crypto.decrypt(_fresh(box).password_encrypted) == "secret"
+    assert _poll(acme_box).outcome == "polled"
+
+    # A password made with a key nobody lists any more is reported, not guessed at.
+    settings.MAIL_PASSWORD_KEY = ["another key"]
+    assert _poll(acme_box).outcome == "failed"
+    assert _fresh(acme_box).last_error == PollError.KEY

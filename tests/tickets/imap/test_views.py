@@ -102,6 +102,7 @@ def test_tkt07_bad_password_is_shown_to_the_admin(alice_client, acme, dovecot, i
     acme.admin.user.save(update_fields=["language"])
     with translation.override("ja"):
         expected = str(PollError.AUTH.label)
+    assert expected == "サーバーがユーザー名またはパスワードを拒否しました。"
     japanese = alice_client.get(_url(acme.org, "mailboxes"), HTTP_ACCEPT_LANGUAGE="ja")
     assert expected in japanese.content.decode()
 
