@@ -143,10 +143,12 @@ def rule_change(ctx: Context, *, rule_name: str, values: dict[str, Any]) -> dict
     default status (unless a status is given) and keeps only the custom values its layout
     knows. Returns the changes written."""
     from .fields import validate_custom_values
-    from .models import CustomField
+    from .helpcenter.ratings import rating_request
+    from .models import CustomField, StatusKind
     from .services import tickets as service
     from .services.followers import followers_notify
     from .services.history import diff, history_record
+    from .services.owner_mail import owner_notify
 
     ticket = ctx.ticket
     values = dict(values)
@@ -183,6 +185,11 @@ def rule_change(ctx: Context, *, rule_name: str, values: dict[str, Any]) -> dict
     )
     if "status" in changes:
         followers_notify(ticket=ticket, actor=None, event="status", history=row)
+        if ticket.status_kind == StatusKind.CLOSED and old_kind != StatusKind.CLOSED:
+            rating_request(ticket)  # as when an agent closes it (TKT-04)
+    if "owner" in changes and ctx.event == "update":
+        # On create the ticket service tells the final owner, after the pipeline.
+        owner_notify(ticket=ticket, event="assigned", actor=None)
     for name, (old, new) in changes.items():
         first = ctx.rule_changes.get(name, [old, new])[0]
         ctx.rule_changes[name] = [first, new]
