@@ -24,7 +24,6 @@ ACTION_LABELS: dict[str, Promise] = {
     "created": pgettext_lazy("history action", "Created"),
     "updated": pgettext_lazy("history action", "Updated"),
     "rule": pgettext_lazy("history action", "Changed by a rule"),  # TKT-09
-    "rule": pgettext_lazy("history action", "Changed by a rule"),  # TKT-09
     "reply": pgettext_lazy("history action", "Replied"),
     "forward": pgettext_lazy("history action", "Forwarded"),
     "comment": pgettext_lazy("history action", "Commented"),
@@ -79,7 +78,6 @@ class HistoryRow:
     entry: TicketHistory
     action: str
     changes: list[Change]
-    rule: str = ""  # the rule that made the change (TKT-09), shown as its actor
     rule: str = ""  # the rule that made the change (TKT-09), shown as its actor
 
 
