@@ -45,6 +45,17 @@ ACTION_LABELS: dict[str, Promise] = {
     "time_added": pgettext_lazy("history action", "Time logged"),
     "time_updated": pgettext_lazy("history action", "Time entry changed"),
     "time_deleted": pgettext_lazy("history action", "Time entry deleted"),
+    # TKT-04: approvals, solution, sharing (helpdesk/tickets/collab)
+    "approval_requested": pgettext_lazy("history action", "Approval requested"),
+    "approval_approved": pgettext_lazy("history action", "Approved"),
+    "approval_rejected": pgettext_lazy("history action", "Rejected"),
+    "approval_withdrawn": pgettext_lazy("history action", "Approval withdrawn"),
+    "solution_added": pgettext_lazy("history action", "Solution added"),
+    "solution_updated": pgettext_lazy("history action", "Solution changed"),
+    "solution_reused": pgettext_lazy("history action", "Solution saved as a canned response"),
+    "share_granted": pgettext_lazy("history action", "Shared with a department"),
+    "share_changed": pgettext_lazy("history action", "Department access changed"),
+    "share_revoked": pgettext_lazy("history action", "Sharing stopped"),
 }
 
 # Fields that history rows name but that are not columns of the ticket.
@@ -55,6 +66,14 @@ EXTRA_FIELD_LABELS: dict[str, Promise] = {
     "merged_from": pgettext_lazy("history field", "Merged from"),
     "activity": pgettext_lazy("history field", "Activity"),
     "time": pgettext_lazy("history field", "Time"),
+    "approvers": gettext_lazy("Approvers"),
+    "note": gettext_lazy("Note"),
+    "decision": pgettext_lazy("history field", "Decision"),
+    "comment": gettext_lazy("Comment"),
+    "approval": pgettext_lazy("history field", "Approval"),
+    "solution": gettext_lazy("Solution"),
+    "canned_response": gettext_lazy("Canned response"),
+    "shared_with": gettext_lazy("Shared with"),
 }
 
 VALUE_LABELS: dict[str, dict[str, Any]] = {

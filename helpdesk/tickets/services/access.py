@@ -2,19 +2,24 @@
 hide what these refuse.
 
 The Desk roles' table is `helpdesk.tenancy.roles` (shared with customers). Agents and
-restricted agents see the tickets of the departments they belong to."""
+restricted agents see the tickets of the departments they belong to, and the tickets shared
+with one of those departments (TKT-04) at the share's level: full (what their role allows),
+restricted (private comments, with attachments) or read only (`SHARE_ACTIONS`). Services ask
+`ensure_ticket_can(member, ticket, action)`, which checks both the role and the ticket."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Department, DepartmentAgent, DeskRole, Membership
 from helpdesk.tenancy.roles import desk_can, desk_role
 
+from ..collab.models import ShareLevel, TicketShare
 from ..models import Ticket
 
 MESSAGES = {
@@ -67,12 +72,115 @@ def visible_tickets(membership: Membership) -> QuerySet[Ticket]:
     return qs if ids is None else qs.filter(department_id__in=ids)
 
 
+# --- Tickets shared with another department (TKT-04) ------------------------------------------
+OWN = 0  # the ticket's own department (or a Desk admin): the role alone decides
+# What a share level lets the other department's agents do, within their role. "approval"
+# (request one) and "solution" (write it) are checked against the role's "edit".
+SHARE_ACTIONS: dict[int, frozenset[str]] = {
+    ShareLevel.FULL: frozenset(
+        {"view", "comment", "reply", "forward", "edit", "attach", "approval", "solution"}
+    ),
+    ShareLevel.RESTRICTED: frozenset({"view", "comment", "attach"}),
+    ShareLevel.READ_ONLY: frozenset({"view"}),
+}
+ROLE_ACTION = {"approval": "edit", "solution": "edit", "share": "edit"}
+SHARE_MESSAGES = {
+    ShareLevel.RESTRICTED: gettext_lazy(
+        "This ticket is shared with your department with restricted access: you may only add "
+        "private comments."
+    ),
+    ShareLevel.READ_ONLY: gettext_lazy(
+        "This ticket is shared with your department read-only: you may not change it."
+    ),
+    ShareLevel.FULL: gettext_lazy(
+        "Only agents of the ticket's own department may do that on a shared ticket."
+    ),
+}
+
+
+def _share_levels(membership: Membership, ids: list[int]) -> QuerySet[TicketShare]:
+    return TicketShare.objects.for_org(membership.org).filter(department_id__in=ids)
+
+
+def ticket_access(membership: Membership, ticket: Ticket) -> int | None:
+    """`OWN` when the ticket is in the member's departments (or they are a Desk admin), else
+    the widest level it is shared with one of their departments, else None (not visible).
+    A ticket read by `ticket_for_member` carries its level; otherwise it costs one query."""
+    ids = department_ids(membership)
+    if ids is None or ticket.department_id in ids:
+        return OWN
+    if "share_level" in ticket.__dict__:
+        return ticket.__dict__["share_level"]
+    level = (
+        _share_levels(membership, ids)
+        .filter(ticket_id=ticket.pk)
+        .order_by("-level")
+        .values_list("level", flat=True)
+        .first()
+    )
+    ticket.__dict__["share_level"] = level
+    return level
+
+
+def ticket_can(membership: Membership, ticket: Ticket, action: str) -> bool:
+    """Whether the member may do `action` on this ticket: their role, and the share's level
+    when the ticket is another department's."""
+    if not can(membership, ROLE_ACTION.get(action, action)):
+        return False
+    level = ticket_access(membership, ticket)
+    if level is None:
+        return False
+    return level == OWN or action in SHARE_ACTIONS.get(level, frozenset())
+
+
+def ensure_ticket_can(membership: Membership, ticket: Ticket, action: str) -> None:
+    """Refuse unless `ticket_can`: another organization's ticket is a 403
+    (`ensure_same_org`), a ticket the member does not see a 404, an action their role or the
+    share's level does not allow a 403 saying why."""
+    ensure_same_org(membership.org, ticket)
+    ensure_can(membership, ROLE_ACTION.get(action, action))
+    level = ticket_access(membership, ticket)
+    if level is None:
+        raise Http404
+    if level != OWN and action not in SHARE_ACTIONS.get(level, frozenset()):
+        raise PermissionDenied(str(SHARE_MESSAGES[ShareLevel(level)]))
+
+
+def shared_tickets(membership: Membership) -> QuerySet[Ticket]:
+    """Tickets of other departments shared with one of the member's departments (none for
+    Desk admins, who see every ticket anyway)."""
+    ids = department_ids(membership)
+    if ids is None or not can(membership, "view"):
+        return Ticket.objects.none()
+    shares = _share_levels(membership, ids).filter(ticket_id=OuterRef("pk"))
+    return (
+        Ticket.objects.for_org(membership.org).exclude(department_id__in=ids).filter(Exists(shares))
+    )
+
+
 def ticket_for_member(
     membership: Membership, number: int, *, for_update: bool = False, related: tuple[str, ...] = ()
 ) -> Ticket:
-    """The ticket if this member may see it; 404 otherwise (same answer for 'missing')."""
+    """The ticket if this member may see it (in their departments, or shared with one of
+    them: then it carries `share_level`); 404 otherwise (same answer for 'missing')."""
     # The search document is for PostgreSQL only; reading it back costs more than the row.
-    qs = visible_tickets(membership).defer("search_vector")
+    ids = department_ids(membership)
+    if ids is None or not can(membership, "view"):
+        qs = visible_tickets(membership).defer("search_vector")
+    else:
+        # One query either way: the widest level of a share with one of their departments.
+        level = Subquery(
+            _share_levels(membership, ids)
+            .filter(ticket_id=OuterRef("pk"))
+            .order_by("-level")
+            .values("level")[:1]
+        )
+        qs = (
+            Ticket.objects.for_org(membership.org)
+            .defer("search_vector")
+            .annotate(share_level=level)
+            .filter(Q(department_id__in=ids) | Q(share_level__isnull=False))
+        )
     if related:
         qs = qs.select_related(*related)
     if for_update:

@@ -12,18 +12,16 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import transaction
-from django.http import Http404
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership
 
 from ..canned.services import signature_append
 from ..html import TEXT, BodyFormat, attachment_ids, body_to_html, is_blank
 from ..models import Attachment, Thread, Ticket
-from .access import department_ids, ensure_can
+from .access import ensure_ticket_can
 from .followers import followers_notify
 from .history import history_record
 from .tickets import search_index_update
@@ -163,13 +161,10 @@ def thread_add(
     action = actions.get(kind)
     if action is None:
         raise ValidationError(_("Choose reply, forward or comment."))
-    ensure_can(actor, action)
+    # The role, and the share's level on another department's ticket (TKT-04).
+    ensure_ticket_can(actor, ticket, action)
     if files:
-        ensure_can(actor, "attach")
-    ensure_same_org(actor.org, ticket)
-    allowed = department_ids(actor)
-    if allowed is not None and ticket.department_id not in allowed:
-        raise Http404
+        ensure_ticket_can(actor, ticket, "attach")
     # Lock the row (without reading it again): concurrent entries of one ticket queue, so
     # each rebuilds the search document with the others' text.
     Ticket.objects.for_org(actor.org).filter(pk=ticket.pk).select_for_update().values_list(
@@ -260,11 +255,7 @@ def inline_image_add(*, actor: Membership, ticket: Ticket, upload: UploadedFile)
     It belongs to the ticket with no thread yet; `thread_add` gives it to the message that
     shows it. Only members who may write on the ticket with attachments may upload, and only
     PNG, JPEG, GIF or WebP images within the attachment size limit."""
-    ensure_same_org(actor.org, ticket)
-    ensure_can(actor, "attach")
-    allowed = department_ids(actor)
-    if allowed is not None and ticket.department_id not in allowed:
-        raise Http404
+    ensure_ticket_can(actor, ticket, "attach")
     ext = os.path.splitext(upload.name or "")[1].lower()
     if ext not in INLINE_IMAGE_TYPES:
         raise ValidationError(

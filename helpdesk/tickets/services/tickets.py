@@ -17,7 +17,6 @@ from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Value
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,7 +40,15 @@ from ..models import (
     TicketHistory,
     TicketStatus,
 )
-from .access import can, department_ids, ensure_can, visible_tickets
+from .access import (
+    OWN,
+    can,
+    department_ids,
+    ensure_can,
+    ensure_ticket_can,
+    ticket_access,
+    visible_tickets,
+)
 from .followers import followers_notify
 from .history import diff, history_record
 from .layouts import statuses_for
@@ -150,7 +157,9 @@ def _check_relations(
     errors: dict[str, str] = {}
     allowed = department_ids(actor)
     department = ticket.department
-    if allowed is not None and department.pk not in allowed:
+    # Only a new department must be one of the actor's: a full share lets another
+    # department's agents edit the ticket where it is (TKT-04).
+    if department_changed and allowed is not None and department.pk not in allowed:
         errors["department"] = _("Choose one of your departments.")
     elif not department.is_enabled:
         errors["department"] = _("This department is disabled.")
@@ -314,11 +323,13 @@ def ticket_update(
 
     `ticket` is used as given (read by the caller, with `for_update` to serialise editors);
     only the fields that changed are written, so a concurrent change of others is kept."""
-    ensure_can(actor, "edit")
-    ensure_same_org(actor.org, ticket)
-    allowed = department_ids(actor)
-    if allowed is not None and ticket.department_id not in allowed:
-        raise Http404
+    # The role, and the share's level on another department's ticket (TKT-04).
+    ensure_ticket_can(actor, ticket, "edit")
+    moving = data.department is not UNSET and data.department.pk != ticket.department_id
+    if moving and ticket_access(actor, ticket) != OWN:
+        raise PermissionDenied(
+            _("Only agents of the ticket's own department may move it to another department.")
+        )
     return _ticket_change(
         actor=actor,
         ticket=ticket,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from csp.decorators import csp_update
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,7 +32,15 @@ from ..models import (
     Ticket,
     TicketHistory,
 )
-from ..services.access import can, ensure_can, ticket_for_member
+from ..services.access import (
+    OWN,
+    can,
+    ensure_can,
+    ensure_ticket_can,
+    ticket_access,
+    ticket_can,
+    ticket_for_member,
+)
 from ..services.threads import ALLOWED_EXTENSIONS, thread_add
 from ..services.tickets import ticket_create, ticket_update
 from . import ticket_extras
@@ -49,7 +57,17 @@ def _ticket_form_page(request: HttpRequest, number: int | None = None) -> HttpRe
 
 def _ticket_form(request: HttpRequest, ticket: Ticket | None) -> HttpResponse:
     membership = request.membership
-    ensure_can(membership, "edit" if ticket else "create")
+    if ticket is None:
+        ensure_can(membership, "create")
+    else:
+        ensure_ticket_can(membership, ticket, "edit")
+        if ticket_access(membership, ticket) != OWN:  # its department is not one of theirs
+            raise PermissionDenied(
+                _(
+                    "A shared ticket is changed in its properties panel; only its own "
+                    "department edits it here."
+                )
+            )
     if ticket is None:
         department = request.GET.get("department")
         initial, custom_initial = ({"department": department} if department else {}), {}
@@ -157,7 +175,8 @@ def _detail_context(
         .select_related("actor")
         .order_by("-created_at", "-pk")[:200]
     )
-    kinds = [k for k in ("reply", "comment", "forward") if can(membership, k)]
+    # The role, and the share's level on another department's ticket (TKT-04); no query.
+    kinds = [k for k in ("reply", "comment", "forward") if ticket_can(membership, ticket, k)]
     properties = properties or TicketPropertiesForm(
         membership=membership, ticket=ticket, fields=fields
     )
@@ -182,7 +201,8 @@ def _detail_context(
         ],
         "properties": properties,
         "thread_form": thread_form or ThreadForm(initial={"kind": kinds[0] if kinds else ""}),
-        "can_edit": can(membership, "edit"),
+        "can_edit": ticket_can(membership, ticket, "edit"),
+        "can_edit_page": ticket_access(membership, ticket) == OWN and can(membership, "edit"),
         "thread_kinds": kinds,
         "allowed_extensions": ", ".join(sorted(ALLOWED_EXTENSIONS)),
     }

@@ -23,7 +23,7 @@ from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 
 from ..models import Tag, Ticket, TicketFollower
-from ..services.access import can, ensure_can, ticket_for_member
+from ..services.access import OWN, can, ensure_can, ticket_access, ticket_can, ticket_for_member
 from ..services.followers import ticket_follow, ticket_unfollow
 from ..services.merge import merge_target_for, merged_into, ticket_merge
 from ..services.presence import POLL_SECONDS, presence_leave, presence_report
@@ -44,7 +44,7 @@ def tags_context(request: HttpRequest, ticket: Ticket, error: str = "") -> dict[
     return {
         "ticket": ticket,
         "tags": list(ticket_tags(ticket)),
-        "can_tag": can(request.membership, "edit"),
+        "can_tag": ticket_can(request.membership, ticket, "edit"),
         "tag_error": error,
     }
 
@@ -80,7 +80,9 @@ def neighbours_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
 
 
 def merge_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
-    return {"ticket": ticket, "can_merge": can(request.membership, "edit")}
+    # Merging stays with the ticket's own department, not a department it is shared with.
+    own = ticket_access(request.membership, ticket) == OWN
+    return {"ticket": ticket, "can_merge": own and can(request.membership, "edit")}
 
 
 def presence_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
