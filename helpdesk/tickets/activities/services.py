@@ -96,7 +96,8 @@ def _ensure_may_change(member: Membership, activity: Activity) -> None:
     ensure_app(member, App.DESK)
     if is_desk_admin(member) or member.user_id in (activity.owner_id, activity.created_by_id):
         return
-    if activity.ticket_id is not None and not _ticket_visible(member, activity.ticket):
+    ticket = activity.ticket
+    if ticket is not None and not _ticket_visible(member, ticket):
         raise PermissionDenied(_("You cannot change this activity."))
 
 
@@ -183,11 +184,12 @@ def _ensure_owner(org, owner: User | None) -> None:
 def _history(
     activity: Activity, actor: Membership, ip: str | None, action: str, before: str | None
 ) -> None:
-    if activity.ticket_id is None:
+    ticket = activity.ticket
+    if ticket is None:
         return
     after = None if action == "activity_deleted" else str(activity)
     history_record(
-        ticket=activity.ticket,
+        ticket=ticket,
         actor=actor.user,
         ip=ip,
         action=action,
