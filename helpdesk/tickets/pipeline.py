@@ -180,9 +180,9 @@ def rule_change(ctx: Context, *, rule_name: str, values: dict[str, Any]) -> dict
         written.add("custom_fields")
     written |= {"status_kind", "priority_rank", "closed_at", "updated_at", "last_activity_at"}
     ticket.save(update_fields=sorted(written))
-    row = history_record(
-        ticket=ticket, actor=None, ip=None, action="rule", changes={**changes, "_rule": rule_name}
-    )
+    # "_rule" names the rule: the history shows it as the change's actor ("Rule: <name>").
+    recorded: dict[str, Any] = {**changes, "_rule": rule_name}
+    row = history_record(ticket=ticket, actor=None, ip=None, action="rule", changes=recorded)
     if "status" in changes:
         followers_notify(ticket=ticket, actor=None, event="status", history=row)
         if ticket.status_kind == StatusKind.CLOSED and old_kind != StatusKind.CLOSED:

@@ -41,13 +41,13 @@ def recipients(rule: WorkflowRule, ticket: Ticket) -> list[str]:
         user_ids.append(ticket.owner_id)
     if "followers" in rule.notify:
         user_ids += list(
-            TicketFollower.objects.for_org(org)  # type: ignore[arg-type]
+            TicketFollower.objects.for_org(org)
             .filter(ticket=ticket)
             .values_list("user_id", flat=True)
         )
     user_ids += [int(u) for u in rule.notify_users or []]
     members = dict(
-        Membership.objects.for_org(org)  # type: ignore[arg-type]
+        Membership.objects.for_org(org)
         .filter(user_id__in=user_ids, status=Membership.Status.ACTIVE)
         .values_list("user_id", "user__email")
     )
@@ -61,9 +61,9 @@ def recipients(rule: WorkflowRule, ticket: Ticket) -> list[str]:
 def workflow_mail_send(*, org_id: int, rule_id: int, ticket_id: int, token: str) -> int:
     """Send the rule's mail for one firing, one message per recipient (recipients never see
     each other's addresses). Returns how many were sent now."""
-    rule = WorkflowRule.objects.for_org(org_id).filter(pk=rule_id).first()  # type: ignore[arg-type]
+    rule = WorkflowRule.objects.for_org(org_id).filter(pk=rule_id).first()
     ticket = (
-        Ticket.objects.for_org(org_id)  # type: ignore[arg-type]
+        Ticket.objects.for_org(org_id)
         .filter(pk=ticket_id)
         .select_related("department", "contact", "owner")
         .defer("search_vector")

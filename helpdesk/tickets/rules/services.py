@@ -68,7 +68,8 @@ def _assignment_errors(rule: AssignmentRule, errors: dict[str, list[str]]) -> No
         errors.setdefault("to_owner", []).append(
             _("The agent must be an agent of %(department)s.") % {"department": landing}
         )
-    if rule.to_team_id and landing is not None and rule.to_team.department_id != landing.pk:
+    team = rule.to_team
+    if team is not None and landing is not None and team.department_id != landing.pk:
         errors.setdefault("to_team", []).append(
             _("The team must be one of %(department)s.") % {"department": landing}
         )
@@ -197,7 +198,7 @@ def rule_save(*, actor: Membership, rule: AnyRule, condition: Any) -> AnyRule:
     else:
         _workflow_errors(rule, errors)
     if errors:
-        raise ValidationError(errors)  # type: ignore[arg-type]
+        raise ValidationError(errors)
     if rule.pk is None:
         top = type(rule).objects.for_org(actor.org).aggregate(top=Max("order"))["top"]
         rule.order = (top or 0) + 1
@@ -284,5 +285,5 @@ def desk_agents(org: Any) -> list[Membership]:
         .values_list("user_id", flat=True)
     )
     for member in members:
-        member.away = member.user_id in away  # type: ignore[attr-defined]
+        member.away = member.user_id in away
     return members

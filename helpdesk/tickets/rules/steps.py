@@ -52,12 +52,12 @@ def available_agents(department: Department, team: Team | None = None) -> list[i
     """User ids who may take a ticket of `department` now, in a stable order: active members
     who are agents (or admins) of the department (and of `team`), not away."""
     org = department.org_id
-    agents = DepartmentAgent.objects.for_org(org).filter(department=department)  # type: ignore[arg-type]
+    agents = DepartmentAgent.objects.for_org(org).filter(department=department)
     ids = set(agents.values_list("user_id", flat=True))
     if team is not None:
         ids &= set(team.members.values_list("pk", flat=True))
     active = set(
-        Membership.objects.for_org(org)  # type: ignore[arg-type]
+        Membership.objects.for_org(org)
         .filter(
             user_id__in=ids,
             status=Membership.Status.ACTIVE,
@@ -66,7 +66,7 @@ def available_agents(department: Department, team: Team | None = None) -> list[i
         .values_list("user_id", flat=True)
     )
     away = set(
-        AgentAvailability.objects.for_org(org)  # type: ignore[arg-type]
+        AgentAvailability.objects.for_org(org)
         .filter(user_id__in=active, is_away=True)
         .values_list("user_id", flat=True)
     )
@@ -78,7 +78,7 @@ def round_robin_next(department: Department, team: Team | None = None) -> int | 
     scope's row until the transaction ends: two tickets at once go to two agents."""
     org = department.org_id
     row = (
-        RoundRobin.objects.for_org(org)  # type: ignore[arg-type]
+        RoundRobin.objects.for_org(org)
         .select_for_update()
         .filter(department=department, team=team)
         .first()
@@ -89,7 +89,7 @@ def round_robin_next(department: Department, team: Team | None = None) -> int | 
             ignore_conflicts=True,
         )
         row = (
-            RoundRobin.objects.for_org(org)  # type: ignore[arg-type]
+            RoundRobin.objects.for_org(org)
             .select_for_update()
             .get(department=department, team=team)
         )
@@ -133,10 +133,10 @@ def _round_robin_name() -> str:
 # --- Assignment rules ---------------------------------------------------------------------------
 def _is_agent(department_id: int, user_id: int, org_id: int) -> bool:
     return (
-        DepartmentAgent.objects.for_org(org_id)  # type: ignore[arg-type]
+        DepartmentAgent.objects.for_org(org_id)
         .filter(department_id=department_id, user_id=user_id)
         .exists()
-        and Membership.objects.for_org(org_id)  # type: ignore[arg-type]
+        and Membership.objects.for_org(org_id)
         .filter(user_id=user_id, status=Membership.Status.ACTIVE)
         .exists()
     )
