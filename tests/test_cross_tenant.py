@@ -42,9 +42,25 @@ GLOBAL_URLS = {
 }
 # Portal pages that non-members may open because a secret token is the credential.
 PUBLIC_TENANT_URLS = {"invitation_accept"}
-# The mail relay's inbound endpoint (TKT-07) is a portal URL for non-members too: the
-# organization's inbound secret in the Authorization header is the credential, and without it
-# the answer is the very 404 of a missing portal, so the walker's strict checks apply to it.
+# The help center (TKT-08) is for customers, not members. Here (help center off, as by default)
+# each answers the 404 of a missing portal; tests/tickets/helpcenter/test_isolation.py walks
+# them again as a signed-in customer of Acme with Globex's objects.
+HELP_CENTER_URLS = {
+    "help:home": "the welcome page; a customer's own tickets only with their portal's session",
+    "help:signup": "asks for a name and address, mails a link; the same answer for any address",
+    "help:signin": "asks for an address, mails a link; the same answer for any address",
+    "help:sent": "the same page for every address",
+    "help:link": "a signed, expiring, single-use link of one portal is the credential",
+    "help:signout": "ends the visitor's own help-center session",
+    "help:logo": "the logo the help center's public pages show",
+    "help:ticket_new": "needs the customer's session of this portal",
+    "help:ticket": "the customer's own tickets only (or their account's, if allowed)",
+    "help:ticket_reply": "the customer's own tickets only",
+    "help:ticket_rate": "the customer's own closed tickets only",
+    "help:attachment": "files of the public thread of the customer's own tickets only",
+    "help:rate": "a link signed for one ticket and its contact is the credential",
+}
+PUBLIC_TENANT_URLS |= set(HELP_CENTER_URLS)
 
 
 def _walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
@@ -142,7 +158,6 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         department=DepartmentFactory(org=tenant.org),
         level=ShareLevel.READ_ONLY,
     )
-    activity, time_entry = _activities(tenant, ticket)
     canned = CannedResponse.objects.create(
         org=tenant.org, title="Secret canned", body="x", department=department
     )
@@ -171,40 +186,9 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "holiday_id": holiday.pk,
         "token": invitation_token(invitation),
         "saved_view_id": saved_view.pk,
-        **_rules(tenant, department),
-        "activity_id": activity.pk,
-        "time_entry_id": time_entry.pk,
-        "inbound_id": _held_message(tenant).pk,
         "approval_id": approval.pk,
         "share_id": share.pk,
     }
-
-
-def _rules(tenant, department) -> dict[str, int]:
-    """An assignment and a workflow rule (TKT-09), for the Setup pages that edit them."""
-    from helpdesk.tickets.rules.models import AssignmentRule, WorkflowRule
-
-    criteria = {"field": "subject", "op": "contains", "value": "secret"}
-    assignment = AssignmentRule.objects.create(
-        org=tenant.org, name="Secret assignment", condition=criteria, to_department=department
-    )
-    workflow = WorkflowRule.objects.create(
-        org=tenant.org, name="Secret workflow", condition=criteria, field_updates={"priority": "low"}
-    )
-    return {"assignment_rule_id": assignment.pk, "workflow_rule_id": workflow.pk}
-
-
-def _rules_rows(org) -> tuple:
-    from helpdesk.tickets.rules.models import AgentAvailability, AssignmentRule, RoundRobin
-    from helpdesk.tickets.rules.models import WorkflowRule
-
-    fields = ("pk", "name", "order", "is_enabled", "condition")
-    return (
-        list(AssignmentRule.objects.for_org(org).order_by("pk").values_list(*fields)),
-        list(WorkflowRule.objects.for_org(org).order_by("pk").values_list(*fields)),
-        list(RoundRobin.objects.for_org(org).order_by("pk").values_list("pk", "is_enabled")),
-        list(AgentAvailability.objects.for_org(org).values_list("user_id", "is_away")),
-    )
 
 
 def _snapshot(org) -> tuple:
@@ -222,9 +206,7 @@ def _snapshot(org) -> tuple:
         list(CannedResponse.objects.for_org(org).order_by("pk").values_list("pk", "title", "body")),
         _mailbox_rows(org),
         _ticket_page_rows(org),
-        _rules_rows(org),
-        _activity_rows(org),
-        _mailin_rows(org),
+        _helpcenter_rows(org),
         _collab_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
@@ -241,31 +223,13 @@ def _mailbox_rows(org) -> list:
     )
 
 
-def _held_message(tenant):
-    """A held incoming message (TKT-07), for the Setup pages that view, retry and delete it."""
-    from helpdesk.tickets.mailin.models import InboundMessage
-
-    return InboundMessage.objects.create(
-        org=tenant.org,
-        key=f"<held@{tenant.org.portal}.test>",
-        outcome="held",
-        reason="no sender address",
-        subject=f"{tenant.org.name} held mail",
-        raw=f"Subject: {tenant.org.name} held mail\r\n\r\nsecret".encode(),
-    )
-
-
-def _mailin_rows(org) -> tuple:
-    """Incoming mail's log, held messages and the inbound secret (TKT-07)."""
-    from helpdesk.tickets.mailin.models import InboundMessage, MailSettings
+def _helpcenter_rows(org) -> tuple:
+    """The help center's settings and the tickets' ratings (TKT-08, TKT-04)."""
+    from helpdesk.tickets.helpcenter.models import HelpCenterSettings, Rating
 
     return (
-        list(
-            InboundMessage.objects.for_org(org)
-            .order_by("pk")
-            .values_list("pk", "outcome", "reason", "ticket_id")
-        ),
-        list(MailSettings.objects.for_org(org).values_list("secret", "default_department_id")),
+        list(HelpCenterSettings.objects.for_org(org).values_list("enabled", "department_ids")),
+        list(Rating.objects.for_org(org).order_by("pk").values_list("ticket_id", "value")),
     )
 
 
@@ -296,55 +260,6 @@ def _collab_rows(org) -> tuple:
         ),
         list(Solution.objects.for_org(org).order_by("pk").values_list("pk", "body")),
         list(TicketShare.objects.for_org(org).order_by("pk").values_list("pk", "level")),
-    )
-
-
-def _activities(tenant, ticket) -> tuple:
-    """A task and a time entry on the ticket, and a running timer (TKT-04)."""
-    from django.utils import timezone
-
-    from helpdesk.tickets.activities.services import (
-        ActivityInput,
-        TimeInput,
-        activity_create,
-        time_entry_create,
-        timer_start,
-    )
-
-    activity = activity_create(
-        actor=tenant.admin,
-        data=ActivityInput(kind="task", subject="Secret task", owner=tenant.admin.user),
-        ticket=ticket,
-    )
-    entry = time_entry_create(
-        actor=tenant.admin,
-        ticket=ticket,
-        data=TimeInput(minutes=30, work_date=timezone.localdate()),
-    )
-    timer_start(actor=tenant.admin, ticket=ticket)
-    return activity, entry
-
-
-def _activity_rows(org) -> tuple:
-    """Activities, time entries and timers: what the activities pages change (TKT-04)."""
-    from helpdesk.tickets.activities.models import Activity, RunningTimer, TimeEntry
-
-    return (
-        list(
-            Activity.objects.for_org(org)
-            .order_by("pk")
-            .values_list("pk", "subject", "status", "done", "spam")
-        ),
-        list(
-            TimeEntry.objects.for_org(org)
-            .order_by("pk")
-            .values_list("pk", "minutes", "billable", "billed")
-        ),
-        list(
-            RunningTimer.objects.for_org(org)
-            .order_by("pk")
-            .values_list("pk", "started_at", "elapsed_seconds")
-        ),
     )
 
 

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from .helpcenter.models import RatingValue
 from .models import Channel, CustomField, Priority, Ticket, TicketHistory
 
 ACTION_LABELS: dict[str, Promise] = {
@@ -35,27 +36,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "merged_from": pgettext_lazy("history action", "Another ticket merged in"),
     "tag_added": pgettext_lazy("history action", "Tag added"),
     "tag_removed": pgettext_lazy("history action", "Tag removed"),
-    "activity_added": pgettext_lazy("history action", "Activity added"),
-    "activity_updated": pgettext_lazy("history action", "Activity changed"),
-    "activity_completed": pgettext_lazy("history action", "Activity completed"),
-    "activity_reopened": pgettext_lazy("history action", "Activity reopened"),
-    "activity_spam": pgettext_lazy("history action", "Activity marked as spam"),
-    "activity_not_spam": pgettext_lazy("history action", "Activity no longer spam"),
-    "activity_deleted": pgettext_lazy("history action", "Activity deleted"),
-    "time_added": pgettext_lazy("history action", "Time logged"),
-    "time_updated": pgettext_lazy("history action", "Time entry changed"),
-    "time_deleted": pgettext_lazy("history action", "Time entry deleted"),
-    # TKT-04: approvals, solution, sharing (helpdesk/tickets/collab)
-    "approval_requested": pgettext_lazy("history action", "Approval requested"),
-    "approval_approved": pgettext_lazy("history action", "Approved"),
-    "approval_rejected": pgettext_lazy("history action", "Rejected"),
-    "approval_withdrawn": pgettext_lazy("history action", "Approval withdrawn"),
-    "solution_added": pgettext_lazy("history action", "Solution added"),
-    "solution_updated": pgettext_lazy("history action", "Solution changed"),
-    "solution_reused": pgettext_lazy("history action", "Solution saved as a canned response"),
-    "share_granted": pgettext_lazy("history action", "Shared with a department"),
-    "share_changed": pgettext_lazy("history action", "Department access changed"),
-    "share_revoked": pgettext_lazy("history action", "Sharing stopped"),
+    # TKT-07, TKT-08, TKT-04: a customer's message (help center, mail) and rating
+    "incoming": pgettext_lazy("history action", "Customer replied"),
+    "rated": pgettext_lazy("history action", "Rated by the customer"),
 }
 
 # Fields that history rows name but that are not columns of the ticket.
@@ -64,21 +47,14 @@ EXTRA_FIELD_LABELS: dict[str, Promise] = {
     "tags": gettext_lazy("Tags"),
     "merged_into": pgettext_lazy("history field", "Merged into"),
     "merged_from": pgettext_lazy("history field", "Merged from"),
-    "activity": pgettext_lazy("history field", "Activity"),
-    "time": pgettext_lazy("history field", "Time"),
-    "approvers": gettext_lazy("Approvers"),
-    "note": gettext_lazy("Note"),
-    "decision": pgettext_lazy("history field", "Decision"),
-    "comment": gettext_lazy("Comment"),
-    "approval": pgettext_lazy("history field", "Approval"),
-    "solution": gettext_lazy("Solution"),
-    "canned_response": gettext_lazy("Canned response"),
-    "shared_with": gettext_lazy("Shared with"),
+    "rating": pgettext_lazy("history field", "Rating"),
+    "rating_comment": pgettext_lazy("history field", "Rating comment"),
 }
 
 VALUE_LABELS: dict[str, dict[str, Any]] = {
     "priority": dict(Priority.choices),
     "channel": dict(Channel.choices),
+    "rating": dict(RatingValue.choices),
 }
 
 

@@ -15,6 +15,7 @@ from helpdesk.tenancy.models import Department, Organization, User
 from ..forms import CustomFieldsMixin, MultipleFileField
 from ..models import CustomField
 from .models import HelpCenterSettings, RatingValue
+from .theme import is_hex
 
 
 class SignUpForm(forms.Form):
@@ -145,6 +146,12 @@ class SettingsForm(forms.Form):
             .filter(is_active=True)
             .order_by("department__name", "order", "pk")
         ]
+
+    def clean_primary_color(self) -> str:
+        value = self.cleaned_data["primary_color"].strip()
+        if not is_hex(value):
+            raise ValidationError(_("Enter a colour as # and six hex digits, like #0f766e."))
+        return value.lower()
 
 
 PERIODS = {

@@ -15,12 +15,17 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from helpdesk.http import apply_errors, client_ip
 from helpdesk.tenancy.middleware import tenant_public
@@ -208,10 +213,11 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(used.next_path or _home_url(org))
 
 
-@require_POST
 @tenant_public
 def signout(request: HttpRequest) -> HttpResponse:
     org, _hc = _center(request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     session_sign_out(request, org)
     messages.info(request, _("You are signed out."))
     return redirect("help:home", portal=org.portal)
@@ -364,10 +370,11 @@ def ticket(request: HttpRequest, number: int) -> HttpResponse:
     return _ticket_page(request, org, hc, customer, found)
 
 
-@require_POST
 @tenant_public
 def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     org, hc = _center(request)
+    if request.method != "POST":  # after the check, so a closed help center is a 404
+        return HttpResponseNotAllowed(["POST"])
     customer = session_customer(request, org)
     if customer is None:
         return _signin_redirect(request, org)
@@ -390,10 +397,11 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     return _ticket_page(request, org, hc, customer, found, reply_form=form, status=400)
 
 
-@require_POST
 @tenant_public
 def ticket_rate(request: HttpRequest, number: int) -> HttpResponse:
     org, hc = _center(request)
+    if request.method != "POST":  # after the check, so a closed help center is a 404
+        return HttpResponseNotAllowed(["POST"])
     customer = session_customer(request, org)
     if customer is None:
         return _signin_redirect(request, org)
