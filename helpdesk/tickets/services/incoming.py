@@ -22,6 +22,7 @@ from customers.models import Contact
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Department, Organization
 
+from .. import pipeline
 from ..html import TEXT, BodyFormat, body_to_html, is_blank
 from ..models import Channel, Priority, Thread, Ticket
 from .followers import followers_notify
@@ -95,10 +96,13 @@ def ticket_create_from_contact(
     ticket.number = next_ticket_number(org.pk)
     _full_clean(ticket)
     ticket.save()
-    history_record(
-        ticket=ticket, actor=None, ip=ip, action="created", changes=diff({}, _snapshot(ticket))
-    )
+    created = diff({}, _snapshot(ticket))
+    history_record(ticket=ticket, actor=None, ip=ip, action="created", changes=created)
     search_index_update(ticket)
+    # Assignment, workflow, SLA, round robin, blueprints (TKT-09), in this transaction; an
+    # owner the rules chose hears of it.
+    pipeline.run(ticket, event="create", changes=created, actor=None)
+    owner_notify(ticket=ticket, event="assigned", actor=None)
     if files:
         thread_incoming_add(ticket=ticket, contact=contact, body="", files=files, ip=ip)
     return ticket

@@ -253,3 +253,19 @@ def test_tkt08_customer_of_a_never_reaches_b(client, desk, hc, globex):
     assert b"Globex secret" in client.get("/globex/help/").content
     response = client.get(f"/globex/help/tickets/{mine.number}/")
     assert b"Acme ticket" not in response.content
+
+
+def test_tkt08_tkt09_rules_run_on_a_help_center_ticket(customer, desk, hc):
+    """The rules pipeline runs on what customers submit: an assignment rule gives the ticket
+    its owner, who is mailed."""
+    from helpdesk.tickets.rules.models import AssignmentRule
+
+    AssignmentRule.objects.create(org=desk.org, name="All to Bob", to_owner=desk.agent.user)
+    mail.outbox.clear()
+    customer.post(
+        "/acme/help/tickets/new/",
+        {"department": desk.department.pk, "subject": "Help", "description": "Please"},
+    )
+    ticket = Ticket.objects.for_org(desk.org).get(subject="Help")
+    assert ticket.owner == desk.agent.user
+    assert any(desk.agent.user.email in m.to for m in mail.outbox)
