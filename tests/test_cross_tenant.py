@@ -186,9 +186,37 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "holiday_id": holiday.pk,
         "token": invitation_token(invitation),
         "saved_view_id": saved_view.pk,
+        **_rules(tenant, department),
         "approval_id": approval.pk,
         "share_id": share.pk,
     }
+
+
+def _rules(tenant, department) -> dict[str, int]:
+    """An assignment and a workflow rule (TKT-09), for the Setup pages that edit them."""
+    from helpdesk.tickets.rules.models import AssignmentRule, WorkflowRule
+
+    criteria = {"field": "subject", "op": "contains", "value": "secret"}
+    assignment = AssignmentRule.objects.create(
+        org=tenant.org, name="Secret assignment", condition=criteria, to_department=department
+    )
+    workflow = WorkflowRule.objects.create(
+        org=tenant.org, name="Secret workflow", condition=criteria, field_updates={"priority": "low"}
+    )
+    return {"assignment_rule_id": assignment.pk, "workflow_rule_id": workflow.pk}
+
+
+def _rules_rows(org) -> tuple:
+    from helpdesk.tickets.rules.models import AgentAvailability, AssignmentRule, RoundRobin
+    from helpdesk.tickets.rules.models import WorkflowRule
+
+    fields = ("pk", "name", "order", "is_enabled", "condition")
+    return (
+        list(AssignmentRule.objects.for_org(org).order_by("pk").values_list(*fields)),
+        list(WorkflowRule.objects.for_org(org).order_by("pk").values_list(*fields)),
+        list(RoundRobin.objects.for_org(org).order_by("pk").values_list("pk", "is_enabled")),
+        list(AgentAvailability.objects.for_org(org).values_list("user_id", "is_away")),
+    )
 
 
 def _snapshot(org) -> tuple:
@@ -206,6 +234,7 @@ def _snapshot(org) -> tuple:
         list(CannedResponse.objects.for_org(org).order_by("pk").values_list("pk", "title", "body")),
         _mailbox_rows(org),
         _ticket_page_rows(org),
+        _rules_rows(org),
         _helpcenter_rows(org),
         _collab_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
