@@ -201,14 +201,21 @@ def _rules(tenant, department) -> dict[str, int]:
         org=tenant.org, name="Secret assignment", condition=criteria, to_department=department
     )
     workflow = WorkflowRule.objects.create(
-        org=tenant.org, name="Secret workflow", condition=criteria, field_updates={"priority": "low"}
+        org=tenant.org,
+        name="Secret workflow",
+        condition=criteria,
+        field_updates={"priority": "low"},
     )
     return {"assignment_rule_id": assignment.pk, "workflow_rule_id": workflow.pk}
 
 
 def _rules_rows(org) -> tuple:
-    from helpdesk.tickets.rules.models import AgentAvailability, AssignmentRule, RoundRobin
-    from helpdesk.tickets.rules.models import WorkflowRule
+    from helpdesk.tickets.rules.models import (
+        AgentAvailability,
+        AssignmentRule,
+        RoundRobin,
+        WorkflowRule,
+    )
 
     fields = ("pk", "name", "order", "is_enabled", "condition")
     return (
