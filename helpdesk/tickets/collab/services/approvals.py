@@ -277,7 +277,7 @@ def ticket_approvals(*, ticket: Ticket) -> list[Approval]:
     ):
         by_approval.setdefault(decision.approval_id, []).append(decision)
     for approval in approvals:
-        approval.decision_list = by_approval.get(approval.pk, [])  # type: ignore[attr-defined]
+        approval.decision_list = by_approval.get(approval.pk, [])
     return approvals
 
 
