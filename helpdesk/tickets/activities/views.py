@@ -26,7 +26,7 @@ from helpdesk.tenancy.permissions import require_app
 from ..models import Ticket
 from ..services.access import ticket_for_member
 from .forms import ActivityFilterForm, ActivityForm, TimeEntryForm
-from .models import ActivityKind, TimeEntry
+from .models import ActivityKind, RunningTimer, TimeEntry
 from .selectors import (
     SORTS,
     activity_page,
@@ -43,6 +43,7 @@ from .services import (
     activity_update,
     is_desk_admin,
     owner_candidates,
+    seconds_to_minutes,
     time_entry_create,
     time_entry_delete,
     time_entry_update,
@@ -293,6 +294,9 @@ def ticket_time_view(request: HttpRequest, number: int) -> HttpResponse:
     """GET: the time panel. POST: a time entry (`from_timer=1`: the stopped timer's)."""
     ticket = _ticket(request, number)
     if request.method != "POST":
+        timer = ticket_timer(request.membership, ticket)
+        if request.GET.get("log") == "1" and timer is not None and not timer.running:
+            return _render_time(request, ticket, form=_timer_form(timer), from_timer=True)
         return _render_time(request, ticket)
     form = TimeEntryForm(request.POST)
     from_timer = request.POST.get("from_timer") == "1"
@@ -361,6 +365,14 @@ def time_entry_remove(request: HttpRequest, number: int, time_entry_id: int) -> 
     return _time_saved(request, ticket)
 
 
+def _timer_form(timer: RunningTimer | None) -> TimeEntryForm:
+    """The entry form with the (stopped) timer's minutes, for the member to check."""
+    minutes = seconds_to_minutes(timer_seconds(timer)) if timer is not None else None
+    return TimeEntryForm(
+        initial={"minutes": minutes, "work_date": timezone.localdate(), "billable": True}
+    )
+
+
 @require_POST
 @require_app(App.DESK)
 def ticket_timer_view(request: HttpRequest, number: int) -> HttpResponse:
@@ -377,12 +389,11 @@ def ticket_timer_view(request: HttpRequest, number: int) -> HttpResponse:
         timer_discard(actor=membership, ticket=ticket)
         messages.info(request, _("Timer discarded."))
     elif action == "stop":
-        minutes = timer_stop(actor=membership, ticket=ticket)
-        if minutes:
-            form = TimeEntryForm(
-                initial={"minutes": minutes, "work_date": timezone.localdate(), "billable": True}
-            )
-            return _render_time(request, ticket, form=form, from_timer=True)
+        if timer_stop(actor=membership, ticket=ticket):
+            if not request.htmx:  # the stopped timer's entry to check, at an address to reload
+                return redirect(_panel_url(request, "ticket_time", ticket) + "?log=1")
+            timer = ticket_timer(membership, ticket)
+            return _render_time(request, ticket, form=_timer_form(timer), from_timer=True)
     else:
         return HttpResponse(_("Unknown timer action."), status=400)
     return _time_saved(request, ticket)

@@ -240,8 +240,9 @@ def test_tkt04_timer_without_javascript(agent_client, desk):
         started_at=timezone.now() - dt.timedelta(minutes=42, seconds=10)
     )
     response = agent_client.post(timer_url, {"action": "stop"})
-    html = response.content.decode()
-    assert response.status_code == 200
+    time_page = url("ticket_time", number=ticket.number)
+    assert response.status_code == 302 and response["Location"] == time_page + "?log=1"
+    html = agent_client.get(response["Location"]).content.decode()  # a reload shows it again
     assert 'name="from_timer" value="1"' in html and 'value="0:43"' in html
     # The entry is checked (and changed) before it is saved; the timer ends with it.
     agent_client.post(
