@@ -6,6 +6,7 @@ and the server's or the socket's own words (kept as the detail)."""
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import ipaddress
 import re
@@ -113,8 +114,32 @@ def _close(conn: imaplib.IMAP4, *, logout: bool = False) -> None:
         pass
 
 
+def encode_folder(folder: str) -> str:
+    """A folder name as IMAP spells it (RFC 3501 5.1.3, "modified UTF-7"): ASCII stays, "&"
+    becomes "&-", and runs of other characters (a Japanese "受信トレイ") become "&...-" with
+    their UTF-16 in base64 ("," for "/")."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            data = base64.b64encode("".join(run).encode("utf-16-be")).decode("ascii")
+            out.append("&" + data.rstrip("=").replace("/", ",") + "-")
+            run.clear()
+
+    for char in folder:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            run.append(char)
+    flush()
+    return "".join(out)
+
+
 def _quote(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    name = encode_folder(folder)
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def select(conn: imaplib.IMAP4, folder: str, *, readonly: bool) -> tuple[int, int]:

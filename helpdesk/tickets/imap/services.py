@@ -246,7 +246,9 @@ def mailbox_poll(*, org_id: int, mailbox_id: int, batch: int = BATCH) -> PollRes
     """Read the mailbox's new messages into tickets. Runs in the organization's scope (the
     task's). Idempotent: a second concurrent call returns "locked"; a message whose ingestion
     fails stays unread (its UID is not passed) and is tried again after the backoff."""
-    org = Organization.objects.get(pk=org_id)
+    org = Organization.objects.filter(pk=org_id).first()
+    if org is None:
+        return PollResult("skipped")  # the organization was deleted since it was queued
     mailbox = (
         Mailbox.objects.for_org(org)
         .select_related("department")

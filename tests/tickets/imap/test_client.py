@@ -113,3 +113,18 @@ def test_tkt07_password_is_encrypted_and_keys_rotate(settings):
     assert crypto.decrypt(rotated) == "s3cret"
     with pytest.raises(crypto.PasswordUnreadable):
         crypto.decrypt(token)
+
+
+def test_tkt07_japanese_folder_names_are_spelled_as_imap_wants(dovecot, imap_account):
+    # RFC 3501's modified UTF-7, as Outlook and Thunderbird write it.
+    assert client.encode_folder("受信トレイ") == "&U9dP4TDIMOwwpA-"
+    assert client.encode_folder("Q&A") == "Q&-A"
+    assert client.encode_folder("INBOX") == "INBOX"
+
+    feeder = dovecot.connect(*imap_account)
+    assert feeder.create("&U9dP4TDIMOwwpA-")[0] == "OK"
+    append(feeder, make_message("日本語のフォルダー"), "&U9dP4TDIMOwwpA-")
+    with _connect(_account(dovecot, imap_account)) as conn:
+        _uidvalidity, count = client.select(conn, "受信トレイ", readonly=True)
+        assert count == 1
+        assert client.uids_after(conn, 0) == [1]
