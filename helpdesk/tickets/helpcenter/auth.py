@@ -140,7 +140,7 @@ def _is_help_path(org: Organization, path: str) -> bool:
 
 def link_read(*, org: Organization, token: str) -> SignInLink:
     """The unused, unexpired link `token` names in `org`; LinkInvalid otherwise."""
-    longest = max(LINK_TTL.values()).total_seconds()
+    longest = max(LINK_TTL.values())
     try:
         data = signing.loads(token, salt=_salt(org), max_age=longest)
         pk = int(data["l"])
