@@ -19,7 +19,7 @@ from helpdesk.tenancy.notifications import MailEvent, wants_mail
 
 from ..html import html_to_text
 from ..models import Thread, Ticket, TicketFollower, TicketHistory
-from .access import can, department_ids
+from .access import can, ticket_access
 from .mail import department_from_address
 
 # The profile's mail preference that governs each event.
@@ -29,10 +29,10 @@ CLAIM_SECONDS = 7 * 24 * 3600
 
 
 def ensure_may_see(membership: Membership, ticket: Ticket) -> None:
-    """404 unless the member sees the ticket (its organization, their departments)."""
+    """404 unless the member sees the ticket (its organization, their departments, or a
+    department it is shared with, TKT-04)."""
     ensure_same_org(membership.org, ticket)
-    allowed = department_ids(membership)
-    if not can(membership, "view") or (allowed is not None and ticket.department_id not in allowed):
+    if not can(membership, "view") or ticket_access(membership, ticket) is None:
         raise Http404
 
 

@@ -200,3 +200,24 @@ def test_tkt04_other_organizations_department_or_share_is_refused(desk, ticket, 
     with pytest.raises(OtherOrganizationError):
         ticket_unshare(actor=globex.admin, ticket=ticket, share=share)
     assert Thread.objects.for_org(desk.org).count() == 0
+
+
+def test_tkt04_shared_department_agents_may_follow_while_shared(
+    desk, ticket, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from helpdesk.tickets.services.followers import ticket_follow
+
+    with pytest.raises(Http404):
+        ticket_follow(actor=desk.other_agent, ticket=ticket)
+    share = _share(desk, ticket, ShareLevel.READ_ONLY)
+    ticket_follow(actor=desk.other_agent, ticket=_as_ada(desk, ticket))
+    with django_capture_on_commit_callbacks(execute=True):
+        thread_add(actor=desk.agent, ticket=ticket, kind="comment", body="Update")
+    assert [m.to for m in mail.outbox] == [["ada@acme.test"]]
+    ticket_unshare(actor=desk.agent, ticket=ticket, share=share)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        thread_add(actor=desk.agent, ticket=ticket, kind="comment", body="Secret now")
+    assert mail.outbox == []  # no longer shared: no more mail

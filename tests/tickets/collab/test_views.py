@@ -79,7 +79,9 @@ def test_tkt04_request_and_approve_through_the_panel(
     assert [m.to for m in mail.outbox] == [["alice@acme.test"]]
     approval = Approval.objects.for_org(desk.org).get()
     login(client, desk.admin)
-    pending = client.get(reverse("desk:collab_pending_approvals", kwargs={"portal": "acme"}))
+    pending_url = reverse("desk:collab_pending_approvals", kwargs={"portal": "acme"})
+    assert client.get(pending_url + "?count=1").content == b"1"  # the dashboard's count
+    pending = client.get(pending_url)
     assert f"#{ticket.number}" in pending.content.decode()
     decided = client.post(
         _url("collab_approval_decide", ticket, approval_id=approval.pk),
