@@ -21,6 +21,18 @@
       if (clock && clock.textContent !== format(seconds)) clock.textContent = format(seconds);
     }
   }
+  // After a panel's form is sent, htmx replaces the panel and the focus would fall back to the
+  // page: put it on the first field with an error, the stopped timer's duration, or the
+  // panel's heading, so a keyboard user stays where they were.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var config = event.detail.requestConfig;
+    if (!config || config.verb !== "post" || !config.target) return;
+    var panel = document.getElementById(config.target.id);
+    if (!panel || !panel.hasAttribute("data-focus-panel")) return;
+    var target = panel.querySelector(".has-error input, .has-error select, .has-error textarea")
+      || panel.querySelector("[data-focus-first]") || panel.querySelector("h2");
+    if (target) target.focus();
+  });
   window.setInterval(tick, 1000);
   document.addEventListener("htmx:afterSwap", tick);
   document.addEventListener("DOMContentLoaded", tick);

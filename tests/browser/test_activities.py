@@ -59,6 +59,7 @@ def test_tkt04_timer_survives_a_reload_and_a_task_reaches_the_list(
     form = page.get_by_test_id("time-form")
     duration = form.get_by_label("Duration")
     expect(duration).to_have_value("0:13")
+    expect(duration).to_be_focused()  # the keyboard user lands on what to check
     duration.fill("0:15")  # editable before saving
     form.get_by_label("Note").fill("Cleared the <jam>")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -79,6 +80,7 @@ def test_tkt04_timer_survives_a_reload_and_a_task_reaches_the_list(
     panel.get_by_label("Due (tasks)").fill(yesterday.strftime("%Y-%m-%dT%H:%M"))
     panel.get_by_label("Priority").select_option("high")
     panel.get_by_role("button", name="Add activity").click()
+    expect(page.locator("#activities-title")).to_be_focused()
     items = page.get_by_test_id("ticket-activities")
     expect(items).to_contain_text("Order a new <roller>")
     expect(items).to_contain_text("Overdue")

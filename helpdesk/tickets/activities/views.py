@@ -368,9 +368,11 @@ def time_entry_remove(request: HttpRequest, number: int, time_entry_id: int) -> 
 def _timer_form(timer: RunningTimer | None) -> TimeEntryForm:
     """The entry form with the (stopped) timer's minutes, for the member to check."""
     minutes = seconds_to_minutes(timer_seconds(timer)) if timer is not None else None
-    return TimeEntryForm(
+    form = TimeEntryForm(
         initial={"minutes": minutes, "work_date": timezone.localdate(), "billable": True}
     )
+    form.fields["minutes"].widget.attrs["data-focus-first"] = ""  # timer.js focuses it
+    return form
 
 
 @require_POST
