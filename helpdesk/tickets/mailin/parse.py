@@ -306,33 +306,61 @@ def _filename(part: Message) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", "", name).strip()[:200]
 
 
-def _read_body(message: EmailMessage, parsed: ParsedMail) -> None:
-    """The HTML and plain text bodies, and every other leaf part as an attachment."""
-    body_parts: set[int] = set()
-    html_part = _first(message, "text/html")
-    text_part = _first(message, "text/plain")
-    if html_part is not None:
-        parsed.html = part_text(html_part)
-        body_parts.add(id(html_part))
-    if text_part is not None:
-        parsed.text = part_text(text_part)
-        body_parts.add(id(text_part))
-    for part in message.walk():
-        if part.is_multipart() or id(part) in body_parts:
-            continue
+@dataclass
+class _Leaf:
+    part: Message
+    content_type: str
+    disposition: str
+    name: str
+
+
+def _leaves(message: Message) -> list[_Leaf]:
+    """Every leaf part in order, each header parsed once. An attached message (message/*)
+    is one leaf: its own parts are not the mail's."""
+    found: list[_Leaf] = []
+
+    def visit(part: Message) -> None:
         content_type = part.get_content_type()
+        if part.is_multipart() and not content_type.startswith("message/"):
+            for sub in part.get_payload():
+                if isinstance(sub, Message):
+                    visit(sub)
+            return
+        disposition = (part.get_content_disposition() or "").lower()
+        found.append(_Leaf(part, content_type, disposition, _filename(part)))
+
+    visit(message)
+    return found
+
+
+def _is_body(leaf: _Leaf, content_type: str) -> bool:
+    return leaf.content_type == content_type and leaf.disposition != "attachment" and not leaf.name
+
+
+def _read_body(message: EmailMessage, parsed: ParsedMail) -> None:
+    """The HTML and plain text bodies (the first of each that is no attachment), further
+    text parts added to them, and every other leaf part as an attachment."""
+    leaves = _leaves(message)
+    html_leaf = next((leaf for leaf in leaves if _is_body(leaf, "text/html")), None)
+    text_leaf = next((leaf for leaf in leaves if _is_body(leaf, "text/plain")), None)
+    for leaf in leaves:
+        part, content_type, name = leaf.part, leaf.content_type, leaf.name
+        if leaf is html_leaf:
+            parsed.html = part_text(part) + parsed.html
+            continue
+        if leaf is text_leaf:
+            parsed.text = part_text(part) + ("\n" + parsed.text if parsed.text else "")
+            continue
         if part.get_content_maintype() == "multipart":
             # A multipart whose boundary never appears: its content is the text there is.
             parsed.text += ("\n" if parsed.text else "") + str(part.get_payload())
             continue
-        if content_type == "message/rfc822" or content_type.startswith("message/"):
-            # A forwarded message attached whole (its own parts are walked too: skip them).
+        if content_type == "message/rfc822":
+            parsed.parts.append(_attached_message(part))
             continue
-        if _inside_attached_message(message, part):
-            continue
-        name = _filename(part)
-        disposition = (part.get_content_disposition() or "").lower()
-        if content_type.startswith("text/") and not name and disposition != "attachment":
+        if content_type.startswith("message/"):
+            continue  # delivery reports and the like: not the sender's files
+        if content_type.startswith("text/") and not name and leaf.disposition != "attachment":
             # A further body part (Apple Mail splits text around an image): add its text.
             extra = part_text(part)
             if content_type == "text/html":
@@ -353,54 +381,23 @@ def _read_body(message: EmailMessage, parsed: ParsedMail) -> None:
                 content_type=content_type,
                 data=data,
                 content_id=content_id,
-                inline=bool(content_id) and disposition != "attachment",
+                inline=bool(content_id) and leaf.disposition != "attachment",
             )
         )
-    for attached in _attached_messages(message):
-        raw = attached.get_payload(0) if attached.is_multipart() else attached.get_payload()
-        data = raw.as_bytes(policy=policy.SMTP) if isinstance(raw, Message) else b""
-        name = _filename(attached)
-        if not name:
-            inner = raw if isinstance(raw, Message) else attached
-            subject = header_text(inner, "Subject") or "message"
-            name = re.sub(r'[\\/:*?"<>|]', "_", subject)[:80] + ".eml"
-        if not name.lower().endswith(".eml"):
-            name += ".eml"
-        parsed.parts.append(Part(name=name, content_type="message/rfc822", data=data))
 
 
-def _first(message: EmailMessage, content_type: str) -> Message | None:
-    """The body part of this type: what `get_body` picks, else the first such part that is
-    no attachment and not inside an attached message."""
-    try:
-        body = message.get_body(preferencelist=(content_type.split("/")[1],))
-    except Exception:  # noqa: BLE001 - malformed structure: fall back to walking
-        body = None
-    if body is not None and body.get_content_type() == content_type:
-        return body
-    for part in message.walk():
-        if (
-            part.get_content_type() == content_type
-            and (part.get_content_disposition() or "") != "attachment"
-            and not _filename(part)
-            and not _inside_attached_message(message, part)
-        ):
-            return part
-    return None
-
-
-def _attached_messages(message: Message) -> list[Message]:
-    return [p for p in message.walk() if p.get_content_type() == "message/rfc822"]
-
-
-def _inside_attached_message(message: Message, part: Message) -> bool:
-    for attached in _attached_messages(message):
-        if attached is part:
-            continue
-        for inner in attached.walk():
-            if inner is part and inner is not attached:
-                return True
-    return False
+def _attached_message(attached: Message) -> Part:
+    """A forwarded message attached whole, kept as an .eml file."""
+    raw = attached.get_payload(0) if attached.is_multipart() else attached.get_payload()
+    data = raw.as_bytes(policy=policy.SMTP) if isinstance(raw, Message) else b""
+    name = _filename(attached)
+    if not name:
+        inner = raw if isinstance(raw, Message) else attached
+        subject = header_text(inner, "Subject") or "message"
+        name = re.sub(r'[\\/:*?"<>|]', "_", subject)[:80] + ".eml"
+    if not name.lower().endswith(".eml"):
+        name += ".eml"
+    return Part(name=name, content_type="message/rfc822", data=data)
 
 
 # --- Machines, not people (loop prevention) -------------------------------------------------

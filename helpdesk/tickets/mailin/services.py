@@ -36,7 +36,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
-from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import translation
@@ -243,6 +242,30 @@ def _hold(entry: InboundMessage, raw: bytes, reason: str) -> IngestResult:
     return _finish(entry, Outcome.HELD, reason=reason or "cannot be placed", raw=raw)
 
 
+@dataclass
+class _Known:
+    """What the organization knows that decides a message's place, read once per message:
+    its departments, and the thread entries (ticket, kind) of the Message-IDs it names."""
+
+    departments: list[Department]
+    threads: dict[str, tuple[int, str]]
+
+
+def _known(org: Organization, parsed: parse.ParsedMail) -> _Known:
+    ids = [parsed.message_id, *parsed.in_reply_to, *parsed.references[-50:]]
+    ids = [i for i in ids if i]
+    threads: dict[str, tuple[int, str]] = {}
+    if ids:
+        for message_id, ticket_id, kind in (
+            Thread.objects.for_org(org)
+            .filter(message_id__in=ids)
+            .order_by("pk")
+            .values_list("message_id", "ticket_id", "kind")
+        ):
+            threads.setdefault(message_id, (ticket_id, kind))
+    return _Known(departments=list(Department.objects.for_org(org).order_by("pk")), threads=threads)
+
+
 def _process(
     org: Organization,
     entry: InboundMessage,
@@ -250,12 +273,16 @@ def _process(
     raw: bytes,
     department: Department | None,
 ) -> IngestResult:
-    reason = parse.machine_reason(parsed) or _own_mail_reason(org, parsed)
-    if reason:
+    reason = parse.machine_reason(parsed)
+    known = None
+    if not reason:
+        known = _known(org, parsed)
+        reason = _own_mail_reason(parsed, known)
+    if reason or known is None:
         return _finish(entry, Outcome.IGNORED, reason=reason)
     try:
         with transaction.atomic():  # a savepoint: a failure leaves nothing half-written
-            return _place(org, entry, parsed, department)
+            return _place(org, entry, parsed, department, known)
     except (Unplaceable, ValidationError) as exc:
         return _hold(entry, raw, _reason(exc))
     except Exception as exc:  # noqa: BLE001 - kept for an admin rather than lost
@@ -263,20 +290,15 @@ def _process(
         return _hold(entry, raw, _reason(exc))
 
 
-def _own_mail_reason(org: Organization, parsed: parse.ParsedMail) -> str:
+def _own_mail_reason(parsed: parse.ParsedMail, known: _Known) -> str:
     for name in OWN_HEADERS:
         if parse.raw_header(parsed.message, name):
             return f"our own outgoing mail ({name})"
-    if parsed.message_id and (
-        Thread.objects.for_org(org)
-        .filter(message_id=parsed.message_id)
-        .exclude(kind=Thread.Kind.INCOMING)
-        .exists()
-    ):
+    own = known.threads.get(parsed.message_id)
+    if own is not None and own[1] != Thread.Kind.INCOMING:
         return "our own outgoing mail (Message-ID)"
-    if parsed.from_email and (
-        Department.objects.for_org(org).filter(email__iexact=parsed.from_email).exists()
-    ):
+    addresses = {d.email.lower() for d in known.departments if d.email}
+    if parsed.from_email in addresses:
         return "sent from one of our departments' addresses"
     return ""
 
@@ -286,10 +308,11 @@ def _place(
     entry: InboundMessage,
     parsed: parse.ParsedMail,
     department: Department | None,
+    known: _Known,
 ) -> IngestResult:
     if not parsed.from_email or "@" not in parsed.from_email:
         raise Unplaceable("no sender address")
-    ticket = _thread_ticket(org, parsed)
+    ticket = _thread_ticket(org, parsed, known)
     contact, _created = contact_get_or_create_by_email(
         org=org, email=parsed.from_email, name=parsed.from_name[:100]
     )
@@ -297,7 +320,7 @@ def _place(
         thread = _add_message(org, ticket, contact, parsed)
         return _finish(entry, Outcome.APPENDED, ticket=ticket, thread=thread)
     if department is None:
-        department = _department_for(org, parsed)
+        department = _department_for(org, parsed, known)
     subject = parsed.subject.strip() or _("(no subject)")
     ticket = ticket_create_from_contact(
         org=org,
@@ -312,42 +335,30 @@ def _place(
 
 
 # --- Which ticket ------------------------------------------------------------------------------
-def _thread_ticket(org: Organization, parsed: parse.ParsedMail) -> Ticket | None:
+def _thread_ticket(org: Organization, parsed: parse.ParsedMail, known: _Known) -> Ticket | None:
     """The ticket this message answers: by its threading headers first (the newest reference
-    we know), then by "[#number]" in the subject if the sender is that ticket's contact."""
+    we know: thread entries, then merged tickets' aliases), then by "[#number]" in the subject
+    if the sender is that ticket's contact."""
     ids = [*parsed.references[-50:], *parsed.in_reply_to][::-1]  # newest first
-    ticket_id = None
-    if ids:
-        found = dict(
-            Thread.objects.for_org(org)
+    ticket_id = next((known.threads[i][0] for i in ids if i in known.threads), None)
+    if ticket_id is None and ids:
+        aliases = dict(
+            TicketMailAlias.objects.for_org(org)
             .filter(message_id__in=ids)
-            .order_by("pk")
             .values_list("message_id", "ticket_id")
         )
-        found.update(
-            {
-                mid: tid
-                for mid, tid in TicketMailAlias.objects.for_org(org)
-                .filter(message_id__in=ids)
-                .values_list("message_id", "ticket_id")
-                if mid not in found
-            }
-        )
-        ticket_id = next((found[i] for i in ids if i in found), None)
+        ticket_id = next((aliases[i] for i in ids if i in aliases), None)
     if ticket_id is not None:
         return _follow_merges(org, ticket_id)
     for match in SUBJECT_NUMBER.finditer(parsed.subject or ""):
-        ticket = (
+        found = (
             Ticket.objects.for_org(org)
             .filter(number=int(match.group(1)))
-            .select_related("contact")
-            .defer("search_vector")
+            .values_list("pk", flat=True)
             .first()
         )
-        if ticket is None:
-            continue
-        ticket = _follow_merges(org, ticket.pk) or ticket
-        contact = ticket.contact
+        ticket = _follow_merges(org, found) if found is not None else None
+        contact = ticket.contact if ticket is not None else None
         if contact is not None and parsed.from_email in {
             (contact.email or "").lower(),
             (contact.secondary_email or "").lower(),
@@ -357,6 +368,7 @@ def _thread_ticket(org: Organization, parsed: parse.ParsedMail) -> Ticket | None
 
 
 def _follow_merges(org: Organization, ticket_id: int) -> Ticket | None:
+    """The ticket, or the one it was merged into (and so on)."""
     seen = set()
     while ticket_id not in seen:
         seen.add(ticket_id)
@@ -369,34 +381,32 @@ def _follow_merges(org: Organization, ticket_id: int) -> Ticket | None:
         if target is None:
             break
         ticket_id = target
-    return (
+    ticket = (
         Ticket.objects.for_org(org)
         .filter(pk=ticket_id)
         .select_related("contact", "department")
         .defer("search_vector")
         .first()
     )
+    if ticket is not None:
+        ticket.org = org  # the same object: the services need not read it again
+    return ticket
 
 
-def _department_for(org: Organization, parsed: parse.ParsedMail) -> Department:
+def _department_for(org: Organization, parsed: parse.ParsedMail, known: _Known) -> Department:
     """The department whose support address the mail was sent to, else the organization's
     mail department, else the first enabled department."""
-    enabled = Department.objects.for_org(org).filter(is_enabled=True)
-    if parsed.recipients:
-        wanted = Q()
-        for address in parsed.recipients:
-            wanted |= Q(email__iexact=address)
-        by_address = {d.email.lower(): d for d in enabled.filter(wanted)}
-        for address in parsed.recipients:
-            if address in by_address:
-                return by_address[address]
+    enabled = [d for d in known.departments if d.is_enabled]
+    by_address = {d.email.lower(): d for d in enabled if d.email}
+    for address in parsed.recipients:
+        if address in by_address:
+            return by_address[address]
     configured = mail_settings(org).default_department
     if configured is not None and configured.is_enabled:
         return configured
-    first = enabled.order_by("pk").first()
-    if first is None:
+    if not enabled:
         raise Unplaceable("the organization has no enabled department")
-    return first
+    return enabled[0]
 
 
 # --- The message on the thread ----------------------------------------------------------------

@@ -1,0 +1,386 @@
+"""Incoming email under load (issue 9, TKT-07): the ingest service's rate and the ticket list's
+latency while mail comes in.
+
+    python bench/mail_ingest.py [--messages 10000] [--concurrency 2] [--baseline 10] [--no-load]
+
+1. Creates (once) a database `madoguchi_mail_bench` on the PostgreSQL of DATABASE_URL (default:
+   the local server), migrates it and makes an organization `mail-bench` with two departments
+   (support@ and sales@ addresses). Each run starts from an empty desk (the organization's
+   tickets, threads, contacts and mail log are deleted).
+2. Generates `--messages` messages in memory, from a fixed seed: about 60 % new tickets and 40 %
+   replies (In-Reply-To/References to an earlier message of the run, a few by "[#n]" in the
+   subject only), 60 % Japanese (ISO-2022-JP, Shift_JIS, UTF-8; RFC 2047 subjects) and 40 %
+   English, multipart/alternative with quoted history, 30 % with a PDF or PNG attachment and
+   some with an inline image; 3 % auto-replies and 1 % duplicates.
+3. Starts the app as in production (uvicorn, DEBUG off, 2 workers, row-level security on),
+   measures the ticket list (the default view) with wrk for `--baseline` seconds, then runs
+   `ingest` on every message in this one process (one worker, as the IMAP poller or a pipe
+   would) while wrk keeps loading the list, and prints messages per second and the list's
+   p50/p95 before and during ingestion.
+Targets (2 cores): at least 100 messages per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import random
+import signal
+import sys
+import tempfile
+import threading
+import time
+from email.utils import formatdate
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import tickets as ticket_bench  # noqa: E402  (the list benchmark's server and wrk helpers)
+
+BENCH_DB = "madoguchi_mail_bench"
+SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/madoguchi")
+BENCH_URL = SERVER_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
+PORTAL = "mail-bench"
+PORT = 8766
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+PDF = b"%PDF-1.4\n" + b"0" * 30_000 + b"\n%%EOF\n"  # a 30 KB document
+JA_SUBJECTS = [
+    "ログインできません",
+    "請求書の金額について",
+    "配送が遅れています",
+    "返品の手順",
+    "パスワード再設定",
+]
+JA_BODIES = [
+    "お世話になっております。\nログイン画面でエラーが表示されます。\nご確認をお願いいたします。",
+    "請求書の金額が見積もりと異なっています（㈱サンプル）。\n至急ご確認ください。",
+    "注文番号 A-{n} の商品がまだ届いていません。\n配送状況を教えてください。",
+]
+EN_SUBJECTS = [
+    "Printer is jammed",
+    "Invoice question",
+    "Cannot log in",
+    "Refund request",
+    "Export fails",
+]
+EN_BODIES = [
+    "Hello,\n\nThe printer on floor {n} is jammed again. Could someone take a look?\n\nThanks",
+    "Hi,\n\nOur invoice {n} was charged twice. Please refund one of the charges.",
+    "Hello team,\n\nExporting report {n} fails with a timeout after five minutes.",
+]
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = BENCH_URL
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    os.environ.setdefault("MEDIA_ROOT", str(Path(tempfile.gettempdir()) / "mail-bench-media"))
+    import django
+
+    django.setup()
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    admin = SERVER_URL.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def prepare():
+    """The organization, empty of tickets, contacts and mail."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from helpdesk.tenancy.models import Department, Organization
+    from helpdesk.tenancy.services.organizations import organization_signup
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)
+    org = Organization.objects.filter(portal=PORTAL).first()
+    if org is None:
+        org = organization_signup(
+            org_name="Mail Bench",
+            portal=PORTAL,
+            full_name="Mail Admin",
+            email=f"admin@{PORTAL}.test",
+            password="bench-password-1",
+        ).org
+        org.plan = "enterprise"
+        org.save()
+    first = Department.objects.filter(org=org).order_by("pk").first()
+    Department.objects.filter(pk=first.pk).update(email="support@mail-bench.test")
+    Department.objects.get_or_create(
+        org=org, name="Sales", defaults={"email": "sales@mail-bench.test"}
+    )
+    with connection.cursor() as cursor:
+        for table in (
+            "mailin_inboundmessage",
+            "tickets_attachment",
+            "tickets_thread",
+            "tickets_tickethistory",
+            "tickets_ticket",
+            "tickets_ticketcounter",
+            "customers_contact",
+        ):
+            cursor.execute(f"DELETE FROM {table} WHERE org_id = %s", [org.pk])  # noqa: S608
+        cursor.execute("VACUUM ANALYZE")
+    return org
+
+
+def _encoded(text: str, charset: str) -> str:
+    codec = {"iso-2022-jp": "iso2022_jp", "shift_jis": "cp932"}.get(charset, charset)
+    data = base64.b64encode(text.encode(codec, errors="replace")).decode()
+    return f"=?{charset}?B?{data}?="
+
+
+def message(
+    rng: random.Random, n: int, replies_to: list[tuple[str, str, str]]
+) -> tuple[bytes, tuple[str, str, str] | None]:
+    """The n-th message (bytes) and, for a new one, (Message-ID, subject, sender) for later
+    replies to it. `replies_to` holds those of earlier new messages."""
+    japanese = rng.random() < 0.6
+    reply = replies_to and rng.random() < 0.4
+    msgid = f"<bench-{n}-{rng.getrandbits(32):08x}@client.example>"
+    if reply:
+        parent, subject, sender = rng.choice(replies_to)
+        subject = "Re: " + subject
+    else:
+        parent = ""
+        subject = rng.choice(JA_SUBJECTS if japanese else EN_SUBJECTS) + f" {n}"
+        sender = f"customer{rng.randrange(2000)}@{'example.jp' if japanese else 'example.com'}"
+    charset = rng.choice(["iso-2022-jp", "shift_jis", "utf-8"]) if japanese else "utf-8"
+    codec = {"iso-2022-jp": "iso2022_jp", "shift_jis": "cp932"}.get(charset, charset)
+    body = rng.choice(JA_BODIES if japanese else EN_BODIES).format(n=n)
+    if reply:
+        quote = "\n".join("> " + line for line in body.splitlines())
+        body = (
+            "ありがとうございます。解決しました。" if japanese else "Thanks, that fixed it."
+        ) + (f"\n\nOn Mon, 6 May 2024 at 10:00, Support <support@mail-bench.test> wrote:\n{quote}")
+    to = "sales@mail-bench.test" if rng.random() < 0.3 else "support@mail-bench.test"
+    headers = [
+        f"From: {_encoded('山田 花子', charset) if japanese else 'Jane Doe'} <{sender}>",
+        f"To: {to}",
+        f"Subject: {_encoded(subject, charset) if japanese else subject}",
+        f"Message-ID: {msgid}",
+        f"Date: {formatdate(localtime=False)}",
+        "MIME-Version: 1.0",
+    ]
+    if reply:
+        headers += [f"In-Reply-To: {parent}", f"References: {parent}"]
+    if rng.random() < 0.03:
+        headers.append("Auto-Submitted: auto-replied")
+    text = body.encode(codec, errors="replace")
+    html = ("<div>" + body.replace("\n", "<br>") + "</div>").encode(codec, errors="replace")
+    attachment = rng.random() < 0.3
+    inline = attachment and rng.random() < 0.3
+    boundary = f"b{n}"
+    parts = [
+        f"--{boundary}a\r\nContent-Type: text/plain; charset={charset}\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n".encode()
+        + base64.encodebytes(text)
+        + f"\r\n--{boundary}a\r\nContent-Type: text/html; charset={charset}\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n".encode()
+        + base64.encodebytes(html + (b'<img src="cid:logo@bench">' if inline else b""))
+        + f"\r\n--{boundary}a--\r\n".encode()
+    ]
+    raw_head = "\r\n".join(headers).encode()
+    if not attachment:
+        return (
+            raw_head
+            + f"\r\nContent-Type: multipart/alternative; boundary={boundary}a\r\n\r\n".encode()
+            + parts[0],
+            None if reply else (msgid, subject, sender),
+        )
+    if inline:
+        extra = (
+            f"--{boundary}\r\nContent-Type: image/png; name=logo.png\r\n"
+            "Content-ID: <logo@bench>\r\nContent-Disposition: inline; filename=logo.png\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n".encode()
+            + base64.encodebytes(PNG)
+        )
+    else:
+        name = _encoded("見積書.pdf", charset) if japanese else "quote.pdf"
+        extra = (
+            f'--{boundary}\r\nContent-Type: application/pdf; name="{name}"\r\n'
+            f'Content-Disposition: attachment; filename="{name}"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n".encode()
+            + base64.encodebytes(PDF)
+        )
+    return (
+        raw_head
+        + f"\r\nContent-Type: multipart/mixed; boundary={boundary}\r\n\r\n--{boundary}\r\n".encode()
+        + f"Content-Type: multipart/alternative; boundary={boundary}a\r\n\r\n".encode()
+        + parts[0]
+        + b"\r\n"
+        + extra
+        + f"\r\n--{boundary}--\r\n".encode(),
+        None if reply else (msgid, subject, sender),
+    )
+
+
+def session_cookie() -> tuple[str, str]:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from helpdesk.tenancy.models import User
+
+    user = User.objects.get(email=f"admin@{PORTAL}.test")
+    user.language = "en"
+    user.save(update_fields=["language"])
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return settings.SESSION_COOKIE_NAME, session.session_key
+
+
+def list_load(cookie, seconds: int, concurrency: int) -> dict:
+    """The ticket list under wrk for `seconds`: p50/p95 (ms), requests per second, errors."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(ticket_bench.LUA)
+    try:
+        out = ticket_bench.wrk(f"/{PORTAL}/desk/", cookie, seconds, concurrency, handle.name)
+    finally:
+        os.unlink(handle.name)
+    lines = out.splitlines()
+    requests, micros, errors = (
+        int(v) for v in next(x for x in lines if x.startswith("RESULT")).split()[1:]
+    )
+    points = [(int(x.split()[1]) / 1000, requests / 99) for x in lines if x.startswith("P ")]
+    return {
+        "points": points,
+        "p50": ticket_bench._quantile(points, 0.50),
+        "p95": ticket_bench._quantile(points, 0.95),
+        "rps": requests / (micros / 1e6),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=2, help="wrk connections on the list")
+    parser.add_argument("--baseline", type=int, default=10, help="seconds of list load before")
+    parser.add_argument("--no-load", action="store_true", help="ingest without the list load")
+    args = parser.parse_args()
+    ensure_database()
+    setup_django()
+    org = prepare()
+    from helpdesk.tickets.mailin.services import ingest
+
+    rng = random.Random(9)
+    generated: list[bytes] = []
+    new_ones: list[tuple[str, str, str]] = []
+    started = time.monotonic()
+    for n in range(args.messages):
+        if generated and rng.random() < 0.01:
+            generated.append(rng.choice(generated))  # a duplicate delivery
+            continue
+        raw, new = message(rng, n, new_ones[-500:])
+        generated.append(raw)
+        if new is not None:
+            new_ones.append(new)
+    size = sum(len(r) for r in generated)
+    print(
+        f"generated {len(generated):,} messages ({size / 1e6:.1f} MB) in "
+        f"{time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+
+    ticket_bench.BENCH_URL = BENCH_URL
+    ticket_bench.PORT = PORT
+    cookie = session_cookie()
+    server = None if args.no_load else ticket_bench.start_server(rls=True)
+    try:
+        before = during = None
+        if server is not None:
+            ticket_bench.wrk(f"/{PORTAL}/desk/", cookie, 3, args.concurrency)  # warm up
+            before = list_load(cookie, args.baseline, args.concurrency)
+        outcomes: dict[str, int] = {}
+        done = threading.Event()
+        load_result: dict = {}
+
+        def load() -> None:
+            # Slices of 5 s until ingestion ends, merged (each slice's 99 percentiles).
+            samples = []
+            while not done.is_set():
+                samples.append(list_load(cookie, 5, args.concurrency))
+            load_result["slices"] = samples
+
+        thread = None
+        if server is not None:
+            thread = threading.Thread(target=load, daemon=True)
+            thread.start()
+        from django.db import connection
+
+        queries = [0]
+
+        def count(execute, sql, params, many, context):
+            queries[0] += 1
+            return execute(sql, params, many, context)
+
+        started, cpu = time.monotonic(), time.process_time()
+        with connection.execute_wrapper(count):
+            for raw in generated:
+                result = ingest(org, raw, source="other")
+                outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+        done.set()
+        if thread is not None:
+            thread.join()
+            slices = load_result.get("slices", [])
+            if slices:  # the slices' latency distributions merged, weighted by requests
+                points = [p for s in slices for p in s["points"]]
+                during = {
+                    "p50": ticket_bench._quantile(points, 0.50),
+                    "p95": ticket_bench._quantile(points, 0.95),
+                    "rps": sum(s["rps"] for s in slices) / len(slices),
+                    "errors": sum(s["errors"] for s in slices),
+                }
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGINT)
+            server.wait(timeout=20)
+    from helpdesk.tickets.models import Attachment, Thread, Ticket
+
+    rate = len(generated) / elapsed
+    print(
+        f"\ningested {len(generated):,} messages in {elapsed:.1f} s: {rate:.1f} messages/s "
+        f"(one process; target >= 100) {'ok' if rate >= 100 else 'MISSED'}"
+    )
+    print("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items())))
+    print(
+        f"per message: {queries[0] / len(generated):.1f} SQL statements, "
+        f"{cpu / len(generated) * 1000:.1f} ms CPU in this process, "
+        f"{elapsed / len(generated) * 1000:.1f} ms wall; load average during the run "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"desk now: {Ticket.objects.filter(org=org).count():,} tickets, "
+        f"{Thread.objects.filter(org=org).count():,} thread entries, "
+        f"{Attachment.objects.filter(org=org).count():,} attachments"
+    )
+    for label, figures in (("list before ingestion", before), ("list during ingestion", during)):
+        if figures:
+            print(
+                f"{label:24} p50 {figures['p50']:6.1f} ms  p95 {figures['p95']:6.1f} ms  "
+                f"{figures['rps']:6.1f} req/s  errors {figures['errors']}  "
+                f"(wrk, concurrency {args.concurrency})"
+            )
+    sys.exit(0 if rate >= 100 else 1)
+
+
+if __name__ == "__main__":
+    main()
