@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
-from helpdesk.tenancy.models import Membership
+from customers.models import Account, Contact
+from helpdesk.tenancy.guards import ensure_same_org
+from helpdesk.tenancy.models import Membership, Organization
 
 from ..models import PRIORITY_RANK, Ticket
 from .models import Activity, ActivityStatus, RunningTimer, TimeEntry
-from .services import activities_visible, is_desk_admin
+from .services import TimeTotals, activities_visible, is_desk_admin
 
 PAGE_SIZE = 25
 
@@ -110,3 +112,48 @@ def ticket_time_entries(org, ticket: Ticket) -> list[TimeEntry]:
 
 def ticket_timer(member: Membership, ticket: Ticket) -> RunningTimer | None:
     return RunningTimer.objects.for_org(member.org).filter(ticket=ticket, user=member.user).first()
+
+
+# --- A contact's or an account's activities and time (seed 003: their "activities" and
+# "time" tabs), for the customers' pages, which sit above tickets and read through these.
+def customer_activities(
+    member: Membership,
+    *,
+    contact: Contact | None = None,
+    account: Account | None = None,
+    scope: str = "all",
+    limit: int = 50,
+) -> list[Activity]:
+    """The activities linked to `contact` or `account` that `member` may see: `upcoming`
+    (not done, due from now), `all` (not spam) or `spam`. One query."""
+    ensure_same_org(member.org, contact, account)
+    qs = activities_visible(member)
+    qs = qs.filter(contact=contact) if contact is not None else qs.filter(account=account)
+    if scope == "spam":
+        qs = qs.filter(spam=True)
+    else:
+        qs = qs.filter(spam=False)
+        if scope == "upcoming":
+            qs = qs.filter(done=False, due_at__gte=timezone.now())
+    return list(qs.select_related("owner", "ticket").order_by("due_at", "id")[:limit])
+
+
+def customer_time_totals(
+    org: Organization, *, contact: Contact | None = None, account: Account | None = None
+) -> TimeTotals:
+    """Total, billable and billed minutes logged on the tickets of `contact` or `account`
+    (one query)."""
+    ensure_same_org(org, contact, account)
+    qs = TimeEntry.objects.for_org(org)
+    if contact is not None:
+        qs = qs.filter(ticket__contact=contact)
+    else:
+        qs = qs.filter(ticket__account=account)
+    sums = qs.aggregate(
+        total=Sum("minutes"),
+        billable=Sum("minutes", filter=Q(billable=True)),
+        billed=Sum("minutes", filter=Q(billed=True)),
+    )
+    return TimeTotals(
+        total=sums["total"] or 0, billable=sums["billable"] or 0, billed=sums["billed"] or 0
+    )

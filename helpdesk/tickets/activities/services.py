@@ -208,7 +208,8 @@ def activity_create(
     ip: str | None = None,
 ) -> Activity:
     """A new task, call or event linked to `ticket`, `contact` and/or `account` (at least one,
-    all of the actor's organization)."""
+    all of the actor's organization). On a ticket, without a contact or account given, it is
+    linked to the ticket's customer too, so the customer's pages list it."""
     ensure_same_org(actor.org, ticket, contact, account)
     ensure_app(actor, App.DESK)
     if ticket is not None:
@@ -218,6 +219,8 @@ def activity_create(
     activity = Activity(
         org=actor.org, ticket=ticket, contact=contact, account=account, created_by=actor.user
     )
+    if ticket is not None and contact is None and account is None:
+        activity.contact_id, activity.account_id = ticket.contact_id, ticket.account_id
     _apply(activity, data)
     _ensure_owner(actor.org, activity.owner)
     activity.full_clean()

@@ -120,8 +120,6 @@ def ticket_activities_view(request: HttpRequest, number: int) -> HttpResponse:
                 actor=request.membership,
                 data=form.activity_input(),
                 ticket=ticket,
-                contact=ticket.contact,
-                account=ticket.account,
                 ip=client_ip(request),
             )
         except ValidationError as exc:

@@ -156,3 +156,39 @@ def test_tkt04_list_actions_without_javascript_return_to_the_list(agent_client, 
     assert response.status_code == 302 and response["Location"] == here
     activity.refresh_from_db()
     assert activity.done
+
+
+def test_tkt04_a_contacts_and_accounts_activities_and_time(desk, globex):
+    """Seed 003: a contact's or account's activities (upcoming, all, spam) and the time
+    logged on their tickets, for the customers' pages."""
+    from customers.models import Contact
+    from helpdesk.tenancy.guards import OtherOrganizationError
+    from helpdesk.tickets.activities.selectors import customer_activities, customer_time_totals
+    from helpdesk.tickets.activities.services import TimeInput, time_entry_create
+
+    ticket = desk.ticket()  # the desk's contact, of the desk's account
+    now = timezone.now()
+    make(desk, "next week", ticket=ticket, due_at=now + dt.timedelta(days=7))
+    make(desk, "last week", ticket=ticket, due_at=now - dt.timedelta(days=7))
+    spam = make(desk, "junk", ticket=ticket)
+    Activity.objects.for_org(desk.org).filter(pk=spam.pk).update(spam=True)
+    subjects = lambda items: [a.subject for a in items]  # noqa: E731
+    assert subjects(customer_activities(desk.agent, contact=desk.contact, scope="upcoming")) == [
+        "next week"
+    ]
+    assert subjects(customer_activities(desk.agent, account=desk.account)) == [
+        "last week",
+        "next week",
+    ]
+    assert subjects(customer_activities(desk.agent, contact=desk.contact, scope="spam")) == ["junk"]
+    time_entry_create(
+        actor=desk.agent,
+        ticket=ticket,
+        data=TimeInput(minutes=30, work_date=timezone.localdate(), billed=True),
+    )
+    totals = customer_time_totals(desk.org, account=desk.account)
+    assert (totals.total, totals.billable, totals.billed) == (30, 30, 30)
+    assert customer_time_totals(desk.org, contact=desk.contact).total == 30
+    theirs = Contact.objects.create(org=globex.org, last_name="Secret")
+    with pytest.raises(OtherOrganizationError):
+        customer_activities(desk.agent, contact=theirs)
