@@ -204,6 +204,20 @@ class Ticket(TenantModel):
                 name="ticket_due",
                 condition=~models.Q(status_kind="closed"),
             ),
+            # The dashboard's grouped count of the team's unresolved tickets reads this index
+            # alone (an index-only scan: about a third of the time of reading the rows).
+            models.Index(
+                fields=["org", "status", "priority", "department"],
+                include=["status_kind", "owner", "due_at"],
+                name="ticket_unresolved",
+                condition=~models.Q(status_kind="closed"),
+            ),
+            # The dashboard's "closed per day" reads the last 30 days of closings.
+            models.Index(
+                fields=["org", "closed_at"],
+                name="ticket_closed",
+                condition=models.Q(closed_at__isnull=False),
+            ),
             # A contact's or account's latest tickets (the ticket page's customer panel) read
             # five index entries, however many tickets the customer has.
             models.Index(
