@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from .collab.models import ApprovalStatus, Decision, ShareLevel
 from .helpcenter.models import RatingValue
 from .models import Channel, CustomField, Priority, Ticket, TicketHistory
 
@@ -39,6 +40,17 @@ ACTION_LABELS: dict[str, Promise] = {
     # TKT-07, TKT-08, TKT-04: a customer's message (help center, mail) and rating
     "incoming": pgettext_lazy("history action", "Customer replied"),
     "rated": pgettext_lazy("history action", "Rated by the customer"),
+    # TKT-04: approvals, solution, sharing (helpdesk/tickets/collab)
+    "approval_requested": pgettext_lazy("history action", "Approval requested"),
+    "approval_approved": pgettext_lazy("history action", "Approved"),
+    "approval_rejected": pgettext_lazy("history action", "Rejected"),
+    "approval_withdrawn": pgettext_lazy("history action", "Approval withdrawn"),
+    "solution_added": pgettext_lazy("history action", "Solution added"),
+    "solution_updated": pgettext_lazy("history action", "Solution changed"),
+    "solution_reused": pgettext_lazy("history action", "Solution saved as a canned response"),
+    "share_granted": pgettext_lazy("history action", "Shared with a department"),
+    "share_changed": pgettext_lazy("history action", "Department access changed"),
+    "share_revoked": pgettext_lazy("history action", "Sharing stopped"),
 }
 
 # Fields that history rows name but that are not columns of the ticket.
@@ -49,12 +61,24 @@ EXTRA_FIELD_LABELS: dict[str, Promise] = {
     "merged_from": pgettext_lazy("history field", "Merged from"),
     "rating": pgettext_lazy("history field", "Rating"),
     "rating_comment": pgettext_lazy("history field", "Rating comment"),
+    "approvers": gettext_lazy("Approvers"),
+    "note": gettext_lazy("Note"),
+    "decision": pgettext_lazy("history field", "Decision"),
+    "comment": gettext_lazy("Comment"),
+    "approval": pgettext_lazy("history field", "Approval"),
+    "solution": gettext_lazy("Solution"),
+    "canned_response": gettext_lazy("Canned response"),
+    "shared_with": gettext_lazy("Shared with"),
 }
 
 VALUE_LABELS: dict[str, dict[str, Any]] = {
     "priority": dict(Priority.choices),
     "channel": dict(Channel.choices),
     "rating": dict(RatingValue.choices),
+    # TKT-04: stored as keys, shown in the reader's language
+    "decision": dict(Decision.choices),
+    "approval": dict(ApprovalStatus.choices),
+    "shared_with": {level.name.lower(): level.label for level in ShareLevel},
 }
 
 

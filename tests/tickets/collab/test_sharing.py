@@ -166,10 +166,19 @@ def test_tkt04_sharing_writes_history_and_is_the_own_departments(desk, ticket):
         .values_list("action", "changes")
     )
     assert rows == [
-        ("share_granted", {"shared_with": [None, "Billing: Read only"]}),
-        ("share_changed", {"shared_with": ["Billing: Read only", "Billing: Full access"]}),
-        ("share_revoked", {"shared_with": ["Billing: Full access", None]}),
+        ("share_granted", {"shared_with": [None, {"Billing": "read_only"}]}),
+        ("share_changed", {"shared_with": [{"Billing": "read_only"}, {"Billing": "full"}]}),
+        ("share_revoked", {"shared_with": [{"Billing": "full"}, None]}),
     ]
+    # Shown in the reader's language (the history stores keys).
+    from django.utils import translation
+
+    from helpdesk.tickets.history_display import value_text
+
+    assert value_text("shared_with", {"Billing": "full"}) == "Billing: Full access"
+    with translation.override("ja"):
+        assert value_text("shared_with", {"Billing": "read_only"}) == "Billing: 読み取り専用"
+        assert value_text("decision", "approved") == "承認済み"
     # A restricted agent may not share; nor may the shared department's agents, even with full
     # access.
     with pytest.raises(PermissionDenied):

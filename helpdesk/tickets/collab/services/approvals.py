@@ -207,11 +207,12 @@ def approval_decide(
     if approval.status != before:
         approval.decided_at = now
         approval.save(update_fields=["status", "decided_at"])
-    changes = {"decision": [None, str(decision.get_decision_display())]}
+    # Keys, not labels: the history shows them in each reader's language (history_display).
+    changes = {"decision": [None, str(decision.decision)]}
     if comment:
         changes["comment"] = [None, comment]
     if approval.status != before:
-        changes["approval"] = [str(ApprovalStatus(before).label), approval.get_status_display()]
+        changes["approval"] = [str(before), str(approval.status)]
     history_record(
         ticket=ticket,
         actor=actor.user,
@@ -248,7 +249,7 @@ def approval_withdraw(*, actor: Membership, approval: Approval, ip: str | None =
         actor=actor.user,
         ip=ip,
         action="approval_withdrawn",
-        changes={"approval": [str(ApprovalStatus.PENDING.label), approval.get_status_display()]},
+        changes={"approval": [str(ApprovalStatus.PENDING), str(ApprovalStatus.WITHDRAWN)]},
     )
     waiting = list(
         ApprovalDecision.objects.for_org(actor.org)

@@ -26,6 +26,11 @@ from ...services.history import history_record
 from ..models import ShareLevel, TicketShare
 
 
+def share_level_key(level: int) -> str:
+    """The level as the history stores it: "read_only", "restricted" or "full"."""
+    return ShareLevel(level).name.lower()
+
+
 def _ensure_may_share(actor: Membership, ticket: Ticket) -> None:
     ensure_ticket_can(actor, ticket, "share")
     if ticket_access(actor, ticket) != OWN:
@@ -82,7 +87,8 @@ def ticket_share(
         .filter(ticket=ticket, department=department)
         .first()
     )
-    new_label = str(ShareLevel(level).label)
+    # The history keeps the level's key; history_display shows it in the reader's language.
+    new_key = share_level_key(level)
     if share is None:
         share, created = TicketShare.objects.get_or_create(
             org=actor.org,
@@ -90,10 +96,10 @@ def ticket_share(
             department=department,
             defaults={"level": level, "granted_by": actor.user},
         )
-        before = None if created else str(ShareLevel(share.level).label)
+        before = None if created else share_level_key(share.level)
     else:
-        before = str(ShareLevel(share.level).label)
-    if before == new_label:
+        before = share_level_key(share.level)
+    if before == new_key:
         return share
     if before is not None:
         share.level = level
@@ -106,8 +112,8 @@ def ticket_share(
         action="share_granted" if before is None else "share_changed",
         changes={
             "shared_with": [
-                None if before is None else f"{department.name}: {before}",
-                f"{department.name}: {new_label}",
+                None if before is None else {department.name: before},
+                {department.name: new_key},
             ]
         },
     )
@@ -134,12 +140,12 @@ def ticket_unshare(
     if current is None:
         return  # revoked at the same moment by someone else
     department = current.department
-    label = str(ShareLevel(current.level).label)
+    key = share_level_key(current.level)
     current.delete()
     history_record(
         ticket=ticket,
         actor=actor.user,
         ip=ip,
         action="share_revoked",
-        changes={"shared_with": [f"{department.name}: {label}", None]},
+        changes={"shared_with": [{department.name: key}, None]},
     )
