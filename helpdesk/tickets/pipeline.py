@@ -19,11 +19,13 @@ level deeper."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils import timezone
 
@@ -31,6 +33,8 @@ from helpdesk.tenancy.models import Membership
 
 from .models import Ticket
 
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 SLOTS = ("assignment", "workflow", "sla", "round_robin", "blueprints")
 BUILTIN = {"assignment", "workflow", "round_robin"}
 MAX_DEPTH = 2
@@ -56,6 +60,43 @@ class Context:
 Step = Callable[[Context], None]
 _registry: dict[str, list[Step]] = {slot: [] for slot in SLOTS}
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("pipeline_depth", default=0)
+_batch: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
+    "pipeline_batch", default=None
+)
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Within the block, steps read what they configure (the rules, the schema) once and
+    reuse it for every ticket: a bulk update of 500 tickets costs no query per ticket for the
+    rules. Nothing may change the rules inside the block."""
+    token = _batch.set({}) if _batch.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _batch.reset(token)
+
+
+def batched(function: F) -> F:
+    """Run `function` (a bulk service) inside `batch()`."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with batch():
+            return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def cached(key: Any, read: Callable[[], T]) -> T:
+    """`read()`, remembered for the current `batch()` (read every time outside one)."""
+    memo = _batch.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
 
 
 def register(slot: str, step: Step) -> None:
@@ -148,7 +189,7 @@ def rule_change(ctx: Context, *, rule_name: str, values: dict[str, Any]) -> dict
     from .services import tickets as service
     from .services.followers import followers_notify
     from .services.history import diff, history_record
-    from .services.owner_mail import owner_notify
+    from .services.owners import owner_notify
 
     ticket = ctx.ticket
     values = dict(values)

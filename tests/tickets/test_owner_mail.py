@@ -8,7 +8,8 @@ import pytest
 from django.core import mail
 
 from helpdesk.tickets.models import Thread
-from helpdesk.tickets.services.owner_mail import owner_mail_send, owner_notify
+from helpdesk.tickets.services.owner_mail import owner_mail_send
+from helpdesk.tickets.services.owners import owner_notify
 from helpdesk.tickets.services.tickets import TicketInput, ticket_update, tickets_bulk_update
 
 

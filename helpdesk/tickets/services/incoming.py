@@ -27,7 +27,7 @@ from ..html import TEXT, BodyFormat, body_to_html, is_blank
 from ..models import Channel, Priority, Thread, Ticket
 from .followers import followers_notify
 from .history import diff, history_record
-from .owner_mail import owner_notify
+from .owners import owner_notify
 from .threads import _delete_files, _save_files, check_files
 from .tickets import (
     _custom_fields,

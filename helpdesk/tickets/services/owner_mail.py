@@ -1,10 +1,11 @@
 """Mail to a ticket's owner (My profile's events, issue 8 item 6): "a ticket is assigned to
 me" and "a customer replies on a ticket I own". Never for what the owner did themselves.
 
-The changing service calls `owner_notify` inside its transaction; one task is enqueued on
-commit (`owner_mail_send`) and sends at most one mail, claimed in the cache like follower mail
-so a task delivered twice sends it once. The mail goes only if the ticket still has that owner
-when the task runs, the owner is an active member who sees the ticket and wants such mail."""
+The changing service calls `owners.owner_notify` inside its transaction; one task is enqueued
+on commit and calls `owner_mail_send`, which sends at most one mail, claimed in the cache like
+follower mail so a task delivered twice sends it once. The mail goes only if the ticket still
+has that owner when the task runs, the owner is an active member who sees the ticket and wants
+such mail."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
 
 from helpdesk.mail import build_email
-from helpdesk.tenancy.models import Membership, User
+from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.notifications import MailEvent, wants_mail
 
 from ..html import html_to_text
@@ -29,28 +29,6 @@ MAIL_EVENTS = {
     "assigned": MailEvent.TICKET_ASSIGNED,
     "customer_reply": MailEvent.REPLY_ON_MY_TICKET,
 }
-
-
-def owner_notify(
-    *, ticket: Ticket, event: str, actor: User | None, thread: Thread | None = None
-) -> None:
-    """Tell the ticket's current owner about `event` ("assigned", or "customer_reply" with the
-    incoming `thread`), unless the owner is the actor or there is none. Call inside the
-    changing service's transaction: nothing is sent for a rolled-back change."""
-    if event not in MAIL_EVENTS:
-        raise ValueError(event)
-    if event == "customer_reply" and thread is None:
-        raise ValueError("customer_reply needs its thread")
-    owner_id = ticket.owner_id
-    if owner_id is None or (actor is not None and actor.pk == owner_id):
-        return
-    from ..tasks import owner_notify_task
-
-    org_id, ticket_id = ticket.org_id, ticket.pk
-    thread_id = thread.pk if thread is not None else None
-    transaction.on_commit(
-        lambda: owner_notify_task.delay(org_id, event, ticket_id, owner_id, thread_id)
-    )
 
 
 def owner_mail_send(

@@ -52,7 +52,7 @@ from .access import (
 from .followers import followers_notify
 from .history import diff, history_record
 from .layouts import statuses_for
-from .owner_mail import owner_notify
+from .owners import owner_notify
 
 TRACKED = [
     "subject",
@@ -454,6 +454,7 @@ BULK_LIMIT = 500
 
 
 @transaction.atomic
+@pipeline.batched  # the rules are read once for all the tickets (TKT-09)
 def tickets_bulk_update(
     *,
     actor: Membership,
