@@ -274,6 +274,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="wrk connections on the list")
     parser.add_argument("--baseline", type=int, default=10, help="seconds of list load before")
     parser.add_argument("--no-load", action="store_true", help="ingest without the list load")
+    parser.add_argument(
+        "--max-seconds", type=int, default=0, help="stop ingesting after this long (0: never)"
+    )
     args = parser.parse_args()
     ensure_database()
     setup_django()
@@ -332,10 +335,20 @@ def main() -> None:
             return execute(sql, params, many, context)
 
         started, cpu = time.monotonic(), time.process_time()
+        ingested = 0
         with connection.execute_wrapper(count):
             for raw in generated:
                 result = ingest(org, raw, source="other")
                 outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+                ingested += 1
+                if ingested % 500 == 0:
+                    print(
+                        f"  {ingested:,} messages, {ingested / (time.monotonic() - started):.1f}/s",
+                        flush=True,
+                    )
+                if args.max_seconds and time.monotonic() - started > args.max_seconds:
+                    print(f"  time budget of {args.max_seconds} s spent: stopping", flush=True)
+                    break
         elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
         done.set()
         if thread is not None:
@@ -355,16 +368,17 @@ def main() -> None:
             server.wait(timeout=20)
     from helpdesk.tickets.models import Attachment, Thread, Ticket
 
-    rate = len(generated) / elapsed
+    rate = ingested / elapsed
     print(
-        f"\ningested {len(generated):,} messages in {elapsed:.1f} s: {rate:.1f} messages/s "
+        f"\ningested {ingested:,} of {len(generated):,} messages in {elapsed:.1f} s: "
+        f"{rate:.1f} messages/s "
         f"(one process; target >= 100) {'ok' if rate >= 100 else 'MISSED'}"
     )
     print("outcomes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items())))
     print(
-        f"per message: {queries[0] / len(generated):.1f} SQL statements, "
-        f"{cpu / len(generated) * 1000:.1f} ms CPU in this process, "
-        f"{elapsed / len(generated) * 1000:.1f} ms wall; load average during the run "
+        f"per message: {queries[0] / ingested:.1f} SQL statements, "
+        f"{cpu / ingested * 1000:.1f} ms CPU in this process, "
+        f"{elapsed / ingested * 1000:.1f} ms wall; load average during the run "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(
