@@ -193,6 +193,19 @@ def test_tkt04_share_read_only_and_the_other_agent_cannot_reply(client, desk, ti
     assert client.post(_url("ticket_properties", ticket), props).status_code == 403
     assert client.get(_url("ticket_edit", ticket)).status_code == 403
     assert client.post(_url("collab_solution", ticket), {"solution-body": "x"}).status_code == 403
+    # Tags, attachments and approvals are refused too (each through its own endpoint).
+    assert client.post(_url("ticket_tag_add", ticket), {"tag": "vip"}).status_code == 403
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    image = SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 20)
+    upload = client.post(_url("attachment_inline", ticket), {"file": image})
+    assert upload.status_code == 403
+    asked = client.post(
+        _url("collab_approvals", ticket),
+        {"approval-approvers": [desk.admin.user_id], "approval-note": "x"},
+    )
+    assert asked.status_code == 403 and "read-only" in asked.content.decode()
+    assert not Approval.objects.for_org(desk.org).exists()
     assert not Thread.objects.for_org(desk.org).exists()
     sharing = client.get(_url("collab_sharing", ticket)).content.decode()
     assert "Shared with your department: Read only." in sharing
