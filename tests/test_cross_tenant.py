@@ -158,6 +158,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         department=DepartmentFactory(org=tenant.org),
         level=ShareLevel.READ_ONLY,
     )
+    activity, time_entry = _activities(tenant, ticket)
     canned = CannedResponse.objects.create(
         org=tenant.org, title="Secret canned", body="x", department=department
     )
@@ -186,6 +187,8 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "holiday_id": holiday.pk,
         "token": invitation_token(invitation),
         "saved_view_id": saved_view.pk,
+        "activity_id": activity.pk,
+        "time_entry_id": time_entry.pk,
         **_rules(tenant, department),
         "approval_id": approval.pk,
         "share_id": share.pk,
@@ -241,6 +244,7 @@ def _snapshot(org) -> tuple:
         list(CannedResponse.objects.for_org(org).order_by("pk").values_list("pk", "title", "body")),
         _mailbox_rows(org),
         _ticket_page_rows(org),
+        _activity_rows(org),
         _rules_rows(org),
         _helpcenter_rows(org),
         _collab_rows(org),
@@ -296,6 +300,55 @@ def _collab_rows(org) -> tuple:
         ),
         list(Solution.objects.for_org(org).order_by("pk").values_list("pk", "body")),
         list(TicketShare.objects.for_org(org).order_by("pk").values_list("pk", "level")),
+    )
+
+
+def _activities(tenant, ticket) -> tuple:
+    """A task and a time entry on the ticket, and a running timer (TKT-04)."""
+    from django.utils import timezone
+
+    from helpdesk.tickets.activities.services import (
+        ActivityInput,
+        TimeInput,
+        activity_create,
+        time_entry_create,
+        timer_start,
+    )
+
+    activity = activity_create(
+        actor=tenant.admin,
+        data=ActivityInput(kind="task", subject="Secret task", owner=tenant.admin.user),
+        ticket=ticket,
+    )
+    entry = time_entry_create(
+        actor=tenant.admin,
+        ticket=ticket,
+        data=TimeInput(minutes=30, work_date=timezone.localdate()),
+    )
+    timer_start(actor=tenant.admin, ticket=ticket)
+    return activity, entry
+
+
+def _activity_rows(org) -> tuple:
+    """Activities, time entries and timers: what the activities pages change (TKT-04)."""
+    from helpdesk.tickets.activities.models import Activity, RunningTimer, TimeEntry
+
+    return (
+        list(
+            Activity.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "subject", "status", "done", "spam")
+        ),
+        list(
+            TimeEntry.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "minutes", "billable", "billed")
+        ),
+        list(
+            RunningTimer.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "started_at", "elapsed_seconds")
+        ),
     )
 
 
