@@ -17,18 +17,25 @@ from helpdesk.tenancy.models import Department, DepartmentAgent, DeskRole, Membe
 from ..conditions import ConditionError, matches, parse, schema_for
 from ..conditions.schema import Schema
 from ..models import Ticket
-from ..pipeline import Context, rule_change
+from ..pipeline import Context, cached, rule_change
 from .models import AgentAvailability, AssignmentRule, RoundRobin, Trigger, WorkflowRule
 
 log = logging.getLogger(__name__)
 
 
 def _rules(model: Any, ticket: Ticket) -> list[Any]:
-    return list(
-        model.objects.for_org(ticket.org_id)
-        .filter(is_enabled=True)
-        .filter(Q(department__isnull=True) | Q(department_id=ticket.department_id))
-        .order_by("order", "pk")
+    """The enabled rules that look at the ticket's department, in order (read once per
+    batch of tickets)."""
+    org_id, department_id = ticket.org_id, ticket.department_id
+    return cached(
+        ("rules", model, org_id, department_id),
+        lambda: list(
+            model.objects.for_org(org_id)
+            .filter(is_enabled=True)
+            .filter(Q(department__isnull=True) | Q(department_id=department_id))
+            .select_related("department")
+            .order_by("order", "pk")
+        ),
     )
 
 
@@ -36,7 +43,10 @@ def _matches(rule: Any, ctx: Context, schemas: dict[int | None, Schema]) -> bool
     ticket = ctx.ticket
     key = rule.department_id
     if key not in schemas:
-        schemas[key] = schema_for(ticket.org, department=rule.department_id and rule.department)
+        schemas[key] = cached(
+            ("schema", ticket.org_id, key),
+            lambda: schema_for(ticket.org, department=rule.department),
+        )
     try:
         condition = parse(rule.condition, schema=schemas[key], org=ticket.org, check_refs=False)
     except ConditionError:
