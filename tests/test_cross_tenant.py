@@ -190,7 +190,6 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         **_rules(tenant, department),
         "activity_id": activity.pk,
         "time_entry_id": time_entry.pk,
-        **_rules(tenant, department),
         "approval_id": approval.pk,
         "share_id": share.pk,
     }
@@ -247,7 +246,6 @@ def _snapshot(org) -> tuple:
         _ticket_page_rows(org),
         _rules_rows(org),
         _activity_rows(org),
-        _rules_rows(org),
         _helpcenter_rows(org),
         _collab_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
