@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "helpdesk.tickets.collab",
     "helpdesk.tickets.activities",
     "customers",
+    "blueprints",
     "helpdesk.demo",  # top layer: the demo data command
 ]
 

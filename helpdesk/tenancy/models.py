@@ -107,11 +107,33 @@ class Plan(models.TextChoices):
     ENTERPRISE = "enterprise", _("Enterprise")
 
 
+_BLUEPRINTS_NONE: dict[str, int | None] = {
+    "blueprints_per_department": 0,
+    "blueprint_transitions": 0,
+    "blueprint_common_transitions": 0,
+    "blueprint_during_fields": 0,
+    "blueprint_webhooks": 0,
+}
 PLAN_LIMITS: dict[str, dict[str, int | None]] = {
-    # None means "no limit". Blueprint limits (BP-20) join this table with the blueprint issue.
-    Plan.TRIAL: {"users": 10},
-    Plan.PROFESSIONAL: {"users": None},
-    Plan.ENTERPRISE: {"users": None},
+    # None means "no limit". Blueprints (BP-20): 0 active blueprints means the plan has none;
+    # "blueprint_webhooks" 1 allows the custom-function after-action (enterprise only).
+    Plan.TRIAL: {"users": 10, **_BLUEPRINTS_NONE},
+    Plan.PROFESSIONAL: {
+        "users": None,
+        "blueprints_per_department": 1,
+        "blueprint_transitions": 20,
+        "blueprint_common_transitions": 1,
+        "blueprint_during_fields": 10,
+        "blueprint_webhooks": 0,
+    },
+    Plan.ENTERPRISE: {
+        "users": None,
+        "blueprints_per_department": 20,
+        "blueprint_transitions": 100,
+        "blueprint_common_transitions": 5,
+        "blueprint_during_fields": 30,
+        "blueprint_webhooks": 1,
+    },
 }
 
 
