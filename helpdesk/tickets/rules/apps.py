@@ -6,3 +6,13 @@ class RulesConfig(AppConfig):
     name = "helpdesk.tickets.rules"
     label = "rules"
     verbose_name = _("Rules")
+
+    def ready(self) -> None:
+        # The rules' steps of the TKT-09 pipeline, in the slots it declares.
+        from helpdesk.tickets import pipeline
+
+        from . import steps
+
+        pipeline.register("assignment", steps.assignment_step)
+        pipeline.register("workflow", steps.workflow_step)
+        pipeline.register("round_robin", steps.round_robin_step)

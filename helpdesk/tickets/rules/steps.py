@@ -1,6 +1,7 @@
 """The rules app's steps of the pipeline (TKT-09): assignment rules, workflow rules and round
-robin. `helpdesk.tickets.pipeline.run` calls them in its order; each reads the rules of the
-ticket's organization and changes the ticket only through `pipeline.rule_change`."""
+robin. `helpdesk.tickets.pipeline.run` calls them in its order (registered by `RulesConfig.ready`);
+each reads the rules of the ticket's organization and changes the ticket only through
+`changes.rule_change`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from helpdesk.tenancy.models import Department, DepartmentAgent, DeskRole, Membe
 from ..conditions import ConditionError, matches, parse, schema_for
 from ..conditions.schema import Schema
 from ..models import Ticket
-from ..pipeline import Context, cached, rule_change
+from ..pipeline import Context, cached
+from .changes import rule_change
 from .models import AgentAvailability, AssignmentRule, RoundRobin, Trigger, WorkflowRule
 
 log = logging.getLogger(__name__)
