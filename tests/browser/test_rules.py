@@ -78,3 +78,23 @@ def test_tkt09_admin_builds_a_rule_with_the_condition_builder(
     page.goto(f"{live_server.url}/acme/desk/tickets/{ticket.number}/")
     expect(page.get_by_text("Rule: Urgent printers")).to_be_visible()
     assert page.evaluate("window.__cspViolations") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tkt09_agent_sets_themselves_away_from_the_dashboard(
+    live_server, new_context, static_errors, desk
+):
+    from helpdesk.tickets.rules.models import AgentAvailability
+
+    page = new_context().new_page()
+    static_errors.watch(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("bob@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/acme/desk/dashboard/")
+    page.get_by_role("button", name="Available · Set me away").click()
+    expect(page.get_by_role("button", name="Away · Set me available")).to_be_visible()
+    assert AgentAvailability.objects.get(user=desk.agent.user).is_away
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "rules-availability.png"))
