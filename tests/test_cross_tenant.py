@@ -53,6 +53,7 @@ HELP_CENTER_URLS = {
     "help:link": "a signed, expiring, single-use link of one portal is the credential",
     "help:signout": "ends the visitor's own help-center session",
     "help:logo": "the logo the help center's public pages show",
+    "help:theme": "the colours the help center's public pages use",
     "help:ticket_new": "needs the customer's session of this portal",
     "help:ticket": "the customer's own tickets only (or their account's, if allowed)",
     "help:ticket_reply": "the customer's own tickets only",

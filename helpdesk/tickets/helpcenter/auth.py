@@ -24,7 +24,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -33,6 +32,7 @@ from customers.models import Contact
 from customers.services import contact_get_or_create_by_email
 from helpdesk.tenancy.models import Organization
 
+from .mails import link_salt
 from .models import SignInLink
 
 LINK_TTL = {
@@ -49,14 +49,6 @@ class RateLimited(Exception):
 
 class LinkInvalid(Exception):
     """Forged, damaged, expired, of another portal, or used already."""
-
-
-def _salt(org: Organization) -> str:
-    return f"madoguchi.helpcenter.link.{org.pk}"
-
-
-def link_token(link: SignInLink) -> str:
-    return signing.dumps({"l": link.pk}, salt=f"madoguchi.helpcenter.link.{link.org_id}")
 
 
 def _normalize(email: str) -> str:
@@ -122,12 +114,6 @@ def link_request(
     return link
 
 
-def link_url(link: SignInLink, portal: str) -> str:
-    return settings.SITE_URL + reverse(
-        "help:link", kwargs={"portal": portal, "token": link_token(link)}
-    )
-
-
 def _is_help_path(org: Organization, path: str) -> bool:
     """Only our own help-center pages are places to return to after signing in."""
     return (
@@ -142,7 +128,7 @@ def link_read(*, org: Organization, token: str) -> SignInLink:
     """The unused, unexpired link `token` names in `org`; LinkInvalid otherwise."""
     longest = max(LINK_TTL.values())
     try:
-        data = signing.loads(token, salt=_salt(org), max_age=longest)
+        data = signing.loads(token, salt=link_salt(org.pk), max_age=longest)
         pk = int(data["l"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise LinkInvalid from exc

@@ -12,36 +12,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Contact
-from helpdesk.mail import build_email
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Organization
 
 from ..models import StatusKind, Ticket
 from ..services.history import history_record
-from ..services.mail import department_from_address
-from .models import HelpCenterSettings, Rating, RatingValue
+from .mails import rating_salt
+from .models import Rating, RatingValue
 
 RATING_LINK_DAYS = 60
 COMMENT_MAX = 2000
-CLAIM_SECONDS = 7 * 24 * 3600
-
-
-def _salt(org_id: int) -> str:
-    return f"madoguchi.helpcenter.rating.{org_id}"
-
-
-def rating_token(ticket: Ticket, contact: Contact) -> str:
-    return signing.dumps({"t": ticket.pk, "c": contact.pk}, salt=_salt(ticket.org_id))
 
 
 @dataclass(frozen=True)
@@ -54,7 +41,7 @@ def rating_link_read(*, org: Organization, token: str) -> RatingLink | None:
     """The ticket and contact a rating link names in `org`; None when the link is forged, of
     another portal, too old, or the ticket no longer has that contact."""
     try:
-        data = signing.loads(token, salt=_salt(org.pk), max_age=RATING_LINK_DAYS * 86400)
+        data = signing.loads(token, salt=rating_salt(org.pk), max_age=RATING_LINK_DAYS * 86400)
         ticket_id, contact_id = int(data["t"]), int(data["c"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
@@ -133,51 +120,3 @@ def rating_request(ticket: Ticket) -> None:
     from .tasks import rating_mail_task
 
     transaction.on_commit(partial(rating_mail_task.delay, ticket.org_id, ticket.pk))
-
-
-def rating_urls(ticket: Ticket, contact: Contact, portal: str) -> dict[str, str]:
-    base = settings.SITE_URL + reverse(
-        "help:rate", kwargs={"portal": portal, "token": rating_token(ticket, contact)}
-    )
-    return {value: f"{base}?value={value}" for value in RatingValue.values}
-
-
-def rating_mail_send(*, org_id: int, ticket_id: int) -> bool:
-    """Mail the contact of a closed ticket the links to rate it, once per closing. False when
-    skipped: no longer closed, no contact address, or the organization turned it off."""
-    ticket = (
-        Ticket.objects.for_org(org_id)
-        .filter(pk=ticket_id, status_kind=StatusKind.CLOSED)
-        .select_related("contact", "department", "org")
-        .defer("search_vector")
-        .first()
-    )
-    if ticket is None or ticket.contact is None or not ticket.contact.email:
-        return False
-    hc = HelpCenterSettings.objects.for_org(org_id).first()
-    if hc is not None and not hc.rating_mail:
-        return False
-    closed = ticket.closed_at.isoformat() if ticket.closed_at else ""
-    key = f"helpcenter:rating-mail:{org_id}:{ticket_id}:{closed}"
-    if not cache.add(key, 1, CLAIM_SECONDS):
-        return False
-    urls = rating_urls(ticket, ticket.contact, ticket.org.portal)
-    labels = dict(RatingValue.choices)
-    message = build_email(
-        "helpcenter/emails/rating",
-        {
-            "ticket": ticket,
-            "contact": ticket.contact,
-            "org": ticket.org,
-            "choices": [(urls[v], labels[v], v) for v in RatingValue.values],
-        },
-        None,
-        from_email=department_from_address(ticket.department),
-        to=[ticket.contact.email],
-    )
-    try:
-        message.send()
-    except Exception:
-        cache.delete(key)
-        raise
-    return True

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .mails import signin_link_mail_send
-from .ratings import rating_mail_send
+from .mails import rating_mail_send, signin_link_mail_send
 
 
 @shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))

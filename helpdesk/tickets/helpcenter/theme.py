@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
-WHITE, BLACK = "#ffffff", "#111111"
+WHITE, BLACK = "#ffffff", "#000000"
 AA = 4.5
 
 
@@ -33,7 +33,7 @@ def contrast(a: str, b: str) -> float:
 
 
 def readable_on(background: str) -> str:
-    """White or near-black, whichever contrasts more with `background`."""
+    """White or black, whichever contrasts more with `background`."""
     return WHITE if contrast(background, WHITE) >= contrast(background, BLACK) else BLACK
 
 

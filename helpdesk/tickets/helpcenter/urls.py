@@ -14,6 +14,7 @@ public_patterns = [
     path("link/<str:token>/", public.link, name="link"),
     path("signout/", public.signout, name="signout"),
     path("logo/", public.logo, name="logo"),
+    path("theme.css", public.theme, name="theme"),
     path("tickets/new/", public.ticket_new, name="ticket_new"),
     path("tickets/<int:number>/", public.ticket, name="ticket"),
     path("tickets/<int:number>/reply/", public.ticket_reply, name="ticket_reply"),

@@ -11,9 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver
 
 from customers.models import Contact
-from helpdesk.tickets.helpcenter.auth import link_request, link_token
+from helpdesk.tickets.helpcenter.auth import link_request
+from helpdesk.tickets.helpcenter.mails import link_token, rating_token
 from helpdesk.tickets.helpcenter.models import Rating, SignInLink
-from helpdesk.tickets.helpcenter.ratings import rating_set, rating_token
+from helpdesk.tickets.helpcenter.ratings import rating_set
 from helpdesk.tickets.models import Thread, Ticket
 from helpdesk.tickets.services.threads import thread_add
 from helpdesk.tickets.services.tickets import TicketInput, ticket_create, ticket_update

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from customers.models import Contact
 from helpdesk.tenancy.models import Membership
+from helpdesk.tickets.helpcenter.mails import rating_token
 from helpdesk.tickets.helpcenter.models import Rating
-from helpdesk.tickets.helpcenter.ratings import rating_set, rating_token
+from helpdesk.tickets.helpcenter.ratings import rating_set
 from helpdesk.tickets.models import TicketHistory
 from helpdesk.tickets.services.tickets import TicketInput, ticket_update
 from tests.conftest import login

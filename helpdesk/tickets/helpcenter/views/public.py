@@ -86,7 +86,7 @@ def _page(
     context: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    theme = theme_for(hc.primary_color, DEFAULT_COLOR)
+    version = int(hc.updated_at.timestamp()) if hc.updated_at else 0
     return render(
         request,
         template,
@@ -94,7 +94,13 @@ def _page(
             "site": org,
             "hc": hc,
             "site_title": hc.title or org.name,
-            "theme_css": theme.css(),
+            # The organization's colours, as a stylesheet of our own (the CSP refuses inline
+            # styles); a rating link of a closed help center keeps the default colours.
+            "theme_url": (
+                reverse("help:theme", kwargs={"portal": org.portal}) + f"?v={version}"
+                if hc.enabled
+                else ""
+            ),
             "customer": customer,
             "logo_url": (
                 reverse("help:logo", kwargs={"portal": org.portal})
@@ -221,6 +227,18 @@ def signout(request: HttpRequest) -> HttpResponse:
     session_sign_out(request, org)
     messages.info(request, _("You are signed out."))
     return redirect("help:home", portal=org.portal)
+
+
+@tenant_public
+def theme(request: HttpRequest) -> HttpResponse:
+    """The organization's colours as CSS custom properties (validated hex values only, see
+    theme.py), for static/css/helpcenter.css to use."""
+    _org, hc = _center(request)
+    css = theme_for(hc.primary_color, DEFAULT_COLOR).css()
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "public, max-age=86400"  # the page's URL carries a version
+    return response
 
 
 @tenant_public

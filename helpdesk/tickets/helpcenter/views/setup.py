@@ -54,7 +54,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "row": row,
             "theme": theme,
-            "theme_css": theme.css(),
             "text_contrast": round(contrast(theme.primary, theme.on_primary), 1),
             "help_url": reverse("help:home", kwargs={"portal": org.portal}),
             # The logo is served by the help center, so it shows here once that is open.
