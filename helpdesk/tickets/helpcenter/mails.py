@@ -62,7 +62,8 @@ def signin_link_mail_send(*, org_id: int, link_id: int) -> bool:
     if link is None or link.expires_at <= timezone.now():
         return False
     org = Organization.objects.get(pk=org_id)
-    key = f"helpcenter:link-mail:{org_id}:{link_id}"
+    # The row's time in the key: ids start again in a new database, the cache may not.
+    key = f"helpcenter:link-mail:{org_id}:{link_id}:{link.created_at.timestamp()}"
     if not cache.add(key, 1, CLAIM_SECONDS):
         return False
     hc = HelpCenterSettings.objects.for_org(org_id).first()

@@ -62,7 +62,8 @@ class HelpCenterSettings(TenantModel):
 class SignInLink(TenantModel):
     """A link mailed to a customer: sign-up confirmation or magic sign-in. The mail carries a
     token naming this row, signed with the site's key (nobody else can make one) and expiring;
-    the row is used once (`used_at`, claimed with a conditional UPDATE)."""
+    the row is used once (`used_at`, claimed with a conditional UPDATE). The rows are also the
+    mail rate limit's count, per address and per client address."""
 
     class Purpose(models.TextChoices):
         SIGNUP = "signup", _("Sign-up")
@@ -80,7 +81,10 @@ class SignInLink(TenantModel):
 
     class Meta:
         # Counting an address's recent links (the mail rate limit) reads this index.
-        indexes = [models.Index(fields=["org", "email", "-created_at"], name="signin_link_email")]
+        indexes = [
+            models.Index(fields=["org", "email", "-created_at"], name="signin_link_email"),
+            models.Index(fields=["org", "ip_address", "-created_at"], name="signin_link_ip"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} link for {self.email}"

@@ -122,3 +122,14 @@ def test_tkt08_disabled_or_missing_help_center_is_the_404_of_no_portal(client, d
         response = client.get(url)
         assert response.status_code == 404, url
         assert b"Acme" not in response.content
+
+
+def test_tkt08_sign_in_mails_from_one_client_are_rate_limited(client, desk, hc):
+    from helpdesk.tickets.helpcenter.auth import MAILS_PER_CLIENT_PER_HOUR
+
+    for n in range(MAILS_PER_CLIENT_PER_HOUR):
+        response = client.post("/acme/help/signin/", {"email": f"guess{n}@example.test"})
+        assert response.status_code == 302
+    response = client.post("/acme/help/signin/", {"email": "one-more@example.test"})
+    assert response.status_code == 429
+    assert not [m for m in mail.outbox if "one-more@example.test" in m.to]
