@@ -18,17 +18,19 @@ rules are in `run.py`'s docstring. `to_json` gives the normalised JSON to store.
 
 from .parse import Condition, ConditionError, parse, to_json
 from .run import matches, to_q
-from .schema import OPERATOR_LABELS, FieldSpec, Schema, T, schema_for
+from .schema import OPERATOR_LABELS, Extension, FieldSpec, Schema, T, register_field, schema_for
 
 __all__ = [
     "OPERATOR_LABELS",
     "Condition",
     "ConditionError",
+    "Extension",
     "FieldSpec",
     "Schema",
     "T",
     "matches",
     "parse",
+    "register_field",
     "schema_for",
     "to_json",
     "to_q",

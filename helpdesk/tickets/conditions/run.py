@@ -52,7 +52,7 @@ from helpdesk.tenancy.models import TeamMember
 
 from ..models import PRIORITY_RANK, Priority, Tag, Ticket, TicketTag
 from .parse import Condition, Group, Leaf, Node, Window
-from .schema import NEGATIVE, T
+from .schema import EXTENSIONS, NEGATIVE, T
 
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 DATETIME_RE = r"^\d{4}-\d{2}-\d{2}T"
@@ -193,6 +193,8 @@ def _value(ticket: Ticket, leaf: Leaf) -> Any:
     name = leaf.field.name
     if leaf.field.custom is not None:
         return _custom(ticket, leaf)
+    if name in EXTENSIONS:
+        return EXTENSIONS[name].read(ticket)
     if name == "email":
         contact = ticket.contact if ticket.contact_id else None
         return contact.email if contact is not None else None
@@ -293,9 +295,12 @@ def _typed(leaf: Leaf) -> Expression:
     return Case(When(guard, then=Cast(text, target)), default=Value(None), output_field=target)
 
 
-def _lhs(leaf: Leaf) -> Any:
-    """The leaf's field as an SQL expression (custom fields) or a lookup path (columns)."""
+def _lhs(leaf: Leaf, org_id: int) -> Any:
+    """The leaf's field as an SQL expression (custom and registered fields) or a lookup path
+    (columns)."""
     name = leaf.field.name
+    if name in EXTENSIONS:
+        return EXTENSIONS[name].expression(org_id)
     if leaf.field.custom is not None:
         if leaf.field.type in (T.NUMBER, T.DATE, T.DATETIME):
             return _typed(leaf)
@@ -348,13 +353,13 @@ def _empty_q(leaf: Leaf, org_id: int) -> Q:
         return ~Q(_tags(org_id))
     if kind == T.TEAM:
         return Q(owner__isnull=True) | ~Q(owner_id__in=_team_users(org_id))
-    lhs = _lhs(leaf)
+    lhs = _lhs(leaf, org_id)
     if isinstance(lhs, str):
         q = Q(**{f"{lhs}__isnull": True})
         if kind == T.TEXT:
             q |= Q(**{lhs: ""})
         return q
-    if kind in (T.NUMBER, T.DATE, T.DATETIME):  # typed: NULL unless a value of the type
+    if kind in (T.NUMBER, T.DATE, T.DATETIME, T.REFERENCE):  # typed: NULL unless a value
         return Q(IsNull(lhs, True))
     return Q(IsNull(lhs, True)) | Q(Exact(lhs, ""))
 
@@ -366,7 +371,7 @@ def _positive_q(leaf: Leaf, org_id: int, now: dt.datetime, tz: str) -> Q:
     if kind == T.TEAM:
         teams = wanted if isinstance(wanted, tuple) else (wanted,)
         return Q(owner_id__in=_team_users(org_id, team_id__in=teams))
-    lhs = _lhs(leaf)
+    lhs = _lhs(leaf, org_id)
     if kind in (T.DATE, T.DATETIME):
         return _range_q(lhs, date_range(leaf, now=now, time_zone=tz))
     if kind == T.TEXT:

@@ -6,6 +6,7 @@ organization is read once (`schema_for`) and is then plain data."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,6 +175,35 @@ def custom_field_spec(custom: CustomField) -> FieldSpec:
 
 
 @dataclass(frozen=True)
+class Extension:
+    """A field an app above tickets adds to the language (blueprints: the owner's role, thread
+    counts, the ticket's blueprint state), registered at start-up with `register_field`.
+
+    `spec(org)` builds its FieldSpec (of an existing type); `read(ticket)` is its value for the
+    Python evaluator, in the form the operators compare (numbers as floats, ids as ints, None
+    when empty); `expression(org_id)` the same value as an SQL expression on `Ticket` for
+    `to_q`. The two must agree (the property-based test covers the registered fields);
+    `reference` names the model a reference field's ids point at."""
+
+    spec: Callable[[Any], FieldSpec]
+    read: Callable[[Any], Any]
+    expression: Callable[[int], Any]
+    reference: str | None = None
+
+
+EXTENSIONS: dict[str, Extension] = {}
+
+
+def register_field(name: str, extension: Extension) -> None:
+    """Add field `name` to every schema (the same registration twice is one)."""
+    if name in {spec.name for spec in builtin_fields()} or name.startswith("cf."):
+        raise ValueError(f"The condition field {name!r} already exists.")
+    EXTENSIONS[name] = extension
+    if extension.reference:
+        REFERENCES[name] = extension.reference
+
+
+@dataclass(frozen=True)
 class Schema:
     """The fields of one organization (optionally one department's custom fields only), and
     its time zone, in which date values ("2026-04-01") are read."""
@@ -190,6 +220,7 @@ def schema_for(org: Any, *, department: Any = None) -> Schema:
     every department when none is given (a key used by two departments keeps its first
     definition: keys name one thing per organization in practice)."""
     specs = {spec.name: spec for spec in builtin_fields()}
+    specs.update({name: extension.spec(org) for name, extension in EXTENSIONS.items()})
     customs = CustomField.objects.for_org(org).filter(is_active=True).order_by("department", "pk")
     if department is not None:
         customs = customs.filter(department=department)

@@ -9,6 +9,8 @@ restricted (private comments, with attachments) or read only (`SHARE_ACTIONS`). 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
@@ -122,6 +124,25 @@ def ticket_access(membership: Membership, ticket: Ticket) -> int | None:
     return level
 
 
+# Checks of apps above tickets (blueprints' restricted mode, BP-02), registered at start-up:
+# `guard(membership, ticket, action)` returns None to allow, or the message refusing it.
+Guard = Callable[[Membership, Ticket, str], str | None]
+_guards: list[Guard] = []
+
+
+def guard_register(guard: Guard) -> None:
+    if guard not in _guards:
+        _guards.append(guard)
+
+
+def _guarded(membership: Membership, ticket: Ticket, action: str) -> str | None:
+    for guard in _guards:
+        refusal = guard(membership, ticket, action)
+        if refusal is not None:
+            return refusal
+    return None
+
+
 def ticket_can(membership: Membership, ticket: Ticket, action: str) -> bool:
     """Whether the member may do `action` on this ticket: their role, and the share's level
     when the ticket is another department's."""
@@ -130,7 +151,8 @@ def ticket_can(membership: Membership, ticket: Ticket, action: str) -> bool:
     level = ticket_access(membership, ticket)
     if level is None:
         return False
-    return level == OWN or action in SHARE_ACTIONS.get(level, frozenset())
+    allowed = level == OWN or action in SHARE_ACTIONS.get(level, frozenset())
+    return allowed and _guarded(membership, ticket, action) is None
 
 
 def ensure_ticket_can(membership: Membership, ticket: Ticket, action: str) -> None:
@@ -144,6 +166,9 @@ def ensure_ticket_can(membership: Membership, ticket: Ticket, action: str) -> No
         raise Http404
     if level != OWN and action not in SHARE_ACTIONS.get(level, frozenset()):
         raise PermissionDenied(str(SHARE_MESSAGES[ShareLevel(level)]))
+    refusal = _guarded(membership, ticket, action)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
 
 
 def shared_tickets(membership: Membership) -> QuerySet[Ticket]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,19 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
+# Apps above tickets that follow what happens to tickets (blueprints: actions done inside a
+# transition window, BP-09/BP-13; auto-transitions on a customer reply or rating, BP-05)
+# register a listener at start-up; each is called with every row written, inside the writing
+# service's transaction. A registry, as the pipeline's: tickets imports none of them.
+_listeners: list[Callable[[TicketHistory], None]] = []
+
+
+def history_listen(listener: Callable[[TicketHistory], None]) -> None:
+    """Call `listener(row)` after each history row is written (registered once)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 def history_record(
     *,
     ticket: Ticket,
@@ -38,7 +52,7 @@ def history_record(
     action: str,
     changes: dict[str, list[Any]] | None = None,
 ) -> TicketHistory:
-    return TicketHistory.objects.create(
+    row = TicketHistory.objects.create(
         org_id=ticket.org_id,
         ticket=ticket,
         actor=actor,
@@ -46,3 +60,6 @@ def history_record(
         action=action,
         changes=changes or {},
     )
+    for listener in _listeners:
+        listener(row)
+    return row

@@ -340,6 +340,17 @@ def ticket_update(
     )
 
 
+def ticket_process_change(
+    *, actor: Membership, ticket: Ticket, values: Mapping[str, Any], action: str, ip: str | None
+) -> dict[str, list[Any]]:
+    """A change a process makes as `actor` (a blueprint transition moving the status and
+    writing its fields): the caller decided the actor may run it (BP-22: a transition's owner
+    may lack access to the ticket), so the role and share checks of `ticket_update` are not
+    made; the field checks, history and pipeline are the same. Inside the caller's
+    transaction, with the ticket row locked by it."""
+    return _ticket_change(actor=actor, ticket=ticket, values=values, ip=ip, action=action)
+
+
 def _ticket_change(
     *,
     actor: Membership,
