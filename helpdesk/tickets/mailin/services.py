@@ -48,8 +48,9 @@ from helpdesk.tenancy.permissions import ensure_app_admin
 from helpdesk.tenancy.rls import tenant_scope
 
 from ..html import HTML, sanitize_html, text_to_html
-from ..models import Channel, Thread, Ticket, TicketMailAlias, TicketMerge
+from ..models import Channel, Thread, Ticket
 from ..services.incoming import thread_incoming_add, ticket_create_from_contact
+from ..services.merge import merged_into, ticket_for_message_ids
 from ..services.threads import ALLOWED_EXTENSIONS, MAX_FILES, _max_size
 from . import parse, quotes
 from .models import InboundMessage, MailSettings, Outcome, Source
@@ -245,20 +246,18 @@ def _hold(entry: InboundMessage, raw: bytes, reason: str) -> IngestResult:
 @dataclass
 class _Known:
     """What the organization knows that decides a message's place, read once per message:
-    its departments, and the thread entries (ticket, kind) of the Message-IDs it names."""
+    its departments, and the thread entry (ticket, kind) that carries this Message-ID."""
 
     departments: list[Department]
     threads: dict[str, tuple[int, str]]
 
 
 def _known(org: Organization, parsed: parse.ParsedMail) -> _Known:
-    ids = [parsed.message_id, *parsed.in_reply_to, *parsed.references[-50:]]
-    ids = [i for i in ids if i]
     threads: dict[str, tuple[int, str]] = {}
-    if ids:
+    if parsed.message_id:
         for message_id, ticket_id, kind in (
             Thread.objects.for_org(org)
-            .filter(message_id__in=ids)
+            .filter(message_id=parsed.message_id)
             .order_by("pk")
             .values_list("message_id", "ticket_id", "kind")
         ):
@@ -312,7 +311,7 @@ def _place(
 ) -> IngestResult:
     if not parsed.from_email or "@" not in parsed.from_email:
         raise Unplaceable("no sender address")
-    ticket = _thread_ticket(org, parsed, known)
+    ticket = _thread_ticket(org, parsed)
     contact, _created = contact_get_or_create_by_email(
         org=org, email=parsed.from_email, name=parsed.from_name[:100]
     )
@@ -335,62 +334,42 @@ def _place(
 
 
 # --- Which ticket ------------------------------------------------------------------------------
-def _thread_ticket(org: Organization, parsed: parse.ParsedMail, known: _Known) -> Ticket | None:
-    """The ticket this message answers: by its threading headers first (the newest reference
-    we know: thread entries, then merged tickets' aliases), then by "[#number]" in the subject
-    if the sender is that ticket's contact."""
-    ids = [*parsed.references[-50:], *parsed.in_reply_to][::-1]  # newest first
-    ticket_id = next((known.threads[i][0] for i in ids if i in known.threads), None)
-    if ticket_id is None and ids:
-        aliases = dict(
-            TicketMailAlias.objects.for_org(org)
-            .filter(message_id__in=ids)
-            .values_list("message_id", "ticket_id")
-        )
-        ticket_id = next((aliases[i] for i in ids if i in aliases), None)
-    if ticket_id is not None:
-        return _follow_merges(org, ticket_id)
-    for match in SUBJECT_NUMBER.finditer(parsed.subject or ""):
-        found = (
-            Ticket.objects.for_org(org)
-            .filter(number=int(match.group(1)))
-            .values_list("pk", flat=True)
-            .first()
-        )
-        ticket = _follow_merges(org, found) if found is not None else None
-        contact = ticket.contact if ticket is not None else None
-        if contact is not None and parsed.from_email in {
-            (contact.email or "").lower(),
-            (contact.secondary_email or "").lower(),
-        }:
-            return ticket
-    return None
-
-
-def _follow_merges(org: Organization, ticket_id: int) -> Ticket | None:
-    """The ticket, or the one it was merged into (and so on)."""
-    seen = set()
-    while ticket_id not in seen:
-        seen.add(ticket_id)
-        target = (
-            TicketMerge.objects.for_org(org)
-            .filter(source_id=ticket_id)
-            .values_list("target_id", flat=True)
-            .first()
-        )
-        if target is None:
-            break
-        ticket_id = target
-    ticket = (
-        Ticket.objects.for_org(org)
-        .filter(pk=ticket_id)
-        .select_related("contact", "department")
-        .defer("search_vector")
-        .first()
+def _thread_ticket(org: Organization, parsed: parse.ParsedMail) -> Ticket | None:
+    """The ticket this message answers: by its threading headers first (newest first: our
+    thread entries, then merged tickets' aliases; `merge.ticket_for_message_ids`), then by
+    "[#number]" in the subject if the sender is that ticket's contact. A merged ticket leads
+    to its target."""
+    ticket = ticket_for_message_ids(
+        org=org, message_ids=[*parsed.references[-50:], *parsed.in_reply_to]
     )
+    if ticket is None:
+        ticket = _ticket_by_subject(org, parsed)
     if ticket is not None:
         ticket.org = org  # the same object: the services need not read it again
     return ticket
+
+
+def _ticket_by_subject(org: Organization, parsed: parse.ParsedMail) -> Ticket | None:
+    for match in SUBJECT_NUMBER.finditer(parsed.subject or ""):
+        named = (
+            Ticket.objects.for_org(org)
+            .filter(number=int(match.group(1)))
+            .select_related("contact")
+            .defer("search_vector")
+            .first()
+        )
+        contact = named.contact if named is not None else None
+        if (
+            named is not None
+            and contact is not None
+            and parsed.from_email
+            in {
+                (contact.email or "").lower(),
+                (contact.secondary_email or "").lower(),
+            }
+        ):
+            return merged_into(named) or named
+    return None
 
 
 def _department_for(org: Organization, parsed: parse.ParsedMail, known: _Known) -> Department:

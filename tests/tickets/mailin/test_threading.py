@@ -173,3 +173,17 @@ def test_tkt07_a_held_message_is_placed_when_retried(acme, feed, support):
     assert retried.outcome == "created"
     entry.refresh_from_db()
     assert entry.outcome == "created" and entry.raw is None and entry.ticket == retried.ticket
+
+
+@pytest.mark.django_db
+def test_tkt07_an_answer_to_a_merged_ticket_lands_in_its_target(acme, feed, replied):
+    from helpdesk.tickets.services.merge import ticket_merge
+
+    source, sent = replied
+    target = feed("no_message_id.eml").ticket
+    ticket_merge(actor=acme.admin, source=source, target=target)
+    by_header = feed(answer(subject="Re: anything", in_reply_to=sent.extra_headers["Message-ID"]))
+    assert by_header.outcome == "appended" and by_header.ticket.pk == target.pk
+    again = answer(subject=f"Re: {sent.subject}").replace(b"answer-0001", b"answer-0002")
+    by_number = feed(again)  # "[#n]" of the merged ticket, from its contact
+    assert by_number.outcome == "appended" and by_number.ticket.pk == target.pk
