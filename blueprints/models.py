@@ -463,3 +463,7 @@ class TransitionLog(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.ticket_id}"
+
+
+# After-actions keep their runs and the webhook secret in their own package (BP-11).
+from .actions.models import AfterActionRun, RunStatus, WebhookSecret  # noqa: E402, F401

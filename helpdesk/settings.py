@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "helpdesk.tickets.helpcenter",
     "helpdesk.tickets.collab",
     "helpdesk.tickets.activities",
+    "helpdesk.tickets.mailtemplates",
     "customers",
     "blueprints",
     "helpdesk.demo",  # top layer: the demo data command

@@ -14,6 +14,7 @@ from helpdesk.tickets.collab import urls as collab_urls
 from helpdesk.tickets.helpcenter import urls as helpcenter_urls
 from helpdesk.tickets.imap import urls as imap_urls
 from helpdesk.tickets.mailin import urls as mailin_urls
+from helpdesk.tickets.mailtemplates import urls as mailtemplates_urls
 from helpdesk.tickets.rules import urls as rules_urls
 
 tenant_patterns = [
@@ -35,6 +36,7 @@ tenant_patterns = [
     path("setup/helpcenter/", include((helpcenter_urls.setup_patterns, "helpcenter"))),
     path("setup/collab/", include((collab_urls.setup_patterns, "collab"))),
     path("setup/activities/", include((activities_urls.setup_patterns, "activities"))),
+    path("setup/mailtemplates/", include((mailtemplates_urls.setup_patterns, "mailtemplates"))),
     path("help/", include((helpcenter_urls.public_patterns, "help"))),
     path("mail/", include((mailin_urls.public_patterns, "mailin_public"))),
     path("profile/", profile.profile, name="profile"),

@@ -193,6 +193,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "time_entry_id": time_entry.pk,
         "approval_id": approval.pk,
         "share_id": share.pk,
+        **_bpactions_objects(tenant, department),
     }
 
 
@@ -249,6 +250,7 @@ def _snapshot(org) -> tuple:
         _activity_rows(org),
         _helpcenter_rows(org),
         _collab_rows(org),
+        _bpactions_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
 
@@ -350,6 +352,36 @@ def _activity_rows(org) -> tuple:
             .order_by("pk")
             .values_list("pk", "started_at", "elapsed_seconds")
         ),
+    )
+
+
+def _bpactions_objects(tenant, department) -> dict[str, int]:
+    """A mail template (BP-11, BP-15) and an after-action that sends it (BP-11)."""
+    from blueprints.models import AfterAction
+    from helpdesk.tickets.mailtemplates.models import MailTemplate
+
+    template = MailTemplate.objects.create(
+        org=tenant.org, name="Secret template", subject="s {{ticket.number}}", body="b"
+    )
+    action = AfterAction.objects.create(
+        org=tenant.org,
+        department=department,
+        name="Secret action",
+        type="email",
+        config={"template_id": template.pk, "ticket_owner": True},
+    )
+    return {"mail_template_id": template.pk, "after_action_id": action.pk}
+
+
+def _bpactions_rows(org) -> tuple:
+    """Mail templates, after-actions and their runs (BP-11)."""
+    from blueprints.models import AfterAction, AfterActionRun
+    from helpdesk.tickets.mailtemplates.models import MailTemplate
+
+    return (
+        list(MailTemplate.objects.for_org(org).order_by("pk").values_list("pk", "name", "body")),
+        list(AfterAction.objects.for_org(org).order_by("pk").values_list("pk", "name", "config")),
+        list(AfterActionRun.objects.for_org(org).order_by("pk").values_list("pk", "status")),
     )
 
 

@@ -1,7 +1,9 @@
 """Placeholders of canned responses: `{{ticket.number}}` style, spaces inside allowed.
 
 A pure module: which names exist, which a text uses, and the text with values put in. Text in,
-text out: values are inserted as typed, and whoever shows the result escapes it."""
+text out: values are inserted as typed, and whoever shows the result escapes it. Other features
+(mail templates) pass their own vocabulary as `known`; the default is the canned responses'.
+Nothing is evaluated: a name is looked up in a fixed mapping, never resolved as an attribute."""
 
 from __future__ import annotations
 
@@ -37,12 +39,12 @@ def used_placeholders(text: str) -> list[str]:
     return list(seen)
 
 
-def validate_placeholders(text: str) -> None:
+def validate_placeholders(text: str, known: Mapping[str, object] = PLACEHOLDERS) -> None:
     """Refuse a text with an unknown placeholder, or a `{{` that is never closed, naming it."""
-    unknown = [name for name in used_placeholders(text) if name not in PLACEHOLDERS]
+    unknown = [name for name in used_placeholders(text) if name not in known]
     errors = [
         _("Unknown placeholder “%(name)s”. Use one of: %(known)s.")
-        % {"name": as_code(name), "known": ", ".join(map(as_code, PLACEHOLDERS))}
+        % {"name": as_code(name), "known": ", ".join(map(as_code, known))}
         for name in unknown
     ]
     if "{{" in PLACEHOLDER_RE.sub("", text or ""):
@@ -51,12 +53,12 @@ def validate_placeholders(text: str) -> None:
         raise ValidationError(errors, code="placeholder")
 
 
-def render(text: str, values: Mapping[str, str]) -> str:
+def render(text: str, values: Mapping[str, str], known: Mapping[str, object] = PLACEHOLDERS) -> str:
     """The text with each known placeholder replaced by its value (empty when the ticket has
     none, e.g. no contact); anything else stays as written."""
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        return values.get(name, "") if name in PLACEHOLDERS else match.group(0)
+        return values.get(name, "") if name in known else match.group(0)
 
     return PLACEHOLDER_RE.sub(value, text or "")
