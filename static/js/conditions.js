@@ -60,7 +60,9 @@
     var root = data === null ? null : simple(data);
     this.container.textContent = "";
     if (root === null) {
+      // Nested groups (or JSON the server sent back with an error): the textarea stays.
       this.container.appendChild(el("p", { class: "help", text: L.nested }));
+      this.container.hidden = false;
       this.showJson(true);
       return;
     }

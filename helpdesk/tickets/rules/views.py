@@ -89,7 +89,7 @@ def builder_schema(org: Any) -> dict[str, Any]:
             "unit": _("Unit"),
             "match": _("Match"),
             "json": _("Edit as JSON"),
-            "nested": _("This condition has nested groups: edit it as JSON."),
+            "nested": _("The builder shows one group of conditions: edit these criteria as JSON."),
             "empty": _("No conditions: the rule applies to every ticket."),
             "yes": _("Yes"),
             "no": _("No"),
