@@ -396,3 +396,8 @@ RESERVED_PORTALS = frozenset(
 
 # Absolute address of the site, for links in emails (invitations, password resets).
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+
+# Outgoing webhooks (helpdesk/webhooks.py): private, loopback and link-local targets are
+# refused unless this is on (a development or test setup talking to a local receiver).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
