@@ -4,6 +4,7 @@ TenantMiddleware resolves the organization and checks membership."""
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from blueprints import ticket_urls as blueprints_ticket_urls
 from helpdesk import streams
 from helpdesk.tenancy.forms import PasswordResetForm
 from helpdesk.tenancy.views import account, apps, profile, signin, signup
@@ -20,6 +21,10 @@ from helpdesk.tickets.rules import urls as rules_urls
 tenant_patterns = [
     path("", apps.org_home, name="org_home"),
     path("desk/", include((tickets_urls.desk_patterns, "desk"))),
+    path(
+        "desk/tickets/<int:number>/blueprint/",
+        include((blueprints_ticket_urls.desk_patterns, "bp_ticket")),
+    ),
     path("customers/", include("customers.urls")),
     path("crm/", apps.crm_home, name="crm_home"),
     path("chat/", apps.chat_home, name="chat_home"),

@@ -194,6 +194,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "approval_id": approval.pk,
         "share_id": share.pk,
         **_bpactions_objects(tenant, department),
+        **_bpcore_objects(tenant, ticket),
     }
 
 
@@ -251,6 +252,7 @@ def _snapshot(org) -> tuple:
         _helpcenter_rows(org),
         _collab_rows(org),
         _bpactions_rows(org),
+        _bpcore_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
 
@@ -352,6 +354,42 @@ def _activity_rows(org) -> tuple:
             .order_by("pk")
             .values_list("pk", "started_at", "elapsed_seconds")
         ),
+    )
+
+
+def _bpcore_objects(tenant, ticket) -> dict[str, int]:
+    """A blueprint with two states and a transition, the ticket in it (BP-25's ticket pages)."""
+    from blueprints.models import Blueprint, State, TicketBlueprint, Transition, TransitionSource
+
+    org = tenant.org
+    blueprint = Blueprint.objects.create(
+        org=org, name="Secret process", department=ticket.department, status="active"
+    )
+    here = State.objects.create(org=org, blueprint=blueprint, status=ticket.status)
+    other = ticket.department.statuses.exclude(pk=ticket.status_id).first()
+    there = State.objects.create(org=org, blueprint=blueprint, status=other)
+    transition = Transition.objects.create(
+        org=org, blueprint=blueprint, name="Secret step", to_state=there
+    )
+    TransitionSource.objects.create(org=org, transition=transition, state=here)
+    now = ticket.created_at
+    TicketBlueprint.objects.get_or_create(
+        org=org,
+        ticket=ticket,
+        defaults={"blueprint": blueprint, "state": here, "entered_at": now, "started_at": now},
+    )
+    return {"transition_id": transition.pk, "blueprint_id": blueprint.pk, "state_id": here.pk}
+
+
+def _bpcore_rows(org) -> tuple:
+    """Tickets' blueprint instances, windows, overrides and logs (BP-25's ticket pages)."""
+    from blueprints.models import OwnerOverride, TicketBlueprint, TransitionLog, TransitionWindow
+
+    return (
+        list(TicketBlueprint.objects.for_org(org).order_by("pk").values_list("pk", "state_id")),
+        list(TransitionWindow.objects.for_org(org).order_by("pk").values_list("pk", "done")),
+        list(OwnerOverride.objects.for_org(org).order_by("pk").values_list("pk", "user_id")),
+        list(TransitionLog.objects.for_org(org).order_by("pk").values_list("pk", "kind")),
     )
 
 

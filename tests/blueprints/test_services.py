@@ -59,9 +59,7 @@ def test_bp10_message_of_256_characters_is_refused_and_nothing_saved(make):
             message="x" * 256,
             owners=[bp.OwnerInput(kind="ticket_owner")],
         )
-    assert exc.value.message_dict["message"] == [
-        "The message has 256 characters; use at most 255."
-    ]
+    assert exc.value.message_dict["message"] == ["The message has 256 characters; use at most 255."]
     assert _counts() == before
     make.transition(blueprint, "Finish", states["Done"], [states["Open"]], message="x" * 255)
 
