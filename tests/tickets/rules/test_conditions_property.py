@@ -1,4 +1,5 @@
-"""TKT-09: the condition language's two readings agree. Random tickets are written to
+"""TKT-09, BP-07/BP-08: the condition language's two readings agree (with the fields the
+blueprints app registers). Random tickets are written to
 PostgreSQL, a random condition is parsed, and the tickets `matches` accepts are exactly those
 `Ticket.objects.filter(to_q(...))` returns."""
 
@@ -11,6 +12,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from blueprints.models import TicketBlueprint
 from customers.models import Contact
 from helpdesk.tenancy.models import Team, TeamMember
 from helpdesk.tickets.conditions import matches, parse, schema_for, to_q
@@ -21,6 +23,7 @@ from helpdesk.tickets.models import (
     Priority,
     StatusKind,
     Tag,
+    Thread,
     Ticket,
     TicketStatus,
     TicketTag,
@@ -72,6 +75,15 @@ class World:
                 type=kind,
                 choices=PICK if kind == "picklist" else [],
             )
+        # What blueprints add to the language (the owner's role, thread counts, the ticket's
+        # blueprint state): a blueprint with two states the tickets may sit in.
+        from blueprints.models import Blueprint, State
+
+        blueprint = Blueprint.objects.create(org=org, name="Flow", department=desk.department)
+        own = [st for st in self.statuses if st.department_id == desk.department.pk][:2]
+        self.bp_states = [
+            State.objects.create(org=org, blueprint=blueprint, status=st) for st in own
+        ]
         self.schema = schema_for(org)
 
 
@@ -101,6 +113,8 @@ def ticket_data(world: World):
             "created_at": moments,
             "custom_fields": custom,
             "tags": st.lists(st.sampled_from(world.tags), unique=True, max_size=2),
+            "threads": st.lists(st.sampled_from(["incoming", "comment", "reply"]), max_size=3),
+            "bp_state": st.sampled_from([None, *world.bp_states]),
         }
     )
 
@@ -221,6 +235,34 @@ def leaves(world: World):
         ),
         st.builds(leaf, st.just("cf.ok"), st.just("is"), st.booleans()),
         st.builds(leaf, st.just("number"), st.sampled_from(["lt", "gt", "is"]), st.integers(1, 5)),
+        # Fields the blueprints app registers (blueprints/conditions.py).
+        st.builds(
+            leaf,
+            st.just("owner_role"),
+            st.sampled_from(["is", "is_not"]),
+            st.sampled_from(["admin", "agent", "restricted"]),
+        ),
+        st.builds(leaf, st.just("owner_role"), st.sampled_from(["is_empty", "is_not_empty"])),
+        st.builds(
+            leaf,
+            st.sampled_from(["thread_count", "incoming_count"]),
+            st.sampled_from(["is", "is_not", "lt", "lte", "gt", "gte"]),
+            st.integers(0, 3),
+        ),
+        st.builds(leaf, st.just("incoming_count"), st.just("between"), st.just([1, 2])),
+        st.builds(
+            leaf,
+            st.just("blueprint_state"),
+            st.sampled_from(["is", "is_not"]),
+            st.sampled_from([s.pk for s in world.bp_states]),
+        ),
+        st.builds(
+            leaf,
+            st.just("blueprint_state"),
+            st.sampled_from(["in", "not_in"]),
+            st.lists(st.sampled_from([s.pk for s in world.bp_states]), min_size=1),
+        ),
+        st.builds(leaf, st.just("blueprint_state"), st.sampled_from(["is_empty", "is_not_empty"])),
         st.tuples(
             date_fields,
             st.sampled_from(["before", "after", "between", "within_last", "within_next"]),
@@ -245,6 +287,8 @@ def _write(world: World, rows: list[dict]) -> list[Ticket]:
     for n, row in enumerate(rows, start=1):
         data = dict(row)
         tags = data.pop("tags")
+        threads = data.pop("threads")
+        bp_state = data.pop("bp_state")
         created = data.pop("created_at")
         status = data["status"]
         ticket = Ticket.objects.create(
@@ -261,6 +305,18 @@ def _write(world: World, rows: list[dict]) -> list[Ticket]:
         TicketTag.objects.bulk_create(
             TicketTag(org=world.org, ticket=ticket, tag=tag) for tag in tags
         )
+        Thread.objects.bulk_create(
+            Thread(org=world.org, ticket=ticket, kind=kind, body="x") for kind in threads
+        )
+        if bp_state is not None:
+            TicketBlueprint.objects.create(
+                org=world.org,
+                ticket=ticket,
+                blueprint_id=bp_state.blueprint_id,
+                state=bp_state,
+                entered_at=created,
+                started_at=created,
+            )
         tickets.append(ticket)
     return tickets
 
