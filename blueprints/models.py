@@ -467,3 +467,6 @@ class TransitionLog(TenantModel):
 
 # After-actions keep their runs and the webhook secret in their own package (BP-11).
 from .actions.models import AfterActionRun, RunStatus, WebhookSecret  # noqa: E402, F401
+
+# The remove-from-all-tickets job keeps its progress in its own package (BP-18).
+from .removal.models import RemovalJob, RemovalStatus  # noqa: E402, F401

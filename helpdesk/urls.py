@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from blueprints import ticket_urls as blueprints_ticket_urls
+from blueprints import urls as blueprints_urls
 from helpdesk import streams
 from helpdesk.tenancy.forms import PasswordResetForm
 from helpdesk.tenancy.views import account, apps, profile, signin, signup
@@ -36,6 +37,7 @@ tenant_patterns = [
         "setup/departments/<int:dept_id>/canned/", include((canned_urls.setup_patterns, "canned"))
     ),
     path("setup/rules/", include((rules_urls.setup_patterns, "rules"))),
+    path("setup/blueprints/", include((blueprints_urls.setup_patterns, "blueprints"))),
     path("setup/mailin/", include((mailin_urls.setup_patterns, "mailin"))),
     path("setup/imap/", include((imap_urls.setup_patterns, "imap"))),
     path("setup/helpcenter/", include((helpcenter_urls.setup_patterns, "helpcenter"))),

@@ -195,6 +195,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "share_id": share.pk,
         **_bpactions_objects(tenant, department),
         **_bpcore_objects(tenant, ticket),
+        **_bpsettings_objects(tenant),
     }
 
 
@@ -253,6 +254,7 @@ def _snapshot(org) -> tuple:
         _collab_rows(org),
         _bpactions_rows(org),
         _bpcore_rows(org),
+        _bpsettings_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
 
@@ -420,6 +422,34 @@ def _bpactions_rows(org) -> tuple:
         list(MailTemplate.objects.for_org(org).order_by("pk").values_list("pk", "name", "body")),
         list(AfterAction.objects.for_org(org).order_by("pk").values_list("pk", "name", "config")),
         list(AfterActionRun.objects.for_org(org).order_by("pk").values_list("pk", "status")),
+    )
+
+
+def _bpsettings_objects(tenant) -> dict[str, int]:
+    """A remove-from-all-tickets job of the blueprint `_bpcore_objects` made (Setup →
+    Blueprints, BP-18); its blueprint, state and transition serve the Setup pages too."""
+    from blueprints.models import Blueprint
+    from blueprints.removal.models import RemovalJob
+
+    blueprint = Blueprint.objects.for_org(tenant.org).get(name="Secret process")
+    job = RemovalJob.objects.create(org=tenant.org, blueprint=blueprint, status="done")
+    return {"removal_id": job.pk}
+
+
+def _bpsettings_rows(org) -> tuple:
+    """Blueprints, their states and transitions, and removal jobs (BP-01..BP-21)."""
+    from blueprints.models import Blueprint, State, Transition
+    from blueprints.removal.models import RemovalJob
+
+    return (
+        list(
+            Blueprint.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "name", "status", "position", "criteria")
+        ),
+        list(State.objects.for_org(org).order_by("pk").values_list("pk", "status_id")),
+        list(Transition.objects.for_org(org).order_by("pk").values_list("pk", "name", "message")),
+        list(RemovalJob.objects.for_org(org).order_by("pk").values_list("pk", "status", "done")),
     )
 
 
