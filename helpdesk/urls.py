@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from blueprints import ticket_urls as blueprints_ticket_urls
+from blueprints.actions import urls as bpactions_urls
 from blueprints import urls as blueprints_urls
 from helpdesk import streams
 from helpdesk.tenancy.forms import PasswordResetForm
@@ -44,6 +45,7 @@ tenant_patterns = [
     path("setup/collab/", include((collab_urls.setup_patterns, "collab"))),
     path("setup/activities/", include((activities_urls.setup_patterns, "activities"))),
     path("setup/mailtemplates/", include((mailtemplates_urls.setup_patterns, "mailtemplates"))),
+    path("setup/blueprint-actions/", include((bpactions_urls.setup_patterns, "bpactions"))),
     path("help/", include((helpcenter_urls.public_patterns, "help"))),
     path("mail/", include((mailin_urls.public_patterns, "mailin_public"))),
     path("profile/", profile.profile, name="profile"),

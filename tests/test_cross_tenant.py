@@ -193,7 +193,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "time_entry_id": time_entry.pk,
         "approval_id": approval.pk,
         "share_id": share.pk,
-        **_bpactions_objects(tenant, department),
+        **_bpactions_objects(tenant, department, ticket),
         **_bpcore_objects(tenant, ticket),
         **_bpsettings_objects(tenant),
     }
@@ -395,9 +395,12 @@ def _bpcore_rows(org) -> tuple:
     )
 
 
-def _bpactions_objects(tenant, department) -> dict[str, int]:
-    """A mail template (BP-11, BP-15) and an after-action that sends it (BP-11)."""
-    from blueprints.models import AfterAction
+def _bpactions_objects(tenant, department, ticket) -> dict[str, object]:
+    """A mail template (BP-11, BP-15), an after-action that sends it and a failed run of it on
+    the ticket (BP-11)."""
+    from django.utils import timezone
+
+    from blueprints.models import AfterAction, AfterActionRun, TransitionLog
     from helpdesk.tickets.mailtemplates.models import MailTemplate
 
     template = MailTemplate.objects.create(
@@ -410,7 +413,24 @@ def _bpactions_objects(tenant, department) -> dict[str, int]:
         type="email",
         config={"template_id": template.pk, "ticket_owner": True},
     )
-    return {"mail_template_id": template.pk, "after_action_id": action.pk}
+    entry = TransitionLog.objects.create(
+        org=tenant.org, ticket=ticket, kind="transition", name="Approve", at=timezone.now()
+    )
+    run = AfterActionRun.objects.create(
+        org=tenant.org,
+        log=entry,
+        action=action,
+        ticket=ticket,
+        name=action.name,
+        type=action.type,
+        status="failed",
+        error="secret failure",
+    )
+    return {
+        "mail_template_id": template.pk,
+        "after_action_id": action.pk,
+        "after_action_run_id": run.pk,
+    }
 
 
 def _bpactions_rows(org) -> tuple:

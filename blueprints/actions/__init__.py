@@ -18,13 +18,15 @@ from typing import Any
 
 from helpdesk.tickets.mailtemplates import usage as _template_usage
 
+from . import tasks  # noqa: F401  (registers the Celery task with the worker)
+
 
 def schedule_after_actions(log_entry: Any) -> None:
     """Queue the after-actions linked to `log_entry.transition` (a `TransitionLog` of a
     completed transition), in their order. Called after the transition's commit."""
     from .services import after_actions_schedule
 
-    after_actions_schedule(log_entry=log_entry)
+    tasks.enqueue(after_actions_schedule(log_entry=log_entry))
 
 
 def _email_actions_sending(org_id: int, template_id: int) -> int:
