@@ -99,8 +99,11 @@
 
   Builder.prototype.showJson = function (show) {
     this.textarea.hidden = !show;
-    var label = this.container.parentNode.querySelector(".condition-json-label");
-    if (label) label.hidden = !show;
+    var field = this.container.parentNode;
+    [".condition-json-label", ".condition-json-help"].forEach(function (selector) {
+      var node = field.querySelector(selector);
+      if (node) node.hidden = !show;
+    });
   };
 
   Builder.prototype.refresh = function () {

@@ -162,7 +162,8 @@ class WorkflowRuleForm(RuleForm):
     @staticmethod
     def placeholders() -> list[tuple[str, str]]:
         """The canned-response placeholders; in a rule's mail "agent" is the ticket's owner."""
-        return [(as_code(name), str(label)) for name, label in PLACEHOLDERS.items()]
+        labels = {**PLACEHOLDERS, "agent.name": _("The ticket's owner")}
+        return [(as_code(name), str(label)) for name, label in labels.items()]
 
     def clean_custom_updates(self) -> dict[str, Any]:
         text = (self.cleaned_data.get("custom_updates") or "").strip()
