@@ -202,6 +202,8 @@ def resolve_target(url: str, *, allow_private: bool = False) -> Target:
         raise DeliveryFailed(f"{host} has no address.")
     for address in found:
         if not address_allowed(address, allow_private=allow_private):
+            if literal is not None:
+                raise UnsafeTarget(f"{address} is not a public address.")
             raise UnsafeTarget(f"{host} resolves to {address}, which is not a public address.")
     return Target(scheme, host, port, path, tuple(str(a) for a in found))
 

@@ -386,9 +386,9 @@ def _run_webhook(run: AfterActionRun, action: AfterAction, entry: TransitionLog)
         "transition": {
             "id": entry.transition_id,
             "name": entry.name,
-            "from": entry.from_status.name if entry.from_status_id else None,
-            "to": entry.to_status.name if entry.to_status_id else None,
-            "by": entry.actor.email if entry.actor_id else None,
+            "from": entry.from_status.name if entry.from_status else None,
+            "to": entry.to_status.name if entry.to_status else None,
+            "by": entry.actor.email if entry.actor else None,
             "at": entry.at.isoformat(),
         },
         "action": {"id": action.pk, "name": action.name},

@@ -5,6 +5,7 @@ start-up pulls in nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from celery import shared_task
 from django.db import transaction
@@ -34,6 +35,4 @@ def after_action_run_task(self, org_id: int, run_id: int) -> object:
 def enqueue(runs: Iterable) -> None:
     """Queue a task per run once the current transaction commits."""
     for run in runs:
-        transaction.on_commit(
-            lambda org_id=run.org_id, run_id=run.pk: after_action_run_task.delay(org_id, run_id)
-        )
+        transaction.on_commit(partial(after_action_run_task.delay, run.org_id, run.pk))
