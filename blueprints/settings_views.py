@@ -282,7 +282,7 @@ def state_delete(request: HttpRequest, blueprint_id: int, state_id: int) -> Http
 
 def _after_actions_url(org: Any) -> str | None:
     """The after-actions' own Setup page, once it exists (the after-actions work owns it)."""
-    for name in ("blueprints:after_actions", "blueprints:after_action_list"):
+    for name in ("bpactions:action_list",):
         try:
             return reverse(name, kwargs={"portal": org.portal})
         except NoReverseMatch:

@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from blueprints import ticket_urls as blueprints_ticket_urls
-from blueprints.actions import urls as bpactions_urls
 from blueprints import urls as blueprints_urls
+from blueprints.actions import urls as bpactions_urls
 from helpdesk import streams
 from helpdesk.tenancy.forms import PasswordResetForm
 from helpdesk.tenancy.views import account, apps, profile, signin, signup

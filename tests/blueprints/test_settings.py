@@ -580,3 +580,27 @@ def test_bp_settings_pages_answer_in_japanese(client, ent):
     assert "ブループリント" in page.content.decode()
     page = client.get(_url(ent, "process", blueprint_id=blueprint.pk), HTTP_ACCEPT_LANGUAGE="ja")
     assert "遷移" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_bp11_link_reusable_after_actions_of_the_department(client, ent):
+    from blueprints.models import AfterAction, TransitionAfterAction
+
+    blueprint = _blueprint(ent, statuses=("Open", "Approved"), status="draft")
+    mail = AfterAction.objects.create(
+        org=ent.org, department=ent.department, name="Tell the customer", type="email"
+    )
+    AfterAction.objects.create(
+        org=ent.org, department=ent.other_department, name="Billing only", type="task"
+    )
+    _admin(client, ent)
+    page = client.get(_url(ent, "transition_create", blueprint_id=blueprint.pk)).content.decode()
+    assert "Tell the customer" in page and "Billing only" not in page
+    for name in ("Approve", "Approve again"):
+        response = client.post(
+            _url(ent, "transition_create", blueprint_id=blueprint.pk),
+            _transition_post(ent, blueprint, name=name, after_actions=[mail.pk]),
+        )
+        assert response.status_code == 302
+    # One action serves both transitions (BP-11: existing actions are reused).
+    assert TransitionAfterAction.objects.for_org(ent.org).filter(action=mail).count() == 2

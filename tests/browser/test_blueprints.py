@@ -1,5 +1,6 @@
 """Browser: an admin configures a three-state blueprint through the Setup forms, by keyboard
-where it matters (BP-01, BP-05, BP-08, BP-09, BP-21, BP-24), with no CSP violation and every
+where it matters (BP-01, BP-05, BP-08, BP-09, BP-21, BP-24); an agent then completes a
+transition that needs a field and a comment on the ticket (BP-25). No CSP violation, every
 static file loaded. Screenshots of each page go to test-artifacts/."""
 
 from __future__ import annotations
@@ -9,7 +10,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from blueprints.models import Blueprint, BlueprintStatus, Transition, TransitionField
+from blueprints.models import (
+    Blueprint,
+    BlueprintStatus,
+    TicketBlueprint,
+    Transition,
+    TransitionField,
+)
 from helpdesk.tickets.models import CustomField, StatusKind, TicketStatus
 from tests.factories import PASSWORD
 from tests.tickets.conftest import desk as desk_fixture  # noqa: F401 - reused fixture
@@ -119,7 +126,33 @@ def test_bp01_admin_configures_a_three_state_blueprint_through_the_forms(
     send = Transition.objects.for_org(org).get(name="Send for approval")
     assert TransitionField.objects.for_org(org).get(transition=send).field == "cf.meal"
 
-    # 6. A second blueprint, moved first with the keyboard (BP-21).
+    # 6. Bob, the ticket's owner, completes "Send for approval": it needs the meal preference
+    #    and a comment written inside the transition (BP-08, BP-09, BP-25).
+    ticket = desk.ticket(subject="Flight to Osaka", priority="high", owner=desk.agent.user)
+    instance = TicketBlueprint.objects.for_org(org).get(ticket=ticket)
+    assert instance.blueprint_id == blueprint.pk
+    agent = new_context().new_page()
+    static_errors.watch(agent)
+    agent.goto(f"{live_server.url}/accounts/login/")
+    agent.get_by_label("Email").fill("bob@acme.test")
+    agent.get_by_label("Password").fill(PASSWORD)
+    agent.get_by_role("button", name="Log in").click()
+    agent.goto(f"{live_server.url}/acme/desk/tickets/{ticket.number}/")
+    agent.get_by_role("button", name="Send for approval").click()
+    # The button opens the transition's window and its dialog.
+    expect(agent.get_by_text("Write why the request needs approval.")).to_be_visible()
+    agent.locator("#bp-entry-body").fill("The customer flies business class.")
+    agent.get_by_role("button", name="Add to the ticket").click()
+    expect(agent.locator(".bp-actions .bp-done")).to_have_count(1)
+    agent.locator(".bp-complete").get_by_label("Meal preference").fill("Vegetarian")
+    _shot(agent, "agent-dialog")
+    agent.get_by_role("button", name="Complete “Send for approval”").click()
+    expect(agent.get_by_test_id("bp-state")).to_have_text("Awaiting approval")
+    ticket.refresh_from_db()
+    assert ticket.status.name == "Awaiting approval"
+    assert ticket.custom_fields.get("meal") == "Vegetarian"
+
+    # 7. A second blueprint, moved first with the keyboard (BP-21).
     page.goto(f"{live_server.url}/acme/setup/blueprints/")
     page.get_by_role("link", name="New blueprint in").click()
     page.get_by_label("Name", exact=True).fill("Returns")
