@@ -487,7 +487,8 @@ def _body(parsed: parse.ParsedMail, inline: dict[str, int], notes: list[str]) ->
     for note in notes:
         body += f"<p><em>⚠ {html.escape(note)}</em></p>"
     if not body.strip():
-        body = f"<p><em>{html.escape(_('(no text)'))}</em></p>"
+        empty = _("(no text)")
+        body = f"<p><em>{html.escape(empty)}</em></p>"
     return body
 
 
