@@ -39,6 +39,7 @@ from helpdesk.tickets.mailtemplates.models import MailTemplate
 from helpdesk.tickets.mailtemplates.services import mail_template_delete
 from helpdesk.tickets.models import TicketHistory
 from tests.conftest import login
+from tests.integration.test_celery_worker import redis_worker  # noqa: F401 - reused fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -443,3 +444,25 @@ def test_bp11_agents_cannot_manage_actions(make, client):
     login(client, make.desk.agent)
     response = client.get(reverse("bpactions:action_list", kwargs={"portal": "acme"}))
     assert response.status_code in (403, 404)
+
+
+# --- A real worker -----------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_bp11_a_real_worker_runs_the_action_after_commit(make, redis_worker):  # noqa: F811
+    """Celery over Redis, not eager: the run is queued after the transition's commit and done
+    by the worker."""
+    import time
+
+    desk = make.desk
+    task = _action(desk, "task", {"subject": "Worker made this"})
+    _blueprint, transition, ticket = _process(make, task)
+    engine.complete_transition(ticket=ticket, transition=transition, membership=desk.agent)
+    deadline = time.monotonic() + 20
+    run = None
+    while time.monotonic() < deadline:
+        run = AfterActionRun.objects.for_org(desk.org).first()
+        if run is not None and run.status == RunStatus.DONE:
+            break
+        time.sleep(0.1)
+    assert run is not None and run.status == RunStatus.DONE
+    assert Activity.objects.for_org(desk.org).filter(subject="Worker made this").exists()
