@@ -156,7 +156,7 @@ def ingest(
         if entry is None:
             return _duplicate(org, key)
         if parsed is None:
-            return _hold(entry, raw, problem)
+            return _hold(entry, raw, problem, department)
         return _process(org, entry, parsed, raw, department)
 
 
@@ -224,14 +224,17 @@ def _finish(
     entry.reason = reason[:255]
     entry.ticket = ticket
     entry.thread = thread
-    entry.department = department or (ticket.department if ticket is not None else None)
+    if department is not None:
+        entry.department = department
+    else:  # the ticket's, by id: no read of the department
+        entry.department_id = ticket.department_id if ticket is not None else None
     entry.raw = raw
     InboundMessage.objects.for_org(entry.org_id).filter(pk=entry.pk).update(
         outcome=entry.outcome,
         reason=entry.reason,
         ticket=ticket,
         thread=thread,
-        department=entry.department,
+        department_id=entry.department_id,
         raw=raw,
         sender=entry.sender,
         subject=entry.subject,
@@ -239,8 +242,14 @@ def _finish(
     return IngestResult(outcome=outcome, ticket=ticket, thread=thread, reason=reason, entry=entry)
 
 
-def _hold(entry: InboundMessage, raw: bytes, reason: str) -> IngestResult:
-    return _finish(entry, Outcome.HELD, reason=reason or "cannot be placed", raw=raw)
+def _hold(
+    entry: InboundMessage, raw: bytes, reason: str, department: Department | None = None
+) -> IngestResult:
+    """Keep the message's bytes, the reason and the department it was sent for (a retry
+    places it there)."""
+    return _finish(
+        entry, Outcome.HELD, reason=reason or "cannot be placed", raw=raw, department=department
+    )
 
 
 @dataclass
@@ -283,10 +292,10 @@ def _process(
         with transaction.atomic():  # a savepoint: a failure leaves nothing half-written
             return _place(org, entry, parsed, department, known)
     except (Unplaceable, ValidationError) as exc:
-        return _hold(entry, raw, _reason(exc))
+        return _hold(entry, raw, _reason(exc), department)
     except Exception as exc:  # noqa: BLE001 - kept for an admin rather than lost
         logger.exception("mail %s for %s could not be placed", parsed.key, org.portal)
-        return _hold(entry, raw, _reason(exc))
+        return _hold(entry, raw, _reason(exc), department)
 
 
 def _own_mail_reason(parsed: parse.ParsedMail, known: _Known) -> str:
@@ -529,7 +538,8 @@ def held_retry(*, actor: Membership, entry: InboundMessage) -> IngestResult:
     with tenant_scope(org.pk), transaction.atomic():
         row = (
             InboundMessage.objects.for_org(org)
-            .select_for_update()
+            .select_related("department")
+            .select_for_update(of=("self",))
             .filter(pk=entry.pk, outcome=Outcome.HELD)
             .first()
         )
@@ -539,9 +549,10 @@ def held_retry(*, actor: Membership, entry: InboundMessage) -> IngestResult:
         try:
             parsed = parse.parse(raw)
         except Exception as exc:  # noqa: BLE001
-            return _hold(row, raw, _reason(exc))
+            return _hold(row, raw, _reason(exc), row.department)
         row.sender, row.subject = parsed.from_email[:255], parsed.subject[:255]
-        return _process(org, row, parsed, raw, None)
+        department = row.department if row.department and row.department.is_enabled else None
+        return _process(org, row, parsed, raw, department)
 
 
 @transaction.atomic

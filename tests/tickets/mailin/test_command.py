@@ -114,3 +114,24 @@ def test_tkt07_command_in_a_mail_servers_pipe(acme, support, tmp_path):
         check=False,
     )
     assert nowhere.returncode == 67
+
+
+@pytest.mark.django_db
+def test_tkt07_a_held_message_keeps_the_department_it_was_sent_for(acme, support, sales):
+    from helpdesk.tickets.mailin.services import held_retry
+
+    out = io.StringIO()
+    raw = CORPUS / "gmail_alternative.eml"
+    sales.is_enabled = False
+    sales.save(update_fields=["is_enabled"])
+    support.is_enabled = False
+    support.save(update_fields=["is_enabled"])
+    call_command(
+        "mail_ingest", "--portal", "acme", "--department", str(sales.pk), str(raw), stdout=out
+    )
+    assert out.getvalue().startswith("held")
+    sales.is_enabled = support.is_enabled = True
+    sales.save(update_fields=["is_enabled"])
+    support.save(update_fields=["is_enabled"])
+    entry = InboundMessage.objects.for_org(acme.org).get()
+    assert held_retry(actor=acme.admin, entry=entry).ticket.department == sales
