@@ -68,6 +68,25 @@ def _show_errors(form: Any, exc: ValidationError, sections: dict[str, list[str]]
             form.add_error(None, texts)
 
 
+def _moved(request: HttpRequest, blueprints: list[Blueprint]) -> tuple[int, str] | None:
+    """After ↑/↓: which row's button gets the focus (the same direction, or the other one
+    when the row reached the end of the list)."""
+    try:
+        pk = int(request.GET.get("moved", ""))
+    except ValueError:
+        return None
+    ids = [b.pk for b in blueprints]
+    if pk not in ids:
+        return None
+    direction = "down" if request.GET.get("dir") == "down" else "up"
+    at = ids.index(pk)
+    if direction == "up" and at == 0:
+        direction = "down"
+    elif direction == "down" and at == len(ids) - 1:
+        direction = "up"
+    return pk, direction
+
+
 # --- The list -----------------------------------------------------------------------------------
 @desk_admin_required
 def blueprint_list(request: HttpRequest, dept_id: int | None = None) -> HttpResponse:
@@ -102,6 +121,7 @@ def blueprint_list(request: HttpRequest, dept_id: int | None = None) -> HttpResp
             "plan_allows": _plan_allows(org),
             "active_limit": limit,
             "active_count": sum(1 for b in blueprints if b.is_active),
+            "moved": _moved(request, blueprints),
         },
     )
 
@@ -131,6 +151,12 @@ def blueprint_action(request: HttpRequest, blueprint_id: int) -> HttpResponse:
                     request,
                     _("“%(name)s” is now number %(n)d in the list.") % {"name": name, "n": to + 1},
                 )
+            # Keyboard users keep their place: the list focuses the moved row's button.
+            url = reverse(
+                "blueprints:department",
+                kwargs={"portal": request.org.portal, "dept_id": blueprint.department_id},  # type: ignore[attr-defined]
+            )
+            return redirect(f"{url}?moved={blueprint.pk}&dir={action}")
         elif action in ("activate", "deactivate"):
             status = BlueprintStatus.ACTIVE if action == "activate" else BlueprintStatus.INACTIVE
             bp.blueprint_set_status(actor=actor, blueprint=blueprint, status=status)

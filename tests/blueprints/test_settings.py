@@ -25,6 +25,7 @@ from blueprints.removal.models import RemovalJob, RemovalStatus
 from blueprints.removal.services import removal_run
 from helpdesk.tickets.models import CustomField, StatusKind, TicketHistory, TicketStatus
 from tests.conftest import login
+from tests.integration.test_celery_worker import redis_worker  # noqa: F401 (a fixture)
 from tests.tickets.conftest import Desk
 from tests.tickets.conftest import desk as desk_fixture  # noqa: F401 - reused fixture
 
@@ -604,3 +605,60 @@ def test_bp11_link_reusable_after_actions_of_the_department(client, ent):
         assert response.status_code == 302
     # One action serves both transitions (BP-11: existing actions are reused).
     assert TransitionAfterAction.objects.for_org(ent.org).filter(action=mail).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bp18_the_removal_job_runs_on_a_real_worker(client, ent, redis_worker):  # noqa: F811
+    """The list's button queues the job after commit; a Celery worker over Redis (ScopedTask,
+    row-level security) takes every ticket out, and the progress fragment shows it done."""
+    import time
+
+    blueprint = _blueprint(ent)
+    for n in range(3):
+        ent.ticket(subject=f"Worker {n}")
+    _admin(client, ent).post(_url(ent, "remove_all", blueprint_id=blueprint.pk))
+    job = RemovalJob.objects.for_org(ent.org).get(blueprint=blueprint)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.finished:
+            break
+        time.sleep(0.2)
+    assert (job.status, job.done, job.total) == (RemovalStatus.DONE, 3, 3)
+    assert not TicketBlueprint.objects.for_org(ent.org).filter(blueprint=blueprint).exists()
+    assert TicketHistory.objects.for_org(ent.org).filter(action="blueprint_removed").count() == 3
+    fragment = client.get(_url(ent, "removal", removal_id=job.pk), HTTP_HX_REQUEST="true")
+    assert b"3 of 3 tickets" in fragment.content
+
+
+@pytest.mark.django_db
+def test_bp20_save_and_activate_over_the_plan_limit_saves_nothing(client, ent):
+    ent.org.plan = "professional"
+    ent.org.save(update_fields=["plan"])
+    _blueprint(ent, "First")
+    second = _blueprint(ent, "Second", status="draft")
+    response = _admin(client, ent).post(
+        _url(ent, "edit", blueprint_id=second.pk),
+        {
+            "name": "Second, renamed",
+            "department": ent.department.pk,
+            "applies": "all",
+            "restriction": "off",
+            "save": "active",
+        },
+    )
+    assert response.status_code == 400
+    assert "Your plan allows 1 active blueprint per department" in response.content.decode()
+    second.refresh_from_db()
+    assert (second.name, second.status) == ("Second", BlueprintStatus.DRAFT)
+
+
+@pytest.mark.django_db
+def test_bp21_after_a_move_the_focus_stays_on_the_moved_blueprint(client, ent):
+    _blueprint(ent, "A", status="draft")
+    b = _blueprint(ent, "B", status="draft")
+    _admin(client, ent)
+    response = client.post(_url(ent, "action", blueprint_id=b.pk), {"action": "up"}, follow=True)
+    html = response.content.decode()
+    row = html[html.index('data-blueprint="B"') : html.index('data-blueprint="A"')]
+    assert "autofocus" in row and "Move B down" in row
