@@ -101,22 +101,31 @@ def _candidates(ticket: Ticket) -> list[Blueprint]:
     )
 
 
-def _condition(org: Any, department: Any, raw: dict[str, Any]) -> Condition | None:
-    """A stored condition, parsed (None: it no longer parses, e.g. a field was removed)."""
-    schema = pipeline.cached(
-        ("bp-schema", org.pk, getattr(department, "pk", department)),
-        lambda: schema_for(org, department=department),
-    )
+Schemas = dict[Any, Any]
+
+
+def _condition(
+    org: Any, department: Any, raw: dict[str, Any], schemas: Schemas | None = None
+) -> Condition | None:
+    """A stored condition, parsed (None: it no longer parses, e.g. a field was removed). The
+    department's schema is read once per pipeline batch, or per `schemas` memo (one engine
+    call): one query however many blueprints or transitions have criteria."""
+    key = ("bp-schema", org.pk, getattr(department, "pk", department))
+    memo = schemas if schemas is not None else {}
+    if key not in memo:
+        memo[key] = pipeline.cached(key, lambda: schema_for(org, department=department))
     try:
-        return parse(raw or {}, schema=schema, org=org, check_refs=False)
+        return parse(raw or {}, schema=memo[key], org=org, check_refs=False)
     except ConditionError:
         return None
 
 
-def _meets(ticket: Ticket, raw: dict[str, Any], now: dt.datetime) -> bool:
+def _meets(
+    ticket: Ticket, raw: dict[str, Any], now: dt.datetime, schemas: Schemas | None = None
+) -> bool:
     if not raw:
         return True
-    condition = _condition(ticket.org, ticket.department_id, raw)
+    condition = _condition(ticket.org, ticket.department_id, raw, schemas)
     return condition is not None and matches(condition, ticket, now=now)
 
 
@@ -187,17 +196,19 @@ def blueprint_step(ctx: pipeline.Context) -> None:
     candidates = _candidates(ticket)
     if not candidates:
         return
-    removed = set(
-        TransitionLog.objects.for_org(ticket.org_id)
-        .filter(ticket_id=ticket.pk, kind=LogKind.REMOVED)
-        .values_list("blueprint_id", flat=True)
-    )
+    schemas: Schemas = {}
     for blueprint in candidates:
-        if blueprint.pk in removed:
+        if not (blueprint.applies_to_all or _meets(ticket, blueprint.criteria, ctx.now, schemas)):
+            continue
+        removed = (
+            TransitionLog.objects.for_org(ticket.org_id)
+            .filter(ticket_id=ticket.pk, kind=LogKind.REMOVED, blueprint=blueprint)
+            .exists()
+        )
+        if removed:
             continue  # an admin took the ticket out of it (BP-18): it does not come back
-        if blueprint.applies_to_all or _meets(ticket, blueprint.criteria, ctx.now):
-            enter(ticket, blueprint, now=ctx.now, actor=ctx.actor.user if ctx.actor else None)
-            return
+        enter(ticket, blueprint, now=ctx.now, actor=ctx.actor.user if ctx.actor else None)
+        return
 
 
 def _status_moved(instance: TicketBlueprint, ticket: Ticket, ctx: pipeline.Context) -> None:
@@ -447,13 +458,18 @@ def _may_execute(
 
 
 def available_transitions(
-    ticket: Ticket, membership: Membership, *, now: dt.datetime | None = None
+    ticket: Ticket,
+    membership: Membership,
+    *,
+    now: dt.datetime | None = None,
+    instance: TicketBlueprint | None = None,
 ) -> tuple[TicketBlueprint | None, list[Option]]:
     """The ticket's blueprint instance and, for each transition from its state, whether the
-    member may take it and why not (BP-25)."""
+    member may take it and why not (BP-25). `instance`: the ticket's, when the caller read
+    it already."""
     ensure_same_org(membership.org, ticket)
     now = now or timezone.now()
-    instance = instance_for(ticket)
+    instance = instance or instance_for(ticket)
     if instance is None:
         return None, []
     member = _Member(membership)
@@ -476,6 +492,7 @@ def available_transitions(
     all_rules.extend({"kind": OwnerKind.AGENT, "user": u} for u in overrides.values())
     names = _owner_names(all_rules, ticket.org_id)
     access = ticket_access(membership, ticket)
+    schemas: Schemas = {}
     options = []
     for t in transitions:
         allowed, rules = _may_execute(instance, t, ticket, member, overrides)
@@ -490,7 +507,7 @@ def available_transitions(
             )
         criteria = befores[t.pk]["criteria"]
         if criteria:
-            condition = _condition(ticket.org, ticket.department_id, criteria)
+            condition = _condition(ticket.org, ticket.department_id, criteria, schemas)
             if condition is None:
                 reasons.append(_("Its condition no longer applies to this department's fields."))
             elif not matches(condition, ticket, now=now):
@@ -525,8 +542,15 @@ def _empty(value: Any) -> bool:
 
 
 # --- The window (BP-09, BP-13) -----------------------------------------------------------------
-def _option(ticket: Ticket, membership: Membership, transition: Transition) -> Option:
-    _instance, options = available_transitions(ticket, membership)
+def _option(
+    ticket: Ticket,
+    membership: Membership,
+    transition: Transition,
+    instance: TicketBlueprint | None = None,
+) -> Option:
+    """The transition as the member sees it on the ticket now (with its definition read
+    fresh: fields, actions, target state)."""
+    _instance, options = available_transitions(ticket, membership, instance=instance)
     for option in options:
         if option.transition.pk == transition.pk:
             return option
@@ -676,6 +700,7 @@ def _during_values(
         if name in values:
             setattr(proposed, name, values[name])
     now = timezone.now()
+    schemas: Schemas = {}
     for f in fields:
         if f.field in errors:
             continue
@@ -683,7 +708,7 @@ def _during_values(
         if f.mandatory and _empty(_field_value(proposed, f.field, proposed.custom_fields)):
             errors[f.field] = [_("%(field)s is required for this transition.") % {"field": label}]
             continue
-        if f.validation and not _meets(proposed, f.validation, now):
+        if f.validation and not _meets(proposed, f.validation, now, schemas):
             errors[f.field] = [f.warning or _("The value does not meet the rule.")]
     return values, errors
 
@@ -735,7 +760,8 @@ def complete_transition(
                 )
                 % {"state": instance.state.status.name}
             )
-        option = _option(locked, membership, transition)
+        option = _option(locked, membership, transition, instance)
+        transition = option.transition  # read with its fields, actions and target
         if not option.can_execute:
             raise PermissionDenied(" ".join(option.reasons))
         values, errors = _during_values(locked, transition, data)
@@ -804,7 +830,6 @@ def complete_transition(
                 next_window = start_transition(
                     ticket=locked, transition=first.transition, membership=membership
                 )
-    ticket.refresh_from_db()
     return Completed(log=entry, next_window=next_window)
 
 
@@ -829,9 +854,7 @@ def auto_transition(org_id: int, ticket_id: int, trigger: str, *, public: bool =
     matching thread scope whose criteria the ticket meets runs, without an actor. During
     requirements do not apply to it (nobody fills them)."""
     with transaction.atomic():
-        if not (
-            Ticket.objects.filter(org_id=org_id, pk=ticket_id).select_for_update().exists()
-        ):
+        if not (Ticket.objects.filter(org_id=org_id, pk=ticket_id).select_for_update().exists()):
             return
         ticket = Ticket.objects.select_related("org", "status", "department").get(
             org_id=org_id, pk=ticket_id
@@ -841,6 +864,7 @@ def auto_transition(org_id: int, ticket_id: int, trigger: str, *, public: bool =
             return
         scopes = [ThreadScope.ALL, ThreadScope.PUBLIC if public else ThreadScope.PRIVATE]
         now = timezone.now()
+        schemas: Schemas = {}
         for transition in transitions_from(instance):
             if transition.auto_trigger != trigger:
                 continue
@@ -848,7 +872,7 @@ def auto_transition(org_id: int, ticket_id: int, trigger: str, *, public: bool =
                 continue
             if transition.to_state_id == instance.state_id:
                 continue
-            if not _meets(ticket, _before(instance, transition)["criteria"], now):
+            if not _meets(ticket, _before(instance, transition)["criteria"], now, schemas):
                 continue
             _move_without_actor(ticket, instance, transition, now)
             return
