@@ -169,3 +169,36 @@ def test_bp01_admin_configures_a_three_state_blueprint_through_the_forms(
     page.get_by_role("button", name="Delete for good").click()
     expect(rows).to_have_count(1)
     assert page.evaluate("window.__cspViolations") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bp01_the_settings_pages_in_japanese(live_server, browser, static_errors, desk):
+    """A Japanese admin reads the list and the transition form in Japanese (screenshots)."""
+    org = desk.org
+    org.plan = "enterprise"
+    org.save(update_fields=["plan"])
+    desk.admin.user.language = "ja"
+    desk.admin.user.save(update_fields=["language"])
+    from blueprints import services as bp
+
+    blueprint = bp.blueprint_save(
+        actor=desk.admin,
+        data=bp.BlueprintInput(name="承認プロセス", department=desk.department),
+        status="draft",
+    )
+    for status in TicketStatus.objects.for_org(org).filter(department=desk.department)[:2]:
+        bp.state_add(actor=desk.admin, blueprint=blueprint, status=status)
+    page = browser.new_context(locale="ja-JP").new_page()
+    static_errors.watch(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("input[name=username], input[type=email]").first.fill("alice@acme.test")
+    page.locator("input[type=password]").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.goto(f"{live_server.url}/acme/setup/blueprints/")
+    expect(page.get_by_role("heading", name="ブループリント", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="状態と遷移")).to_be_visible()
+    _shot(page, "list-ja")
+    page.get_by_role("link", name="状態と遷移").click()
+    page.get_by_role("link", name="新しい遷移").click()
+    expect(page.get_by_role("heading", name="遷移前")).to_be_visible()
+    _shot(page, "transition-ja")
