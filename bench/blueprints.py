@@ -141,7 +141,37 @@ def step_cost(org, department, admin, samples: int) -> dict:
             data=TicketInput(priority="high" if ticket.priority != "high" else "low"),
         )
 
+    def step_alone(event):
+        """The step by itself on a ticket just created (entering the 20th blueprint after
+        evaluating the 19 others' criteria) or just updated (already in it)."""
+        from django.db import transaction
+        from django.utils import timezone
+
+        out = []
+        for _ in range(samples):
+            with transaction.atomic():
+                pipeline.unregister("blueprints", engine.blueprint_step)
+                try:
+                    if event == "create":
+                        ticket = ticket_create(
+                            actor=admin,
+                            data=TicketInput(subject="Bench printer", department=department),
+                        )
+                    else:
+                        ticket = Ticket.objects.for_org(org).get(pk=existing.pk)
+                finally:
+                    pipeline.register("blueprints", engine.blueprint_step)
+                ctx = pipeline.Context(
+                    ticket=ticket, event=event, changes={}, actor=admin, now=timezone.now()
+                )
+                started = time.perf_counter()
+                engine.blueprint_step(ctx)
+                out.append((time.perf_counter() - started) * 1000)
+                transaction.set_rollback(True)
+        return statistics.median(out)
+
     results = {}
+    alone = {"create": step_alone("create"), "update": step_alone("update")}
     for label, function in (("create", create), ("update", update)):
         _timed(function, 20)  # warm up
         pipeline.unregister("blueprints", engine.blueprint_step)
@@ -176,12 +206,20 @@ def step_cost(org, department, admin, samples: int) -> dict:
             counts[n] = (queries(create) - base[0], queries(update) - base[1])
         finally:
             Blueprint.objects.filter(pk__in=ids).update(status="active")
-    return {"ms": results, "queries": counts}
+    return {"ms": results, "alone": alone, "queries": counts}
+
+
+_barrier = None
+
+
+def _init(barrier) -> None:
+    global _barrier
+    _barrier = barrier
 
 
 def _worker(args) -> int:
     """Complete transitions on this worker's tickets until the deadline; returns the count."""
-    index, ticket_ids, start, deadline = args
+    index, ticket_ids, duration = args
     setup_django()
     from django.db import connection
 
@@ -196,7 +234,8 @@ def _worker(args) -> int:
     done = 0
     tickets = list(Ticket.objects.filter(pk__in=ticket_ids))
     n = 0
-    time.sleep(max(start - time.time(), 0))  # every worker starts at the same moment
+    _barrier.wait()  # every worker starts when all are ready (start-up is not counted)
+    deadline = time.time() + duration
     while time.time() < deadline:
         ticket = tickets[n % len(tickets)]
         n += 1
@@ -239,10 +278,11 @@ def throughput(org, department, admin, concurrency: int, duration: int) -> float
         )
         ids.append(ticket.pk)
     connection.close()
-    start = time.time() + 5  # the workers' start-up is not counted
-    jobs = [(i, ids[i::concurrency], start, start + duration) for i in range(concurrency)]
-    with multiprocessing.get_context("spawn").Pool(concurrency) as pool:
-        counts = pool.map(_worker, jobs)
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(concurrency)
+    jobs = [(i, ids[i::concurrency], duration) for i in range(concurrency)]
+    with context.Pool(concurrency, initializer=_init, initargs=(barrier,)) as pool:
+        counts = pool.map(_worker, jobs, chunksize=1)
     return sum(counts) / duration
 
 
@@ -267,6 +307,8 @@ def main() -> None:
             f"ticket {label}: {without:.2f} ms without the blueprint step, {with_step:.2f} ms "
             f"with it: +{with_step - without:.2f} ms (median of {args.samples})"
         )
+    for label, ms in cost["alone"].items():
+        print(f"the blueprint step alone on {label}: {ms:.2f} ms (median of {args.samples})")
     for n, (create, update) in sorted(cost["queries"].items()):
         print(
             f"queries the step adds with {n:2d} active blueprint(s): "

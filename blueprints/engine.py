@@ -30,6 +30,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -96,6 +97,7 @@ def _candidates(ticket: Ticket) -> list[Blueprint]:
                 status=BlueprintStatus.ACTIVE,
                 states__status_id=ticket.status_id,
             )
+            .annotate(entry_state_id=F("states__id"))
             .order_by("position", "pk")
         ),
     )
@@ -153,7 +155,12 @@ def _before_snapshot(blueprint: Blueprint) -> dict[str, Any]:
 
 
 def enter(ticket: Ticket, blueprint: Blueprint, *, now: dt.datetime, actor: Any = None) -> Any:
-    state = State.objects.for_org(ticket.org_id).get(blueprint=blueprint, status=ticket.status_id)
+    state_id = getattr(blueprint, "entry_state_id", None)
+    state = (
+        State(pk=state_id, org_id=ticket.org_id, blueprint=blueprint, status_id=ticket.status_id)
+        if state_id
+        else State.objects.for_org(ticket.org_id).get(blueprint=blueprint, status=ticket.status_id)
+    )
     instance = TicketBlueprint.objects.create(
         org_id=ticket.org_id,
         ticket=ticket,
@@ -181,8 +188,12 @@ def blueprint_step(ctx: pipeline.Context) -> None:
     ticket = ctx.ticket
     if ticket.pk in _moving.get() or not ticket.org.limit("blueprints_per_department"):
         return
+    # A ticket being created is in no blueprint yet, and was never removed from one.
+    creating = ctx.event == "create" and ctx.depth == 0
     instance = (
-        TicketBlueprint.objects.for_org(ticket.org_id)
+        None
+        if creating
+        else TicketBlueprint.objects.for_org(ticket.org_id)
         .filter(ticket_id=ticket.pk)
         .select_related("state", "blueprint")
         .first()
@@ -200,7 +211,7 @@ def blueprint_step(ctx: pipeline.Context) -> None:
     for blueprint in candidates:
         if not (blueprint.applies_to_all or _meets(ticket, blueprint.criteria, ctx.now, schemas)):
             continue
-        removed = (
+        removed = not creating and (
             TransitionLog.objects.for_org(ticket.org_id)
             .filter(ticket_id=ticket.pk, kind=LogKind.REMOVED, blueprint=blueprint)
             .exists()
