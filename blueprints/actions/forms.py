@@ -98,9 +98,7 @@ class FieldUpdateActionForm(AfterActionForm):
     priority = forms.ChoiceField(
         label=_("Set the priority to"), choices=[("", "—"), *Priority.choices], required=False
     )
-    status = forms.IntegerField(
-        label=_("Set the status to (its number in the layout)"), required=False, min_value=1
-    )
+    status = forms.IntegerField(label=_("Set the status to"), required=False, min_value=1)
     owner = forms.ModelChoiceField(
         label=_("Set the owner to"), queryset=get_user_model().objects.none(), required=False
     )

@@ -62,6 +62,17 @@ def test_bp11_admin_writes_a_template_and_an_action_and_sees_a_failure_on_the_ti
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("cell", name="Tell the customer", exact=True)).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "bp11_after_actions.png"), full_page=True)
+    page.get_by_role("link", name="Tell the customer").click()
+    expect(page.get_by_label("The ticket's contact")).to_be_checked()
+    page.screenshot(path=str(ARTIFACTS / "bp11_email_action_form.png"), full_page=True)
+    page.get_by_role("link", name="After-actions").first.click()
+    page.get_by_role("link", name="New: Field update").click()
+    page.get_by_label("Name").fill("Escalate")
+    page.get_by_label("Department").select_option(label=desk.department.name)
+    page.get_by_label("Set custom fields").fill("{broken")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("This is not valid JSON")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "bp11_field_update_error.png"), full_page=True)
 
     hook = after_action_save(
         actor=desk.admin,
