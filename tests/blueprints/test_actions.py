@@ -466,3 +466,19 @@ def test_bp11_a_real_worker_runs_the_action_after_commit(make, redis_worker):  #
         time.sleep(0.1)
     assert run is not None and run.status == RunStatus.DONE
     assert Activity.objects.for_org(desk.org).filter(subject="Worker made this").exists()
+
+
+def test_bp11_bp02_a_field_update_runs_in_restricted_mode(make, django_capture_on_commit_callbacks):
+    """An after-action is part of its transition: restricted mode (BP-02) does not hold back
+    its edit, although the same edit outside a transition is refused."""
+    desk = make.desk
+    update = _action(desk, "field_update", {"fields": {"priority": "urgent"}})
+    blueprint, states = make.blueprint(statuses=("Open", "Approved"), restriction="all")
+    transition = make.transition(
+        blueprint, "Approve", states["Approved"], [states["Open"]], after_actions=[update]
+    )
+    ticket = desk.ticket(subject="Locked")
+    _complete(django_capture_on_commit_callbacks, desk, ticket, transition)
+    run = AfterActionRun.objects.for_org(desk.org).get()
+    assert run.status == RunStatus.DONE, run.error
+    assert ticket.priority == "urgent"
