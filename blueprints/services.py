@@ -80,7 +80,7 @@ def criteria_parse(org: Any, department: Department | None, raw: Any) -> dict[st
             return {}
         try:
             raw = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ValidationError(
                 _("The criteria are not valid JSON (%(error)s).") % {"error": exc.msg}
             ) from None
@@ -367,7 +367,7 @@ def _connections(blueprint: Blueprint, exclude: int | None) -> dict[int, set[int
     transitions = Transition.objects.for_org(blueprint.org_id).filter(blueprint=blueprint)
     if exclude is not None:
         transitions = transitions.exclude(pk=exclude)
-    sources = {}
+    sources: dict[int, list[int]] = {}
     for src in TransitionSource.objects.for_org(blueprint.org_id).filter(
         transition__blueprint=blueprint
     ):
