@@ -79,6 +79,9 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = BENCH_URL
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
     os.environ.setdefault("MEDIA_ROOT", str(Path(tempfile.gettempdir()) / "mail-bench-media"))
+    # The tasks a message enqueues (followers', the owner's mail) are sent, as in production,
+    # but to an in-memory broker: no worker runs here, and none should find them later.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
     import django
 
     django.setup()
