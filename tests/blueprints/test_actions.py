@@ -482,3 +482,31 @@ def test_bp11_bp02_a_field_update_runs_in_restricted_mode(make, django_capture_o
     run = AfterActionRun.objects.for_org(desk.org).get()
     assert run.status == RunStatus.DONE, run.error
     assert ticket.priority == "urgent"
+
+
+def test_bp11_bp05_an_auto_transition_runs_its_actions_as_the_blueprints_author(
+    make, django_capture_on_commit_callbacks
+):
+    """A customer reply moves the ticket without an actor: its field update is written (and in
+    the history) in the name of the blueprint's author, a Desk admin."""
+    from blueprints.models import AutoTrigger
+    from helpdesk.tickets.services.incoming import thread_incoming_add
+
+    desk = make.desk
+    update = _action(desk, "field_update", {"fields": {"priority": "high"}})
+    blueprint, states = make.blueprint(statuses=("Open", "Customer replied"))
+    make.transition(
+        blueprint,
+        "Reply received",
+        states["Customer replied"],
+        [states["Open"]],
+        auto_trigger=AutoTrigger.CUSTOMER_REPLY,
+        after_actions=[update],
+    )
+    ticket = desk.ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        thread_incoming_add(ticket=ticket, contact=desk.contact, body="Here it is")
+    ticket.refresh_from_db()
+    assert ticket.status.name == "Customer replied" and ticket.priority == "high"
+    row = TicketHistory.objects.filter(ticket=ticket, action="updated").get()
+    assert row.actor_id == desk.admin.user_id
