@@ -7,7 +7,10 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import F
+from django.utils.translation import gettext as _
+
 from helpdesk.tickets import pipeline
+from helpdesk.tickets.collab.services.shares import ticket_share_for_process
 from helpdesk.tickets.conditions import (
     ConditionError,
     matches,
@@ -21,6 +24,7 @@ from ..models import (
     Blueprint,
     BlueprintStatus,
     LogKind,
+    OwnerKind,
     State,
     TicketBlueprint,
     Transition,
@@ -117,6 +121,7 @@ def enter(ticket: Ticket, blueprint: Blueprint, *, now: dt.datetime, actor: Any 
         started_at=now,
         before=_before_snapshot(blueprint),
     )
+    _share_with_owner_departments(ticket, blueprint, instance.before)
     TransitionLog.objects.create(
         org_id=ticket.org_id,
         ticket=ticket,
@@ -128,6 +133,27 @@ def enter(ticket: Ticket, blueprint: Blueprint, *, now: dt.datetime, actor: Any 
         at=now,
     )
     return instance
+
+
+def _share_with_owner_departments(
+    ticket: Ticket, blueprint: Blueprint, before: dict[str, Any]
+) -> None:
+    """Owners of another department (BP-06): the ticket is shared with it at the owner rule's
+    access level (the widest, if several), through the sharing service."""
+    levels: dict[int, int] = {}
+    for settings in before.values():
+        for rule in settings["owners"]:
+            if rule["kind"] == OwnerKind.DEPARTMENT and rule.get("department"):
+                levels[rule["department"]] = max(levels.get(rule["department"], 0), rule["access"])
+    if not levels:
+        return
+    from helpdesk.tenancy.models import Department
+
+    process = _("Blueprint: %(name)s") % {"name": blueprint.name}
+    for department in Department.objects.for_org(ticket.org_id).filter(pk__in=levels):
+        ticket_share_for_process(
+            ticket=ticket, department=department, level=levels[department.pk], process=process
+        )
 
 
 def blueprint_step(ctx: pipeline.Context) -> None:

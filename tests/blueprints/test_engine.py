@@ -368,3 +368,32 @@ def test_bp18_remove_from_one_ticket_admins_only_with_history(make):
     # It does not come back on the next update.
     ticket_update(actor=desk.admin, ticket=ticket, data=TicketInput(priority="high"))
     assert not TicketBlueprint.objects.filter(ticket=ticket).exists()
+
+
+def test_bp06_owners_of_another_department_get_the_ticket_shared(make):
+    """Owners from another department: the ticket is shared with it at the chosen access level
+    when it enters the blueprint, and the history names the blueprint."""
+    from helpdesk.tickets.collab.models import TicketShare
+
+    desk = make.desk
+    blueprint, states = make.blueprint(statuses=("Open", "Checked"))
+    make.transition(
+        blueprint,
+        "Billing check",
+        states["Checked"],
+        [states["Open"]],
+        owners=[OwnerInput(kind=OwnerKind.DEPARTMENT, department=desk.other_department, access=2)],
+    )
+    ticket = desk.ticket()
+    share = TicketShare.objects.get(ticket=ticket)
+    assert (share.department, share.level) == (desk.other_department, 2)
+    row = TicketHistory.objects.get(ticket=ticket, action="share_granted")
+    assert row.changes["_rule"] == "Blueprint: Approval" and row.actor is None
+    # Ada of Billing owns the transition and executes it.
+    engine.complete_transition(
+        ticket=ticket,
+        transition=blueprint.transitions.get(name="Billing check"),
+        membership=desk.other_agent,
+    )
+    ticket.refresh_from_db()
+    assert ticket.status.name == "Checked"

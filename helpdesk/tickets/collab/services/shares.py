@@ -12,6 +12,8 @@ agents cannot share further)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -116,6 +118,46 @@ def ticket_share(
                 {department.name: new_key},
             ]
         },
+    )
+    return share
+
+
+@transaction.atomic
+def ticket_share_for_process(
+    *, ticket: Ticket, department: Department, level: int, process: str
+) -> TicketShare | None:
+    """Share `ticket` with `department` because a process needs its agents there (a blueprint
+    transition owned by that department, BP-06): no actor, history naming the process. An
+    existing share keeps its level if it is already as wide; the ticket's own department or a
+    disabled one is left alone (None)."""
+    ensure_same_org(ticket.org, department)
+    if department.pk == ticket.department_id or not department.is_enabled:
+        return None
+    if level not in ShareLevel.values:
+        raise ValueError(level)
+    share, created = TicketShare.objects.get_or_create(
+        org_id=ticket.org_id, ticket=ticket, department=department, defaults={"level": level}
+    )
+    before = None if created else share_level_key(share.level)
+    if not created:
+        if share.level >= level:
+            return share
+        share.level = level
+        share.save(update_fields=["level", "updated_at"])
+    # "_rule" names the process as the change's actor in the history ("Rule: <name>").
+    changes: dict[str, Any] = {
+        "shared_with": [
+            None if before is None else {department.name: before},
+            {department.name: share_level_key(level)},
+        ],
+        "_rule": process,
+    }
+    history_record(
+        ticket=ticket,
+        actor=None,
+        ip=None,
+        action="share_granted" if before is None else "share_changed",
+        changes=changes,
     )
     return share
 
