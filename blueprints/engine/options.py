@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import DepartmentAgent, DeskRole, Membership, TeamMember
 from helpdesk.tickets.conditions import (
@@ -158,7 +159,9 @@ def transitions_from(instance: TicketBlueprint) -> list[Transition]:
         .filter(blueprint_id=instance.blueprint_id)
         .filter(models_q_from(instance.state_id))
         .select_related("to_state__status")
-        .prefetch_related("owners", "fields", "actions")
+        # Owners are read from the ticket's snapshot; only a transition added since it
+        # entered reads its own (`_before`).
+        .prefetch_related("fields", "actions")
         .distinct()
         .order_by("position", "pk")
     )
@@ -248,18 +251,28 @@ def available_transitions(
     if instance is None:
         return None, []
     member = _Member(membership)
-    overrides = dict(
-        OwnerOverride.objects.for_org(ticket.org_id)
-        .filter(instance=instance)
-        .values_list("transition_id", "user_id")
-    )
-    windows = {
-        w.transition_id: w
-        for w in TransitionWindow.objects.for_org(ticket.org_id).filter(
-            instance=instance, started_by_id=membership.user_id
+    # Overrides exist only where the blueprint allows reassignment (BP-14); windows matter
+    # only for transitions with actions to count (BP-09).
+    overrides: dict[int, int] = (
+        dict(
+            OwnerOverride.objects.for_org(ticket.org_id)
+            .filter(instance=instance)
+            .values_list("transition_id", "user_id")
         )
-    }
+        if instance.blueprint.dynamic_reassignment
+        else {}
+    )
     transitions = transitions_from(instance)
+    windows = (
+        {
+            w.transition_id: w
+            for w in TransitionWindow.objects.for_org(ticket.org_id).filter(
+                instance=instance, started_by_id=membership.user_id
+            )
+        }
+        if any(t.actions.all() for t in transitions)
+        else {}
+    )
     all_rules: list[dict[str, Any]] = []
     befores = {t.pk: _before(instance, t) for t in transitions}
     for b in befores.values():
