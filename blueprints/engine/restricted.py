@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.models import Ticket
