@@ -42,6 +42,9 @@ GLOBAL_URLS = {
 }
 # Portal pages that non-members may open because a secret token is the credential.
 PUBLIC_TENANT_URLS = {"invitation_accept"}
+# The mail relay's inbound endpoint (TKT-07) is a portal URL for non-members too: the
+# organization's inbound secret in the Authorization header is the credential, and without it
+# the answer is the very 404 of a missing portal, so the walker's strict checks apply to it.
 # The help center (TKT-08) is for customers, not members. Here (help center off, as by default)
 # each answers the 404 of a missing portal; tests/tickets/helpcenter/test_isolation.py walks
 # them again as a signed-in customer of Acme with Globex's objects.
@@ -188,6 +191,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "holiday_id": holiday.pk,
         "token": invitation_token(invitation),
         "saved_view_id": saved_view.pk,
+        "inbound_id": _held_message(tenant).pk,
         **_rules(tenant, department),
         "activity_id": activity.pk,
         "time_entry_id": time_entry.pk,
@@ -248,6 +252,7 @@ def _snapshot(org) -> tuple:
         list(CannedResponse.objects.for_org(org).order_by("pk").values_list("pk", "title", "body")),
         _mailbox_rows(org),
         _ticket_page_rows(org),
+        _mailin_rows(org),
         _rules_rows(org),
         _activity_rows(org),
         _helpcenter_rows(org),
@@ -277,6 +282,34 @@ def _helpcenter_rows(org) -> tuple:
     return (
         list(HelpCenterSettings.objects.for_org(org).values_list("enabled", "department_ids")),
         list(Rating.objects.for_org(org).order_by("pk").values_list("ticket_id", "value")),
+    )
+
+
+def _held_message(tenant):
+    """A held incoming message (TKT-07), for the Setup pages that view, retry and delete it."""
+    from helpdesk.tickets.mailin.models import InboundMessage
+
+    return InboundMessage.objects.create(
+        org=tenant.org,
+        key=f"<held@{tenant.org.portal}.test>",
+        outcome="held",
+        reason="no sender address",
+        subject=f"{tenant.org.name} held mail",
+        raw=f"Subject: {tenant.org.name} held mail\r\n\r\nsecret".encode(),
+    )
+
+
+def _mailin_rows(org) -> tuple:
+    """Incoming mail's log, held messages and the inbound secret (TKT-07)."""
+    from helpdesk.tickets.mailin.models import InboundMessage, MailSettings
+
+    return (
+        list(
+            InboundMessage.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "outcome", "reason", "ticket_id")
+        ),
+        list(MailSettings.objects.for_org(org).values_list("secret", "default_department_id")),
     )
 
 
