@@ -304,7 +304,7 @@ def transition_complete(request: HttpRequest, number: int, transition_id: int) -
 
 
 # --- The flowchart -----------------------------------------------------------------------------
-BOX_W, BOX_H, GAP_X, GAP_Y, COLUMNS, PAD = 170, 46, 70, 56, 4, 16
+BOX_W, BOX_H, GAP_X, GAP_Y, COLUMNS, PAD = 170, 46, 110, 60, 3, 16
 
 
 def _layout(states: list[State]) -> dict[int, tuple[int, int]]:
