@@ -34,7 +34,6 @@ from ..models import (
 )
 from ..services.access import (
     OWN,
-    can,
     ensure_can,
     ensure_ticket_can,
     ticket_access,
@@ -202,7 +201,9 @@ def _detail_context(
         "properties": properties,
         "thread_form": thread_form or ThreadForm(initial={"kind": kinds[0] if kinds else ""}),
         "can_edit": ticket_can(membership, ticket, "edit"),
-        "can_edit_page": ticket_access(membership, ticket) == OWN and can(membership, "edit"),
+        # ticket_can also asks the access guards (a restricted-mode blueprint, BP-02).
+        "can_edit_page": ticket_access(membership, ticket) == OWN
+        and ticket_can(membership, ticket, "edit"),
         "thread_kinds": kinds,
         "allowed_extensions": ", ".join(sorted(ALLOWED_EXTENSIONS)),
     }
