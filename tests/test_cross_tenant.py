@@ -42,9 +42,6 @@ GLOBAL_URLS = {
 }
 # Portal pages that non-members may open because a secret token is the credential.
 PUBLIC_TENANT_URLS = {"invitation_accept"}
-# The mail relay's inbound endpoint (TKT-07) is a portal URL for non-members too: the
-# organization's inbound secret in the Authorization header is the credential, and without it
-# the answer is the very 404 of a missing portal, so the walker's strict checks apply to it.
 # The help center (TKT-08) is for customers, not members. Here (help center off, as by default)
 # each answers the 404 of a missing portal; tests/tickets/helpcenter/test_isolation.py walks
 # them again as a signed-in customer of Acme with Globex's objects.
@@ -65,6 +62,9 @@ HELP_CENTER_URLS = {
     "help:rate": "a link signed for one ticket and its contact is the credential",
 }
 PUBLIC_TENANT_URLS |= set(HELP_CENTER_URLS)
+# The mail relay's inbound endpoint (TKT-07) is a portal URL for non-members too: the
+# organization's inbound secret in the Authorization header is the credential, and without it
+# the answer is the very 404 of a missing portal, so the walker's strict checks apply to it.
 
 
 def _walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
@@ -191,8 +191,8 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "holiday_id": holiday.pk,
         "token": invitation_token(invitation),
         "saved_view_id": saved_view.pk,
-        "inbound_id": _held_message(tenant).pk,
         **_rules(tenant, department),
+        "inbound_id": _held_message(tenant).pk,
         "activity_id": activity.pk,
         "time_entry_id": time_entry.pk,
         "approval_id": approval.pk,
@@ -252,10 +252,10 @@ def _snapshot(org) -> tuple:
         list(CannedResponse.objects.for_org(org).order_by("pk").values_list("pk", "title", "body")),
         _mailbox_rows(org),
         _ticket_page_rows(org),
-        _mailin_rows(org),
         _rules_rows(org),
-        _activity_rows(org),
         _helpcenter_rows(org),
+        _mailin_rows(org),
+        _activity_rows(org),
         _collab_rows(org),
         _bpactions_rows(org),
         _bpcore_rows(org),
@@ -272,16 +272,6 @@ def _mailbox_rows(org) -> list:
         Mailbox.objects.for_org(org)
         .order_by("pk")
         .values_list("pk", "host", "enabled", "password_encrypted", "last_error", "failures")
-    )
-
-
-def _helpcenter_rows(org) -> tuple:
-    """The help center's settings and the tickets' ratings (TKT-08, TKT-04)."""
-    from helpdesk.tickets.helpcenter.models import HelpCenterSettings, Rating
-
-    return (
-        list(HelpCenterSettings.objects.for_org(org).values_list("enabled", "department_ids")),
-        list(Rating.objects.for_org(org).order_by("pk").values_list("ticket_id", "value")),
     )
 
 
@@ -310,6 +300,16 @@ def _mailin_rows(org) -> tuple:
             .values_list("pk", "outcome", "reason", "ticket_id")
         ),
         list(MailSettings.objects.for_org(org).values_list("secret", "default_department_id")),
+    )
+
+
+def _helpcenter_rows(org) -> tuple:
+    """The help center's settings and the tickets' ratings (TKT-08, TKT-04)."""
+    from helpdesk.tickets.helpcenter.models import HelpCenterSettings, Rating
+
+    return (
+        list(HelpCenterSettings.objects.for_org(org).values_list("enabled", "department_ids")),
+        list(Rating.objects.for_org(org).order_by("pk").values_list("ticket_id", "value")),
     )
 
 

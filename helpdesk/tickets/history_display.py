@@ -61,6 +61,10 @@ ACTION_LABELS: dict[str, Promise] = {
     "share_granted": pgettext_lazy("history action", "Shared with a department"),
     "share_changed": pgettext_lazy("history action", "Department access changed"),
     "share_revoked": pgettext_lazy("history action", "Sharing stopped"),
+    # BP: blueprints (blueprints/engine)
+    "blueprint_transition": pgettext_lazy("history action", "Blueprint transition"),
+    "blueprint_reassigned": pgettext_lazy("history action", "Transition owner changed"),
+    "blueprint_removed": pgettext_lazy("history action", "Removed from the blueprint"),
 }
 
 # Fields that history rows name but that are not columns of the ticket.
@@ -81,6 +85,9 @@ EXTRA_FIELD_LABELS: dict[str, Promise] = {
     "solution": gettext_lazy("Solution"),
     "canned_response": gettext_lazy("Canned response"),
     "shared_with": gettext_lazy("Shared with"),
+    "transition": pgettext_lazy("history field", "Transition"),
+    "transition_owner": pgettext_lazy("history field", "Transition owner"),
+    "blueprint": pgettext_lazy("history field", "Blueprint"),
 }
 
 VALUE_LABELS: dict[str, dict[str, Any]] = {
