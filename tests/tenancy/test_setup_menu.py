@@ -48,7 +48,16 @@ def test_dep_menu_leads_to_layouts_hours_and_holidays(alice_client, acme, billin
         "Layouts",
         "Business hours",
         "Holidays",
+        "Incoming email",
+        "IMAP mailboxes",
+        "Help center",
+        "Rules",
+        "Blueprints",
+        "After-actions",
+        "Mail templates",
     ]
+    nav = re.search(r'<nav class="sidebar".*?</nav>', response.content.decode(), re.S).group(0)
+    assert re.findall(r"<h2>([^<]+)</h2>", nav) == ["Setup", "Channels", "Automation"]
     for name, target in (
         ("layouts", reverse("layout:home", kwargs={"portal": "acme", "dept_id": billing.pk})),
         ("hours", setup_url("department_hours", acme.org, dept_id=billing.pk)),
