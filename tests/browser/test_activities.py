@@ -47,9 +47,10 @@ def test_tkt04_timer_survives_a_reload_and_a_task_reaches_the_list(
     time_panel.get_by_test_id("timer-start").click()
     expect(time_panel.get_by_test_id("timer-state")).to_have_text("running")
     expect(time_panel.get_by_test_id("timer-clock")).not_to_have_text("0:00:00", timeout=5000)
-    # It started twelve minutes ago, as far as the server knows (another tab, say).
+    # It started twelve and a half minutes ago, as far as the server knows (another tab, say):
+    # stopped a few seconds later, that is 13 started minutes.
     RunningTimer.objects.for_org(desk.org).update(
-        started_at=timezone.now() - dt.timedelta(minutes=12)
+        started_at=timezone.now() - dt.timedelta(minutes=12, seconds=30)
     )
     page.reload()
     time_panel = page.get_by_test_id("time-panel")

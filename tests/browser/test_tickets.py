@@ -68,7 +68,8 @@ def test_tkt06_tkt02_agent_filters_opens_replies_with_attachment_and_sees_histor
     assert [m.to for m in mail.outbox] == [["taro@umbrella.test"]]
 
     # Change a property: the history shows before and after.
-    page.get_by_label("Priority").select_option("medium")
+    # The properties form's (the activities panel has a Priority too).
+    page.locator("#id_priority").select_option("medium")
     page.get_by_role("button", name="Save").click()
     expect(history.locator("tr[data-action=updated]")).to_contain_text("Urgent")
     expect(history.locator("tr[data-action=updated]")).to_contain_text("Medium")
