@@ -176,9 +176,9 @@ def test_keyboard_shortcuts_move_select_open_and_show_their_list(
     # On the ticket: c chooses a private comment and puts the cursor in the message.
     page.locator("h1").click()
     page.keyboard.press("c")
-    expect(page.get_by_label("Private comment")).to_be_checked()
+    expect(page.get_by_role("radio", name="Private comment", exact=True)).to_be_checked()
     page.keyboard.type("cj")  # typed into the message, not taken as shortcuts
-    expect(page.get_by_label("Private comment")).to_be_checked()
+    expect(page.get_by_role("radio", name="Private comment", exact=True)).to_be_checked()
     page.locator("h1").click()
     page.keyboard.press("r")
     expect(page.get_by_label("Reply", exact=True)).to_be_checked()

@@ -85,7 +85,7 @@ def test_org04_restricted_agent_sees_no_reply_and_a_forged_reply_is_refused(
     _log_in(page, base, "rita@acme.test")
     page.goto(f"{base}/acme/desk/tickets/{ticket.number}/")
     expect(page.get_by_role("heading", name="Handle with care")).to_be_visible()
-    expect(page.get_by_label("Private comment")).to_be_visible()
+    expect(page.get_by_role("radio", name="Private comment", exact=True)).to_be_visible()
     expect(page.get_by_label("Reply", exact=True)).to_have_count(0)
     expect(page.get_by_label("Forward")).to_have_count(0)
 
