@@ -96,25 +96,37 @@ def follower_mail_send(*, org_id: int, event: str, object_id: int, user_id: int)
     # The row's creation time makes the key unique even where ids restart (a new database).
     stamp = (thread or history).created_at.timestamp()  # type: ignore[union-attr]
     key = f"follower-mail:{org_id}:{event}:{object_id}:{stamp}:{user_id}"
+    return member_mail_send(
+        key=key,
+        template="tickets/emails/follower",
+        membership=membership,
+        ticket=ticket,
+        context={
+            "event": event,
+            "thread": thread,
+            "text": html_to_text(thread.body) if thread else "",
+            "actor": (thread.author if thread else history.actor if history else None),
+            "status": (history.changes.get("status") if history else None) or [None, None],
+        },
+    )
+
+
+def member_mail_send(
+    *, key: str, template: str, membership: Membership, ticket: Ticket, context: dict[str, Any]
+) -> bool:
+    """Mail a member about a ticket once: claim `key` in the cache (False when it was already
+    claimed), send the `template` mail in their language from the ticket's department with
+    the ticket, the member and a link to the ticket added to `context`, and release the claim
+    if sending fails, so the task's retry sends it. Shared by follower and owner mail."""
     if not cache.add(key, 1, CLAIM_SECONDS):
         return False
     user = membership.user
-    context: dict[str, Any] = {
-        "ticket": ticket,
-        "user": user,
-        "event": event,
-        "thread": thread,
-        "text": html_to_text(thread.body) if thread else "",
-        "actor": (thread.author if thread else history.actor if history else None),
-        "status": (history.changes.get("status") if history else None) or [None, None],
-        "url": settings.SITE_URL.rstrip("/")
-        + reverse(
-            "desk:ticket_detail", kwargs={"portal": membership.org.portal, "number": ticket.number}
-        ),
-    }
+    url = settings.SITE_URL.rstrip("/") + reverse(
+        "desk:ticket_detail", kwargs={"portal": membership.org.portal, "number": ticket.number}
+    )
     message = build_email(
-        "tickets/emails/follower",
-        context,
+        template,
+        {**context, "ticket": ticket, "user": user, "url": url},
         getattr(user, "language", None),
         from_email=department_from_address(ticket.department),
         to=[user.email],

@@ -9,21 +9,14 @@ such mail."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404
-from django.urls import reverse
 
-from helpdesk.mail import build_email
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.notifications import MailEvent, wants_mail
 
 from ..html import html_to_text
 from ..models import Thread, Ticket
-from .follower_mail import CLAIM_SECONDS, ensure_may_see
-from .mail import department_from_address
+from .follower_mail import ensure_may_see, member_mail_send
 
 MAIL_EVENTS = {
     "assigned": MailEvent.TICKET_ASSIGNED,
@@ -69,30 +62,14 @@ def owner_mail_send(
     # assigned the same ticket again later is a new mail; a reply by its thread.
     marker = thread.pk if thread is not None else ticket.last_activity_at.timestamp()
     key = f"owner-mail:{org_id}:{event}:{ticket_id}:{owner_id}:{marker}"
-    if not cache.add(key, 1, CLAIM_SECONDS):
-        return False
-    user = membership.user
-    context: dict[str, Any] = {
-        "ticket": ticket,
-        "user": user,
-        "event": event,
-        "thread": thread,
-        "text": html_to_text(thread.body) if thread is not None else "",
-        "url": settings.SITE_URL.rstrip("/")
-        + reverse(
-            "desk:ticket_detail", kwargs={"portal": membership.org.portal, "number": ticket.number}
-        ),
-    }
-    message = build_email(
-        "tickets/emails/owner",
-        context,
-        getattr(user, "language", None),
-        from_email=department_from_address(ticket.department),
-        to=[user.email],
+    return member_mail_send(
+        key=key,
+        template="tickets/emails/owner",
+        membership=membership,
+        ticket=ticket,
+        context={
+            "event": event,
+            "thread": thread,
+            "text": html_to_text(thread.body) if thread is not None else "",
+        },
     )
-    try:
-        message.send()
-    except Exception:
-        cache.delete(key)  # the task's retry sends it
-        raise
-    return True

@@ -6,23 +6,19 @@ the person, so it has no profile switch of its own)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.urls import reverse
 
-from helpdesk.mail import build_email
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.notifications import wants_mail
 
-from ...services.mail import department_from_address
+from ...services.follower_mail import member_mail_send
 from ..models import Approval, ApprovalDecision
 
 EVENTS = ("requested", "decided", "withdrawn", "closed")
 # Not a profile preference: an approval request is work addressed to one person.
 MAIL_EVENT = "approval"
-CLAIM_SECONDS = 7 * 24 * 3600
 
 
 def approval_mail(
@@ -61,33 +57,21 @@ def approval_mail(
             f"approval-mail:{org_id}:{approval.pk}:{approval.created_at.timestamp()}:{event}:"
             f"{decision_id or 0}:{member.user_id}"
         )
-        if not cache.add(key, 1, CLAIM_SECONDS):
-            continue
         ticket = approval.ticket
-        context: dict[str, Any] = {
-            "approval": approval,
-            "ticket": ticket,
-            "event": event,
-            "decision": decision,
-            "user": member.user,
-            "url": settings.SITE_URL.rstrip("/")
-            + reverse(
-                "desk:ticket_detail", kwargs={"portal": member.org.portal, "number": ticket.number}
-            ),
-            "pending_url": settings.SITE_URL.rstrip("/")
-            + reverse("desk:collab_pending_approvals", kwargs={"portal": member.org.portal}),
-        }
-        message = build_email(
-            "tickets/collab/emails/approval",
-            context,
-            getattr(member.user, "language", None),
-            from_email=department_from_address(ticket.department),
-            to=[member.user.email],
+        pending_url = settings.SITE_URL.rstrip("/") + reverse(
+            "desk:collab_pending_approvals", kwargs={"portal": member.org.portal}
         )
-        try:
-            message.send()
-        except Exception:
-            cache.delete(key)  # the task's retry sends it
-            raise
-        sent += 1
+        if member_mail_send(
+            key=key,
+            template="tickets/collab/emails/approval",
+            membership=member,
+            ticket=ticket,
+            context={
+                "approval": approval,
+                "event": event,
+                "decision": decision,
+                "pending_url": pending_url,
+            },
+        ):
+            sent += 1
     return sent
