@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "helpdesk.tickets.mailtemplates",
     "customers",
     "blueprints",
+    "sla",
     "helpdesk.demo",  # top layer: the demo data command
 ]
 
