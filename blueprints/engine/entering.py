@@ -32,6 +32,7 @@ from ..models import (
     TransitionOwner,
     TransitionWindow,
 )
+from ..visits import state_visit
 from .common import _moving  # noqa: F401
 
 
@@ -122,6 +123,7 @@ def enter(ticket: Ticket, blueprint: Blueprint, *, now: dt.datetime, actor: Any 
         before=_before_snapshot(blueprint),
     )
     _share_with_owner_departments(ticket, blueprint, instance.before)
+    state_visit(ticket=ticket, left_id=None, entered_id=state.pk, at=now)
     TransitionLog.objects.create(
         org_id=ticket.org_id,
         ticket=ticket,
@@ -209,6 +211,7 @@ def _status_moved(instance: TicketBlueprint, ticket: Ticket, ctx: pipeline.Conte
     TransitionWindow.objects.for_org(ticket.org_id).filter(instance=instance).delete()
     if state is None:
         instance.delete()
+        state_visit(ticket=ticket, left_id=instance.state_id, entered_id=None, at=ctx.now)
         TransitionLog.objects.create(
             org_id=ticket.org_id,
             ticket=ticket,
@@ -222,9 +225,11 @@ def _status_moved(instance: TicketBlueprint, ticket: Ticket, ctx: pipeline.Conte
             seconds_in_state=max(seconds, 0),
         )
         return
+    left_id = instance.state_id
     instance.state = state
     instance.entered_at = ctx.now
     instance.save(update_fields=["state", "entered_at"])
+    state_visit(ticket=ticket, left_id=left_id, entered_id=state.pk, at=ctx.now)
     TransitionLog.objects.create(
         org_id=ticket.org_id,
         ticket=ticket,

@@ -32,6 +32,7 @@ from ..models import (
     TransitionLog,
     TransitionWindow,
 )
+from ..visits import state_visit
 from .common import TransitionConflict, _moving
 from .entering import Schemas, _meets
 from .options import (
@@ -287,6 +288,7 @@ def complete_transition(
         instance.state = to_state
         instance.entered_at = now
         instance.save(update_fields=["state", "entered_at"])
+        state_visit(ticket=locked, left_id=from_state.pk, entered_id=to_state.pk, at=now)
         TransitionWindow.objects.for_org(locked.org_id).filter(instance=instance).delete()
         token = _moving.set(_moving.get() | {locked.pk})
         try:
@@ -390,6 +392,7 @@ def _move_without_actor(
     instance.state = transition.to_state
     instance.entered_at = now
     instance.save(update_fields=["state", "entered_at"])
+    state_visit(ticket=ticket, left_id=from_state.pk, entered_id=transition.to_state_id, at=now)
     TransitionWindow.objects.for_org(ticket.org_id).filter(instance=instance).delete()
     token = _moving.set(_moving.get() | {ticket.pk})
     try:

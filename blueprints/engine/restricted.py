@@ -22,6 +22,7 @@ from ..models import (
     TransitionLog,
     TransitionWindow,
 )
+from ..visits import state_visit
 from .common import TransitionConflict
 from .options import available_transitions, instance_for
 
@@ -164,6 +165,7 @@ def blueprint_remove(*, ticket: Ticket, membership: Membership, ip: str | None =
         seconds_in_state=max(int((now - instance.entered_at).total_seconds()), 0),
     )
     instance.delete()
+    state_visit(ticket=ticket, left_id=instance.state_id, entered_id=None, at=now)
     history_record(
         ticket=ticket,
         actor=membership.user,
