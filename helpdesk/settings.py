@@ -261,7 +261,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "helpdesk.tickets.imap.tasks.imap_poll_due_task",
         "schedule": env.int("IMAP_POLL_SECONDS", default=60),
     },
+    # SLA escalations (BP-15, TKT-09): the sweep fires due levels and wakes itself up at the
+    # exact due time of what falls due before the next beat (sla/sweep.py).
+    "sla-sweep": {
+        "task": "sla.tasks.sla_sweep_task",
+        "schedule": env.int("SLA_SWEEP_SECONDS", default=5),
+    },
 }
+
+# --- SLA escalations (BP-15, TKT-09) ---------------------------------------------------------
+SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=5)
+# A claimed escalation whose mail is not confirmed within this is claimed again (a worker died
+# between claiming and sending); the ledger keeps it from firing or mailing twice.
+SLA_CLAIM_TIMEOUT_SECONDS = env.float("SLA_CLAIM_TIMEOUT_SECONDS", default=60.0)
+SLA_SWEEP_BATCH = env.int("SLA_SWEEP_BATCH", default=500)
 
 # --- IMAP mailboxes (TKT-07) -----------------------------------------------------------------
 # Passwords are stored encrypted (Fernet). Keys: "new,old" to rotate (the first encrypts, any

@@ -11,6 +11,9 @@ allow-listed by a test (tests/tenancy/test_rls.py): adding one is a reviewed dec
 Citus (README, "Citus plan"): each of these is a query on the coordinator; the membership
 reads are router queries when filtered by user and organization, and the sweeps read a small
 indexed set of due rows across shards, then act per organization.
+
+Apps above tenancy name their swept tables here by label (`CROSS_TENANT_LABELS`), not by
+import: tenancy imports no app above it.
 """
 
 from __future__ import annotations
@@ -19,14 +22,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connections, models, transaction
+from django.db.models import Q
 from psycopg import sql
 
 from .models import Invitation, Membership, User
 
 # Tenant tables the cross-tenant role may read (rls.sync grants SELECT and a read policy).
 CROSS_TENANT_MODELS: tuple[type[models.Model], ...] = (Membership, Invitation)
+# Tables of apps above tenancy whose due rows a sweep finds in every organization (read only
+# to learn which organizations have due work; the work is then claimed per organization).
+CROSS_TENANT_LABELS: tuple[str, ...] = ("sla.ClockDue",)  # the SLA escalation sweep
+
+
+def cross_tenant_models() -> tuple[type[models.Model], ...]:
+    """Every model the cross-tenant role may read: ours and the installed labelled ones."""
+    above = tuple(
+        apps.get_model(label)
+        for label in CROSS_TENANT_LABELS
+        if apps.is_installed(label.split(".")[0])
+    )
+    return CROSS_TENANT_MODELS + above
 
 
 @contextmanager
@@ -72,3 +90,22 @@ def stale_invitations(*, expired_before: datetime) -> list[tuple[int, int]]:
             .order_by("org_id", "id")
             .values_list("org_id", "id")
         )
+
+
+def due_organizations(label: str, *, due: Q, limit: int = 1000) -> list[tuple[int, datetime]]:
+    """(organization id, earliest due time) of the organizations with rows of the swept model
+    `label` matching `due` (a condition an index on `due_at` serves), earliest first, at most
+    `limit`: the sweep then claims the rows one organization at a time under that
+    organization's row-level-security scope, and wakes up for the ones not yet due."""
+    if label not in CROSS_TENANT_LABELS:
+        raise ValueError(f"{label} is not a swept table (CROSS_TENANT_LABELS)")
+    model = apps.get_model(label)
+    with _reading() as alias:
+        rows = (
+            model.objects.using(alias)
+            .filter(due)
+            .values("org_id")
+            .annotate(first=models.Min("due_at"))
+            .order_by("first", "org_id")[:limit]
+        )
+        return [(row["org_id"], row["first"]) for row in rows]

@@ -196,7 +196,7 @@ def _search_operators_leakproof(cursor) -> None:
 def sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
     """Create the runtime and cross-tenant roles, grant them what they need, and give every
     tenant table its policy. Idempotent; runs after every migrate (as the owner)."""
-    from .crosstenant import CROSS_TENANT_MODELS
+    from .crosstenant import cross_tenant_models
 
     runtime, cross = settings.DB_RUNTIME_ROLE, settings.DB_CROSS_ROLE
     if not runtime:
@@ -236,7 +236,10 @@ def sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
         from .models import Organization, PortalAlias, User
 
         cross_tables = [m._meta.db_table for m in (Organization, PortalAlias, User)]
-        cross_tables += [m._meta.db_table for m in CROSS_TENANT_MODELS]
+        # A swept table of a later migration is granted by the sync after that `migrate`.
+        existing_tables = set(connection.introspection.table_names(cursor=None))
+        cross_models = [m for m in cross_tenant_models() if m._meta.db_table in existing_tables]
+        cross_tables += [m._meta.db_table for m in cross_models]
         _execute(
             cursor,
             sql.SQL("GRANT SELECT ON {} TO {}").format(
@@ -255,7 +258,7 @@ def sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
             " WHERE c.relkind IN ('r', 'p')"
         )
         present = dict(cursor.fetchall())
-        cross_read = {m._meta.db_table for m in CROSS_TENANT_MODELS}
+        cross_read = {m._meta.db_table for m in cross_models}
         for table in tenant_tables():
             if table not in present:
                 continue  # created by a later migration; the sync after `migrate` covers it

@@ -16,6 +16,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .collab.models import ApprovalStatus, Decision, ShareLevel
@@ -65,6 +66,8 @@ ACTION_LABELS: dict[str, Promise] = {
     "blueprint_transition": pgettext_lazy("history action", "Blueprint transition"),
     "blueprint_reassigned": pgettext_lazy("history action", "Transition owner changed"),
     "blueprint_removed": pgettext_lazy("history action", "Removed from the blueprint"),
+    # BP-15, TKT-09: an SLA escalation level fired (sla/sweep.py)
+    "escalated": pgettext_lazy("history action", "Escalated"),
 }
 
 # Fields that history rows name but that are not columns of the ticket.
@@ -88,6 +91,21 @@ EXTRA_FIELD_LABELS: dict[str, Promise] = {
     "transition": pgettext_lazy("history field", "Transition"),
     "transition_owner": pgettext_lazy("history field", "Transition owner"),
     "blueprint": pgettext_lazy("history field", "Blueprint"),
+    "sla_escalation": pgettext_lazy("history field", "SLA escalation"),
+}
+
+# An SLA escalation's stored value "<target>:<level>" (services/escalation.py) in words.
+_SLA_TARGETS = {
+    "first_response": gettext_lazy("First response"),
+    "resolution": gettext_lazy("Resolution"),
+    "state": pgettext_lazy("sla target", "Time in state"),
+}
+SLA_ESCALATION_LABELS = {
+    f"{target}:{level}": format_lazy(
+        pgettext_lazy("sla escalation", "{target}, level {level}"), target=label, level=level
+    )
+    for target, label in _SLA_TARGETS.items()
+    for level in (1, 2, 3)
 }
 
 VALUE_LABELS: dict[str, dict[str, Any]] = {
@@ -98,6 +116,7 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
     "decision": dict(Decision.choices),
     "approval": dict(ApprovalStatus.choices),
     "shared_with": {level.name.lower(): level.label for level in ShareLevel},
+    "sla_escalation": SLA_ESCALATION_LABELS,
 }
 
 

@@ -35,6 +35,11 @@ PLACEHOLDERS: dict[str, Any] = {
     "blueprint.name": _("Blueprint"),
     "blueprint.state": _("Blueprint state"),
     "organization.name": _("Organization"),
+    # BP-15, TKT-09: filled by SLA escalation mail (sla/mail.py), empty elsewhere.
+    "sla.target": _("SLA target (first response, resolution or time in state)"),
+    "sla.level": _("Escalation level"),
+    "sla.due": _("SLA due time"),
+    "sla.time_left": _("SLA time left, or how long overdue"),
 }
 
 # The preview's values when the organization has no ticket yet.
@@ -53,6 +58,10 @@ SAMPLE_VALUES: dict[str, str] = {
     "blueprint.name": "Refund approval",
     "blueprint.state": "Awaiting approval",
     "organization.name": "Example Inc.",
+    "sla.target": "Resolution",
+    "sla.level": "2",
+    "sla.due": "2030-04-01 17:00",
+    "sla.time_left": "Overdue by 1 h 30 min",
 }
 
 
@@ -91,6 +100,10 @@ def ticket_values(ticket: Any, extra: Mapping[str, str] | None = None) -> dict[s
         "blueprint.name": "",
         "blueprint.state": status,
         "organization.name": ticket.org.name,
+        "sla.target": "",
+        "sla.level": "",
+        "sla.due": "",
+        "sla.time_left": "",
     }
     for key, value in (extra or {}).items():
         if key in PLACEHOLDERS:

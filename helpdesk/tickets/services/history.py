@@ -63,3 +63,14 @@ def history_record(
     for listener in _listeners:
         listener(row)
     return row
+
+
+def history_record_many(rows: list[TicketHistory]) -> list[TicketHistory]:
+    """Write many unsaved history rows in one INSERT (each with its org, ticket, action and
+    changes set), then tell the listeners about each: for processes that change many tickets
+    at once (SLA escalations, BP-15)."""
+    saved = TicketHistory.objects.bulk_create(rows)
+    for row in saved:
+        for listener in _listeners:
+            listener(row)
+    return saved

@@ -1,0 +1,279 @@
+"""The SLA sweep (BP-15, TKT-09; ARCHITECTURE "Time, SLAs and escalations"): fires the
+escalation levels that fell due, each exactly once, and hands their mail to a task.
+
+How a due row (`ClockDue`) goes from due to done:
+1. **Find.** One cross-tenant read (`crosstenant.due_organizations`, the global partial index on
+   `due_at`) gives the organizations with claimable rows and their earliest due time.
+2. **Claim**, per organization, under its row-level-security scope, in one transaction: the
+   due rows (`FOR UPDATE SKIP LOCKED`, a batch), then their clocks and tickets, also with
+   `SKIP LOCKED`, so the sweep never waits on a ticket someone is changing (and never
+   deadlocks with them: a row it cannot lock now is left for the next sweep). A due row whose
+   clock stopped or paused meanwhile is deleted (it must not fire).
+3. **Fire.** Ledger rows (`EscalationFired`) go in with one `INSERT ... ON CONFLICT DO
+   NOTHING` on the unique key (organization, ticket, clock, cycle, level): only the rows this
+   sweep inserted raise the ticket's escalation level and write its history (through
+   `helpdesk.tickets.services.escalation`), so two sweeps racing fire once.
+4. **Hand off.** The due rows are marked claimed (`claimed_at`, `claim_token`) and, after
+   commit, `escalation_mail_task` gets the ledger ids. The mail step (`sla.mail`) locks the
+   ledger rows, sends only those whose `mail_sent_at` is empty, sets it and marks the due rows
+   fired in one transaction.
+5. **Re-claim.** A claimed row not marked fired within `SLA_CLAIM_TIMEOUT_SECONDS` (the worker
+   died between claiming and sending, or the task was lost) is claimable again: its ledger row
+   exists already, so nothing fires twice; its mail is handed off again unless it was sent.
+
+Wake-ups: the beat runs the sweep every `SLA_SWEEP_SECONDS`; each sweep also schedules one
+exact-time run (`schedule_wakeup`) for the earliest row falling due before the next beat, so an
+escalation is about a second late at most, not a sweep interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from helpdesk.tenancy import crosstenant
+from helpdesk.tenancy.rls import tenant_scope
+from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.services.escalation import Escalation, tickets_escalate
+
+from .models import Clock, ClockDue, EscalationFired
+
+logger = logging.getLogger(__name__)
+
+LABEL = "sla.ClockDue"
+
+
+def sweep_seconds() -> int:
+    return int(getattr(settings, "SLA_SWEEP_SECONDS", 5))
+
+
+def claim_timeout() -> dt.timedelta:
+    return dt.timedelta(seconds=float(getattr(settings, "SLA_CLAIM_TIMEOUT_SECONDS", 60)))
+
+
+def batch_size() -> int:
+    return int(getattr(settings, "SLA_SWEEP_BATCH", 500))
+
+
+# Ledger rows per mail task: one SMTP connection each.
+MAIL_CHUNK = 200
+# Organizations read per pass; a pass repeats while any organization filled its batch.
+ORGS_PER_PASS = 1000
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did: escalations fired (new ledger rows), mails handed off (new and
+    re-claimed), due rows confirmed (already mailed), stale rows dropped (clock stopped or
+    paused), rows skipped (clock or ticket locked), and the next due time it woke up for."""
+
+    fired: int = 0
+    handed_off: int = 0
+    confirmed: int = 0
+    dropped: int = 0
+    skipped: int = 0
+    claimed: int = 0
+    wakeup: dt.datetime | None = None
+    ledger_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: SweepResult) -> None:
+        self.fired += other.fired
+        self.handed_off += other.handed_off
+        self.confirmed += other.confirmed
+        self.dropped += other.dropped
+        self.skipped += other.skipped
+        self.claimed += other.claimed
+        self.ledger_ids += other.ledger_ids
+
+
+def _claimable(now: dt.datetime) -> Q:
+    """Unfired rows that nobody claimed, or whose claim was not confirmed in time."""
+    return Q(fired_at__isnull=True) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_timeout())
+    )
+
+
+def sweep(*, budget_seconds: float = 20.0, wake: bool = True) -> SweepResult:
+    """Fire everything due now, organization by organization, repeating while batches come
+    back full (within `budget_seconds`: the next beat or wake-up goes on), then schedule an
+    exact-time wake-up for the earliest row due before the next beat."""
+    started = time.monotonic()
+    total = SweepResult()
+    upcoming: list[dt.datetime] = []
+    while True:
+        now = timezone.now()
+        horizon = now + dt.timedelta(seconds=sweep_seconds())
+        orgs = crosstenant.due_organizations(
+            LABEL, due=_claimable(now) & Q(due_at__lte=horizon), limit=ORGS_PER_PASS
+        )
+        upcoming = [first for _, first in orgs if first > now]
+        full = False
+        for org_id, first in orgs:
+            if first > now:
+                continue
+            result = sweep_org(org_id=org_id, now=now)
+            total.add(result)
+            full = full or result.claimed >= batch_size()
+        if not full or time.monotonic() - started > budget_seconds:
+            break
+    if wake and upcoming:
+        total.wakeup = min(upcoming)
+        from .tasks import schedule_wakeup
+
+        schedule_wakeup(total.wakeup)
+    return total
+
+
+def sweep_org(*, org_id: int, now: dt.datetime | None = None) -> SweepResult:
+    """Claim and fire one batch of the organization's due rows (see the module's docstring);
+    the mail tasks are queued when the transaction commits."""
+    now = now or timezone.now()
+    with tenant_scope(org_id), transaction.atomic():
+        result = _claim_and_fire(org_id, now)
+    return result
+
+
+def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
+    result = SweepResult()
+    dues = list(
+        ClockDue.objects.for_org(org_id)
+        .filter(_claimable(now), due_at__lte=now)
+        .order_by("due_at")
+        .select_for_update(skip_locked=True)
+        .values("pk", "clock_id", "ticket_id", "level")[: batch_size()]
+    )
+    result.claimed = len(dues)
+    if not dues:
+        return result
+    clocks = {
+        c["pk"]: c
+        for c in Clock.objects.for_org(org_id)
+        .filter(pk__in={d["clock_id"] for d in dues})
+        .select_for_update(skip_locked=True)
+        .values("pk", "ticket_id", "kind", "cycle", "stopped_at", "paused_at")
+    }
+    ticket_ids = set(
+        Ticket.objects.for_org(org_id)
+        .filter(pk__in={d["ticket_id"] for d in dues})
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("pk", flat=True)
+    )
+    stale, ready = [], []
+    for due in dues:
+        clock = clocks.get(due["clock_id"])
+        if clock is None or due["ticket_id"] not in ticket_ids:
+            result.skipped += 1  # locked by a change in progress: the next sweep sees it
+        elif clock["stopped_at"] is not None or clock["paused_at"] is not None:
+            stale.append(due["pk"])
+        else:
+            ready.append(due)
+    if stale:
+        result.dropped = ClockDue.objects.for_org(org_id).filter(pk__in=stale).delete()[0]
+    if not ready:
+        return result
+    keys = [
+        (due["ticket_id"], due["clock_id"], clocks[due["clock_id"]]["cycle"], due["level"])
+        for due in ready
+    ]
+    inserted = _ledger_insert(org_id, keys, now)
+    ledger = _ledger_rows(org_id, keys, inserted)
+    # New escalations: the clock's level reached, the ticket's level and history.
+    new = [(key, ledger[key][0]) for key in keys if key in inserted]
+    result.fired = len(new)
+    _levels_reached(org_id, [(clock_id, level) for (_, clock_id, _, level), _ in new])
+    tickets_escalate(
+        org_id=org_id,
+        escalations=[
+            Escalation(ticket_id=t, level=lvl, target=clocks[c]["kind"])
+            for (t, c, _, lvl), _ in new
+        ],
+    )
+    # Hand off what is not mailed yet; confirm what was mailed before a lost confirmation.
+    pending, mailed = [], []
+    for due, key in zip(ready, keys, strict=True):
+        ledger_id, sent_at = ledger[key]
+        (pending if sent_at is None else mailed).append((due["pk"], ledger_id, sent_at))
+    if mailed:
+        for due_pk, _, sent_at in mailed:
+            ClockDue.objects.for_org(org_id).filter(pk=due_pk).update(fired_at=sent_at)
+        result.confirmed = len(mailed)
+    if pending:
+        ClockDue.objects.for_org(org_id).filter(pk__in=[p[0] for p in pending]).update(
+            claimed_at=now, claim_token=uuid.uuid4()
+        )
+        ids = sorted({p[1] for p in pending})
+        result.handed_off = len(ids)
+        result.ledger_ids = ids
+        transaction.on_commit(partial(_hand_off, org_id, ids))
+    return result
+
+
+def _ledger_insert(
+    org_id: int, keys: list[tuple[int, int, int, int]], now: dt.datetime
+) -> set[tuple[int, int, int, int]]:
+    """INSERT the ledger rows, skipping any whose unique key exists (another sweep fired it,
+    or this is a re-claim); returns the keys this statement inserted."""
+    table = EscalationFired._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, '[]'::jsonb)"] * len(keys))
+    params: list[object] = []
+    for ticket_id, clock_id, cycle, level in keys:
+        params += [org_id, ticket_id, clock_id, cycle, level, now]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (org_id, ticket_id, clock_id, cycle, level, fired_at,"  # noqa: S608 - our table's name
+            f" recipients) VALUES {values}"
+            " ON CONFLICT (org_id, ticket_id, clock_id, cycle, level) DO NOTHING"
+            " RETURNING ticket_id, clock_id, cycle, level",
+            params,
+        )
+        return {tuple(row) for row in cursor.fetchall()}  # type: ignore[misc]
+
+
+def _ledger_rows(
+    org_id: int, keys: list[tuple[int, int, int, int]], inserted: set
+) -> dict[tuple[int, int, int, int], tuple[int, dt.datetime | None]]:
+    """{key: (ledger id, mail_sent_at)} for every key (inserted now or before)."""
+    rows = (
+        EscalationFired.objects.for_org(org_id)
+        .filter(clock_id__in={k[1] for k in keys})
+        .values_list("pk", "ticket_id", "clock_id", "cycle", "level", "mail_sent_at")
+    )
+    wanted = set(keys)
+    found = {}
+    for pk, ticket_id, clock_id, cycle, level, sent_at in rows:
+        key = (ticket_id, clock_id, cycle, level)
+        if key in wanted:
+            found[key] = (pk, sent_at)
+    return found
+
+
+def _levels_reached(org_id: int, fired: Iterable[tuple[int, int]]) -> None:
+    """Raise each clock's `level_reached` to the highest level fired on it."""
+    highest: dict[int, int] = {}
+    for clock_id, level in fired:
+        highest[clock_id] = max(highest.get(clock_id, 0), level)
+    by_level: dict[int, list[int]] = {}
+    for clock_id, level in highest.items():
+        by_level.setdefault(level, []).append(clock_id)
+    for level, ids in by_level.items():
+        Clock.objects.for_org(org_id).filter(pk__in=ids, level_reached__lt=level).update(
+            level_reached=level
+        )
+
+
+def _hand_off(org_id: int, ledger_ids: list[int]) -> None:
+    """Queue the mail in chunks (one SMTP connection per task)."""
+    from .tasks import escalation_mail_task
+
+    for start in range(0, len(ledger_ids), MAIL_CHUNK):
+        escalation_mail_task.delay(org_id, ledger_ids[start : start + MAIL_CHUNK])
