@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext
 
 from helpdesk.tenancy.models import DepartmentAgent, DeskRole, Membership, TeamMember
 from helpdesk.tickets.mailtemplates.models import MailTemplate
@@ -62,7 +62,7 @@ def duration_text(delta: dt.timedelta) -> str:
         parts.append(ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
     if minutes or not parts:
         parts.append(ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})
-    return pgettext("duration parts", " ").join(parts)
+    return " ".join(parts)
 
 
 def sla_values(*, target: str, level: int, due_at: dt.datetime, now: dt.datetime) -> dict:

@@ -85,7 +85,7 @@ def test_bp15_mail_fills_the_sla_placeholders_in_the_readers_language_and_time_z
     assert "Printer &lt;b&gt;on fire&lt;/b&gt;" in html and "<b>on" not in html
     japanese = by_to["ada@acme.test"]
     tokyo = due.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
-    assert f"is due {tokyo:%Y-%m-%d %H:%M}: 1時間15分超過" in japanese.body
+    assert f"is due {tokyo:%Y-%m-%d %H:%M}: 1時間 15分超過" in japanese.body
 
 
 def test_bp15_recipients_users_teams_roles_owner_and_manager_each_once(
