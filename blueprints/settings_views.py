@@ -33,6 +33,7 @@ from .forms import (
     field_choices,
 )
 from .models import Blueprint, BlueprintStatus, State, TicketBlueprint, Transition
+from .panels import state_columns
 from .removal.models import RemovalJob
 from .removal.services import latest_jobs
 from .removal.services import removal_start as removal_job_start
@@ -264,6 +265,10 @@ def blueprint_process(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         .annotate(ticket_count=Count("instances", distinct=True))
         .order_by("status__order", "pk")
     )
+    # Columns the apps above add (the SLA app: each state's SLA), without importing them.
+    columns = state_columns(org.pk, org.portal, [s.pk for s in states])
+    for state in states:
+        state.notes = columns.notes[state.pk]  # type: ignore[attr-defined]
     transitions = list(
         Transition.objects.for_org(org)
         .filter(blueprint=blueprint)
@@ -279,6 +284,7 @@ def blueprint_process(request: HttpRequest, blueprint_id: int) -> HttpResponse:
             "form": form,
             "states": states,
             "transitions": transitions,
+            "state_headings": columns.headings,
             "ticket_count": TicketBlueprint.objects.for_org(org)
             .filter(blueprint=blueprint)
             .count(),

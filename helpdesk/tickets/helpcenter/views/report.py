@@ -37,7 +37,9 @@ def report_scope(membership: Membership) -> list[int] | None:
     return department_ids(membership) or []
 
 
-def _bounds(data: dict) -> tuple[dt.datetime, dt.datetime, dt.date, dt.date]:
+def period_bounds(data: dict) -> tuple[dt.datetime, dt.datetime, dt.date, dt.date]:
+    """[start, end) of the chosen period in the current time zone, and its first and last
+    day (the reports' shared reading of `ReportFilterForm`: the SLA report uses it too)."""
     today = timezone.localdate()
     if data.get("period") == "custom" and data.get("date_from") and data.get("date_to"):
         first, last = data["date_from"], data["date_to"]
@@ -67,7 +69,7 @@ def satisfaction(request: HttpRequest) -> HttpResponse:
     )
     form = ReportFilterForm(request.GET or None, departments=departments, agents=agents)
     data = form.cleaned_data if form.is_valid() else {"period": "30"}
-    start, end, first, last = _bounds(data)
+    start, end, first, last = period_bounds(data)
     department_id = int(data["department"]) if data.get("department") else None
     agent_id = int(data["agent"]) if data.get("agent") else None
     report = satisfaction_report(
