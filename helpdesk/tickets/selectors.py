@@ -44,6 +44,7 @@ VIEWS = {
     "closed": _("Closed tickets"),
     "mine": _("My open tickets"),
     "overdue": _("Overdue tickets"),
+    "escalated": _("Escalated tickets"),
     "high": _("High priority"),
 }
 
@@ -80,6 +81,8 @@ def view_filter(view: str, membership: Membership, now: dt.datetime) -> Q:
         return Q(owner_id=membership.user_id) & ~Q(status_kind=StatusKind.CLOSED)
     if view == "overdue":
         return Q(due_at__lt=now) & ~Q(status_kind=StatusKind.CLOSED)
+    if view == "escalated":  # an SLA escalation fired on one of its open clocks (TKT-06)
+        return Q(escalation_level__gt=0) & ~Q(status_kind=StatusKind.CLOSED)
     if view == "high":
         return Q(priority__in=HIGH_PRIORITIES) & ~Q(status_kind=StatusKind.CLOSED)
     return Q()
