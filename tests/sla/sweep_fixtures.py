@@ -89,3 +89,10 @@ def escalations(desk):  # noqa: F811
 
 def past(seconds: float = 1) -> dt.datetime:
     return timezone.now() - dt.timedelta(seconds=seconds)
+
+
+def escalation_mails() -> list:
+    """The escalation messages in the outbox (ticket creation mails its owner as well)."""
+    from django.core import mail
+
+    return [m for m in mail.outbox if "X-Madoguchi-Escalation" in m.extra_headers]

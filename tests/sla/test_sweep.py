@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures are imported by name
 """The SLA sweep (BP-15, TKT-09, issue 11 item 5): due escalations fire once, raise the
 ticket's level with a history row, and mail the level's people through the mail template with
 the SLA placeholders filled, in each reader's language and time zone."""
@@ -23,7 +24,7 @@ from tests.sla.sweep_fixtures import Desk, desk, escalations, past  # noqa: F401
 pytestmark = pytest.mark.django_db
 
 
-def _ticket(desk, **data):  # noqa: F811
+def _ticket(desk, **data):
     data.setdefault("owner", desk.agent.user)
     return desk.ticket(**data)
 
@@ -31,7 +32,7 @@ def _ticket(desk, **data):  # noqa: F811
 def test_bp15_a_due_level_fires_once_raises_the_ticket_and_mails_the_owner(
     desk,
     escalations,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     escalations.level(1)
     ticket = _ticket(desk)
@@ -60,7 +61,7 @@ def test_bp15_a_due_level_fires_once_raises_the_ticket_and_mails_the_owner(
 def test_bp15_mail_fills_the_sla_placeholders_in_the_readers_language_and_time_zone(
     desk,
     escalations,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     bob = desk.agent.user
     bob.language, bob.time_zone = "en", "Europe/London"
@@ -91,7 +92,7 @@ def test_bp15_mail_fills_the_sla_placeholders_in_the_readers_language_and_time_z
 def test_bp15_recipients_users_teams_roles_owner_and_manager_each_once(
     desk,
     escalations,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     team = TeamFactory(org=desk.org, department=desk.department)
     carol = desk.org and Membership.objects.create(
@@ -121,7 +122,7 @@ def test_bp15_recipients_users_teams_roles_owner_and_manager_each_once(
 def test_bp15_a_stopped_or_paused_clock_fires_nothing(
     desk,
     escalations,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     escalations.level(1)
     stopped = escalations.plant(_ticket(desk), due_at=past())
@@ -138,7 +139,7 @@ def test_bp15_a_stopped_or_paused_clock_fires_nothing(
 def test_bp15_not_yet_due_rows_wait_and_get_a_wakeup(
     desk,
     escalations,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     escalations.level(1)
     escalations.plant(_ticket(desk), due_at=timezone.now() + dt.timedelta(seconds=2))
@@ -158,7 +159,7 @@ def test_bp15_a_lost_claim_is_claimed_again_and_mailed_once(
     desk,
     escalations,
     settings,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     """The sweep claimed and committed, but its mail task never ran (a worker died): after the
     claim timeout the next sweep hands the mail off again; it is sent once, and a late copy of
@@ -186,7 +187,7 @@ def test_bp15_a_lost_claim_is_claimed_again_and_mailed_once(
 def test_bp15_levels_raise_the_ticket_to_the_highest(
     desk,
     escalations,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     for level in (1, 2, 3):
         escalations.level(level)
