@@ -1,9 +1,31 @@
 """Where the SLA app joins the apps below it (at start-up, from `SlaConfig.ready`): the
-pipeline's "sla" slot (TKT-09) and the blueprint engine's state visits (BP-15), both through
-registries, so neither tickets nor blueprints imports sla."""
+pipeline's "sla" slot (TKT-09), the ticket history (the first public reply), the blueprint
+engine's state visits (BP-15) and the mail templates' usage count, all through registries, so
+neither tickets nor blueprints imports sla."""
 
 from __future__ import annotations
 
 
+def _templates_in_use(org_id: int, template_id: int) -> int:
+    """Escalation levels sending the template: it may not be deleted from under them."""
+    from .models import EscalationLevel
+
+    return EscalationLevel.objects.for_org(org_id).filter(template_id=template_id).count()
+
+
 def connect() -> None:
     """Register the SLA steps into the registries below (idempotent)."""
+    from blueprints.visits import visit_listen
+    from helpdesk.tickets import pipeline
+    from helpdesk.tickets.mailtemplates import usage
+    from helpdesk.tickets.services.history import history_listen
+
+    from .services import steps
+
+    pipeline.register("sla", steps.sla_step)
+    history_listen(steps.reply_recorded)
+    visit_listen(steps.state_visited)
+    usage.register("sla", _templates_in_use)
+    from . import summaries  # the SLA column of a blueprint's states in Setup (SETUP)
+
+    summaries.connect()
