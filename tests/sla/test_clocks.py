@@ -183,6 +183,37 @@ def test_tkt09_priority_change_replans_from_the_start(sla, now):
     assert ClockDue.objects.get(clock=clock).due_at == ticket.due_at
 
 
+def test_tkt09_moving_to_another_department_follows_its_policy_and_schedule(sla, now):
+    """Billing counts business hours (9-18 weekdays); the ticket moves there on Monday at
+    17:00 in Tokyo, 7 hours after it came in: its resolution clock is re-planned from the
+    start under Billing's policy and schedule."""
+    billing = sla.desk.other_department
+    sla.nine_to_six(billing)
+    sla.policy(resolution_minutes=60)
+    theirs = sla.policy(department=billing, resolution_minutes=3 * 60, business_hours=True)
+    ticket = sla.desk.ticket()
+    now.advance(hours=7)
+    ticket = _set(sla.desk, ticket, department=billing)
+    clock = _clock(ticket, Target.RESOLUTION)
+    assert (clock.policy_id, clock.department_id) == (theirs.pk, billing.pk)
+    # Started Monday 10:00: 3 working hours end Monday 13:00, whatever the move's time.
+    assert ticket.due_at == MONDAY_10_TOKYO + dt.timedelta(hours=3)
+    # Moving to a department without a policy stops the clock without a verdict.
+    ticket = _set(sla.desk, ticket, department=sla.desk.department, priority="low")
+    clock.refresh_from_db()
+    assert clock.stopped_at == now.value and clock.met is None
+
+
+def test_tkt09_a_ticket_created_on_hold_starts_paused(sla, now):
+    sla.policy(resolution_minutes=60)
+    ticket = sla.desk.ticket(status=sla.desk.status("On Hold"))
+    clock = _clock(ticket, Target.RESOLUTION)
+    assert clock.paused_at == now.value and not ClockDue.objects.filter(clock=clock).exists()
+    now.advance(hours=2)
+    ticket = _set(sla.desk, ticket, status=sla.desk.status("Open"))
+    assert ticket.due_at == now.value + dt.timedelta(minutes=60)
+
+
 # --- State SLAs (BP-15) -------------------------------------------------------------------------
 def test_bp15_state_clock_starts_on_entering_and_stops_on_leaving(sla, make, now):
     blueprint, states = make.blueprint(statuses=("Open", "Awaiting approval", "Approved"))
@@ -240,6 +271,20 @@ def test_bp15_leaving_the_state_just_before_the_due_time_fires_nothing(sla, make
     # Entering again starts the next cycle.
     engine.complete_transition(ticket=ticket, transition=wait, membership=sla.desk.agent)
     assert _clock(ticket, Target.STATE, stopped_at=None).cycle == 2
+
+
+def test_bp15_entering_on_create_and_removal_from_the_blueprint(sla, make, now):
+    """A new ticket entering the blueprint in a state with an SLA starts its clock at once;
+    an admin removing the ticket from the blueprint (BP-18) stops it."""
+    _blueprint, states = make.blueprint(statuses=("Open", "Closed"))
+    sla.state_sla(states["Open"], minutes=45)
+    ticket = sla.desk.ticket()
+    clock = _clock(ticket, Target.STATE)
+    assert clock.due_at == MONDAY_10_TOKYO + dt.timedelta(minutes=45)
+    now.advance(minutes=50)
+    engine.blueprint_remove(ticket=ticket, membership=sla.desk.admin)
+    clock.refresh_from_db()
+    assert (clock.stopped_at, clock.met) == (now.value, False)
 
 
 def test_bp15_changing_a_state_sla_replans_its_open_clocks(sla, make, now):
