@@ -18,3 +18,4 @@ def connect() -> None:
     history_listen(engine.history_recorded)
     guard_register(engine.restriction_guard)
     conditions.register()
+    engine.definitions.watch()  # ticket statuses and custom fields are compiled in

@@ -352,6 +352,21 @@ class TransitionAfterAction(TenantModel):
         return f"{self.action_id} after {self.transition_id}"
 
 
+class DefinitionVersion(TenantModel):
+    """The version of an organization's blueprint definitions: a fresh random token written
+    in the transaction of every configuration change (`blueprints.engine.definitions.bump`).
+    The engine caches each organization's compiled definitions in the process under this
+    token, so a change (or a rolled-back one: tokens never repeat) is seen at once."""
+
+    token = models.UUIDField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org"], name="bp_definition_version_org")]
+
+    def __str__(self) -> str:
+        return f"{self.org_id}: {self.token}"
+
+
 # --- Runtime ----------------------------------------------------------------------------------
 class TicketBlueprint(TenantModel):
     """A ticket's place in a blueprint: at most one per ticket. `before` is the snapshot of

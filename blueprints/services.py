@@ -5,7 +5,9 @@ Blueprints are Desk settings: only Desk admins change them (ORG-04), on a plan t
 (ORG-07). Every object handed in must be the actor's organization's. Each save validates
 everything first and writes in one transaction, so bad input leaves nothing half-saved; the
 errors are a ValidationError keyed by form field, in words an admin can act on. Limits (BP-20)
-come from the plan (`Organization.limit`)."""
+come from the plan (`Organization.limit`). Every change bumps the organization's definition
+version (`engine.definitions.bump`), in its transaction, so the engine's cached definitions
+are read again."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from helpdesk.tenancy.permissions import ensure_app_admin
 from helpdesk.tickets.conditions import ConditionError, parse, schema_for, to_json
 from helpdesk.tickets.models import CustomField, TicketStatus
 
+from .engine.definitions import bump
 from .models import (
     DESCRIPTION_MAX,
     MESSAGE_MAX,
@@ -212,6 +215,7 @@ def blueprint_save(
             _ensure_no_tickets(blueprint, _("Tickets are in this blueprint: it cannot be a draft."))
         blueprint.status = status
     blueprint.save()
+    bump(actor.org.pk)
     return blueprint
 
 
@@ -238,6 +242,7 @@ def blueprint_set_status(*, actor: Membership, blueprint: Blueprint, status: str
         _ensure_room_to_activate(blueprint)
     blueprint.status = status
     blueprint.save(update_fields=["status", "updated_at"])
+    bump(actor.org.pk)
     return blueprint
 
 
@@ -258,6 +263,7 @@ def blueprint_delete(*, actor: Membership, blueprint: Blueprint) -> None:
     if count:
         raise ValidationError(_in_use_message(count, _("blueprint")))
     blueprint.delete()
+    bump(actor.org.pk)
 
 
 @transaction.atomic
@@ -277,6 +283,7 @@ def blueprints_reorder(*, actor: Membership, department: Department, ids: Sequen
         if rows[pk].position != position:
             rows[pk].position = position
             rows[pk].save(update_fields=["position"])
+    bump(actor.org.pk)
 
 
 # --- States ---------------------------------------------------------------------------------------
@@ -298,7 +305,9 @@ def state_add(
         )
     if State.objects.for_org(actor.org).filter(blueprint=blueprint, status=status).exists():
         raise ValidationError({"status": [_("This status is already a state of the blueprint.")]})
-    return State.objects.create(org=actor.org, blueprint=blueprint, status=status, x=x, y=y)
+    state = State.objects.create(org=actor.org, blueprint=blueprint, status=status, x=x, y=y)
+    bump(actor.org.pk)
+    return state
 
 
 @transaction.atomic
@@ -307,6 +316,7 @@ def state_move(*, actor: Membership, state: State, x: int, y: int) -> State:
     ensure_same_org(actor.org, state)
     state.x, state.y = int(x), int(y)
     state.save(update_fields=["x", "y"])
+    bump(actor.org.pk)
     return state
 
 
@@ -320,6 +330,7 @@ def state_delete(*, actor: Membership, state: State) -> None:
     if count:
         raise ValidationError(_in_use_message(count, _("state")))
     state.delete()
+    bump(actor.org.pk)
 
 
 # --- Transitions ---------------------------------------------------------------------------------
@@ -629,6 +640,7 @@ def transition_save(
         TransitionAfterAction(org=org, transition=transition, action=a, position=n)
         for n, a in enumerate(dict.fromkeys(data.after_actions))
     )
+    bump(org.pk)
     return transition
 
 
@@ -651,3 +663,4 @@ def transition_delete(*, actor: Membership, transition: Transition) -> None:
     if count:
         raise ValidationError(_in_use_message(count, _("transition")))
     transition.delete()
+    bump(actor.org.pk)

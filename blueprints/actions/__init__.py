@@ -23,10 +23,20 @@ from . import tasks  # noqa: F401  (registers the Celery task with the worker)
 
 def schedule_after_actions(log_entry: Any) -> None:
     """Queue the after-actions linked to `log_entry.transition` (a `TransitionLog` of a
-    completed transition), in their order. Called after the transition's commit."""
+    completed transition), in their order. Called after the transition's commit. A transition
+    that the engine's compiled definitions show with no linked action (`after_action_count`
+    0) schedules nothing without asking the database."""
+    if getattr(_cached_transition(log_entry), "after_action_count", None) == 0:
+        return
     from .services import after_actions_schedule
 
     tasks.enqueue(after_actions_schedule(log_entry=log_entry))
+
+
+def _cached_transition(log_entry: Any) -> Any:
+    """The entry's transition if it is loaded already (the engine's compiled one), else None."""
+    state = getattr(log_entry, "_state", None)
+    return getattr(state, "fields_cache", {}).get("transition")
 
 
 def _email_actions_sending(org_id: int, template_id: int) -> int:

@@ -20,6 +20,7 @@ modules `entering`, `options`, `moving` and `restricted`; this package exports t
   `restriction_guard`, called by the ticket services' access checks), owner reassignment
   (BP-14), removal from a ticket (BP-18)."""
 
+from . import definitions
 from .common import TransitionConflict
 from .entering import blueprint_step, enter
 from .moving import (
@@ -40,6 +41,7 @@ __all__ = [
     "available_transitions",
     "blueprint_remove",
     "blueprint_step",
+    "definitions",
     "complete_transition",
     "enter",
     "history_recorded",

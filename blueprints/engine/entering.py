@@ -1,118 +1,80 @@
 """Entering a blueprint: the pipeline's last step (TKT-09, BP-21), the "before" snapshot
-(BP-16), a status moved outside transitions; stored conditions, parsed."""
+(BP-16), a status moved outside transitions; stored conditions, parsed. Definitions come from
+the organization's compiled, cached definitions (`definitions`): the step reads only the
+version token, and writes the instance and its log entry."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from helpdesk.tickets import pipeline
 from helpdesk.tickets.collab.services.shares import ticket_share_for_process
-from helpdesk.tickets.conditions import (
-    ConditionError,
-    matches,
-    parse,
-    schema_for,
-)
+from helpdesk.tickets.conditions import matches
 from helpdesk.tickets.conditions.parse import Condition
 from helpdesk.tickets.models import Ticket
 
 from ..models import (
     Blueprint,
-    BlueprintStatus,
     LogKind,
     OwnerKind,
-    State,
     TicketBlueprint,
-    Transition,
     TransitionLog,
-    TransitionOwner,
     TransitionWindow,
 )
 from ..visits import state_visit
+from . import definitions
 from .common import _moving  # noqa: F401
+from .definitions import Compiled, Definitions
 
 
 # --- Entering (BP-21) ----------------------------------------------------------------------------
-def _candidates(ticket: Ticket) -> list[Blueprint]:
-    """Active blueprints of the ticket's department with a state for its status, in order
-    (read once per pipeline batch)."""
-    return pipeline.cached(
-        ("blueprints", ticket.org_id, ticket.department_id, ticket.status_id),
-        lambda: list(
-            Blueprint.objects.for_org(ticket.org_id)
-            .filter(
-                department_id=ticket.department_id,
-                status=BlueprintStatus.ACTIVE,
-                states__status_id=ticket.status_id,
-            )
-            .annotate(entry_state_id=F("states__id"))
-            .order_by("position", "pk")
-        ),
-    )
+def _candidates(ticket: Ticket, defs: Definitions) -> list[Compiled]:
+    """Active blueprints of the ticket's department with a state for its status, in order."""
+    return [c for c in defs.active(ticket.department_id) if ticket.status_id in c.state_by_status]
 
 
-Schemas = dict[Any, Any]
+# The compiled definitions one engine call works with (None: read them for the organization).
+Schemas = Definitions | None
 
 
 def _condition(
-    org: Any, department: Any, raw: dict[str, Any], schemas: Schemas | None = None
+    org: Any, department: Any, raw: dict[str, Any], schemas: Schemas = None
 ) -> Condition | None:
-    """A stored condition, parsed (None: it no longer parses, e.g. a field was removed). The
-    department's schema is read once per pipeline batch, or per `schemas` memo (one engine
-    call): one query however many blueprints or transitions have criteria."""
-    key = ("bp-schema", org.pk, getattr(department, "pk", department))
-    memo = schemas if schemas is not None else {}
-    if key not in memo:
-        memo[key] = pipeline.cached(key, lambda: schema_for(org, department=department))
-    try:
-        return parse(raw or {}, schema=memo[key], org=org, check_refs=False)
-    except ConditionError:
-        return None
+    """A stored condition, parsed (None: it no longer parses, e.g. a field was removed), from
+    the organization's compiled definitions: parsed once per process and definition version,
+    not per ticket."""
+    defs = schemas if schemas is not None else definitions.current(org.pk)
+    return defs.condition(org, getattr(department, "pk", department), raw)
 
 
-def _meets(
-    ticket: Ticket, raw: dict[str, Any], now: dt.datetime, schemas: Schemas | None = None
-) -> bool:
+def _meets(ticket: Ticket, raw: dict[str, Any], now: dt.datetime, schemas: Schemas = None) -> bool:
     if not raw:
         return True
     condition = _condition(ticket.org, ticket.department_id, raw, schemas)
     return condition is not None and matches(condition, ticket, now=now)
 
 
-def _before_snapshot(blueprint: Blueprint) -> dict[str, Any]:
-    """Every transition's "before" settings (owners, criteria), as a ticket entering now keeps
-    them (BP-16)."""
-    owners: dict[int, list[dict[str, Any]]] = {}
-    for o in TransitionOwner.objects.for_org(blueprint.org_id).filter(
-        transition__blueprint=blueprint
-    ):
-        owners.setdefault(o.transition_id, []).append(
-            {
-                "kind": o.kind,
-                "user": o.user_id,
-                "role": o.role,
-                "team": o.team_id,
-                "department": o.department_id,
-                "access": o.access,
-            }
-        )
-    return {
-        str(t.pk): {"owners": owners.get(t.pk, []), "criteria": t.criteria}
-        for t in Transition.objects.for_org(blueprint.org_id).filter(blueprint=blueprint)
-    }
-
-
-def enter(ticket: Ticket, blueprint: Blueprint, *, now: dt.datetime, actor: Any = None) -> Any:
-    state_id = getattr(blueprint, "entry_state_id", None)
-    state = (
-        State(pk=state_id, org_id=ticket.org_id, blueprint=blueprint, status_id=ticket.status_id)
-        if state_id
-        else State.objects.for_org(ticket.org_id).get(blueprint=blueprint, status=ticket.status_id)
+def enter(
+    ticket: Ticket,
+    blueprint: Blueprint | Compiled,
+    *,
+    now: dt.datetime,
+    actor: Any = None,
+    defs: Definitions | None = None,
+) -> Any:
+    """The ticket enters the blueprint in the state of its status, keeping the "before"
+    snapshot (BP-16) of the compiled definition; logged."""
+    compiled = (
+        blueprint
+        if isinstance(blueprint, Compiled)
+        else (defs or definitions.current(ticket.org_id)).blueprint(blueprint.pk)
     )
+    assert compiled is not None
+    blueprint = compiled.blueprint
+    state = compiled.state_by_status[ticket.status_id]
     instance = TicketBlueprint.objects.create(
         org_id=ticket.org_id,
         ticket=ticket,
@@ -120,7 +82,7 @@ def enter(ticket: Ticket, blueprint: Blueprint, *, now: dt.datetime, actor: Any 
         state=state,
         entered_at=now,
         started_at=now,
-        before=_before_snapshot(blueprint),
+        before=compiled.before(),
     )
     _share_with_owner_departments(ticket, blueprint, instance.before)
     state_visit(ticket=ticket, left_id=None, entered_id=state.pk, at=now)
@@ -165,26 +127,23 @@ def blueprint_step(ctx: pipeline.Context) -> None:
         return
     # A ticket being created is in no blueprint yet, and was never removed from one.
     creating = ctx.event == "create" and ctx.depth == 0
-    instance = (
-        None
-        if creating
-        else TicketBlueprint.objects.for_org(ticket.org_id)
-        .filter(ticket_id=ticket.pk)
-        .select_related("state", "blueprint")
-        .first()
-    )
+    instance = None if creating else definitions.instance_for(ticket)
     if instance is not None:
         if instance.state.status_id == ticket.status_id:
             return
-        _status_moved(instance, ticket, ctx)
-        if TicketBlueprint.objects.for_org(ticket.org_id).filter(pk=instance.pk).exists():
-            return
-    candidates = _candidates(ticket)
+        if _status_moved(instance, ticket, ctx):
+            return  # it followed the status within its blueprint
+    defs = (
+        instance.definitions  # type: ignore[attr-defined]
+        if instance is not None
+        else definitions.current(ticket.org_id)
+    )
+    candidates = _candidates(ticket, defs)
     if not candidates:
         return
-    schemas: Schemas = {}
-    for blueprint in candidates:
-        if not (blueprint.applies_to_all or _meets(ticket, blueprint.criteria, ctx.now, schemas)):
+    for compiled in candidates:
+        blueprint = compiled.blueprint
+        if not (blueprint.applies_to_all or _meets(ticket, blueprint.criteria, ctx.now, defs)):
             continue
         removed = not creating and (
             TransitionLog.objects.for_org(ticket.org_id)
@@ -193,18 +152,15 @@ def blueprint_step(ctx: pipeline.Context) -> None:
         )
         if removed:
             continue  # an admin took the ticket out of it (BP-18): it does not come back
-        enter(ticket, blueprint, now=ctx.now, actor=ctx.actor.user if ctx.actor else None)
+        enter(ticket, compiled, now=ctx.now, actor=ctx.actor.user if ctx.actor else None)
         return
 
 
-def _status_moved(instance: TicketBlueprint, ticket: Ticket, ctx: pipeline.Context) -> None:
+def _status_moved(instance: TicketBlueprint, ticket: Ticket, ctx: pipeline.Context) -> bool:
     """The status changed outside a transition (an edit, a rule): the ticket follows it within
-    its blueprint, or leaves the blueprint when the status is not one of its states."""
-    state = (
-        State.objects.for_org(ticket.org_id)
-        .filter(blueprint_id=instance.blueprint_id, status_id=ticket.status_id)
-        .first()
-    )
+    its blueprint (True), or leaves the blueprint when the status is not one of its states
+    (False). `instance` comes from `definitions.instance_for`."""
+    state = instance.compiled.state_by_status.get(ticket.status_id)  # type: ignore[attr-defined]
     old_status = instance.state.status_id
     seconds = int((ctx.now - instance.entered_at).total_seconds())
     actor = ctx.actor.user if ctx.actor else None
@@ -224,7 +180,7 @@ def _status_moved(instance: TicketBlueprint, ticket: Ticket, ctx: pipeline.Conte
             at=ctx.now,
             seconds_in_state=max(seconds, 0),
         )
-        return
+        return False
     left_id = instance.state_id
     instance.state = state
     instance.entered_at = ctx.now
@@ -242,3 +198,4 @@ def _status_moved(instance: TicketBlueprint, ticket: Ticket, ctx: pipeline.Conte
         at=ctx.now,
         seconds_in_state=max(seconds, 0),
     )
+    return True

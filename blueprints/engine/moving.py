@@ -3,6 +3,7 @@ auto-transitions (BP-05)."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import importlib
 from dataclasses import dataclass
@@ -33,8 +34,9 @@ from ..models import (
     TransitionWindow,
 )
 from ..visits import state_visit
+from . import definitions as compiled_definitions
 from .common import TransitionConflict, _moving
-from .entering import Schemas, _meets
+from .entering import _meets
 from .options import (
     Option,
     _before,
@@ -151,7 +153,10 @@ class Completed:
 
 
 def _during_values(
-    ticket: Ticket, transition: Transition, data: dict[str, Any]
+    ticket: Ticket,
+    transition: Transition,
+    data: dict[str, Any],
+    defs: compiled_definitions.Definitions | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The during fields' values (BP-08): `data` by field name (`cf.<key>`, `priority`,
     `due_at`), cleaned; mandatory ones must have a value; each validation rule must hold for
@@ -205,7 +210,7 @@ def _during_values(
         if name in values:
             setattr(proposed, name, values[name])
     now = timezone.now()
-    schemas: Schemas = {}
+    schemas = defs or compiled_definitions.current(ticket.org_id)
     for f in fields:
         if f.field in errors:
             continue
@@ -251,7 +256,8 @@ def complete_transition(
             raise TransitionConflict(_("This ticket no longer exists."))
         locked = (
             Ticket.objects.for_org(membership.org)
-            .select_related("status", "department")
+            # What the ticket service's history snapshot reads, in the same query.
+            .select_related("status", "department", "contact", "account", "owner")
             .get(pk=ticket.pk)
         )
         instance = instance_for(locked)
@@ -269,7 +275,12 @@ def complete_transition(
         transition = option.transition  # read with its fields, actions and target
         if not option.can_execute:
             raise PermissionDenied(" ".join(option.reasons))
-        values, errors = _during_values(locked, transition, data)
+        values, errors = _during_values(
+            locked,
+            transition,
+            data,
+            instance.definitions,  # type: ignore[attr-defined]
+        )
         if values and not option.can_edit:
             raise PermissionDenied(
                 _("You may execute this transition but not change the ticket's data.")
@@ -291,13 +302,17 @@ def complete_transition(
         state_visit(ticket=locked, left_id=from_state.pk, entered_id=to_state.pk, at=now)
         TransitionWindow.objects.for_org(locked.org_id).filter(instance=instance).delete()
         token = _moving.set(_moving.get() | {locked.pk})
+        # One history row: the status change (and fields) naming the transition.
+        named = {"transition": [from_state.status.name, transition.name]}
         try:
-            ticket_process_change(
+            changed = ticket_process_change(
                 actor=membership,
                 ticket=locked,
-                values={"status": to_state.status, **values},
+                # A copy: the compiled definitions' status is shared.
+                values={"status": copy.copy(to_state.status), **values},
                 action="blueprint_transition",
                 ip=ip,
+                also=named,
             )
         finally:
             _moving.reset(token)
@@ -316,14 +331,15 @@ def complete_transition(
             data={k: _json(v) for k, v in data.items() if k in asked},
             seconds_in_state=seconds,
         )
-        history_record(
-            ticket=locked,
-            actor=membership.user,
-            ip=ip,
-            action="blueprint_transition",
-            changes={"transition": [from_state.status.name, transition.name]},
-        )
-        transaction.on_commit(lambda: after_actions.schedule_after_actions(entry))
+        if not changed:  # nothing else changed: the transition has its own row
+            history_record(
+                ticket=locked,
+                actor=membership.user,
+                ip=ip,
+                action="blueprint_transition",
+                changes=named,
+            )
+        _schedule_after_actions(transition, entry)
         next_window = None
         if (
             instance.blueprint.is_continuous
@@ -337,6 +353,13 @@ def complete_transition(
                     ticket=locked, transition=first.transition, membership=membership
                 )
     return Completed(log=entry, next_window=next_window)
+
+
+def _schedule_after_actions(transition: Transition, entry: TransitionLog) -> None:
+    """The transition's after-actions run after commit (BP-11); `entry.transition` is the
+    compiled transition, whose count of linked actions spares a transition with none the
+    queries."""
+    transaction.on_commit(lambda: after_actions.schedule_after_actions(entry))
 
 
 def _json(value: Any) -> Any:
@@ -370,7 +393,7 @@ def auto_transition(org_id: int, ticket_id: int, trigger: str, *, public: bool =
             return
         scopes = [ThreadScope.ALL, ThreadScope.PUBLIC if public else ThreadScope.PRIVATE]
         now = timezone.now()
-        schemas: Schemas = {}
+        schemas = instance.definitions  # type: ignore[attr-defined]
         for transition in transitions_from(instance):
             if transition.auto_trigger != trigger:
                 continue
@@ -400,7 +423,7 @@ def _move_without_actor(
         made = _rule_change()(
             ctx,
             rule_name=_("Blueprint: %(name)s") % {"name": transition.name},
-            values={"status": transition.to_state.status},
+            values={"status": copy.copy(transition.to_state.status)},
         )
         if made:
             pipeline.run(ticket, event="update", changes=made, actor=None, now=now)
@@ -418,4 +441,4 @@ def _move_without_actor(
         at=now,
         seconds_in_state=seconds,
     )
-    transaction.on_commit(lambda: after_actions.schedule_after_actions(entry))
+    _schedule_after_actions(transition, entry)

@@ -28,7 +28,8 @@ from ..models import (
     Transition,
     TransitionWindow,
 )
-from .entering import Schemas, _condition
+from . import definitions
+from .entering import _condition
 
 
 # --- Who may execute (BP-06, BP-14, BP-22, BP-23) ------------------------------------------------
@@ -143,34 +144,19 @@ class Option:
 
 
 def instance_for(ticket: Ticket) -> TicketBlueprint | None:
-    return (
-        TicketBlueprint.objects.for_org(ticket.org_id)
-        .filter(ticket_id=ticket.pk)
-        .select_related("blueprint", "state__status")
-        .first()
-    )
+    """The ticket's instance with its blueprint and state (status loaded) from the compiled
+    definitions: one query."""
+    return definitions.instance_for(ticket)
 
 
 def transitions_from(instance: TicketBlueprint) -> list[Transition]:
     """The transitions of the instance's blueprint that start from its state (common ones
-    included), with their during parts."""
-    return list(
-        Transition.objects.for_org(instance.org_id)
-        .filter(blueprint_id=instance.blueprint_id)
-        .filter(models_q_from(instance.state_id))
-        .select_related("to_state__status")
-        # Owners are read from the ticket's snapshot; only a transition added since it
-        # entered reads its own (`_before`).
-        .prefetch_related("fields", "actions")
-        .distinct()
-        .order_by("position", "pk")
-    )
-
-
-def models_q_from(state_id: int) -> Any:
-    from django.db.models import Q
-
-    return Q(is_common=True) | Q(sources__state_id=state_id)
+    included), in list order, with their target state, fields, actions and owners (owners are
+    read from the ticket's snapshot; only a transition added since it entered reads its own,
+    `_before`). From the compiled definitions: no query."""
+    if not hasattr(instance, "compiled"):
+        definitions.attach(instance, definitions.current(instance.org_id))
+    return instance.compiled.transitions_from(instance.state_id)  # type: ignore[attr-defined]
 
 
 def _before(instance: TicketBlueprint, transition: Transition) -> dict[str, Any]:
@@ -280,7 +266,7 @@ def available_transitions(
     all_rules.extend({"kind": OwnerKind.AGENT, "user": u} for u in overrides.values())
     names = _owner_names(all_rules, ticket.org_id)
     access = ticket_access(membership, ticket)
-    schemas: Schemas = {}
+    defs = instance.definitions  # type: ignore[attr-defined]
     options = []
     for t in transitions:
         allowed, rules = _may_execute(instance, t, ticket, member, overrides)
@@ -295,7 +281,7 @@ def available_transitions(
             )
         criteria = befores[t.pk]["criteria"]
         if criteria:
-            condition = _condition(ticket.org, ticket.department_id, criteria, schemas)
+            condition = _condition(ticket.org, ticket.department_id, criteria, defs)
             if condition is None:
                 reasons.append(_("Its condition no longer applies to this department's fields."))
             elif not matches(condition, ticket, now=now):

@@ -341,14 +341,23 @@ def ticket_update(
 
 
 def ticket_process_change(
-    *, actor: Membership, ticket: Ticket, values: Mapping[str, Any], action: str, ip: str | None
+    *,
+    actor: Membership,
+    ticket: Ticket,
+    values: Mapping[str, Any],
+    action: str,
+    ip: str | None,
+    also: Mapping[str, list[Any]] | None = None,
 ) -> dict[str, list[Any]]:
     """A change a process makes as `actor` (a blueprint transition moving the status and
     writing its fields): the caller decided the actor may run it (BP-22: a transition's owner
     may lack access to the ticket), so the role and share checks of `ticket_update` are not
     made; the field checks, history and pipeline are the same. Inside the caller's
-    transaction, with the ticket row locked by it."""
-    return _ticket_change(actor=actor, ticket=ticket, values=values, ip=ip, action=action)
+    transaction, with the ticket row locked by it. `also`: entries the process adds to the
+    change's history row (the transition's name), so one row tells the whole step."""
+    return _ticket_change(
+        actor=actor, ticket=ticket, values=values, ip=ip, action=action, also=also
+    )
 
 
 def _ticket_change(
@@ -359,6 +368,7 @@ def _ticket_change(
     ip: str | None,
     action: str,
     description_format: BodyFormat = TEXT,
+    also: Mapping[str, list[Any]] | None = None,
 ) -> dict[str, list[Any]]:
     ticket.org = actor.org
     before = _snapshot(ticket)
@@ -408,7 +418,9 @@ def _ticket_change(
     ticket.last_activity_at = timezone.now()
     written |= {"status_kind", "priority_rank", "closed_at", "updated_at", "last_activity_at"}
     ticket.save(update_fields=sorted(written))
-    row = history_record(ticket=ticket, actor=actor.user, ip=ip, action=action, changes=changes)
+    row = history_record(
+        ticket=ticket, actor=actor.user, ip=ip, action=action, changes={**changes, **(also or {})}
+    )
     if "owner" in changes:  # the new owner hears of it (My profile's mail events)
         owner_notify(ticket=ticket, event="assigned", actor=actor.user)
     if "status" in changes:  # followers hear of status changes (TKT-01)
