@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 
 import holidays as holidays_lib
 from django.core.exceptions import ValidationError
@@ -29,12 +30,17 @@ from ..models import (
     User,
 )
 from ..permissions import ensure_app_admin
-from ..selectors import desk_users
+from ..selectors import department_schedule_changed, desk_users
 
 
 def desk_members(org: Organization) -> QuerySet[User]:
     """Users who may be agents: active or invited members with Desk access."""
     return desk_users(org, statuses=[Membership.Status.ACTIVE, Membership.Status.INVITED])
+
+
+def _schedule_changed(org_id: int, department_id: int) -> None:
+    """After commit, tell business time (SLA clocks) the department's schedule changed."""
+    transaction.on_commit(partial(department_schedule_changed, org_id, department_id))
 
 
 def _ensure_name_free(department: Department) -> None:
@@ -58,6 +64,7 @@ def department_save(*, actor: Membership, department: Department) -> Department:
     department.full_clean(exclude=["org"])
     _ensure_name_free(department)
     department.save()  # its layout (statuses) is made by tickets on first use
+    _schedule_changed(department.org_id, department.pk)  # the time zone may have changed
     return department
 
 
@@ -223,6 +230,7 @@ def business_hours_set(
     department.save(update_fields=["time_zone"])
     org = actor.org
     BusinessInterval.objects.for_org(org).filter(department=department).delete()
+    _schedule_changed(org.pk, department.pk)
     return BusinessInterval.objects.bulk_create(
         BusinessInterval(org=org, department=department, weekday=w, start=s, end=e)
         for w, s, e in rows
@@ -244,6 +252,7 @@ def holiday_add(
         raise ValidationError({"name": _("Give the holiday a name.")})
     if Holiday.objects.for_org(actor.org).filter(department=department, date=date).exists():
         raise ValidationError({"date": _("%(date)s is already a holiday.") % {"date": date}})
+    _schedule_changed(actor.org.pk, department.pk)
     return Holiday.objects.create(org=actor.org, department=department, date=date, name=name)
 
 
@@ -251,6 +260,7 @@ def holiday_add(
 def holiday_delete(*, actor: Membership, holiday: Holiday) -> None:
     ensure_app_admin(actor, App.DESK)
     ensure_same_org(actor.org, holiday)
+    _schedule_changed(actor.org.pk, holiday.department_id)
     holiday.delete()
 
 
@@ -305,4 +315,5 @@ def holidays_import(
         if day not in existing
     ]
     Holiday.objects.bulk_create(new)
+    _schedule_changed(org.pk, department.pk)
     return len(new)
