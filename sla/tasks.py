@@ -79,3 +79,23 @@ def _queue_sweep(eta: dt.datetime) -> None:
         sla_sweep_task.delay()
     elif not sla_sweep_task.app.conf.task_always_eager:  # eager runs cannot wait: the beat's do
         sla_sweep_task.apply_async(eta=eta)
+
+
+@shared_task(ignore_result=True)
+def sla_replan_task(
+    org_id: int, policy_id: int | None = None, state_sla_id: int | None = None
+) -> int:
+    """Re-plan the open clocks of a policy or state SLA whose settings changed (CORE's
+    `replan_policy` / `replan_state_sla`, batches of 1,000 in their own transactions): the
+    settings page enqueues it after commit rather than making the admin wait. A policy or
+    SLA deleted meanwhile has nothing left to re-plan (its deletion stopped its clocks)."""
+    from .models import SlaPolicy, StateSla
+    from .services.clocks import replan_policy, replan_state_sla
+
+    if policy_id is not None:
+        policy = SlaPolicy.objects.for_org(org_id).filter(pk=policy_id).first()
+        return replan_policy(policy) if policy is not None else 0
+    if state_sla_id is not None:
+        state_sla = StateSla.objects.for_org(org_id).filter(pk=state_sla_id).first()
+        return replan_state_sla(state_sla) if state_sla is not None else 0
+    return 0

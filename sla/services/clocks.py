@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -391,9 +391,7 @@ def _apply_batch(
         if clock.paused_at is not None:
             _account_pause(clock, now, _schedule_of(clock))
         clock.stopped_at, clock.met = now, None
-    fields = ["target_minutes", "business_hours", "due_at", "paused_at", "paused_total"]
-    fields += ["state_sla", "stopped_at", "met"]
-    Clock.objects.for_org(org_id).bulk_update(keep + stop, fields)
+    _clocks_update(org_id, keep + stop)
     _dues_clear(org_id, [c.pk for c in keep + stop])
     rows: list[ClockDue] = []
     for clock in keep:
@@ -409,6 +407,37 @@ def _apply_batch(
     escalated = {c.ticket_id for c in stop if c.level_reached}
     if escalated:
         _escalations_refresh(org_id, escalated)
+
+
+# The columns a re-plan writes, with their PostgreSQL array types.
+_REPLAN_COLUMNS = (
+    ("target_minutes", "integer"),
+    ("business_hours", "boolean"),
+    ("due_at", "timestamptz"),
+    ("paused_at", "timestamptz"),
+    ("paused_total", "interval"),
+    ("state_sla_id", "bigint"),
+    ("stopped_at", "timestamptz"),
+    ("met", "boolean"),
+)
+
+
+def _clocks_update(org_id: int, clocks: list[Clock]) -> None:
+    """Write the re-planned fields of many clocks in one UPDATE ... FROM unnest(arrays):
+    Django's bulk_update builds a CASE per row and field, a hundred times slower here."""
+    if not clocks:
+        return
+    names = [name for name, _type in _REPLAN_COLUMNS]
+    arrays = [[c.pk for c in clocks]] + [[getattr(c, n) for c in clocks] for n in names]
+    casts = ", ".join(f"%s::{kind}[]" for _name, kind in (("id", "bigint"), *_REPLAN_COLUMNS))
+    sets = ", ".join(f"{name} = v.{name}" for name in names)
+    sql = (
+        f"UPDATE {Clock._meta.db_table} AS c SET {sets}"  # noqa: S608 - constants only
+        f" FROM unnest({casts}) AS v(id, {', '.join(names)})"
+        " WHERE c.org_id = %s AND c.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*arrays, org_id])
 
 
 def _escalations_refresh(org_id: int, ticket_ids: set[int]) -> None:

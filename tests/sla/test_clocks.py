@@ -23,6 +23,7 @@ from sla.models import Clock, ClockDue, EscalationFired, Target
 from sla.selectors import ticket_sla
 from sla.services.clocks import replan_policy, replan_state_sla, schedule_for
 from sla.sweep import sweep_org
+from sla.tasks import sla_replan_task
 from tests.sla.conftest import MONDAY_10_TOKYO
 
 pytestmark = pytest.mark.django_db
@@ -314,7 +315,8 @@ def test_tkt09_changing_a_policy_replans_its_open_clocks(sla, now):
     policy.resolution_minutes = 240
     policy.first_response_minutes = None
     policy.save()
-    assert replan_policy(policy) == 4  # two open tickets' two clocks
+    # The settings page's task, in the organization's row-level-security scope.
+    assert sla_replan_task.delay(sla.org.pk, policy_id=policy.pk).get() == 4  # 2 tickets x 2
     for ticket in tickets[:2]:
         ticket.refresh_from_db()
         assert ticket.due_at == MONDAY_10_TOKYO + dt.timedelta(hours=4)

@@ -8,12 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from ..models import Ticket, TicketHistory
 from .history import diff, history_record_many
-
-BATCH = 500
 
 
 @transaction.atomic
@@ -29,11 +27,14 @@ def tickets_due_set(
     changed = {pk: due for pk, due in dues.items() if pk in current and current[pk] != due}
     if not changed:
         return []
-    Ticket.objects.for_org(org_id).bulk_update(
-        [Ticket(pk=pk, org_id=org_id, due_at=due) for pk, due in changed.items()],
-        ["due_at"],
-        batch_size=BATCH,
-    )
+    # One UPDATE from arrays: Django's bulk_update builds a CASE per row, far slower.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tickets_ticket AS t SET due_at = v.due_at"
+            " FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, due_at)"
+            " WHERE t.org_id = %s AND t.id = v.id",
+            [list(changed), list(changed.values()), org_id],
+        )
     history_record_many(
         [
             TicketHistory(
