@@ -145,6 +145,33 @@ class MemberAccessForm(RolesForm):
     admin_app = forms.ChoiceField(
         label=_("Administered app"), required=False, choices=[("", "—")] + list(App.choices)
     )
+    reports_to = forms.ModelChoiceField(
+        label=_("Reports to"),
+        required=False,
+        queryset=Membership.objects.none(),
+        empty_label=_("Nobody"),
+        help_text=_("Their manager: escalations can notify the ticket owner's manager."),
+    )
+
+    def __init__(self, *args, member: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only this organization's other members: another organization's id is "not one of
+        # the available choices", whatever a forged form sends.
+        field = self.fields["reports_to"]
+        field.queryset = (
+            Membership.objects.for_org(member.org)
+            .exclude(pk=member.pk)
+            .select_related("user")
+            .order_by("user__full_name", "user__email")
+        )
+        field.label_from_instance = _member_label
+        field.initial = member.reports_to_id
+
+
+def _member_label(member: Membership) -> str:
+    if member.status == Membership.Status.ACTIVE:
+        return member.user.display_name
+    return f"{member.user.display_name} ({member.get_status_display()})"
 
 
 class OrganizationDetailsForm(forms.ModelForm):

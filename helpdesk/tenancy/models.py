@@ -267,13 +267,15 @@ class Membership(TenantModel):
     chat_role = models.CharField(
         _("Chat role"), max_length=20, choices=ChatRole.choices, blank=True
     )
-    manager = TenantForeignKey(
+    # The member's manager: supervisors in the reports (RPT-01), "the owner's manager" in SLA
+    # escalations (BP-15). Same organization (a composite key), never a loop (the service).
+    reports_to = TenantForeignKey(
         "self",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="reports",
-        verbose_name=_("manager"),
+        verbose_name=_("reports to"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)

@@ -4,6 +4,7 @@ Invitation links themselves (tokens, acceptance, purging) are in `invitations.py
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,6 +21,7 @@ from ..models import (
     DepartmentAgent,
     Invitation,
     Membership,
+    Organization,
     TeamMember,
     User,
     _invitation_expiry,
@@ -191,8 +193,10 @@ def member_set_access(
     roles: dict[str, str],
     admin_level: str | None = None,
     admin_app: str = "",
+    reports_to: Membership | None | EllipsisType = ...,
 ) -> Membership:
-    """Change app access and roles (blank role = no access), and the admin level.
+    """Change app access and roles (blank role = no access), the admin level, and whom the
+    member reports to (`...` leaves it as it is; see `member_set_reports_to`).
 
     Both are admin-level powers (ORG-05), never an app role's: app admins change only their
     app's role; suite admins change every app and the admin level (never to or from account
@@ -241,9 +245,62 @@ def member_set_access(
         member.admin_level = admin_level
         member.admin_app = admin_app if admin_level == AdminLevel.APP else ""
         changed += ["admin_level", "admin_app"]
+    if reports_to is not ... and getattr(reports_to, "pk", None) != member.reports_to_id:
+        _check_reports_to(actor, member, reports_to)
+        member.reports_to = reports_to
+        changed.append("reports_to")
     if changed:
         member.save(update_fields=changed)
     return member
+
+
+@transaction.atomic
+def member_set_reports_to(
+    *, actor: Membership, member: Membership, reports_to: Membership | None
+) -> Membership:
+    """Set whom `member` reports to (their manager: report supervisors, and "the owner's
+    manager" of SLA escalations, BP-15); None clears it."""
+    ensure_same_org(actor.org, member)
+    _check_reports_to(actor, member, reports_to)
+    member.reports_to = reports_to
+    member.save(update_fields=["reports_to"])
+    return member
+
+
+def _check_reports_to(actor: Membership, member: Membership, reports_to: Membership | None) -> None:
+    """A user-manager power; the manager is a member of the same organization, not the member
+    themselves, and the line of reporting never loops back. The organization's row is locked
+    so two admins closing a loop from both ends at once cannot both pass the check."""
+    ensure_power(actor, Power.MANAGE_USERS)
+    ensure_same_org(actor.org, member, reports_to)
+    if reports_to is None:
+        return
+    if reports_to.pk == member.pk:
+        raise ValidationError({"reports_to": _("A user cannot report to themselves.")})
+    Organization.objects.select_for_update().filter(pk=actor.org.pk).first()
+    line = dict(
+        Membership.objects.for_org(actor.org)
+        .exclude(reports_to=None)
+        .values_list("pk", "reports_to_id")
+    )
+    seen = {reports_to.pk}
+    above = line.get(reports_to.pk)
+    while above is not None and above not in seen:
+        if above == member.pk:
+            raise ValidationError(
+                {
+                    "reports_to": _(
+                        "%(manager)s already reports to %(name)s, directly or through others: "
+                        "choose someone outside %(name)s's line of reports."
+                    )
+                    % {
+                        "manager": reports_to.user.display_name,
+                        "name": member.user.display_name,
+                    }
+                }
+            )
+        seen.add(above)
+        above = line.get(above)
 
 
 def member_export(*, actor: Membership, member: Membership) -> dict[str, Any]:

@@ -246,6 +246,7 @@ def user_detail(request: HttpRequest, member_id: int) -> HttpResponse:
     actor = request.membership
     form = MemberAccessForm(
         request.POST or None,
+        member=member,
         initial={
             "desk_role": member.desk_role,
             "crm_role": member.crm_role,
@@ -264,6 +265,9 @@ def user_detail(request: HttpRequest, member_id: int) -> HttpResponse:
                 if actor.is_suite_admin and not member.is_account_admin
                 else None,
                 admin_app=form.cleaned_data["admin_app"],
+                reports_to=form.cleaned_data["reports_to"]
+                if has_power(actor, Power.MANAGE_USERS)
+                else ...,
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -276,6 +280,8 @@ def user_detail(request: HttpRequest, member_id: int) -> HttpResponse:
     for app in App.values:
         if not can_manage_roles(actor, app) or (member.is_account_admin and member != actor):
             form.fields[f"{app}_role"].disabled = True
+    if not has_power(actor, Power.MANAGE_USERS):
+        form.fields["reports_to"].disabled = True
     if not actor.is_suite_admin or member.is_account_admin or member.pk == actor.pk:
         form.fields["admin_level"].disabled = True
         form.fields["admin_app"].disabled = True

@@ -224,7 +224,7 @@ def test_rpt01_report_is_for_desk_admins_and_supervisors(client, desk, committed
     login(client, desk.agent)
     assert client.get("/acme/desk/reports/satisfaction/").status_code == 403
     # Bob supervises Rita: he sees the report, for his own department only.
-    Membership.objects.for_org(desk.org).filter(pk=desk.restricted.pk).update(manager=desk.agent)
+    Membership.objects.for_org(desk.org).filter(pk=desk.restricted.pk).update(reports_to=desk.agent)
     page = client.get("/acme/desk/reports/satisfaction/")
     assert page.status_code == 200
     assert page.context["report"].overall.counts == {"good": 1, "okay": 0, "bad": 0}

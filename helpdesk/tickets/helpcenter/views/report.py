@@ -1,5 +1,5 @@
 """Desk → Reports → Satisfaction (RPT-01). Desk administrators see every department;
-supervisors (members whom other members report to, `Membership.manager`) see the
+supervisors (members whom other members report to, `Membership.reports_to`) see the
 departments they work in. Anyone else gets 403."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def report_scope(membership: Membership) -> list[int] | None:
         return None
     is_supervisor = (
         Membership.objects.for_org(membership.org)
-        .filter(manager=membership, status=Membership.Status.ACTIVE)
+        .filter(reports_to=membership, status=Membership.Status.ACTIVE)
         .exists()
     )
     if not is_supervisor:
