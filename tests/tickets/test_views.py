@@ -38,6 +38,8 @@ def board(desk):
         subject="Closed one", status=desk.status("Closed"), due_at=now - dt.timedelta(days=2)
     )
     t6 = desk.ticket(subject="Billing dept", department=desk.other_department, contact=None)
+    # An SLA escalation reached #3 and the closed #5 (the sla app keeps this field).
+    Ticket.objects.filter(pk__in=[t3.pk, t5.pk]).update(escalation_level=1)
     return desk, [t1, t2, t3, t4, t5, t6]
 
 
@@ -50,6 +52,7 @@ def board(desk):
         ("closed", [5]),
         ("mine", [2]),
         ("overdue", [2]),
+        ("escalated", [3]),
         ("high", [3, 1]),
     ],
 )
