@@ -139,6 +139,13 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Server-side cursors do not survive transaction pooling (PgBouncer) and cost round trips.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# Server-side parameter binding lets psycopg prepare a statement that a pooled connection has
+# run a few times, so PostgreSQL plans it once instead of on every request.
+if env.bool("DB_SERVER_SIDE_BINDING", default=False):
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int(
+        "DB_PREPARE_THRESHOLD", default=5
+    )
 
 
 def _pool_reset(conn) -> None:
@@ -294,10 +301,11 @@ CACHES = {
     )
 }
 
-# Sessions in the database, read through the connection pool. Not cached_db: under ASGI every
-# request gets its own cache object and so a new Redis connection, which costs more than the
-# indexed session read (measured with py-spy under bench/tickets.py).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are kept in the database and read from the cache (cached_db): a page's first query
+# is saved. Pages run in the WSGI thread pool (helpdesk/asgi.py), whose threads keep their
+# cache clients, so the read reuses a Redis connection (bench/tickets.py: one new connection
+# in hundreds of requests).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Security --------------------------------------------------------------------------------
 SECURE = env("SECURE")  # behind HTTPS in production
