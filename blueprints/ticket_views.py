@@ -28,7 +28,7 @@ from helpdesk.tickets.services.access import ticket_access, ticket_for_member
 from helpdesk.tickets.services.threads import thread_add
 
 from . import engine
-from .models import DuringAction, State, Transition, TransitionSource
+from .models import DuringAction, State, Transition
 
 
 def _ticket(request: HttpRequest, number: int) -> Ticket:
@@ -335,24 +335,12 @@ def _edge(a: tuple[int, int], b: tuple[int, int]) -> tuple[float, float, float, 
 def flowchart(instance: Any, options: list[engine.Option]) -> dict[str, Any]:
     """What the SVG draws: the states (the current one marked), the transitions (pending ones
     marked; common ones green, BP-12, listed apart since they leave every state)."""
-    org_id = instance.org_id
-    states = list(
-        State.objects.for_org(org_id)
-        .filter(blueprint_id=instance.blueprint_id)
-        .select_related("status")
-        .order_by("pk")
-    )
+    # From the engine's compiled definitions (the instance carries them): no query.
+    compiled = instance.compiled
+    states = compiled.states
     boxes = _layout(states)
-    transitions = list(
-        Transition.objects.for_org(org_id)
-        .filter(blueprint_id=instance.blueprint_id)
-        .order_by("position", "pk")
-    )
-    sources: dict[int, list[int]] = {}
-    for src in TransitionSource.objects.for_org(org_id).filter(
-        transition__blueprint_id=instance.blueprint_id
-    ):
-        sources.setdefault(src.transition_id, []).append(src.state_id)
+    transitions = compiled.transitions
+    sources = {t.pk: list(t.source_ids) for t in transitions}
     pending = {o.transition.pk for o in options}
     edges = []
     for t in transitions:
