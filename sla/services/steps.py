@@ -16,6 +16,8 @@ status, priority and department costs no query."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch
 from django.utils.translation import gettext
 
@@ -38,6 +40,7 @@ from .clocks import (
 )
 
 WATCHED = ("status", "priority", "department")
+_KEEP: Any = object()
 
 
 # --- Settings, read once per batch ----------------------------------------------------------------
@@ -105,6 +108,7 @@ def sla_step(ctx: pipeline.Context) -> None:
     policy = policy_for(ticket)
     on_hold = ticket.status_kind == StatusKind.ON_HOLD
     escalated = False
+    due: Any = _KEEP  # the ticket's new due date, if the SLA gives it one
     dues: list[ClockDue] = []
     for kind in POLICY_KINDS:
         clock = open_clocks.get(kind)
@@ -130,7 +134,10 @@ def sla_step(ctx: pipeline.Context) -> None:
                 )
             continue
         if policy is None or minutes is None:
-            # The ticket moved to a department or priority without this target.
+            # The ticket moved to a department or priority without this target; the due
+            # date this clock gave it goes with it (one an agent set stays).
+            if kind == Target.RESOLUTION and ticket.due_at == clock.due_at:
+                due = None
             clock_stop(clock=clock, now=ctx.now, owner_id=ticket.owner_id, measured=False)
             del open_clocks[kind]
             escalated = escalated or bool(clock.level_reached)
@@ -160,10 +167,10 @@ def sla_step(ctx: pipeline.Context) -> None:
     resolution = open_clocks.get(Target.RESOLUTION)
     if resolution is not None:
         due = None if resolution.paused_at is not None else resolution.due_at
-        if due != ticket.due_at:
-            from helpdesk.tickets.rules.changes import rule_change
+    if due is not _KEEP and due != ticket.due_at:
+        from helpdesk.tickets.rules.changes import rule_change
 
-            rule_change(ctx, rule_name=_rule_name(), values={"due_at": due})
+        rule_change(ctx, rule_name=_rule_name(), values={"due_at": due})
 
 
 def _may_start(ticket: Ticket, kind: str, clocks: list[Clock], creating: bool) -> bool:

@@ -199,10 +199,12 @@ def test_tkt09_moving_to_another_department_follows_its_policy_and_schedule(sla,
     assert (clock.policy_id, clock.department_id) == (theirs.pk, billing.pk)
     # Started Monday 10:00: 3 working hours end Monday 13:00, whatever the move's time.
     assert ticket.due_at == MONDAY_10_TOKYO + dt.timedelta(hours=3)
-    # Moving to a department without a policy stops the clock without a verdict.
+    # Moving to a department without a policy stops the clock without a verdict, and the
+    # due date it gave goes with it.
     ticket = _set(sla.desk, ticket, department=sla.desk.department, priority="low")
     clock.refresh_from_db()
     assert clock.stopped_at == now.value and clock.met is None
+    assert ticket.due_at is None
 
 
 def test_tkt09_a_ticket_created_on_hold_starts_paused(sla, now):
