@@ -19,13 +19,14 @@ failure part-way keeps what was sent)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -47,6 +48,8 @@ from .models import (
 )
 
 HEADER = "X-Madoguchi-Escalation"
+# What a recipient's mail needs of their membership: their address, language and time zone.
+MEMBER_FIELDS = ("org_id", "user_id", "user__email", "user__language", "user__time_zone")
 
 
 # --- Placeholders ------------------------------------------------------------------------------
@@ -266,11 +269,26 @@ def _send(org_id: int, fired: list[EscalationFired]) -> tuple[int, Exception | N
     finally:
         connection.close()
     if done:
-        for f in done:
-            f.mail_sent_at = now
-        EscalationFired.objects.bulk_update(done, ["mail_sent_at", "recipients"])
+        _mark_sent(org_id, done, now)
         _confirm(org_id, done, clocks, now)
     return sent_count, error
+
+
+def _mark_sent(org_id: int, done: list[EscalationFired], now: dt.datetime) -> None:
+    """Set `mail_sent_at` and the recipients of the sent rows, in one UPDATE."""
+    table = EscalationFired._meta.db_table
+    values = ", ".join(["(%s::bigint, %s::jsonb)"] * len(done))
+    params: list[object] = [now]
+    for f in done:
+        params += [f.pk, json.dumps(f.recipients)]
+    params.append(org_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS f SET mail_sent_at = %s, recipients = v.recipients"  # noqa: S608 - our table
+            f" FROM (VALUES {values}) AS v (id, recipients)"
+            " WHERE f.org_id = %s AND f.id = v.id",
+            params,
+        )
 
 
 def _confirm(org_id: int, done: list[EscalationFired], clocks: dict, now: dt.datetime) -> None:
@@ -294,7 +312,8 @@ def _members(org_id: int, user_ids: set[int]) -> dict[int, Membership]:
         m.user_id: m
         for m in Membership.objects.for_org(org_id)
         .filter(user_id__in=user_ids, status=Membership.Status.ACTIVE)
-        .select_related("user", "org")
+        .select_related("user")
+        .only(*MEMBER_FIELDS)
     }
 
 
@@ -311,7 +330,8 @@ def _managers(org_id: int, owner_ids: set[int]) -> dict[int, Membership]:
         m.pk: m
         for m in Membership.objects.for_org(org_id)
         .filter(pk__in=set(pairs.values()), status=Membership.Status.ACTIVE)
-        .select_related("user", "org")
+        .select_related("user")
+        .only(*MEMBER_FIELDS)
     }
     return {owner: managers[m] for owner, m in pairs.items() if m in managers}
 

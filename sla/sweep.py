@@ -109,14 +109,12 @@ def sweep(*, budget_seconds: float = 20.0, wake: bool = True) -> SweepResult:
     exact-time wake-up for the earliest row due before the next beat."""
     started = time.monotonic()
     total = SweepResult()
-    upcoming: list[dt.datetime] = []
     while True:
         now = timezone.now()
         horizon = now + dt.timedelta(seconds=sweep_seconds())
         orgs = crosstenant.due_organizations(
             LABEL, due=_claimable(now) & Q(due_at__lte=horizon), limit=ORGS_PER_PASS
         )
-        upcoming = [first for _, first in orgs if first > now]
         full = False
         for org_id, first in orgs:
             if first > now:
@@ -126,12 +124,23 @@ def sweep(*, budget_seconds: float = 20.0, wake: bool = True) -> SweepResult:
             full = full or result.claimed >= batch_size()
         if not full or time.monotonic() - started > budget_seconds:
             break
-    if wake and upcoming:
-        total.wakeup = min(upcoming)
-        from .tasks import schedule_wakeup
+    if wake:
+        total.wakeup = next_due()
+        if total.wakeup is not None:
+            from .tasks import schedule_wakeup
 
-        schedule_wakeup(total.wakeup)
+            schedule_wakeup(total.wakeup)
     return total
+
+
+def next_due() -> dt.datetime | None:
+    """The earliest unclaimed row falling due before the next beat (None: none)."""
+    now = timezone.now()
+    horizon = now + dt.timedelta(seconds=sweep_seconds())
+    first = crosstenant.due_organizations(
+        LABEL, due=_claimable(now) & Q(due_at__gt=now, due_at__lte=horizon), limit=1
+    )
+    return first[0][1] if first else None
 
 
 def sweep_org(*, org_id: int, now: dt.datetime | None = None) -> SweepResult:

@@ -1,0 +1,320 @@
+"""SLA escalations under load (issue 11): the sweep, the ledger and the escalation mail.
+
+    python bench/sla.py [--clocks 1000000] [--soon 50000] [--backlog 20000] [--concurrency 2]
+
+1. Uses the database of bench/tickets.py (`madoguchi_bench`, made with its 1,000,000 tickets
+   when missing) and gives every organization a mail template and a policy whose level 1 mails
+   the organization's admin (one recipient: one mail per escalation).
+2. Generates in SQL `--clocks` open resolution clocks, one per ticket, each with a level-1 due
+   row, due times spread over the next day.
+3. Starts one Celery worker (bench/sla_worker.py: its mail backend records when each message is
+   handed to it, in Redis) and Celery beat (the sweep every SLA_SWEEP_SECONDS), on Redis db
+   `--redis-db`.
+4. Backlog: `--backlog` due rows are made due a minute ago at once; measures escalations fired
+   and mailed per second until all are mailed.
+5. Live: `--soon` due rows are spread over the next minute; measures the delay from each due
+   time to its mail's hand-off (p50, p99), and checks exactly one mail per escalation.
+6. Removes what it made (clocks, due rows, ledger, history rows, ticket levels).
+Targets: at least 2,000 escalations per second with one worker; p99 delay under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+import tickets as ticket_bench  # noqa: E402 - bench/tickets.py: the database and its tickets
+
+BENCH_URL = ticket_bench.BENCH_URL
+
+
+def setup(total_tickets: int) -> None:
+    ticket_bench.ensure_database()
+    ticket_bench.setup_django()
+    from django.core.management import call_command
+
+    from helpdesk.tickets.models import Ticket
+
+    if Ticket.objects.count() < total_tickets:
+        ticket_bench.generate(total_tickets)
+    call_command("migrate", verbosity=0)
+
+
+def settings_per_org() -> None:
+    """A template and a medium-priority policy with level 1 mailing the admin, per organization
+    (idempotent)."""
+    from helpdesk.tenancy.models import DepartmentAgent, Organization
+    from helpdesk.tickets.mailtemplates.models import MailTemplate
+    from sla.models import EscalationLevel, EscalationUser, SlaPolicy
+
+    for org in Organization.objects.filter(portal__startswith="bench-"):
+        agent = DepartmentAgent.objects.filter(org=org).select_related("department").first()
+        template, _ = MailTemplate.objects.get_or_create(
+            org=org,
+            name="SLA bench",
+            defaults={
+                "subject": "[{{sla.target}} L{{sla.level}}] #{{ticket.number}} {{ticket.subject}}",
+                "body": "Due {{sla.due}}: {{sla.time_left}}. {{ticket.url}}",
+            },
+        )
+        policy, _ = SlaPolicy.objects.get_or_create(
+            org=org,
+            department=agent.department,
+            priority="medium",
+            defaults={"resolution_minutes": 60, "business_hours": False},
+        )
+        level, _ = EscalationLevel.objects.get_or_create(
+            org=org,
+            policy=policy,
+            target="resolution",
+            level=1,
+            defaults={"when": "at", "template": template},
+        )
+        EscalationUser.objects.get_or_create(org=org, level=level, user_id=agent.user_id)
+
+
+def clean() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE sla_escalationfired, sla_clockdue, sla_clock")
+        cursor.execute("DELETE FROM tickets_tickethistory WHERE action = 'escalated'")
+        cursor.execute("UPDATE tickets_ticket SET escalation_level = 0 WHERE escalation_level > 0")
+
+
+def generate(clocks: int) -> None:
+    """One open resolution clock per ticket (the first `clocks` tickets), due over the next
+    day, each with its level-1 due row."""
+    from django.db import connection
+
+    started = time.monotonic()
+    clean()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO sla_clock (org_id, ticket_id, kind, policy_id, department_id, cycle,
+                target_minutes, business_hours, started_at, due_at, paused_total,
+                level_reached)
+            SELECT t.org_id, t.id, 'resolution', p.id, t.department_id, 1, 60, false,
+                due - interval '60 minutes', due, interval '0', 0
+            FROM (
+                SELECT t.*, now() + interval '10 minutes'
+                    + ((t.id::bigint * 7919) %% 86400) * interval '1 second' AS due
+                FROM tickets_ticket t ORDER BY t.id LIMIT %s
+            ) t
+            JOIN sla_slapolicy p ON p.org_id = t.org_id AND p.priority = 'medium'
+            """,
+            [clocks],
+        )
+        cursor.execute(
+            """
+            INSERT INTO sla_clockdue (org_id, clock_id, ticket_id, level, due_at)
+            SELECT org_id, id, ticket_id, 1, due_at FROM sla_clock
+            """
+        )
+        cursor.execute("ANALYZE sla_clock")
+        cursor.execute("ANALYZE sla_clockdue")
+        cursor.execute("SELECT count(*) FROM sla_clockdue WHERE fired_at IS NULL")
+        count = cursor.fetchone()[0]
+    print(f"data: {count:,} open clocks with due rows ({time.monotonic() - started:.0f} s)")
+
+
+def make_due(count: int, *, start_in: float, spread: float, residue: int) -> float:
+    """Move `count` due rows (of the clocks whose id is `residue` modulo 20) to fall due from
+    `start_in` seconds from now over `spread` seconds; returns the epoch of the first."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extract(epoch FROM now())")
+        now = float(cursor.fetchone()[0])
+        cursor.execute(
+            """
+            WITH chosen AS (
+                SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM (
+                    SELECT id FROM sla_clockdue WHERE id %% 20 = %s AND fired_at IS NULL
+                    ORDER BY id LIMIT %s
+                ) picked
+            )
+            UPDATE sla_clockdue d
+            SET due_at = to_timestamp(%s + %s + chosen.n * %s / %s)
+            FROM chosen WHERE d.id = chosen.id
+            """,
+            [residue, count, now, start_in, spread, max(count, 1)],
+        )
+        cursor.execute(
+            """
+            UPDATE sla_clock c SET due_at = d.due_at FROM sla_clockdue d
+            WHERE d.clock_id = c.id AND d.org_id = c.org_id
+              AND d.due_at < now() + interval '5 minutes' AND c.due_at <> d.due_at
+            """
+        )
+    return now + start_in
+
+
+def start(redis_url: str, key: str, concurrency: int) -> list[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": BENCH_URL,
+        "DATABASE_USER": "madoguchi_app",  # as production logs in: the runtime role
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "SLA_MAIL_RECORD_KEY": key,
+        "SLA_WORKER_QUEUE": "celery",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    schedule = Path(tempfile.mkdtemp()) / "beat-schedule"
+    worker = subprocess.Popen(  # noqa: S603 - our own script
+        [
+            sys.executable,
+            str(HERE / "sla_worker.py"),
+            "--pool=prefork",
+            f"--concurrency={concurrency}",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    beat = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "helpdesk",
+            "beat",
+            "--loglevel=WARNING",
+            "-s",
+            str(schedule),
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    return [worker, beat]
+
+
+def records(client, key: str) -> list[tuple[float, str, str]]:
+    return [tuple(json.loads(r)) for r in client.lrange(key, 0, -1)]
+
+
+def due_times(headers: set[str]) -> dict[str, float]:
+    """{escalation header: due epoch} of the ledger's due rows."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT d.ticket_id || ':' || d.clock_id || ':1:' || d.level,
+                   extract(epoch FROM d.due_at)
+            FROM sla_clockdue d WHERE d.fired_at IS NOT NULL
+            """
+        )
+        return {h: float(t) for h, t in cursor.fetchall() if h in headers}
+
+
+def wait_for(client, key: str, count: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.llen(key) >= count:
+            return time.monotonic()
+        time.sleep(0.05)
+    return time.monotonic()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clocks", type=int, default=1_000_000)
+    parser.add_argument("--soon", type=int, default=50_000)
+    parser.add_argument("--backlog", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--redis-db", type=int, default=9)
+    parser.add_argument("--keep", action="store_true", help="leave the clocks in place")
+    args = parser.parse_args()
+
+    import redis
+
+    setup(1_000_000)
+    settings_per_org()
+    generate(args.clocks)
+    server = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    redis_url = f"{server}/{args.redis_db}"
+    client = redis.Redis.from_url(redis_url)
+    key = f"sla:bench:{uuid.uuid4().hex}"
+    processes = start(redis_url, key, args.concurrency)
+    try:
+        time.sleep(8)  # the worker and beat start
+        from django.db import connection
+
+        print(
+            f"cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}, worker concurrency "
+            f"{args.concurrency}, sweep every {os.environ.get('SLA_SWEEP_SECONDS', '5')} s"
+        )
+        # Backlog: fire as fast as the worker can.
+        if args.backlog:
+            make_due(args.backlog, start_in=-60, spread=1, residue=0)
+            began = time.monotonic()
+            ended = wait_for(client, key, args.backlog, 600)
+            got = client.llen(key)
+            rate = got / (ended - began)
+            print(
+                f"backlog: {got:,} of {args.backlog:,} escalations fired and mailed in "
+                f"{ended - began:.1f} s: {rate:,.0f}/s (target >= 2,000/s)"
+            )
+        before = client.llen(key)
+        # Live: due over the next minute.
+        first = make_due(args.soon, start_in=5, spread=60, residue=1)
+        wait_for(client, key, before + args.soon, 180)
+        time.sleep(2)
+        got = records(client, key)[before:]
+        headers = {h for _, h, _ in got}
+        due = due_times(headers)
+        delays = sorted(t - due[h] for t, h, _ in got if h in due)
+        counts: dict[str, int] = {}
+        for _, h, _ in records(client, key):
+            counts[h] = counts.get(h, 0) + 1
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sla_escalationfired")
+            ledger = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM sla_escalationfired WHERE mail_sent_at IS NULL")
+            unsent = cursor.fetchone()[0]
+        if delays:
+            p50 = statistics.median(delays)
+            p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+            print(
+                f"live: {len(got):,} of {args.soon:,} mailed over "
+                f"{max(t for t, _, _ in got) - first:.0f} s; delay due -> mail handed off: "
+                f"p50 {p50:.2f} s, p99 {p99:.2f} s, max {delays[-1]:.2f} s (target p99 < 2 s)"
+            )
+        duplicates = sum(1 for n in counts.values() if n > 1)
+        print(
+            f"exactly once: {ledger:,} ledger rows, {sum(counts.values()):,} mails, "
+            f"{len(counts):,} distinct escalations, {duplicates} mailed twice, "
+            f"{unsent} unsent"
+        )
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        client.delete(key)
+        if not args.keep:
+            clean()
+
+
+if __name__ == "__main__":
+    main()
