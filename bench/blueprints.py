@@ -1,6 +1,6 @@
 """Blueprints under load (issue: "Blueprints: the engine ...").
 
-    python bench/blueprints.py [--samples 100] [--duration 10] [--concurrency 8]
+    python bench/blueprints.py [--samples 100] [--duration 10] [--concurrency 8] [--without-sla]
 
 Runs on the tickets benchmark's database (`madoguchi_bench`, made by bench/tickets.py; it is
 not regenerated here). In its big organization's first department it adds, once and
@@ -12,9 +12,20 @@ and the last for every ticket, with two transitions back and forth.
    with the step registered and without it (each sample in a transaction rolled back), and
    the SQL queries the step adds, with 1 and with 20 active blueprints (they must be equal).
 2. Transitions completed per second at `--concurrency` processes, each with its own database
-   connection and its own tickets, for `--duration` seconds.
+   connection and its own tickets, for `--duration` seconds. Each completion reads the
+   ticket's instance (the state the member saw, as the dialog sends it) and completes the
+   transition from there; the two transitions are read once per worker, as a page would.
+   The SLA app's steps (its pipeline step, its state-visit listener) run as in production;
+   `--without-sla` measures a second time with them off in the workers (the engine's rate).
+3. The ticket page and its blueprint bar and flowchart (loaded after the page, by htmx), served
+   in this process by Django's test client as the admin: median and p95 of `--samples`
+   requests each, and their SQL queries, against the list's p95 bar of 150 ms.
 
-Targets: the step adds under 3 ms and a fixed number of queries; at least 150 transitions/s.
+The blueprints are made with the ORM here, so the organization's definition version is
+renewed by hand (`definitions.bump`) after each change, as the configuration services do.
+
+Targets: the step adds under 3 ms and a fixed number of queries; at least 150 transitions/s;
+the ticket page with the bar and flowchart under the list's p95 bar.
 """
 
 from __future__ import annotations
@@ -52,12 +63,13 @@ def ensure_schema() -> None:
     from django.db.migrations.recorder import MigrationRecorder
 
     applied = MigrationRecorder(connection).applied_migrations()
-    if ("blueprints", "0002_after_action_runs") not in applied:
-        call_command("migrate", "blueprints", "0002", verbosity=0)
+    if ("blueprints", "0004_definition_version") not in applied:
+        call_command("migrate", "blueprints", "0004", verbosity=0)
 
 
 def world():
     """The big organization, its department, admin, two statuses and the 20 blueprints."""
+    from blueprints.engine import definitions
     from blueprints.models import Blueprint, State, Transition, TransitionSource
     from helpdesk.tenancy.models import DepartmentAgent, Membership, Organization
     from helpdesk.tickets.services.layouts import statuses_for
@@ -100,6 +112,7 @@ def world():
         )
         TransitionSource.objects.create(org=org, transition=go, state=here)
         TransitionSource.objects.create(org=org, transition=back, state=there)
+    definitions.bump(org.pk)  # made with the ORM: the version is renewed by hand
     return org, department, admin
 
 
@@ -121,6 +134,7 @@ def step_cost(org, department, admin, samples: int) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from blueprints import engine
+    from blueprints.engine import definitions
     from blueprints.models import Blueprint
     from helpdesk.tickets import pipeline
     from helpdesk.tickets.models import Ticket
@@ -185,6 +199,9 @@ def step_cost(org, department, admin, samples: int) -> dict:
     def queries(function) -> int:
         from django.db import transaction
 
+        with transaction.atomic():  # warm up: the definitions are compiled once per version
+            function()
+            transaction.set_rollback(True)
         with transaction.atomic(), CaptureQueriesContext(connection) as captured:
             function()
             transaction.set_rollback(True)
@@ -197,6 +214,7 @@ def step_cost(org, department, admin, samples: int) -> dict:
         keep = active.order_by("position")
         ids = list(keep.values_list("pk", flat=True))
         Blueprint.objects.filter(pk__in=ids[: BLUEPRINTS - n]).update(status="inactive")
+        definitions.bump(org.pk)
         try:
             pipeline.unregister("blueprints", engine.blueprint_step)
             try:
@@ -206,10 +224,22 @@ def step_cost(org, department, admin, samples: int) -> dict:
             counts[n] = (queries(create) - base[0], queries(update) - base[1])
         finally:
             Blueprint.objects.filter(pk__in=ids).update(status="active")
+            definitions.bump(org.pk)
     return {"ms": results, "alone": alone, "queries": counts}
 
 
 _barrier = None
+
+
+def _sla_off() -> None:
+    """This process's transitions without the SLA app's steps (its pipeline step and its
+    listener of state visits): the blueprint engine's own rate."""
+    from blueprints.visits import visit_unlisten
+    from helpdesk.tickets import pipeline
+    from sla.services import steps
+
+    pipeline.unregister("sla", steps.sla_step)
+    visit_unlisten(steps.state_visited)
 
 
 def _init(barrier) -> None:
@@ -219,8 +249,10 @@ def _init(barrier) -> None:
 
 def _worker(args) -> int:
     """Complete transitions on this worker's tickets until the deadline; returns the count."""
-    index, ticket_ids, duration = args
+    index, ticket_ids, duration, without_sla = args
     setup_django()
+    if without_sla:
+        _sla_off()
     from django.db import connection
 
     from blueprints import engine
@@ -233,6 +265,14 @@ def _worker(args) -> int:
     )
     done = 0
     tickets = list(Ticket.objects.filter(pk__in=ticket_ids))
+    # The blueprint's two transitions by the state they leave (Go from here, Back from there).
+    leaving = {
+        state_id: transition
+        for transition in Transition.objects.filter(
+            org=admin.org, blueprint__name=f"{PREFIX} {BLUEPRINTS - 1:02d}"
+        ).select_related("to_state__status")
+        for state_id in transition.sources.values_list("state_id", flat=True)
+    }
     n = 0
     _barrier.wait()  # every worker starts when all are ready (start-up is not counted)
     deadline = time.time() + duration
@@ -240,13 +280,7 @@ def _worker(args) -> int:
         ticket = tickets[n % len(tickets)]
         n += 1
         instance = TicketBlueprint.objects.filter(org=admin.org, ticket=ticket).first()
-        transition = (
-            Transition.objects.filter(
-                org=admin.org, blueprint_id=instance.blueprint_id, sources__state=instance.state
-            )
-            .select_related("to_state__status")
-            .first()
-        )
+        transition = leaving[instance.state_id]
         engine.complete_transition(
             ticket=ticket,
             transition=transition,
@@ -258,7 +292,9 @@ def _worker(args) -> int:
     return done
 
 
-def throughput(org, department, admin, concurrency: int, duration: int) -> float:
+def throughput(
+    org, department, admin, concurrency: int, duration: int, without_sla: bool = False
+) -> float:
     from django.db import connection
 
     from blueprints.models import TicketBlueprint
@@ -280,10 +316,74 @@ def throughput(org, department, admin, concurrency: int, duration: int) -> float
     connection.close()
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(concurrency)
-    jobs = [(i, ids[i::concurrency], duration) for i in range(concurrency)]
+    jobs = [(i, ids[i::concurrency], duration, without_sla) for i in range(concurrency)]
     with context.Pool(concurrency, initializer=_init, initargs=(barrier,)) as pool:
         counts = pool.map(_worker, jobs, chunksize=1)
     return sum(counts) / duration
+
+
+def pages(org, department, samples: int) -> dict[str, tuple[float, float, int]]:
+    """(median ms, p95 ms, queries) of the ticket page, its blueprint bar and its flowchart,
+    for a ticket in the every-ticket blueprint, served in this process as the admin."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    from blueprints.models import TicketBlueprint
+    from helpdesk.tenancy.models import Membership
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_create
+
+    admin = Membership.objects.select_related("org", "user").get(org=org, admin_level="account")
+    number = (
+        TicketBlueprint.objects.for_org(org)
+        .filter(blueprint__name=f"{PREFIX} {BLUEPRINTS - 1:02d}")
+        .values_list("ticket__number", flat=True)
+        .first()
+    )
+    if number is None:
+        number = ticket_create(
+            actor=admin, data=TicketInput(subject="Bench blueprint ticket", department=department)
+        ).number
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(admin.user)
+    base = f"/{org.portal}/desk/tickets/{number}/"
+    # Static URLs without the collected manifest (the server of bench/tickets.py has one).
+    plain = override_settings(
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    )
+    plain.enable()
+    out = {}
+    for label, path, htmx in (
+        ("ticket page", base, False),
+        ("blueprint bar (htmx)", base + "blueprint/", True),
+        ("flowchart (htmx)", base + "blueprint/flow/", True),
+    ):
+        headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+        for _ in range(3):  # warm up
+            client.get(path, HTTP_HOST="127.0.0.1", **headers)
+        queries: list[str] = []
+
+        def count(execute, sql, params, many, context, queries=queries):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        # The request may run on a connection of its own (the pool): every one is counted.
+        with connection.execute_wrapper(count):
+            response = client.get(path, HTTP_HOST="127.0.0.1", **headers)
+        assert response.status_code == 200, (path, response.status_code)
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            client.get(path, HTTP_HOST="127.0.0.1", **headers)
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+        out[label] = (statistics.median(times), p95, len(queries))
+    plain.disable()
+    return out
 
 
 def main() -> None:
@@ -291,6 +391,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--without-sla",
+        action="store_true",
+        help="also measure transitions/s with the SLA app's steps off in the workers",
+    )
     args = parser.parse_args()
     setup_django()
     ensure_schema()
@@ -314,8 +419,16 @@ def main() -> None:
             f"queries the step adds with {n:2d} active blueprint(s): "
             f"create {create}, update {update}"
         )
+    for label, (median, p95, count) in pages(org, department, args.samples).items():
+        print(f"{label}: median {median:.1f} ms, p95 {p95:.1f} ms, {count} queries")
     rate = throughput(org, department, admin, args.concurrency, args.duration)
     print(f"transitions completed: {rate:.0f}/s at concurrency {args.concurrency}")
+    if args.without_sla:
+        rate = throughput(org, department, admin, args.concurrency, args.duration, True)
+        print(
+            f"transitions completed without the SLA app's steps: {rate:.0f}/s at concurrency "
+            f"{args.concurrency}"
+        )
 
 
 if __name__ == "__main__":
