@@ -7,7 +7,9 @@ How a due row (`ClockDue`) goes from due to done:
 2. **Claim**, per organization, under its row-level-security scope, in one transaction: the
    due rows (`FOR UPDATE SKIP LOCKED`, a batch), then their clocks and tickets, also with
    `SKIP LOCKED`, so the sweep never waits on a ticket someone is changing (and never
-   deadlocks with them: a row it cannot lock now is left for the next sweep). A due row whose
+   deadlocks with them: a row it cannot lock now is left for the next sweep). Clocks and
+   tickets are locked `FOR NO KEY UPDATE`: a reply or history row referencing the ticket (a
+   foreign key's KEY SHARE lock) is not held up by the sweep. A due row whose
    clock stopped or paused meanwhile is deleted (it must not fire).
 3. **Fire.** Ledger rows (`EscalationFired`) go in with one `INSERT ... ON CONFLICT DO
    NOTHING` on the unique key (organization, ticket, clock, cycle, level): only the rows this
@@ -168,13 +170,13 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
         c["pk"]: c
         for c in Clock.objects.for_org(org_id)
         .filter(pk__in={d["clock_id"] for d in dues})
-        .select_for_update(skip_locked=True)
+        .select_for_update(skip_locked=True, no_key=True)
         .values("pk", "ticket_id", "kind", "cycle", "stopped_at", "paused_at")
     }
     ticket_ids = set(
         Ticket.objects.for_org(org_id)
         .filter(pk__in={d["ticket_id"] for d in dues})
-        .select_for_update(skip_locked=True, of=("self",))
+        .select_for_update(skip_locked=True, no_key=True, of=("self",))
         .values_list("pk", flat=True)
     )
     stale, ready = [], []

@@ -200,3 +200,35 @@ def test_bp15_levels_raise_the_ticket_to_the_highest(
     assert len(mail.outbox) == 2
     levels = sorted(m.extra_headers["X-Madoguchi-Escalation"][-1] for m in mail.outbox)
     assert levels == ["1", "2"]
+
+
+def test_bp15_a_ticket_leaving_the_state_just_before_the_due_time_fires_nothing(
+    sla, make, now, django_capture_on_commit_callbacks
+):
+    """Two tickets enter a state with a 30-minute SLA; one leaves one second before the level
+    falls due. The sweep after the due time fires and mails the one that stayed, only."""
+    from blueprints import engine
+
+    blueprint, states = make.blueprint(statuses=("Open", "Waiting"))
+    wait = make.transition(blueprint, "Wait", states["Waiting"], [states["Open"]])
+    back = make.transition(blueprint, "Back", states["Open"], [states["Waiting"]])
+    waiting = sla.state_sla(states["Waiting"], minutes=30)
+    sla.level(waiting, target="state", level=1)
+    leaves = sla.desk.ticket(owner=sla.desk.agent.user, subject="Leaves")
+    stays = sla.desk.ticket(owner=sla.desk.agent.user, subject="Stays")
+    for ticket in (leaves, stays):
+        engine.complete_transition(ticket=ticket, transition=wait, membership=sla.desk.agent)
+    now.advance(minutes=29, seconds=59)
+    leaves.refresh_from_db()
+    engine.complete_transition(ticket=leaves, transition=back, membership=sla.desk.agent)
+    now.advance(seconds=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sla_sweep.sweep(wake=False)
+    assert result.fired == 1
+    assert [m.subject for m in mail.outbox if "X-Madoguchi-Escalation" in m.extra_headers] == [
+        f"Escalation #{stays.number}"
+    ]
+    assert not EscalationFired.objects.filter(ticket=leaves).exists()
+    leaves.refresh_from_db()
+    stays.refresh_from_db()
+    assert (leaves.escalation_level, stays.escalation_level) == (0, 1)
