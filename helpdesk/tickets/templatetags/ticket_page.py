@@ -4,9 +4,10 @@ ticket page includes each with one line."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
-from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from ..views import ticket_extras
 
@@ -22,9 +23,20 @@ PANELS = {
 }
 
 
+def render_partial(
+    context: template.Context, template_name: str, values: dict[str, Any]
+) -> SafeString:
+    """Render a partial inside the page's own context, as `{% include %}` does, with `values`
+    on top. `render_to_string(..., request=...)` would build a new RequestContext and run every
+    context processor again for each panel."""
+    partial = context.template.engine.get_template(template_name)
+    with context.push(values):
+        # A SafeString: the partial's template escaped what it shows.
+        return mark_safe(partial.render(context))  # noqa: S308
+
+
 @register.simple_tag(takes_context=True)
 def ticket_panel(context: template.Context, name: str) -> SafeString:
     request, ticket = context["request"], context["ticket"]
     template_name, build = PANELS[name]
-    # A SafeString: the partial's template escaped what it shows.
-    return render_to_string(template_name, build(request, ticket), request=request)
+    return render_partial(context, template_name, build(request, ticket))

@@ -4,9 +4,9 @@ one line in the shared ticket page and one query (the ticket's rating, if any)."
 from __future__ import annotations
 
 from django import template
-from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
+from ...templatetags.ticket_page import render_partial
 from ..models import Rating
 
 register = template.Library()
@@ -21,7 +21,4 @@ def ticket_rating(context: template.Context) -> SafeString:
         .select_related("contact")
         .first()
     )
-    # A SafeString: the partial's template escaped what it shows.
-    return render_to_string(
-        "tickets/_rating.html", {"ticket": ticket, "rating": rating}, request=context.get("request")
-    )
+    return render_partial(context, "tickets/_rating.html", {"ticket": ticket, "rating": rating})
