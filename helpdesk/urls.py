@@ -19,6 +19,7 @@ from helpdesk.tickets.imap import urls as imap_urls
 from helpdesk.tickets.mailin import urls as mailin_urls
 from helpdesk.tickets.mailtemplates import urls as mailtemplates_urls
 from helpdesk.tickets.rules import urls as rules_urls
+from sla import urls as sla_urls
 
 tenant_patterns = [
     path("", apps.org_home, name="org_home"),
@@ -27,6 +28,7 @@ tenant_patterns = [
         "desk/tickets/<int:number>/blueprint/",
         include((blueprints_ticket_urls.desk_patterns, "bp_ticket")),
     ),
+    path("desk/", include((sla_urls.desk_patterns, "sla_desk"))),
     path("customers/", include("customers.urls")),
     path("crm/", apps.crm_home, name="crm_home"),
     path("chat/", apps.chat_home, name="chat_home"),
@@ -46,6 +48,7 @@ tenant_patterns = [
     path("setup/activities/", include((activities_urls.setup_patterns, "activities"))),
     path("setup/mailtemplates/", include((mailtemplates_urls.setup_patterns, "mailtemplates"))),
     path("setup/blueprint-actions/", include((bpactions_urls.setup_patterns, "bpactions"))),
+    path("setup/sla/", include((sla_urls.setup_patterns, "sla"))),
     path("help/", include((helpcenter_urls.public_patterns, "help"))),
     path("mail/", include((mailin_urls.public_patterns, "mailin_public"))),
     path("profile/", profile.profile, name="profile"),

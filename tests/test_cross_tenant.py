@@ -200,6 +200,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         **_bpactions_objects(tenant, department, ticket),
         **_bpcore_objects(tenant, ticket),
         **_bpsettings_objects(tenant),
+        **_sla_objects(tenant, department),
     }
 
 
@@ -260,6 +261,7 @@ def _snapshot(org) -> tuple:
         _bpactions_rows(org),
         _bpcore_rows(org),
         _bpsettings_rows(org),
+        _sla_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
 
@@ -503,6 +505,53 @@ def _bpsettings_rows(org) -> tuple:
         list(State.objects.for_org(org).order_by("pk").values_list("pk", "status_id")),
         list(Transition.objects.for_org(org).order_by("pk").values_list("pk", "name", "message")),
         list(RemovalJob.objects.for_org(org).order_by("pk").values_list("pk", "status", "done")),
+    )
+
+
+def _sla_objects(tenant, department) -> dict[str, int]:
+    """An SLA policy with a level, and a state SLA on the state of `_bpcore_objects` (TKT-09,
+    BP-15): Setup's SLA pages edit them; the ticket's SLA panel reads its clocks."""
+    from blueprints.models import State
+    from helpdesk.tickets.mailtemplates.models import MailTemplate
+    from sla.models import EscalationLevel, SlaPolicy, StateSla
+
+    template = MailTemplate.objects.for_org(tenant.org).get(name="Secret template")
+    policy = SlaPolicy.objects.create(
+        org=tenant.org, department=department, priority="urgent", resolution_minutes=90
+    )
+    EscalationLevel.objects.create(
+        org=tenant.org, policy=policy, target="resolution", level=1, template=template
+    )
+    state = State.objects.for_org(tenant.org).get(pk=_state_id(tenant))
+    StateSla.objects.create(org=tenant.org, state=state, minutes=60)
+    return {"policy_id": policy.pk}
+
+
+def _state_id(tenant) -> int:
+    """The state the tenant's ticket is in (made by `_bpcore_objects`)."""
+    from blueprints.models import TicketBlueprint
+
+    return (
+        TicketBlueprint.objects.for_org(tenant.org).get(blueprint__name="Secret process").state_id
+    )
+
+
+def _sla_rows(org) -> tuple:
+    """SLA policies, state SLAs and their levels (TKT-09, BP-15)."""
+    from sla.models import EscalationLevel, SlaPolicy, StateSla
+
+    return (
+        list(
+            SlaPolicy.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "priority", "resolution_minutes", "is_active")
+        ),
+        list(StateSla.objects.for_org(org).order_by("pk").values_list("pk", "minutes")),
+        list(
+            EscalationLevel.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "level", "when", "offset_minutes", "template_id")
+        ),
     )
 
 

@@ -6,9 +6,9 @@ validates everything first and writes in one transaction, so bad input leaves no
 half-saved; the errors are a ValidationError keyed by the form's fields (`first_response`,
 `resolution`, `minutes`, and `<target>-<level>` for a level), in words an admin can act on.
 Objects of another organization (a department, a mail template, a team, a user who is not a
-member) are refused with a message, not saved. After the commit, the open clocks of the policy
-or state SLA are re-planned (`sla.services.clocks.replan_policy` / `replan_state_sla`), so a
-changed target or level reaches the tickets already running."""
+member) are refused with a message, not saved. After the commit, a task re-plans the open
+clocks of the policy or state SLA (`sla.tasks.sla_replan_task`), so a changed target or level
+reaches the tickets already running; a deletion stops them in its own transaction."""
 
 from __future__ import annotations
 
@@ -194,7 +194,7 @@ def _level_errors(
         elif (
             level.when == When.BEFORE
             and target_minutes is not None
-            and level.offset_minutes >= target_minutes
+            and 1 <= target_minutes <= level.offset_minutes
         ):
             _add(
                 errors,
@@ -268,17 +268,17 @@ def _write_levels(
 
 
 def _replan_after_commit(*, policy: SlaPolicy | None = None, state_sla: StateSla | None = None):
-    """Re-plan the open clocks once the new settings are committed (CORE's services)."""
+    """Re-plan the open clocks once the new settings are committed: a task (CORE's
+    `replan_policy` / `replan_state_sla` in batches), so the admin does not wait for them."""
+    from ..tasks import sla_replan_task
 
-    def replan() -> None:
-        from . import clocks as runtime
-
-        if policy is not None:
-            runtime.replan_policy(policy)
-        elif state_sla is not None:
-            runtime.replan_state_sla(state_sla)
-
-    transaction.on_commit(replan)
+    if policy is not None:
+        org_id, kwargs = policy.org_id, {"policy_id": policy.pk}
+    elif state_sla is not None:
+        org_id, kwargs = state_sla.org_id, {"state_sla_id": state_sla.pk}
+    else:  # pragma: no cover - one of the two is given
+        return
+    transaction.on_commit(lambda: sla_replan_task.delay(org_id, **kwargs))
 
 
 # --- Policies ---------------------------------------------------------------------------------
@@ -375,12 +375,9 @@ def sla_policy_delete(*, actor: Membership, policy: SlaPolicy) -> None:
     ensure_same_org(actor.org, policy)
     from . import clocks as runtime
 
-    # Switched off first, its open clocks stop without a verdict (CORE's re-planning, in
-    # this transaction: once the row is gone the clocks no longer name it).
-    policy = SlaPolicy.objects.for_org(actor.org).select_for_update().get(pk=policy.pk)
-    policy.is_active = False
-    policy.save(update_fields=["is_active", "updated_at"])
-    runtime.replan_policy(policy)
+    # Its open clocks stop without a verdict, in this transaction: once the row is gone the
+    # clocks no longer name it.
+    runtime.replan_policy(policy, removed=True)
     policy.delete()
 
 
@@ -437,9 +434,11 @@ def state_sla_delete(*, actor: Membership, state_sla: StateSla) -> None:
     """Remove a state's SLA and its levels; tickets in the state stop being timed there."""
     _ensure_state_admin(actor)
     ensure_same_org(actor.org, state_sla)
+    from . import clocks as runtime
+
+    # The state's open clocks stop without a verdict, in this transaction.
+    runtime.replan_state_sla(state_sla, removed=True)
     state_sla.delete()
-    # Re-planning a deleted state SLA stops the state's open clocks without a verdict.
-    _replan_after_commit(state_sla=state_sla)
 
 
 def desk_users(org: Any, user_ids: Sequence[int]) -> list[Any]:
