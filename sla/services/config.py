@@ -237,7 +237,7 @@ def _write_levels(
 ) -> None:
     """Replace the owner's levels. Clocks remember levels by number, not by row, so fired
     escalations and planned due rows stay valid; the re-planning after commit rewrites them."""
-    owner = {"policy": policy} if policy is not None else {"state_sla": state_sla}
+    owner: dict[str, Any] = {"policy": policy} if policy is not None else {"state_sla": state_sla}
     EscalationLevel.objects.for_org(org).filter(**owner).delete()
     for data in sorted(levels, key=lambda lv: (lv.target, lv.level)):
         level = EscalationLevel(
