@@ -23,6 +23,7 @@ import json
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import EmailMessage, get_connection
@@ -278,7 +279,7 @@ def _mark_sent(org_id: int, done: list[EscalationFired], now: dt.datetime) -> No
     """Set `mail_sent_at` and the recipients of the sent rows, in one UPDATE."""
     table = EscalationFired._meta.db_table
     values = ", ".join(["(%s::bigint, %s::jsonb)"] * len(done))
-    params: list[object] = [now]
+    params: list[Any] = [now]
     for f in done:
         params += [f.pk, json.dumps(f.recipients)]
     params.append(org_id)

@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -210,7 +211,8 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
         ],
     )
     # Hand off what is not mailed yet; confirm what was mailed before a lost confirmation.
-    pending, mailed = [], []
+    pending: list[tuple[int, int, dt.datetime | None]] = []
+    mailed: list[tuple[int, int, dt.datetime | None]] = []
     for due, key in zip(ready, keys, strict=True):
         ledger_id, sent_at = ledger[key]
         (pending if sent_at is None else mailed).append((due["pk"], ledger_id, sent_at))
@@ -236,7 +238,7 @@ def _ledger_insert(
     or this is a re-claim); returns the keys this statement inserted."""
     table = EscalationFired._meta.db_table
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, '[]'::jsonb)"] * len(keys))
-    params: list[object] = []
+    params: list[Any] = []
     for ticket_id, clock_id, cycle, level in keys:
         params += [org_id, ticket_id, clock_id, cycle, level, now]
     with connection.cursor() as cursor:
@@ -247,7 +249,7 @@ def _ledger_insert(
             " RETURNING ticket_id, clock_id, cycle, level",
             params,
         )
-        return {tuple(row) for row in cursor.fetchall()}  # type: ignore[misc]
+        return {tuple(row) for row in cursor.fetchall()}
 
 
 def _ledger_rows(

@@ -56,7 +56,7 @@ def tickets_escalate(*, org_id: int, escalations: Iterable[Escalation]) -> dict[
     for e in escalations:
         if e.ticket_id not in current:
             continue
-        changes = {"sla_escalation": [None, f"{e.target}:{e.level}"]}
+        changes: dict[str, list[object]] = {"sla_escalation": [None, f"{e.target}:{e.level}"]}
         if raised.get(e.ticket_id) == e.level:
             changes["escalation_level"] = [current[e.ticket_id], e.level]
         rows.append(
