@@ -121,3 +121,76 @@ def test_tkt09_bp15_admin_sets_up_a_policy_and_the_ticket_shows_its_time_left(
     expect(page.locator("svg[data-chart='sla']")).to_be_visible()
     _accessible(page)
     _shot(page, "report")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bp15_admin_sets_a_state_sla_and_the_blueprint_bar_shows_it(
+    live_server, new_context, static_errors, desk
+):
+    from blueprints import services as bp
+    from blueprints.models import State
+
+    org = desk.org
+    org.plan = "enterprise"
+    org.save(update_fields=["plan"])
+    desk.admin.org = org
+    MailTemplate.objects.create(org=org, name="Stuck", subject="Stuck", body="{{ticket.link}}")
+    blueprint = bp.blueprint_save(
+        actor=desk.admin,
+        data=bp.BlueprintInput(name="Triage", department=desk.department),
+        status="draft",
+    )
+    bp.state_add(actor=desk.admin, blueprint=blueprint, status=desk.status("Open"))
+    bp.state_add(actor=desk.admin, blueprint=blueprint, status=desk.status("On Hold"))
+    bp.transition_save(
+        actor=desk.admin,
+        blueprint=blueprint,
+        data=bp.TransitionInput(
+            name="Wait",
+            to_state=State.objects.get(blueprint=blueprint, status__name="On Hold"),
+            from_states=[State.objects.get(blueprint=blueprint, status__name="Open")],
+        ),
+    )
+    bp.blueprint_set_status(actor=desk.admin, blueprint=blueprint, status="active")
+
+    context = new_context()
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    static_errors.watch(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("alice@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/acme/setup/blueprints/{blueprint.pk}/process/")
+    row = page.locator("tr[data-state='Open']")
+    expect(row).to_contain_text("No SLA")
+    _accessible(page)
+    row.get_by_role("link", name="Set an SLA: Open").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="SLA of the state “Open”")).to_be_visible()
+    time = page.get_by_role("group", name="A ticket may stay in this state for")
+    time.get_by_label("Hours").fill("2")
+    page.get_by_label("Calendar hours (around the clock)").check()
+    level = page.locator("[data-level='state-1']")
+    level.locator("summary").click()
+    level.get_by_label("Escalate at level 1").check()
+    level.get_by_label("When").select_option("after")
+    level.get_by_label("Minutes").fill("15")
+    level.get_by_label("Mail template").select_option(label="Stuck")
+    level.get_by_label("The owner's manager (“reports to”)").check()
+    _accessible(page)
+    _shot(page, "state-form")
+    page.get_by_role("button", name="Save the state's SLA").click()
+    expect(page.get_by_text("SLA of the state “Open” saved.")).to_be_visible()
+    expect(row).to_contain_text("2 hours in calendar hours, 1 escalation level")
+    _shot(page, "process")
+
+    ticket = desk.ticket()
+    page.goto(f"{live_server.url}/acme/desk/tickets/{ticket.number}/")
+    bar = page.locator("#blueprint-bar")
+    expect(bar.locator("[data-clock='state'] [data-testid='sla-left']")).to_have_text(
+        re.compile(r"^1 hour 59 minutes left$|^2 hours left$")
+    )
+    expect(page.locator("#sla-panel [data-clock='state']")).to_contain_text("In “Open”")
+    _accessible(page)
+    _shot(page, "ticket-bar")
