@@ -288,9 +288,9 @@ def escalation_refresh(ticket: Ticket) -> None:
         .aggregate(m=Max("level_reached"))["m"]
         or 0
     )
-    if level != ticket.escalation_level:
-        ticket_escalation_set(org_id=ticket.org_id, ticket_id=ticket.pk, level=level)
-        ticket.escalation_level = level
+    # Written whatever this object holds: the row is what counts (a no-op when equal).
+    ticket_escalation_set(org_id=ticket.org_id, ticket_id=ticket.pk, level=level)
+    ticket.escalation_level = level
 
 
 # --- Settings changed: re-plan every open clock of a policy or state SLA --------------------
