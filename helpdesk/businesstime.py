@@ -104,6 +104,10 @@ class _Plan:
     holiday_days: tuple[int, ...]  # sorted wall-clock day numbers (days since 1970-01-01)
     holiday_before: tuple[int, ...]  # working µs of the holidays before holiday_days[i]
     holiday_set: frozenset[int]
+    # The week's intervals in order: where each starts in the week, and the working µs of the
+    # week up to its end (for a bisect from working time back to the wall clock).
+    week_starts: tuple[int, ...]
+    week_ends_worked: tuple[int, ...]
 
     @classmethod
     def of(cls, schedule: Schedule) -> _Plan:
@@ -117,6 +121,12 @@ class _Plan:
         before_day = tuple(sum(day_total[:i]) for i in range(7))
         epoch = dt.date(1970, 1, 1)
         holiday_days = tuple(sorted((d - epoch).days for d in schedule.holidays))
+        week_starts: list[int] = []
+        week_ends_worked: list[int] = []
+        for weekday, intervals in enumerate(days):
+            for start, end in intervals:
+                week_starts.append(weekday * DAY + start)
+                week_ends_worked.append((week_ends_worked or [0])[-1] + end - start)
         holiday_before = [0]
         for day in holiday_days:
             holiday_before.append(holiday_before[-1] + day_total[(day + 3) % 7])
@@ -128,6 +138,8 @@ class _Plan:
             holiday_days=holiday_days,
             holiday_before=tuple(holiday_before),
             holiday_set=frozenset(holiday_days),
+            week_starts=tuple(week_starts),
+            week_ends_worked=tuple(week_ends_worked),
         )
 
     # --- Wall-clock time without holidays (G) and with them (F) -----------------------------
@@ -159,15 +171,12 @@ class _Plan:
         return total
 
     def _locate(self, week: int, rest: int, *, earliest: bool) -> int:
-        """The wall instant `rest` working µs into week `week` (holidays ignored)."""
-        base = week * WEEK - MONDAY_SHIFT
-        for weekday in range(7):
-            for start, end in self.days[weekday]:
-                length = end - start
-                if rest < length or (earliest and rest == length):
-                    return base + weekday * DAY + start + rest
-                rest -= length
-        raise AssertionError("rest beyond the week")  # callers keep rest within the week
+        """The wall instant `rest` working µs into week `week` (holidays ignored): at the end
+        of an interval when `earliest` and `rest` ends one, else at the next one's start."""
+        ends = self.week_ends_worked
+        index = bisect_left(ends, rest) if earliest else bisect_right(ends, rest)
+        before = ends[index - 1] if index else 0
+        return week * WEEK - MONDAY_SHIFT + self.week_starts[index] + rest - before
 
     def plain_earliest(self, value: int) -> int:
         """The earliest wall instant at which G reaches `value`."""
@@ -190,14 +199,13 @@ class _Plan:
             if day in self.holiday_set:
                 wall = (day + 1) * DAY
                 continue
+            done = self.plain(wall)
+            found = self.plain_earliest(done + amount)
             index = bisect_right(holidays, day)
-            if index == len(holidays):
-                return self.plain_earliest(self.plain(wall) + amount)
-            limit = holidays[index] * DAY
-            available = self.plain(limit) - self.plain(wall)
-            if amount <= available:
-                return self.plain_earliest(self.plain(wall) + amount)
-            amount -= available
+            if index == len(holidays) or found <= holidays[index] * DAY:
+                return found
+            limit = holidays[index] * DAY  # the next holiday comes first: work up to it
+            amount -= self.plain(limit) - done
             wall = limit
 
     def backward(self, wall: int, amount: int) -> int:
@@ -208,14 +216,13 @@ class _Plan:
             if day in self.holiday_set:
                 wall = day * DAY
                 continue
+            done = self.plain(wall)
+            found = self.plain_latest(done - amount)
             index = bisect_left(holidays, day)
-            if index == 0:
-                return self.plain_latest(self.plain(wall) - amount)
-            limit = (holidays[index - 1] + 1) * DAY
-            available = self.plain(wall) - self.plain(limit)
-            if amount <= available:
-                return self.plain_latest(self.plain(wall) - amount)
-            amount -= available
+            if index == 0 or found >= (holidays[index - 1] + 1) * DAY:
+                return found
+            limit = (holidays[index - 1] + 1) * DAY  # the previous holiday comes first
+            amount -= done - self.plain(limit)
             wall = limit
 
 
@@ -254,7 +261,16 @@ def _year_offsets(tz: zoneinfo.ZoneInfo, year: int) -> tuple[tuple[int, ...], tu
     return tuple(instants), tuple(offsets)
 
 
+_FIRST_YEAR = 1900
+_YEAR_STARTS = [
+    (dt.datetime(year, 1, 1, tzinfo=UTC) - EPOCH) // ONE_US for year in range(_FIRST_YEAR, 2302)
+]
+
+
 def _year_of(instant: int) -> int:
+    index = bisect_right(_YEAR_STARTS, instant) - 1
+    if 0 <= index < len(_YEAR_STARTS) - 1:
+        return _FIRST_YEAR + index
     return (EPOCH + dt.timedelta(microseconds=instant)).year
 
 
@@ -310,21 +326,23 @@ def add_working(start: dt.datetime, delta: dt.timedelta, schedule: Schedule | No
     if amount == 0:
         return start.astimezone(UTC)
     plan = schedule._plan
+    # On the wall clock of the stretch holding the start; when the answer lies beyond the
+    # stretch, the stretch's working time is spent and the next stretch takes over.
     if amount > 0:
         while True:
             _first, stretch_end, offset = _stretch(schedule.tz, instant)
-            available = plan.worked(stretch_end + offset) - plan.worked(instant + offset)
-            if amount <= available:
-                return _moment(plan.forward(instant + offset, amount) - offset)
-            amount -= available
+            wall = plan.forward(instant + offset, amount)
+            if wall <= stretch_end + offset:
+                return _moment(wall - offset)
+            amount -= plan.worked(stretch_end + offset) - plan.worked(instant + offset)
             instant = stretch_end
     amount = -amount
     while True:
         # The stretch holding the instant just before: going back from a transition, the
         # wall clock reads the offset that held until then.
         stretch_start, _end, offset = _stretch(schedule.tz, instant - 1)
-        available = plan.worked(instant + offset) - plan.worked(stretch_start + offset)
-        if amount <= available:
-            return _moment(plan.backward(instant + offset, amount) - offset)
-        amount -= available
+        wall = plan.backward(instant + offset, amount)
+        if wall >= stretch_start + offset:
+            return _moment(wall - offset)
+        amount -= plan.worked(instant + offset) - plan.worked(stretch_start + offset)
         instant = stretch_start
