@@ -447,3 +447,25 @@ def test_tkt09_sla_step_queries_do_not_grow_with_levels_or_tickets(sla, now):
     with CaptureQueriesContext(connection) as captured:
         _set(sla.desk, tickets[0], subject="Renamed")
     assert not any("sla_" in q["sql"] for q in captured.captured_queries)
+
+
+def test_org01_the_sla_step_runs_under_row_level_security(sla, make, now):
+    """As in a request: the runtime role, scoped to the organization. Creating, pausing,
+    resuming, a state visit and a reply all read and write only the organization's rows."""
+    from helpdesk.tenancy.rls import current_org_id, tenant_scope
+
+    policy = sla.policy(first_response_minutes=30, resolution_minutes=60)
+    sla.level(policy, target=Target.RESOLUTION, level=1)
+    blueprint, states = make.blueprint(statuses=("Open", "On Hold"))
+    sla.state_sla(states["On Hold"], minutes=30)
+    with tenant_scope(sla.org.pk):
+        assert current_org_id() == sla.org.pk
+        ticket = sla.desk.ticket()
+        ticket = _set(sla.desk, ticket, status=sla.desk.status("On Hold"))
+        now.advance(minutes=10)
+        ticket = _set(sla.desk, ticket, status=sla.desk.status("Open"))
+        thread_add(actor=sla.desk.agent, ticket=ticket, kind="reply", body="Hello")
+        kinds = sorted(Clock.objects.filter(ticket=ticket).values_list("kind", "met"))
+    assert kinds == [("first_response", True), ("resolution", None), ("state", True)]
+    ticket.refresh_from_db()
+    assert ticket.due_at == MONDAY_10_TOKYO + dt.timedelta(minutes=70)
