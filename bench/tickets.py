@@ -134,7 +134,7 @@ def generate(total: int) -> None:
                 INSERT INTO tickets_ticket (org_id, number, subject, description, department_id,
                     status_id, status_kind, priority, priority_rank, channel, contact_id,
                     owner_id, due_at, custom_fields, created_at, updated_at, closed_at,
-                    created_by_id, search_vector, last_activity_at)
+                    created_by_id, search_vector, last_activity_at, escalation_level)
                 SELECT %(org)s, i,
                     'Ticket ' || i || ' about ' || ({words})[1 + i %% 20] || ' and '
                         || ({words})[1 + (i / 20) %% 20],
@@ -161,7 +161,9 @@ def generate(total: int) -> None:
                         || ' problem thanks we are looking into it'),
                     -- after its thread entries below, in an order unlike creation's
                     now() - (%(size)s - i) * interval '30 seconds'
-                        + (3 + (i::bigint * 7919) %% 600) * interval '1 minute'
+                        + (3 + (i::bigint * 7919) %% 600) * interval '1 minute',
+                    -- one open ticket in 50 escalated by an SLA (the "escalated" view)
+                    CASE WHEN i %% 50 = 0 THEN 1 + (i / 50) %% 3 ELSE 0 END
                 FROM generate_series(1, %(size)s) AS i
             """,
                 {
@@ -228,6 +230,8 @@ PAGES = [
     ("list: sorted (priority)", "/bench-0/desk/?sort=-priority"),
     ("list: sorted (last activity)", "/bench-0/desk/?sort=-activity"),
     ("list: search", "/bench-0/desk/?q=invoice+refund"),
+    # The SLA's view (TKT-06): one open ticket in 50 escalated, newest first.
+    ("list: escalated", "/bench-0/desk/?view=escalated"),
     ("ticket page", "/bench-0/desk/tickets/{number}/"),
     # The Desk's home page. Its figures are cached 30 s per member, so under wrk (one member)
     # most requests are served from the cache; the SQL counts below are of a cold page.
