@@ -114,11 +114,33 @@ def test_tkt09_bp15_admin_sets_up_a_policy_and_the_ticket_shows_its_time_left(
     _accessible(page)
     _shot(page, "ticket")
 
-    # The report, from the dashboard.
+    # The report, from the dashboard: the ticket's earlier clocks, two met and one missed.
+    from django.utils import timezone
+
+    for cycle, met in ((2, True), (3, True), (4, False)):
+        stopped = timezone.now()
+        Clock.objects.create(
+            org=desk.org,
+            ticket=ticket,
+            kind="resolution",
+            policy=policy,
+            department=desk.department,
+            cycle=cycle,
+            target_minutes=240,
+            business_hours=False,
+            started_at=stopped,
+            due_at=stopped,
+            stopped_at=stopped,
+            met=met,
+            owner=desk.agent.user,
+        )
     page.goto(f"{live_server.url}/acme/desk/dashboard/")
     page.get_by_role("link", name="SLA compliance").click()
     expect(page.get_by_role("heading", name="SLA compliance")).to_be_visible()
     expect(page.locator("svg[data-chart='sla']")).to_be_visible()
+    agents = page.locator("[data-testid='sla-agents']")
+    expect(agents.locator("tr", has_text="Bob")).to_contain_text("2 (67%)")
+    expect(agents.locator("tr", has_text="Bob")).to_contain_text("1 (33%)")
     _accessible(page)
     _shot(page, "report")
 
