@@ -387,6 +387,13 @@ def _apply_batch(
     dates (resolution clocks) and escalation levels (stopped clocks); the stopped ones
     without a verdict."""
     now = timezone.now()
+    # The due dates stopped resolution clocks gave their tickets: cleared below, unless a
+    # person changed them since.
+    shown = {
+        c.ticket_id: None if c.paused_at is not None else c.due_at
+        for c in stop
+        if c.kind == Target.RESOLUTION
+    }
     for clock in stop:
         if clock.paused_at is not None:
             _account_pause(clock, now, _schedule_of(clock))
@@ -397,13 +404,19 @@ def _apply_batch(
     for clock in keep:
         rows += due_rows_for(clock, plans=plans[clock.kind], schedule=_schedule_of(clock))
     dues_write(rows)
-    dues = {
+    dues: dict[int, dt.datetime | None] = {
         clock.ticket_id: None if clock.paused_at is not None else clock.due_at
         for clock in keep
         if clock.kind == Target.RESOLUTION
     }
-    if dues:
-        tickets_due_set(org_id=org_id, dues=dues, reason=gettext("SLA policy"))
+    cleared = {ticket_id: None for ticket_id, due in shown.items() if due is not None}
+    if dues or cleared:
+        tickets_due_set(
+            org_id=org_id,
+            dues={**cleared, **dues},
+            reason=gettext("SLA policy"),
+            expected={t: shown[t] for t in cleared},
+        )
     escalated = {c.ticket_id for c in stop if c.level_reached}
     if escalated:
         _escalations_refresh(org_id, escalated)

@@ -327,6 +327,18 @@ def test_tkt09_changing_a_policy_replans_its_open_clocks(sla, now):
         assert first.stopped_at is not None and first.met is None  # target removed
     closed_clock = _clock(closed, Target.RESOLUTION)
     assert closed_clock.target_minutes == 60  # stopped clocks keep their history
+    # Switched off: the open clocks stop without a verdict and the due dates they gave go,
+    # except one an agent set since.
+    agent_due = MONDAY_10_TOKYO + dt.timedelta(days=2)
+    _set(sla.desk, tickets[1], due_at=agent_due)
+    policy.is_active = False
+    policy.save()
+    assert replan_policy(policy) == 2
+    assert [
+        t.due_at
+        for t in Ticket.objects.filter(pk__in=[tickets[0].pk, tickets[1].pk]).order_by("pk")
+    ] == [None, agent_due]
+    assert not Clock.objects.filter(policy=policy, stopped_at=None).exists()
 
 
 # --- Tenancy --------------------------------------------------------------------------------------

@@ -16,15 +16,28 @@ from .history import diff, history_record_many
 
 @transaction.atomic
 def tickets_due_set(
-    *, org_id: int, dues: Mapping[int, dt.datetime | None], reason: str
+    *,
+    org_id: int,
+    dues: Mapping[int, dt.datetime | None],
+    reason: str,
+    expected: Mapping[int, dt.datetime | None] | None = None,
 ) -> list[int]:
     """Set the due date of each ticket in `dues` ({ticket id: due date}) of organization
-    `org_id`; tickets whose date does not change are left alone. Each change writes a history
-    row naming `reason` as the rule ("Rule: <reason>"). Returns the ids of the tickets changed."""
+    `org_id`; tickets whose date does not change are left alone, and so are those named in
+    `expected` whose date is not the one expected (a person changed it since the process set
+    it). Each change writes a history row naming `reason` as the rule ("Rule: <reason>").
+    Returns the ids of the tickets changed."""
+    expected = expected or {}
     current = dict(
         Ticket.objects.for_org(org_id).filter(pk__in=list(dues)).values_list("pk", "due_at")
     )
-    changed = {pk: due for pk, due in dues.items() if pk in current and current[pk] != due}
+    changed = {
+        pk: due
+        for pk, due in dues.items()
+        if pk in current
+        and current[pk] != due
+        and (pk not in expected or current[pk] == expected[pk])
+    }
     if not changed:
         return []
     # One UPDATE from arrays: Django's bulk_update builds a CASE per row, far slower.
