@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "customers",
     "blueprints",
     "sla",
+    "reports",
     "helpdesk.demo",  # top layer: the demo data command
 ]
 

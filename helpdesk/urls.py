@@ -19,6 +19,7 @@ from helpdesk.tickets.imap import urls as imap_urls
 from helpdesk.tickets.mailin import urls as mailin_urls
 from helpdesk.tickets.mailtemplates import urls as mailtemplates_urls
 from helpdesk.tickets.rules import urls as rules_urls
+from reports import urls as reports_urls
 from sla import urls as sla_urls
 
 tenant_patterns = [
@@ -29,6 +30,7 @@ tenant_patterns = [
         include((blueprints_ticket_urls.desk_patterns, "bp_ticket")),
     ),
     path("desk/", include((sla_urls.desk_patterns, "sla_desk"))),
+    path("desk/", include((reports_urls.desk_patterns, "reports"))),
     path("customers/", include("customers.urls")),
     path("crm/", apps.crm_home, name="crm_home"),
     path("chat/", apps.chat_home, name="chat_home"),

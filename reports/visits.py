@@ -1,0 +1,69 @@
+"""Recording state visits for the blueprint report (BP-26): a listener of the engine's
+state-visit registry (`blueprints.visits`), called inside the moving service's transaction
+with the ticket row locked, so a ticket's visits never overlap.
+
+Leaving a state closes the ticket's open visit and stores its length in calendar and in
+business seconds (the department's schedule, DEP-03); entering a state opens a new one. At
+most three small indexed queries per move (read the open visit, close it, open the next)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+
+from blueprints.models import State
+from blueprints.visits import Visit
+from helpdesk.businesstime import working_between
+from helpdesk.tenancy.models import Department
+from helpdesk.tenancy.selectors import department_schedule
+
+from .models import StateVisit
+
+
+def business_seconds(org_id: int, department_id: int, start: dt.datetime, end: dt.datetime) -> int:
+    """Working seconds between `start` and `end` under the department's schedule (0 if the
+    department is gone)."""
+    try:
+        schedule = department_schedule(org_id, department_id)
+    except Department.DoesNotExist:
+        return 0
+    return max(int(working_between(start, end, schedule).total_seconds()), 0)
+
+
+def visit_recorded(visit: Visit) -> None:
+    """Close the ticket's open visit and open one if it entered a state. The open visit is
+    closed even on an entry (left_id None): a visit left open by a path that told no one
+    must not keep the ticket's next visit out."""
+    ticket = visit.ticket
+    open_visit = (
+        StateVisit.objects.for_org(ticket.org_id)
+        .filter(ticket_id=ticket.pk, left_at__isnull=True)
+        .values_list("pk", "entered_at", "department_id")
+        .first()
+    )
+    if open_visit is not None:
+        pk, entered_at, department_id = open_visit
+        StateVisit.objects.for_org(ticket.org_id).filter(pk=pk).update(
+            left_at=visit.at,
+            seconds=max(int((visit.at - entered_at).total_seconds()), 0),
+            business_seconds=business_seconds(ticket.org_id, department_id, entered_at, visit.at),
+        )
+    if visit.entered_id is not None:
+        _open(ticket.org_id, ticket.pk, ticket.department_id, visit.entered_id, visit.at)
+
+
+# The entered state's blueprint is read in the INSERT itself: one statement, whichever
+# blueprint the ticket came from.
+OPEN_SQL = f"""
+INSERT INTO {StateVisit._meta.db_table}
+    (org_id, ticket_id, blueprint_id, state_id, department_id, entered_at)
+SELECT org_id, %s, blueprint_id, id, %s, %s FROM {State._meta.db_table}
+WHERE org_id = %s AND id = %s
+ON CONFLICT (org_id, ticket_id) WHERE left_at IS NULL DO NOTHING
+"""  # noqa: S608 - constants only
+
+
+def _open(org_id: int, ticket_id: int, department_id: int, state_id: int, at: dt.datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_SQL, [ticket_id, department_id, at, org_id, state_id])
