@@ -31,13 +31,13 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from helpdesk.tenancy.models import DepartmentAgent, DeskRole, Membership, TeamMember
 from helpdesk.tickets.mailtemplates.models import MailTemplate
 from helpdesk.tickets.mailtemplates.services import mail_template_message
 from helpdesk.tickets.models import Ticket
 
+from . import durations
 from .models import (
     Clock,
     ClockDue,
@@ -55,18 +55,9 @@ MEMBER_FIELDS = ("org_id", "user_id", "user__email", "user__language", "user__ti
 
 # --- Placeholders ------------------------------------------------------------------------------
 def duration_text(delta: dt.timedelta) -> str:
-    """A span in words at minute precision, in the active language ("1 d 2 h 5 min")."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
-    if hours:
-        parts.append(ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
-    if minutes or not parts:
-        parts.append(ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})
-    return " ".join(parts)
+    """A span in words at minute precision, in the active language ("1 hour 15 minutes"), as
+    the ticket page says it (sla.durations)."""
+    return durations.span_text(delta)
 
 
 def sla_values(*, target: str, level: int, due_at: dt.datetime, now: dt.datetime) -> dict:
