@@ -41,19 +41,26 @@ Schemas = Definitions | None
 
 
 def _condition(
-    org: Any, department: Any, raw: dict[str, Any], schemas: Schemas = None
+    org: Any, department: Any, raw: dict[str, Any], schemas: Schemas = None, name: Any = None
 ) -> Condition | None:
     """A stored condition, parsed (None: it no longer parses, e.g. a field was removed), from
     the organization's compiled definitions: parsed once per process and definition version,
     not per ticket."""
     defs = schemas if schemas is not None else definitions.current(org.pk)
-    return defs.condition(org, getattr(department, "pk", department), raw)
+    return defs.condition(org, getattr(department, "pk", department), raw, name)
 
 
-def _meets(ticket: Ticket, raw: dict[str, Any], now: dt.datetime, schemas: Schemas = None) -> bool:
+def _meets(
+    ticket: Ticket,
+    raw: dict[str, Any],
+    now: dt.datetime,
+    schemas: Schemas = None,
+    name: Any = None,
+) -> bool:
+    """Whether the ticket meets a stored condition (`name`: see `Definitions.condition`)."""
     if not raw:
         return True
-    condition = _condition(ticket.org, ticket.department_id, raw, schemas)
+    condition = _condition(ticket.org, ticket.department_id, raw, schemas, name)
     return condition is not None and matches(condition, ticket, now=now)
 
 
@@ -143,7 +150,10 @@ def blueprint_step(ctx: pipeline.Context) -> None:
         return
     for compiled in candidates:
         blueprint = compiled.blueprint
-        if not (blueprint.applies_to_all or _meets(ticket, blueprint.criteria, ctx.now, defs)):
+        if not (
+            blueprint.applies_to_all
+            or _meets(ticket, blueprint.criteria, ctx.now, defs, ("blueprint", blueprint.pk))
+        ):
             continue
         removed = not creating and (
             TransitionLog.objects.for_org(ticket.org_id)
