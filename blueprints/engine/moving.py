@@ -205,6 +205,7 @@ def _during_values(
     proposed = Ticket(
         **{f.attname: getattr(ticket, f.attname) for f in Ticket._meta.concrete_fields}
     )
+    proposed.org = ticket.org  # what the rules read, without loading it again
     proposed.custom_fields = {**(ticket.custom_fields or {}), **custom}
     for name in ("priority", "due_at"):
         if name in values:
