@@ -13,7 +13,11 @@ the browser, see them on the ticket, and report on them", Performance).
    seconds are computed once with the business-time module, as the visit listener does.
 2. Times, in this process as the account admin, the report page over the last 12 months
    (every transition), its CSV and the report's selector alone: median and p95 of
-   `--samples` runs after a warm-up, and the SQL queries of one page.
+   `--samples` runs after a warm-up, and the SQL queries of one page. The machines are
+   shared, so each line also gives the CPU the page cost: this process's plus that of the
+   database's backends (read from /proc), per page. The bench database runs serial plans
+   (max_parallel_workers_per_gather = 0), so that CPU is the whole cost of a page, and on an
+   idle core the page takes about that long.
 Target (2 cores): the page under 1 s.
 """
 
@@ -57,6 +61,7 @@ def ensure_database(drop: bool) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        conn.execute(f'ALTER DATABASE "{BENCH_DB}" SET max_parallel_workers_per_gather = 0')
 
 
 def world(tickets: int):
@@ -307,6 +312,26 @@ def business_seconds(org, department) -> None:
     )
 
 
+def database_cpu() -> float:
+    """CPU seconds used so far by the backends connected to the bench database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend'"
+        )
+        pids = [row[0] for row in cursor.fetchall()]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _stats(times: list[float]) -> tuple[float, float]:
     times = sorted(times)
     return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))]
@@ -355,25 +380,34 @@ def measure(org, blueprint, samples: int) -> None:
         with connection.execute_wrapper(count):
             client.get(path, HTTP_HOST="127.0.0.1")
         times = []
+        cpu_before, db_before = time.process_time(), database_cpu()
         for _ in range(samples):
             begun = time.perf_counter()
             client.get(path, HTTP_HOST="127.0.0.1")
             times.append((time.perf_counter() - begun) * 1000)
+        cpu = (time.process_time() - cpu_before + database_cpu() - db_before) / samples * 1000
         median, p95 = _stats(times)
-        print(f"{label:32} median {median:6.0f} ms  p95 {p95:6.0f} ms  {len(queries)} queries")
+        print(
+            f"{label:30} median {median:6.0f} ms  p95 {p95:6.0f} ms  CPU {cpu:5.0f} ms  "
+            f"{len(queries)} queries",
+            flush=True,
+        )
     plain.disable()
     now = timezone.now()
     with tenant_scope(org.pk):
         times = []
+        cpu_before, db_before = time.process_time(), database_cpu()
         for _ in range(samples):
             begun = time.perf_counter()
             report = blueprint_report(
                 blueprint=blueprint, start=now - dt.timedelta(days=366), end=now
             )
             times.append((time.perf_counter() - begun) * 1000)
+        cpu = (time.process_time() - cpu_before + database_cpu() - db_before) / samples * 1000
     median, p95 = _stats(times)
     print(
-        f"{'selector alone, 12 months':32} median {median:6.0f} ms  p95 {p95:6.0f} ms  "
+        f"{'selector alone, 12 months':30} median {median:6.0f} ms  p95 {p95:6.0f} ms  "
+        f"CPU {cpu:5.0f} ms  "
         f"({report.visits:,} stays, {sum(r.durations.count for r in report.transitions):,} "
         "transitions)"
     )
@@ -392,7 +426,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     org, department, blueprint, agents = world(args.tickets)
     generate(org, department, blueprint, agents, args.tickets)
+    print(f"load average: {os.getloadavg()[0]:.1f} (2 cores shared)", flush=True)
     measure(org, blueprint, args.samples)
+    print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ Which figures count in [start, end):
 
 Averages, medians and 90th percentiles are computed by PostgreSQL (`avg`,
 `percentile_cont`) over the stored visit lengths; calendar and business seconds were stored
-once when each visit ended (`reports.visits`). Five queries whatever the data: states,
-transitions with their agents (one GROUPING SETS query), open visits, stuck tickets (a
-window), SLA clocks; plus the names of states, transitions and agents."""
+once when each visit ended (`reports.visits`). A fixed number of queries whatever the data:
+the durations by state, by transition and by transition and agent (one pass, GROUPING
+SETS), open visits per state, stuck tickets (a ROW_NUMBER window), SLA clocks; plus the
+names of states, transitions and people."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -99,11 +100,11 @@ class TransitionRow:
 
 @dataclass
 class AgentRow:
-    """An agent's transitions: in total (`transition` None) or of one transition."""
+    """An agent's (None: automatic) takes of one transition."""
 
     key: int | None
     name: str
-    transition: str | None
+    transition: str
     durations: Durations = field(default_factory=Durations)
 
 
@@ -133,28 +134,34 @@ AGGREGATES = """
     avg(v.business_seconds)::float8,
     percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v.business_seconds)
 """
-VISITS = f"{StateVisit._meta.db_table} v"
-PERIOD = """
-    v.org_id = %(org)s AND v.blueprint_id = %(blueprint)s
-    AND v.left_at >= %(start)s AND v.left_at < %(end)s
-"""
-STATES_SQL = f"SELECT v.state_id, {AGGREGATES} FROM {VISITS} WHERE {PERIOD} GROUP BY v.state_id"  # noqa: S608 - constants only
-# The log row of the move that ended the visit: same ticket, same instant (the engine writes
-# both with one `now`); named transitions only (a status changed outside a transition has
-# no name). The log's own blueprint and period conditions let its (org, blueprint, at)
-# index narrow it before the join.
-TRANSITIONS_SQL = f"""
-SELECT l.transition_id, l.actor_id, GROUPING(l.transition_id), GROUPING(l.actor_id),
-    {AGGREGATES}
-FROM {VISITS}
-JOIN {TransitionLog._meta.db_table} l
+# One pass over the period's visits, each joined to the log row of the move that ended it
+# (same ticket, same instant: the engine writes both with one `now`), if that move was a
+# named transition (a status changed outside a transition has no name). Grouped three ways
+# at once: by state, by transition (0: since deleted; -1: not ended by a transition), and by
+# transition and agent. The log's own blueprint and period conditions narrow it before the
+# join, as its (org, blueprint, at) index allows.
+DURATIONS_SQL = f"""
+SELECT v.state_id, t.key, l.actor_id, GROUPING(v.state_id), GROUPING(l.actor_id),
+    count(*),
+    avg(v.seconds)::float8,
+    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v.seconds),
+    avg(v.business_seconds)::float8,
+    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v.business_seconds)
+FROM {StateVisit._meta.db_table} v
+LEFT JOIN {TransitionLog._meta.db_table} l
     ON l.org_id = v.org_id AND l.ticket_id = v.ticket_id AND l.at = v.left_at
-WHERE {PERIOD}
     AND l.org_id = %(org)s AND l.blueprint_id = %(blueprint)s
     AND l.at >= %(start)s AND l.at < %(end)s
     AND l.kind IN (%(transition)s, %(auto)s) AND l.name <> ''
-GROUP BY GROUPING SETS ((l.transition_id), (l.transition_id, l.actor_id), (l.actor_id))
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN l.id IS NULL THEN -1 ELSE coalesce(l.transition_id, 0) END AS key
+) t
+WHERE v.org_id = %(org)s AND v.blueprint_id = %(blueprint)s
+    AND v.left_at >= %(start)s AND v.left_at < %(end)s
+GROUP BY GROUPING SETS ((v.state_id), (t.key), (t.key, l.actor_id))
 """  # noqa: S608 - constants only
+# The sorts of a year of visits fit in memory with this (the default 4 MB spills to disk).
+WORK_MEM = "SET LOCAL work_mem = '64MB'"
 
 
 def _durations(row: tuple) -> Durations:
@@ -170,9 +177,12 @@ def _durations(row: tuple) -> Durations:
     )
 
 
-def _rows(sql: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+def _duration_rows(params: dict) -> list[tuple]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(WORK_MEM)
+        cursor.execute(
+            DURATIONS_SQL, {**params, "transition": LogKind.TRANSITION, "auto": LogKind.AUTO}
+        )
         return cursor.fetchall()
 
 
@@ -195,8 +205,9 @@ def blueprint_report(
     now = now or timezone.now()
     org_id = blueprint.org_id
     params = {"org": org_id, "blueprint": blueprint.pk, "start": start, "end": end}
-    states = _state_rows(blueprint, params, now, stuck)
-    transitions, agents = _transition_rows(blueprint, params)
+    results = _duration_rows(params)
+    states = _state_rows(blueprint, params, now, stuck, [r for r in results if r[3] == 0])
+    transitions, agents = _transition_rows(blueprint, [r for r in results if r[3] == 1])
     # Owners of stuck tickets and agents of transitions: their names in one query.
     stuck_tickets = [ticket for row in states for ticket in row.stuck]
     names = _user_names(
@@ -219,7 +230,9 @@ def blueprint_report(
     )
 
 
-def _state_rows(blueprint: Blueprint, params: dict, now: dt.datetime, stuck: int) -> list[StateRow]:
+def _state_rows(
+    blueprint: Blueprint, params: dict, now: dt.datetime, stuck: int, results: list[tuple]
+) -> list[StateRow]:
     """One row per state of the blueprint (in the order they were added), and one for
     visits of states since deleted, if any."""
     org_id = blueprint.org_id
@@ -230,7 +243,7 @@ def _state_rows(blueprint: Blueprint, params: dict, now: dt.datetime, stuck: int
         .select_related("status")
         .order_by("pk")
     }
-    for state_id, *figures in _rows(STATES_SQL, params):
+    for state_id, _key, _actor, _by_state, _by_actor, *figures in results:
         row = rows.get(state_id)
         if row is None:
             row = rows.setdefault(None, StateRow(key=None, name=_("Deleted states")))
@@ -301,10 +314,10 @@ def _stuck(blueprint: Blueprint, now: dt.datetime, top: int) -> list[tuple[int, 
 
 
 def _transition_rows(
-    blueprint: Blueprint, params: dict
+    blueprint: Blueprint, results: list[tuple]
 ) -> tuple[list[TransitionRow], list[AgentRow]]:
-    """Per transition (in the blueprint's order) and per agent: in total, then each of the
-    agent's transitions."""
+    """Per transition (in the blueprint's order, those never taken too) and per agent and
+    transition; `results` are the durations query's rows grouped by transition."""
     names = {
         t.pk: t.name
         for t in Transition.objects.for_org(blueprint.org_id)
@@ -312,30 +325,23 @@ def _transition_rows(
         .order_by("position", "pk")
     }
     order = {pk: n for n, pk in enumerate(names)}
-    sql_params = {**params, "transition": LogKind.TRANSITION, "auto": LogKind.AUTO}
-    results = sorted(  # in the blueprint's order of transitions
-        _rows(TRANSITIONS_SQL, sql_params), key=lambda r: order.get(r[0], len(order))
-    )
     deleted = _("Deleted transitions")
     automatic = _("Automatic")
     transitions: list[TransitionRow] = []
     agents: list[AgentRow] = []
-    for transition_id, actor_id, no_transition, no_actor, *figures in results:
+    for _state, key, actor_id, _by_state, by_actor, *figures in sorted(
+        results, key=lambda r: order.get(r[1], len(order))
+    ):
+        if key == -1:  # stays not ended by a transition
+            continue
         durations = _durations(tuple(figures))
-        transition = names.get(transition_id, deleted) if transition_id else deleted
-        agent = "" if actor_id else automatic  # names are read with the stuck tickets' owners
-        if no_actor:
-            transitions.append(
-                TransitionRow(key=transition_id, name=transition, durations=durations)
-            )
-        else:
+        transition = names.get(key, deleted)
+        if by_actor:  # the transition's total
+            transitions.append(TransitionRow(key=key or None, name=transition, durations=durations))
+        else:  # the agent's name is read with the stuck tickets' owners
+            name = "" if actor_id else automatic
             agents.append(
-                AgentRow(
-                    key=actor_id,
-                    name=agent,
-                    transition=None if no_transition else transition,
-                    durations=durations,
-                )
+                AgentRow(key=actor_id, name=name, transition=transition, durations=durations)
             )
     taken = {r.key for r in transitions}
     transitions += [  # transitions never taken in the period
@@ -346,12 +352,7 @@ def _transition_rows(
 
 
 def _agents_in_order(rows: list[AgentRow]) -> list[AgentRow]:
-    """Each agent's total (by name, "Automatic" last), followed by their transitions."""
-    totals = sorted(
-        (r for r in rows if r.transition is None), key=lambda r: (r.key is None, r.name.lower())
-    )
-    ordered: list[AgentRow] = []
-    for total in totals:
-        ordered.append(total)
-        ordered.extend(r for r in rows if r.transition is not None and r.key == total.key)
-    return ordered
+    """By agent name ("Automatic" last), each agent's transitions in the blueprint's order
+    (the order `rows` come in)."""
+    position = {id(r): n for n, r in enumerate(rows)}
+    return sorted(rows, key=lambda r: (r.key is None, r.name.lower(), position[id(r)]))

@@ -193,7 +193,7 @@ def write_csv(out, report: BlueprintReport) -> None:
             [
                 "agent",
                 _cell(row.name),
-                _cell(row.transition or ""),
+                _cell(row.transition),
                 *durations(row.durations),
                 "",
                 "",

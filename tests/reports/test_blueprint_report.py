@@ -103,12 +103,7 @@ def test_bp26_visit_durations_in_calendar_and_business_hours(sla, returns, now):
     assert _row(report.transitions, "Send back").durations.count == 0  # listed, never taken
     agents = [(a.name, a.transition, a.durations.business_median) for a in report.agents]
     alice = sla.desk.admin.user.display_name  # "Acme Admin"
-    assert agents == [
-        (alice, None, 9000),
-        (alice, "Approve", 9000),
-        ("Bob", None, 2 * HOUR),
-        ("Bob", "Submit", 2 * HOUR),
-    ]
+    assert agents == [(alice, "Approve", 9000), ("Bob", "Submit", 2 * HOUR)]
 
 
 def test_bp26_a_period_counts_the_visits_that_ended_in_it(sla, returns, now):
@@ -199,7 +194,8 @@ def test_bp26_average_median_and_90th_percentile_on_known_data(sla, returns):
     per_agent = {(a.name, a.transition): a.durations for a in report.agents}
     assert per_agent["Bob", "Approve"].median == 3 * HOUR
     assert per_agent["Bob", "Approve"].p90 == pytest.approx(4.6 * HOUR)
-    assert per_agent["Ada", None].median == 8 * HOUR
+    assert per_agent["Ada", "Approve"].median == 8 * HOUR
+    assert [a.name for a in report.agents] == ["Ada", "Bob"]
 
 
 def test_bp26_stuck_tickets_oldest_first_top_n_per_state(sla, returns, now):
@@ -272,7 +268,7 @@ def test_bp26_report_queries_do_not_grow_with_the_data(sla, returns, now):
     )
     with CaptureQueriesContext(connection) as more:
         _report(blueprint, now=now.value)
-    assert len(_report_queries(more)) == len(few) <= 8
+    assert len(_report_queries(more)) == len(few) <= 10  # with the savepoint and SET LOCAL
 
 
 def _report_queries(captured) -> list[str]:
@@ -356,7 +352,7 @@ def test_bp26_csv_has_the_page_figures(client, sla, returns):
     assert by_key["state", "Open", ""]["open now"] == "6"  # the five above and this one
     stuck_rows = [r for r in rows if r and r[0] == "stuck"]
     assert [r[2] for r in stuck_rows] == ["1", "2", "3", "4", "5"]  # oldest first, top 5
-    assert ["Open", "known 1"] == [stuck_rows[0][1], stuck_rows[0][3]]
+    assert [stuck_rows[0][1], stuck_rows[0][3]] == ["Open", "known 1"]
     response = client.get(_url("blueprint_csv", sla.org, blueprint, stuck="10", **DECEMBER_QUERY))
     stuck_rows = [
         r for r in csv.reader(io.StringIO(response.content.decode())) if r[:1] == ["stuck"]
