@@ -18,12 +18,15 @@ from helpdesk.tickets.models import Ticket
 @dataclass(frozen=True)
 class Visit:
     """The ticket left state `left_id` (None: it was in no state) and entered `entered_id`
-    (None: it left the blueprint) at `at`."""
+    (None: it left the blueprint) at `at`; by taking `transition_id` (None: not a transition)
+    as `actor_id` (None: automatic or not a transition), which the blueprint report keeps."""
 
     ticket: Ticket
     left_id: int | None
     entered_id: int | None
     at: dt.datetime
+    transition_id: int | None = None
+    actor_id: int | None = None
 
 
 Listener = Callable[[Visit], None]
@@ -42,12 +45,25 @@ def visit_unlisten(listener: Listener) -> None:
 
 
 def state_visit(
-    *, ticket: Ticket, left_id: int | None, entered_id: int | None, at: dt.datetime
+    *,
+    ticket: Ticket,
+    left_id: int | None,
+    entered_id: int | None,
+    at: dt.datetime,
+    transition_id: int | None = None,
+    actor_id: int | None = None,
 ) -> None:
     """Tell the listeners the ticket moved from `left_id` to `entered_id` (same state: no
     move, nothing told)."""
     if left_id == entered_id:
         return
-    visit = Visit(ticket=ticket, left_id=left_id, entered_id=entered_id, at=at)
+    visit = Visit(
+        ticket=ticket,
+        left_id=left_id,
+        entered_id=entered_id,
+        at=at,
+        transition_id=transition_id,
+        actor_id=actor_id,
+    )
     for listener in _listeners:
         listener(visit)

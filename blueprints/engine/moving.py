@@ -300,7 +300,14 @@ def complete_transition(
         instance.state = to_state
         instance.entered_at = now
         instance.save(update_fields=["state", "entered_at"])
-        state_visit(ticket=locked, left_id=from_state.pk, entered_id=to_state.pk, at=now)
+        state_visit(
+            ticket=locked,
+            left_id=from_state.pk,
+            entered_id=to_state.pk,
+            at=now,
+            transition_id=transition.pk,
+            actor_id=membership.user_id,
+        )
         TransitionWindow.objects.for_org(locked.org_id).filter(instance=instance).delete()
         token = _moving.set(_moving.get() | {locked.pk})
         # One history row: the status change (and fields) naming the transition.
@@ -416,7 +423,13 @@ def _move_without_actor(
     instance.state = transition.to_state
     instance.entered_at = now
     instance.save(update_fields=["state", "entered_at"])
-    state_visit(ticket=ticket, left_id=from_state.pk, entered_id=transition.to_state_id, at=now)
+    state_visit(
+        ticket=ticket,
+        left_id=from_state.pk,
+        entered_id=transition.to_state_id,
+        at=now,
+        transition_id=transition.pk,
+    )
     TransitionWindow.objects.for_org(ticket.org_id).filter(instance=instance).delete()
     token = _moving.set(_moving.get() | {ticket.pk})
     try:
