@@ -210,11 +210,15 @@ def generate(org, department, blueprint, agents: list[int], tickets: int) -> Non
         cursor.execute(
             """
             INSERT INTO reports_statevisit (org_id, ticket_id, blueprint_id, state_id,
-                department_id, entered_at, left_at, seconds)
+                department_id, entered_at, left_at, seconds, by_transition, transition_id,
+                actor_id)
             SELECT %(org)s, ticket_id, %(bp)s, (%(states)s::bigint[])[1 + idx], %(dept)s,
                 entered_at,
                 CASE WHEN k < %(steps)s THEN entered_at + len * interval '1 second' END,
-                CASE WHEN k < %(steps)s THEN len END
+                CASE WHEN k < %(steps)s THEN len END,
+                k < %(steps)s,
+                CASE WHEN k < %(steps)s THEN (%(transitions)s::bigint[])[1 + idx] END,
+                CASE WHEN k < %(steps)s THEN (%(agents)s::bigint[])[1 + (i + k) %% 5] END
             FROM bench_visits
             """,
             params,

@@ -4,19 +4,20 @@ A `StateVisit` is one stay of a ticket in one blueprint state: entered at `enter
 at `left_at` (None while the ticket is still there). When the visit ends its length is stored
 twice, in calendar seconds and in business seconds under the department's schedule (DEP-03),
 so the report aggregates both in SQL (averages and percentiles) instead of running the
-business-time arithmetic over every visit of a period at each page view.
+business-time arithmetic over every visit of a period at each page view. The transition that
+ended the visit and who took it come with the engine's visit (`blueprints.visits.Visit`), so
+the report reads one table, without joining the transition log.
 
 Written only by `reports.visits` (a listener of `blueprints.visits`); read by
-`reports.selectors`. The transition that ended a visit and who took it are the transition
-log's (`blueprints.TransitionLog`, the same ticket at the same instant): the engine writes the
-log after telling the listeners, so the visit does not copy them."""
+`reports.selectors`."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from blueprints.models import Blueprint, State
+from blueprints.models import Blueprint, State, Transition
 from helpdesk.tenancy.fields import TenantForeignKey
 from helpdesk.tenancy.models import Department, TenantModel
 from helpdesk.tickets.models import Ticket
@@ -37,6 +38,20 @@ class StateVisit(TenantModel):
     left_at = models.DateTimeField(null=True, blank=True)
     seconds = models.PositiveIntegerField(null=True, blank=True)
     business_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # How the visit ended: by a transition (`transition` None when it was deleted since) taken
+    # by `actor` (None: an automatic transition), or not (a status change outside transitions,
+    # leaving or removal from the blueprint).
+    by_transition = models.BooleanField(default=False)
+    transition = TenantForeignKey(
+        Transition, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["entered_at", "pk"]

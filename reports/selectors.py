@@ -7,10 +7,9 @@ Which figures count in [start, end):
 * Time in a state: the visits (`StateVisit`) that *ended* in the period; a visit still open is
   not a duration yet (it shows among the stuck tickets).
 * Time per transition: the visits ended by that transition, i.e. the time the ticket spent in
-  the state the transition left (the transition log's row of the same ticket at the same
-  instant). "By agent" is who completed it (`TransitionLog.actor`); automatic transitions
-  have none. Status changes made outside any transition (an edit, a rule) count for the
-  states, not for a transition.
+  the state the transition left. "By agent" is who completed it (the transition log's actor,
+  kept on the visit); automatic transitions have none. Status changes made outside any
+  transition (an edit, a rule) count for the states, not for a transition.
 * SLA met or missed per state: the SLA app's state clocks whose verdict fell in the period,
   as the SLA report counts them (`sla.selectors_report.counted_clocks`).
 
@@ -33,7 +32,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from blueprints.models import Blueprint, LogKind, State, TicketBlueprint, Transition, TransitionLog
+from blueprints.models import Blueprint, State, TicketBlueprint, Transition
 from sla.models import Target
 from sla.selectors_report import MET, counted_clocks
 
@@ -134,31 +133,23 @@ AGGREGATES = """
     avg(v.business_seconds)::float8,
     percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v.business_seconds)
 """
-# One pass over the period's visits, each joined to the log row of the move that ended it
-# (same ticket, same instant: the engine writes both with one `now`), if that move was a
-# named transition (a status changed outside a transition has no name). Grouped three ways
-# at once: by state, by transition (0: since deleted; -1: not ended by a transition), and by
-# transition and agent. The log's own blueprint and period conditions narrow it before the
-# join, as its (org, blueprint, at) index allows.
+# One pass over the period's visits, grouped three ways at once: by state, by the transition
+# that ended the visit (0: since deleted; -1: not ended by a transition), and by transition
+# and agent. The visit rows carry how they ended, so no join to the transition log.
 DURATIONS_SQL = f"""
-SELECT v.state_id, t.key, l.actor_id, GROUPING(v.state_id), GROUPING(l.actor_id),
+SELECT v.state_id, t.key, v.actor_id, GROUPING(v.state_id), GROUPING(v.actor_id),
     count(*),
     avg(v.seconds)::float8,
     percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v.seconds),
     avg(v.business_seconds)::float8,
     percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v.business_seconds)
 FROM {StateVisit._meta.db_table} v
-LEFT JOIN {TransitionLog._meta.db_table} l
-    ON l.org_id = v.org_id AND l.ticket_id = v.ticket_id AND l.at = v.left_at
-    AND l.org_id = %(org)s AND l.blueprint_id = %(blueprint)s
-    AND l.at >= %(start)s AND l.at < %(end)s
-    AND l.kind IN (%(transition)s, %(auto)s) AND l.name <> ''
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN l.id IS NULL THEN -1 ELSE coalesce(l.transition_id, 0) END AS key
+    SELECT CASE WHEN v.by_transition THEN coalesce(v.transition_id, 0) ELSE -1 END AS key
 ) t
 WHERE v.org_id = %(org)s AND v.blueprint_id = %(blueprint)s
     AND v.left_at >= %(start)s AND v.left_at < %(end)s
-GROUP BY GROUPING SETS ((v.state_id), (t.key), (t.key, l.actor_id))
+GROUP BY GROUPING SETS ((v.state_id), (t.key), (t.key, v.actor_id))
 """  # noqa: S608 - constants only
 # The sorts of a year of visits fit in memory with this (the default 4 MB spills to disk).
 WORK_MEM = "SET LOCAL work_mem = '64MB'"
@@ -180,9 +171,7 @@ def _durations(row: tuple) -> Durations:
 def _duration_rows(params: dict) -> list[tuple]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(WORK_MEM)
-        cursor.execute(
-            DURATIONS_SQL, {**params, "transition": LogKind.TRANSITION, "auto": LogKind.AUTO}
-        )
+        cursor.execute(DURATIONS_SQL, params)
         return cursor.fetchall()
 
 

@@ -46,6 +46,9 @@ def visit_recorded(visit: Visit) -> None:
         pk, entered_at, department_id = open_visit
         StateVisit.objects.for_org(ticket.org_id).filter(pk=pk).update(
             left_at=visit.at,
+            by_transition=visit.transition_id is not None,
+            transition_id=visit.transition_id,
+            actor_id=visit.actor_id,
             seconds=max(int((visit.at - entered_at).total_seconds()), 0),
             business_seconds=business_seconds(ticket.org_id, department_id, entered_at, visit.at),
         )
@@ -57,8 +60,8 @@ def visit_recorded(visit: Visit) -> None:
 # blueprint the ticket came from.
 OPEN_SQL = f"""
 INSERT INTO {StateVisit._meta.db_table}
-    (org_id, ticket_id, blueprint_id, state_id, department_id, entered_at)
-SELECT org_id, %s, blueprint_id, id, %s, %s FROM {State._meta.db_table}
+    (org_id, ticket_id, blueprint_id, state_id, department_id, entered_at, by_transition)
+SELECT org_id, %s, blueprint_id, id, %s, %s, false FROM {State._meta.db_table}
 WHERE org_id = %s AND id = %s
 ON CONFLICT (org_id, ticket_id) WHERE left_at IS NULL DO NOTHING
 """  # noqa: S608 - constants only

@@ -74,6 +74,9 @@ def _returns(desk):
             left_at=left,
             seconds=hours * 3600,
             business_seconds=hours * 1800,
+            by_transition=True,
+            transition=wait,
+            actor=actor,
         )
         TransitionLog.objects.create(
             org=org,

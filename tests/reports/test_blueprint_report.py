@@ -159,6 +159,9 @@ def _history(sla, blueprint, state, transition, hours_by_actor: dict, *, at):
                 left_at=left,
                 seconds=length * HOUR,
                 business_seconds=length * HOUR // 2,
+                by_transition=True,
+                transition=transition,
+                actor=actor,
             )
             TransitionLog.objects.create(
                 org=sla.org,
@@ -411,3 +414,49 @@ def test_bp26_agents_get_403_supervisors_their_departments(client, sla, returns,
     assert client.get(_url("blueprint", desk.org, blueprint)).status_code == 404
     response = client.get(_url("blueprint_index", desk.org))
     assert response.status_code == 200 and "Returns" not in response.content.decode()
+
+
+def test_bp26_history_before_the_report_is_rebuilt_from_the_log(sla, returns, now):
+    """The migration that brings older history into the report (LEAD over the log) gives the
+    visits the listener records, business seconds included."""
+    import importlib
+
+    from django.apps import apps
+
+    blueprint, states, t = returns
+    now.value = FRIDAY_17_TOKYO
+    ticket = sla.desk.ticket()
+    now.value = dt.datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    engine.complete_transition(ticket=ticket, transition=t["submit"], membership=sla.desk.agent)
+    now.advance(hours=1)
+    ticket.refresh_from_db()
+    engine.complete_transition(ticket=ticket, transition=t["back"], membership=sla.desk.admin)
+    fields = (
+        "state_id",
+        "department_id",
+        "entered_at",
+        "left_at",
+        "seconds",
+        "business_seconds",
+        "by_transition",
+        "transition_id",
+        "actor_id",
+    )
+    recorded = list(StateVisit.objects.order_by("entered_at").values_list(*fields))
+    submit, back = t["submit"].pk, t["back"].pk
+    assert [r[4:] for r in recorded] == [
+        (65 * HOUR, 2 * HOUR, True, submit, sla.desk.agent.user_id),
+        (HOUR, HOUR, True, back, sla.desk.admin.user_id),
+        (None, None, False, None, None),
+    ]
+    StateVisit.objects.all().delete()
+
+    migration = importlib.import_module("reports.migrations.0003_visits_from_log")
+
+    class Editor:
+        connection = connection
+
+    migration.forwards(apps, Editor())
+    assert list(StateVisit.objects.order_by("entered_at").values_list(*fields)) == recorded
+    migration.forwards(apps, Editor())  # a ticket with visits is left alone
+    assert StateVisit.objects.count() == 3
