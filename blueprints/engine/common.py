@@ -6,6 +6,7 @@ import contextvars
 import logging
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 log = logging.getLogger(__name__)
 
@@ -18,3 +19,26 @@ _moving: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
 class TransitionConflict(ValidationError):
     """The ticket is no longer where the member saw it (another member completed a transition
     first, or the transition was removed): the loser of a race."""
+
+
+# Two statements of every transition, in SQL: the ORM's building of them cost four to five
+# times their running (0.86 and 1.0 ms of CPU against 0.18, measured on madoguchi_bench).
+def lock_ticket(org_id: int, ticket_id: int) -> bool:
+    """Lock the ticket's row alone (`FOR UPDATE`, no join: a locking read joined to the status
+    would drop the row when a concurrent transition changed its status); False when the
+    ticket is gone."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM tickets_ticket WHERE org_id = %s AND id = %s FOR UPDATE",
+            [org_id, ticket_id],
+        )
+        return cursor.fetchone() is not None
+
+
+def close_windows(org_id: int, instance_id: int) -> None:
+    """Delete the instance's transition windows (it left the state they were opened in)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM blueprints_transitionwindow WHERE org_id = %s AND instance_id = %s",
+            [org_id, instance_id],
+        )

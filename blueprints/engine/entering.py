@@ -22,11 +22,10 @@ from ..models import (
     OwnerKind,
     TicketBlueprint,
     TransitionLog,
-    TransitionWindow,
 )
 from ..visits import state_visit
 from . import definitions
-from .common import _moving  # noqa: F401
+from .common import _moving, close_windows  # noqa: F401
 from .definitions import Compiled, Definitions
 
 
@@ -174,7 +173,7 @@ def _status_moved(instance: TicketBlueprint, ticket: Ticket, ctx: pipeline.Conte
     old_status = instance.state.status_id
     seconds = int((ctx.now - instance.entered_at).total_seconds())
     actor = ctx.actor.user if ctx.actor else None
-    TransitionWindow.objects.for_org(ticket.org_id).filter(instance=instance).delete()
+    close_windows(ticket.org_id, instance.pk)
     if state is None:
         instance.delete()
         state_visit(ticket=ticket, left_id=instance.state_id, entered_id=None, at=ctx.now)

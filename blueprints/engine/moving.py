@@ -35,7 +35,7 @@ from ..models import (
 )
 from ..visits import state_visit
 from . import definitions as compiled_definitions
-from .common import TransitionConflict, _moving
+from .common import TransitionConflict, _moving, close_windows, lock_ticket
 from .entering import _meets
 from .options import (
     Option,
@@ -246,14 +246,7 @@ def complete_transition(
         # Lock the row alone, then read it: a locking read joined to the status would drop
         # the row when the winner of a race changed its status (PostgreSQL re-checks the
         # join against the old status row).
-        exists = (
-            Ticket.objects.for_org(membership.org)
-            .select_for_update()
-            .filter(pk=ticket.pk)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if exists is None:
+        if not lock_ticket(membership.org.pk, ticket.pk):
             raise TransitionConflict(_("This ticket no longer exists."))
         locked = (
             Ticket.objects.for_org(membership.org)
@@ -308,7 +301,7 @@ def complete_transition(
             transition_id=transition.pk,
             actor_id=membership.user_id,
         )
-        TransitionWindow.objects.for_org(locked.org_id).filter(instance=instance).delete()
+        close_windows(locked.org_id, instance.pk)
         token = _moving.set(_moving.get() | {locked.pk})
         # One history row: the status change (and fields) naming the transition.
         named = {"transition": [from_state.status.name, transition.name]}
@@ -430,7 +423,7 @@ def _move_without_actor(
         at=now,
         transition_id=transition.pk,
     )
-    TransitionWindow.objects.for_org(ticket.org_id).filter(instance=instance).delete()
+    close_windows(ticket.org_id, instance.pk)
     token = _moving.set(_moving.get() | {ticket.pk})
     try:
         ctx = pipeline.Context(ticket=ticket, event="update", changes={}, actor=None, now=now)
