@@ -359,7 +359,11 @@ def transition_edit(
             _show_errors(form, exc, sections)
         else:
             messages.success(request, _("Transition “%(name)s” saved.") % {"name": saved.name})
-            return redirect("blueprints:process", portal=org.portal, blueprint_id=blueprint.pk)
+            # Opened from the drawing editor's side panel: back to the drawing.
+            back = (
+                "blueprints:editor" if request.GET.get("next") == "editor" else "blueprints:process"
+            )
+            return redirect(back, portal=org.portal, blueprint_id=blueprint.pk)
     has_errors = bool(form.errors or sections or any(formset.errors) or formset.non_form_errors())
     return render(
         request,

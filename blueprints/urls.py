@@ -5,6 +5,7 @@ transitions, and the remove-from-all-tickets job."""
 from django.urls import path
 
 from . import settings_views as views
+from .editor import views as editor_views
 
 setup_patterns = [
     path("", views.blueprint_list, name="list"),
@@ -13,6 +14,9 @@ setup_patterns = [
     path("<int:blueprint_id>/", views.blueprint_edit, name="edit"),
     path("<int:blueprint_id>/action/", views.blueprint_action, name="action"),
     path("<int:blueprint_id>/process/", views.blueprint_process, name="process"),
+    path("<int:blueprint_id>/draw/", editor_views.editor, name="editor"),
+    path("<int:blueprint_id>/draw/graph/", editor_views.editor_graph, name="editor_graph"),
+    path("<int:blueprint_id>/draw/status/", editor_views.editor_status_add, name="editor_status"),
     path(
         "<int:blueprint_id>/states/<int:state_id>/delete/",
         views.state_delete,
