@@ -67,17 +67,21 @@ def report_index(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _report(request: HttpRequest, blueprint_id: int) -> tuple[ChooserForm, BlueprintReport, dict]:
-    """The blueprint (404 unless the reader may report on it), the filters as the page shows
-    them (the chooser, bound to this blueprint) and the report of the period they give; an
-    invalid period leaves its errors on the form and reports the last 30 days."""
+def _filters(request: HttpRequest, blueprint_id: int) -> tuple[Blueprint, ChooserForm]:
+    """The blueprint (404 unless the reader may report on it) and the filters as the page
+    shows them: the chooser, bound to this blueprint and the query's period."""
     blueprints = list(_blueprints(request))
     blueprint = next((b for b in blueprints if b.pk == blueprint_id), None)
     if blueprint is None:
         raise Http404(_("No such blueprint in your departments."))
     data = request.GET.copy()
     data["blueprint"] = str(blueprint.pk)
-    form = ChooserForm(data, blueprints=blueprints)
+    return blueprint, ChooserForm(data, blueprints=blueprints)
+
+
+def _report(blueprint: Blueprint, form: ChooserForm) -> tuple[BlueprintReport, dict]:
+    """The report of the form's period; an invalid period (its errors stay on the form)
+    reports the last 30 days."""
     cleaned = form.cleaned_data if form.is_valid() else {"period": "30"}
     start, end, first, last = period_bounds(cleaned)
     report = blueprint_report(
@@ -88,14 +92,15 @@ def _report(request: HttpRequest, blueprint_id: int) -> tuple[ChooserForm, Bluep
         "last": last,
         "label": PERIODS.get(cleaned.get("period") or "30", ""),
     }
-    return form, report, period
+    return report, period
 
 
 @require_app(App.DESK)
 def report_page(request: HttpRequest, blueprint_id: int) -> HttpResponse:
-    form, report, period = _report(request, blueprint_id)
+    blueprint, form = _filters(request, blueprint_id)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
+    report, period = _report(blueprint, form)
     csv_url = reverse(
         "reports:blueprint_csv",
         kwargs={"portal": request.org.portal, "blueprint_id": blueprint_id},  # type: ignore[attr-defined]
@@ -123,12 +128,13 @@ def report_csv(request: HttpRequest, blueprint_id: int) -> HttpResponse:
     """The page's figures as CSV: one row per state, transition and agent, with counts and
     durations in hours (calendar and business), the open tickets and SLA verdicts per state,
     and the stuck tickets."""
-    form, report, period = _report(request, blueprint_id)
+    blueprint, form = _filters(request, blueprint_id)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    if form.errors:
+    if not form.is_valid():
         message = " ".join(str(e) for errors in form.errors.values() for e in errors)
         return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    report, period = _report(blueprint, form)
     name = slugify(report.blueprint.name) or "blueprint"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
