@@ -460,3 +460,22 @@ def test_bp26_history_before_the_report_is_rebuilt_from_the_log(sla, returns, no
     assert list(StateVisit.objects.order_by("entered_at").values_list(*fields)) == recorded
     migration.forwards(apps, Editor())  # a ticket with visits is left alone
     assert StateVisit.objects.count() == 3
+
+
+def test_bp26_page_reads_in_japanese(client, sla, returns):
+    blueprint, states, t = returns
+    _history(
+        sla,
+        blueprint,
+        states["Awaiting approval"],
+        t["approve"],
+        {sla.desk.agent.user: [3]},
+        at=dt.datetime(2026, 12, 8, tzinfo=UTC),
+    )
+    user = sla.desk.admin.user
+    user.language = "ja"
+    user.save(update_fields=["language"])
+    login(client, sla.desk.admin)
+    page = client.get(_url("blueprint", sla.org, blueprint, **DECEMBER_QUERY)).content.decode()
+    assert "各状態での滞在時間" in page and "3時間00分" in page
+    assert "Time in each state" not in page
