@@ -26,7 +26,7 @@ def _scanned_files() -> list[Path]:
         parts = set(path.relative_to(ROOT).with_suffix("").parts)
         if parts & set(SCANNED):
             files.append(path)
-    for app in ("blueprints", "customers", "crmsync", "chat"):
+    for app in ("blueprints", "customers", "sla", "reports", "crmsync", "chat"):
         for path in (ROOT / app).rglob("*.py") if (ROOT / app).exists() else ():
             if set(path.relative_to(ROOT).with_suffix("").parts) & set(SCANNED):
                 files.append(path)

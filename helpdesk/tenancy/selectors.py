@@ -58,16 +58,16 @@ def department_schedule_changed(org_id: int, department_id: int) -> None:
 
 
 def _schedule_from_database(org_id: int, department_id: int) -> Schedule:
-    department = Department.objects.filter(org_id=org_id).get(pk=department_id)
+    department = Department.objects.for_org(org_id).get(pk=department_id)
     try:
         tz = zoneinfo.ZoneInfo(department.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         tz = zoneinfo.ZoneInfo("UTC")  # a zone tzdata no longer knows: UTC, never a crash
     week: list[list[tuple]] = [[] for _ in range(7)]
-    intervals = BusinessInterval.objects.filter(org_id=org_id, department_id=department_id)
+    intervals = BusinessInterval.objects.for_org(org_id).filter(department_id=department_id)
     for weekday, start, end in intervals.values_list("weekday", "start", "end"):
         week[weekday].append((start, end))
-    holidays = Holiday.objects.filter(org_id=org_id, department_id=department_id)
+    holidays = Holiday.objects.for_org(org_id).filter(department_id=department_id)
     return Schedule(
         tz=tz,
         week=tuple(tuple(sorted(day)) for day in week),
