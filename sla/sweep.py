@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -50,22 +49,11 @@ from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.services.escalation import Escalation, tickets_escalate
 
 from .models import Clock, ClockDue, EscalationFired
+from .queue import batch_size, claim_timeout, schedule_wakeup, sweep_seconds, task
 
 logger = logging.getLogger(__name__)
 
 LABEL = "sla.ClockDue"
-
-
-def sweep_seconds() -> int:
-    return int(getattr(settings, "SLA_SWEEP_SECONDS", 5))
-
-
-def claim_timeout() -> dt.timedelta:
-    return dt.timedelta(seconds=float(getattr(settings, "SLA_CLAIM_TIMEOUT_SECONDS", 60)))
-
-
-def batch_size() -> int:
-    return int(getattr(settings, "SLA_SWEEP_BATCH", 500))
 
 
 # Ledger rows per mail task: one SMTP connection each.
@@ -130,8 +118,6 @@ def sweep(*, budget_seconds: float = 20.0, wake: bool = True) -> SweepResult:
     if wake:
         total.wakeup = next_due()
         if total.wakeup is not None:
-            from .tasks import schedule_wakeup
-
             schedule_wakeup(total.wakeup)
     return total
 
@@ -286,7 +272,5 @@ def _levels_reached(org_id: int, fired: Iterable[tuple[int, int]]) -> None:
 
 def _hand_off(org_id: int, ledger_ids: list[int]) -> None:
     """Queue the mail in chunks (one SMTP connection per task)."""
-    from .tasks import escalation_mail_task
-
     for start in range(0, len(ledger_ids), MAIL_CHUNK):
-        escalation_mail_task.delay(org_id, ledger_ids[start : start + MAIL_CHUNK])
+        task("escalation_mail_task").delay(org_id, ledger_ids[start : start + MAIL_CHUNK])

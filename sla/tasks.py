@@ -2,19 +2,12 @@
 
 `sla_sweep_task` takes no organization (its scope sees no tenant rows; the sweep finds the
 organizations through the cross-tenant read and scopes each itself); the beat runs it every
-`SLA_SWEEP_SECONDS` and `schedule_wakeup` runs it at an exact time. `escalation_mail_task`
+`SLA_SWEEP_SECONDS` and `sla.queue.schedule_wakeup` runs it at an exact time. `escalation_mail_task`
 takes the organization (ScopedTask sets the row-level-security scope) and ledger ids."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from functools import partial
-
 from celery import shared_task
-from django.core.cache import cache
-from django.db import transaction
-from django.utils import timezone
 
 MAIL_MAX_RETRIES = 5
 
@@ -44,41 +37,6 @@ def escalation_mail_task(self, org_id: int, ledger_ids: list[int]) -> int:
         if self.request.is_eager:
             raise
         raise self.retry(exc=exc, countdown=mail_backoff(self.request.retries)) from exc
-
-
-def _slot_key(second: int) -> str:
-    return f"sla:wakeup:{second}"
-
-
-def schedule_wakeup(due_at: dt.datetime) -> bool:
-    """Run the sweep at `due_at` (after the current transaction commits, so the due row it
-    is for is visible). At most two wake-ups per second: the first asks for its exact time,
-    later ones in the same second for the start of the next second (a cache key per second,
-    Redis in production). Rows due after the next beat need none: the beat's sweep schedules
-    them. Returns whether a wake-up was (or will be, at commit) queued."""
-    now = timezone.now()
-    seconds = max(due_at.timestamp(), now.timestamp())
-    from .sweep import sweep_seconds
-
-    if seconds > now.timestamp() + 2 * sweep_seconds():
-        return False  # a beat sweep before then schedules it
-    second = math.floor(seconds)
-    slot_ttl = 2 * sweep_seconds() + 5
-    if cache.add(_slot_key(second), 1, slot_ttl):
-        eta = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
-    elif cache.add(_slot_key(second + 1), 1, slot_ttl):
-        eta = dt.datetime.fromtimestamp(second + 1, tz=dt.UTC)
-    else:
-        return False  # both slots taken: that sweep covers this row
-    transaction.on_commit(partial(_queue_sweep, eta))
-    return True
-
-
-def _queue_sweep(eta: dt.datetime) -> None:
-    if eta <= timezone.now():
-        sla_sweep_task.delay()
-    elif not sla_sweep_task.app.conf.task_always_eager:  # eager runs cannot wait: the beat's do
-        sla_sweep_task.apply_async(eta=eta)
 
 
 @shared_task(ignore_result=True)

@@ -35,6 +35,7 @@ from helpdesk.tickets.services.due import tickets_due_set
 from helpdesk.tickets.services.escalation import ticket_escalation_set
 
 from ..models import Clock, ClockDue, EscalationLevel, SlaPolicy, StateSla, Target, When
+from ..queue import schedule_wakeup
 
 REPLAN_BATCH = 1000
 POLICY_KINDS: tuple[str, str] = (Target.FIRST_RESPONSE.value, Target.RESOLUTION.value)
@@ -147,10 +148,6 @@ def dues_write(rows: list[ClockDue]) -> None:
 
 
 def _wake(due_at: dt.datetime) -> None:
-    try:
-        from sla.tasks import schedule_wakeup
-    except ImportError:  # the sweep's module not there yet: the beat finds the rows
-        return
     schedule_wakeup(due_at)
 
 

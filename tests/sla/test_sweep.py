@@ -17,7 +17,7 @@ from helpdesk.tickets.models import Ticket, TicketHistory
 from sla import sweep as sla_sweep
 from sla.mail import escalation_mail_send
 from sla.models import Clock, ClockDue, EscalationFired
-from sla.tasks import schedule_wakeup
+from sla.queue import schedule_wakeup
 from tests.factories import TeamFactory, UserFactory
 from tests.sla.sweep_fixtures import Desk, desk, escalations, past  # noqa: F401
 

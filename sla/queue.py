@@ -1,0 +1,68 @@
+"""Queueing the SLA's tasks, and the settings the sweep runs by.
+
+The tasks (`sla.tasks`) call the sweep and the clocks' services; those in turn queue tasks
+(wake-ups, mail). They find the tasks here by name in the Celery app instead of importing
+`sla.tasks`, so no import runs in a circle (tests/test_layers.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import partial
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+
+def task(name: str) -> Any:
+    """The task `sla.tasks.<name>` (registered when Celery loads the apps' tasks)."""
+    return current_app.tasks[f"sla.tasks.{name}"]
+
+
+def sweep_seconds() -> int:
+    return int(getattr(settings, "SLA_SWEEP_SECONDS", 5))
+
+
+def claim_timeout() -> dt.timedelta:
+    return dt.timedelta(seconds=float(getattr(settings, "SLA_CLAIM_TIMEOUT_SECONDS", 60)))
+
+
+def batch_size() -> int:
+    return int(getattr(settings, "SLA_SWEEP_BATCH", 500))
+
+
+def _slot_key(second: int) -> str:
+    return f"sla:wakeup:{second}"
+
+
+def schedule_wakeup(due_at: dt.datetime) -> bool:
+    """Run the sweep at `due_at` (after the current transaction commits, so the due row it
+    is for is visible). At most two wake-ups per second: the first asks for its exact time,
+    later ones in the same second for the start of the next second (a cache key per second,
+    Redis in production). Rows due after the next beat need none: the beat's sweep schedules
+    them. Returns whether a wake-up was (or will be, at commit) queued."""
+    now = timezone.now()
+    seconds = max(due_at.timestamp(), now.timestamp())
+    if seconds > now.timestamp() + 2 * sweep_seconds():
+        return False  # a beat sweep before then schedules it
+    second = math.floor(seconds)
+    slot_ttl = 2 * sweep_seconds() + 5
+    if cache.add(_slot_key(second), 1, slot_ttl):
+        eta = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    elif cache.add(_slot_key(second + 1), 1, slot_ttl):
+        eta = dt.datetime.fromtimestamp(second + 1, tz=dt.UTC)
+    else:
+        return False  # both slots taken: that sweep covers this row
+    transaction.on_commit(partial(_queue_sweep, eta))
+    return True
+
+
+def _queue_sweep(eta: dt.datetime) -> None:
+    if eta <= timezone.now():
+        task("sla_sweep_task").delay()
+    elif not current_app.conf.task_always_eager:  # eager runs cannot wait: the beat's do
+        task("sla_sweep_task").apply_async(eta=eta)
