@@ -118,13 +118,13 @@ def test_rpt01_sla_report_counts_met_and_missed_per_group(sla, known):
 def test_rpt01_report_queries_do_not_grow_with_the_data(sla, known):
     with CaptureQueriesContext(connection) as queries:
         sla_report(org=sla.org, start=START, end=NOW, now=NOW)
-    assert len(queries) == 6
+    assert len(queries) == 5
     ticket = sla.desk.ticket(subject="more")
     for n in range(20):
         _clock(sla, ticket, "resolution", met=n % 2 == 0, stopped=START, due=START, cycle=n + 1)
     with CaptureQueriesContext(connection) as more:
         sla_report(org=sla.org, start=START, end=NOW, now=NOW)
-    assert len(more) == 6
+    assert len(more) == 5
 
 
 def test_rpt01_report_page_chart_and_tables(client, sla, known, monkeypatch):
