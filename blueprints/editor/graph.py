@@ -50,7 +50,7 @@ def warnings(
     status is closed, where a process may stop. Order: the states' order."""
     links = outgoing(states, edges)
     incoming = {t for targets in links.values() for t in targets}
-    starts = {entry} if entry in states else {s for s in states if s not in incoming}
+    starts = {entry} if entry is not None and entry in states else set(states) - incoming
     seen = set(starts)
     todo = list(starts)
     while todo:

@@ -82,7 +82,7 @@ def graph_read(blueprint: Blueprint, portal: str) -> dict[str, Any]:
             "from": [] if t.is_common else [by_state[s.state_id] for s in t.sources.all()],
             "to": by_state[t.to_state_id],
             "common": t.is_common,
-            "fields": t.field_count,  # type: ignore[attr-defined]
+            "fields": t.field_count,
         }
         for t in transitions
     ]
@@ -90,7 +90,12 @@ def graph_read(blueprint: Blueprint, portal: str) -> dict[str, Any]:
     default = next((s["pk"] for s in statuses if s["is_default"]), None)
     drawn = [s["status_id"] for s in states]
     return {
-        "blueprint": {"id": blueprint.pk, "name": blueprint.name, "status": blueprint.status},
+        "blueprint": {
+            "id": blueprint.pk,
+            "name": blueprint.name,
+            "status": blueprint.status,
+            "status_label": str(blueprint.get_status_display()),
+        },
         "limits": _limits(blueprint.org),
         "entry": default,
         "palette": [

@@ -16,7 +16,8 @@
   var panelEmpty = document.getElementById("bpe-panel-empty");
   var messagesBox = document.getElementById("bpe-messages");
   var errorsBox = document.getElementById("bpe-errors");
-  var ANY = "any"; // the node common transitions start from, drawn only when there are some
+  var ANY = "any"; // the class of the node common transitions start from (drawn when some are)
+  var gen = 0; // every redraw uses fresh element ids (see redraw)
 
   var model = null; // {limits, entry, palette, states: {status: {...}}, conns: [...]}
   var nextKey = 1;
@@ -127,34 +128,54 @@
   }
 
   // --- Drawing ----------------------------------------------------------------------------------
+  // A node's width from its name. Not Cytoscape's width "label": that one is measured when
+  // the label is first drawn, and a node added before could be cached as taking no space,
+  // then never drawn (seen with 3.35 when the drawing is redrawn).
+  function width(name) {
+    return Math.min(200, Math.max(90, 16 + 8 * Array.from(name).reduce(function (n, ch) {
+      return n + (ch.charCodeAt(0) > 0x2e7f ? 1.8 : 1);
+    }, 0)));
+  }
+
+  // Where the "every state" node goes first: left of the drawing's top-left state.
+  function anyPlace() {
+    var xs = [], ys = [];
+    Object.keys(model.states).forEach(function (k) { xs.push(model.states[k].x); ys.push(model.states[k].y); });
+    return xs.length ? { x: Math.min.apply(null, xs) - 160, y: Math.min.apply(null, ys) - 60 } : { x: 0, y: 0 };
+  }
+
   function elements() {
+    gen += 1;
+    var nid = function (status) { return "n" + gen + "-" + status; };
+    var anyId = "any" + gen;
     var els = [];
     Object.keys(model.states).forEach(function (key) {
       var s = model.states[key];
-      els.push({ group: "nodes", data: { id: "s" + s.status, status: s.status, label: s.name },
+      els.push({ group: "nodes", data: { id: nid(s.status), status: s.status, label: s.name, w: width(s.name) },
                  position: { x: s.x, y: s.y }, classes: s.kind });
     });
     if (model.conns.some(function (c) { return c.common; })) {
-      els.push({ group: "nodes", data: { id: ANY, label: i18n.every }, classes: "any",
-                 position: model.anyPos || { x: -160, y: 0 } });
+      els.push({ group: "nodes", data: { id: anyId, label: i18n.every, w: width(i18n.every) }, classes: ANY,
+                 position: model.anyPos || anyPlace() });
     }
     model.conns.forEach(function (c) {
-      var froms = c.common ? [ANY] : c.from.map(function (s) { return "s" + s; });
+      var froms = c.common ? [anyId] : c.from.map(nid);
       froms.forEach(function (source) {
-        els.push({ group: "edges", data: { id: "e" + c.key + "-" + source, key: c.key, source: source,
-                   target: "s" + c.to, label: "+ " + c.name }, classes: c.common ? "common" : "" });
+        els.push({ group: "edges", data: { id: "e" + gen + "-" + c.key + "-" + source, key: c.key,
+                   source: source, target: nid(c.to), label: "+ " + c.name },
+                   classes: c.common ? "common" : "" });
       });
     });
     return els;
   }
 
   function redraw() {
-    var anyNode = cy.getElementById(ANY);
-    if (anyNode.length) model.anyPos = anyNode.position();
-    cy.batch(function () {
-      cy.elements().remove();
-      cy.add(elements());
-    });
+    var anyNode = cy.nodes("." + ANY);
+    if (anyNode.length) model.anyPos = Object.assign({}, anyNode.position());
+    // Fresh ids every time: elements re-added under the ids of removed ones keep a stale
+    // cached style in Cytoscape 3.35, which then draws them invisible.
+    cy.elements().remove();
+    cy.add(elements());
     flag();
     renderPalette();
   }
@@ -168,7 +189,7 @@
       var li = document.createElement("li");
       li.textContent = w.message;
       list.appendChild(li);
-      cy.getElementById("s" + w.status).addClass("warn");
+      cy.nodes().filter(function (n) { return n.data("status") === w.status; }).addClass("warn");
     });
   }
 
@@ -391,7 +412,7 @@
         redraw();
         say(body.message);
         var badge = document.getElementById("bpe-status");
-        if (badge && status) badge.dataset.status = body.graph.blueprint.status;
+        if (badge) badge.textContent = body.graph.blueprint.status_label;
         return true;
       });
     }).catch(function () { say(""); showErrors([i18n.failed]); return false; });
@@ -412,8 +433,8 @@
         { selector: "node", style: {
           shape: "round-rectangle", "background-color": "#ffffff", "border-width": 2,
           "border-color": "#0f766e", label: "data(label)", "text-valign": "center",
-          "text-halign": "center", color: "#1f2937", "font-size": 13, width: "label",
-          height: 36, padding: "12px", "text-wrap": "ellipsis", "text-max-width": "180px" } },
+          "text-halign": "center", color: "#1f2937", "font-size": 13,
+          height: 36, width: "data(w)", "text-wrap": "ellipsis", "text-max-width": "190px" } },
         { selector: "node.closed", style: { "border-color": "#4b5563", "background-color": "#f3f4f6" } },
         { selector: "node.on_hold", style: { "border-color": "#b45309" } },
         { selector: "node.any", style: { "border-color": "#15803d", "border-style": "dashed",
@@ -447,9 +468,11 @@
     if (cy.edgehandles) {
       eh = cy.edgehandles({
         canConnect: function (source, target) {
-          return !source.same(target) && target.id() !== ANY && source.id() !== ANY;
+          return !source.same(target) && !target.hasClass(ANY) && !source.hasClass(ANY);
         },
-        snap: false,
+        snap: true,
+        snapThreshold: 24,
+        hoverDelay: 100,
       });
       cy.on("ehcomplete", function (event, source, target, added) {
         added.remove();
