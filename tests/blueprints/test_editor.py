@@ -273,3 +273,45 @@ def test_bp04_add_state_adds_a_status_to_the_departments_layout(drawn, client):
     again = client.post(url, {"name": "return shipped", "kind": "open"})
     assert again.status_code == 400
     assert "already has a status" in again.json()["errors"][0]
+
+
+def test_bp16_removing_a_state_with_tickets_is_refused_with_the_engines_words(make, client):
+    """The engine's refusal reaches the drawing: nothing of the save is kept."""
+    desk = make.desk
+    blueprint, states = make.blueprint(name="Live", statuses=("Open", "Approved"))
+    make.transition(blueprint, "Approve", states["Approved"], [states["Open"]])
+    desk.ticket()  # enters in "Open"
+    login(client, desk.admin)
+    approved = states["Approved"].status
+    before = _snapshot(blueprint)
+    response = _post(
+        client,
+        desk,
+        blueprint,
+        {"states": [{"status": approved.pk, "x": 50, "y": 50}], "connections": []},
+    )
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert "State “Open”: 1 ticket is in this state: it cannot be deleted." in errors
+    assert _snapshot(blueprint) == before
+
+
+def test_bp17_save_as_draft_and_save_live(drawn, client):
+    desk, blueprint, (waiting, approved, _) = drawn
+    drawing = {
+        "states": [
+            {"status": waiting.pk, "x": 0, "y": 0},
+            {"status": approved.pk, "x": 100, "y": 0},
+        ],
+        "connections": [{"name": "Approve", "from": [waiting.pk], "to": approved.pk}],
+    }
+    response = _post(client, desk, blueprint, {**drawing, "status": "active"})
+    assert response.json()["message"] == "Blueprint saved."
+    assert Blueprint.objects.get(pk=blueprint.pk).status == "active"
+    graph = response.json()["graph"]
+    drawing["connections"][0]["id"] = graph["connections"][0]["id"]
+    response = _post(client, desk, blueprint, {**drawing, "status": "draft"})
+    assert response.json()["message"] == (
+        "Blueprint saved as a draft: it applies to no ticket yet."
+    )
+    assert Blueprint.objects.get(pk=blueprint.pk).status == "draft"
