@@ -485,3 +485,6 @@ from .actions.models import AfterActionRun, RunStatus, WebhookSecret  # noqa: E4
 
 # The remove-from-all-tickets job keeps its progress in its own package (BP-18).
 from .removal.models import RemovalJob, RemovalStatus  # noqa: E402, F401
+
+# Kept versions of a blueprint (every save) live in their own package.
+from .versions.models import BlueprintVersion  # noqa: E402, F401
