@@ -34,6 +34,7 @@ from ..models import (
     Transition,
 )
 from ..panels import state_columns
+from ..versions.services import one_save
 from .graph import Edge, outgoing, warnings
 
 
@@ -328,6 +329,7 @@ def _changed(
 
 
 @transaction.atomic
+@one_save()  # the drawing's many service calls keep one version
 def graph_save(*, actor: Membership, blueprint: Blueprint, drawing: Drawing) -> Blueprint:
     """Make the blueprint what the admin drew: states added, moved and removed, transitions
     added, reconnected, renamed and deleted, then (optionally) its status: "active" makes it

@@ -23,6 +23,7 @@ from ..models import (
     TicketBlueprint,
     TransitionLog,
 )
+from ..versions.services import version_number
 from ..visits import state_visit
 from . import definitions
 from .common import _moving, close_windows  # noqa: F401
@@ -101,8 +102,15 @@ def enter(
         to_status_id=ticket.status_id,
         actor=actor,
         at=now,
+        data=_version_data(ticket.org_id, blueprint.pk),
     )
     return instance
+
+
+def _version_data(org_id: int, blueprint_id: int) -> dict[str, Any]:
+    """The version the ticket entered under, for its log (the blueprint panel names it)."""
+    number = version_number(org_id, blueprint_id)
+    return {} if number is None else {"version": number}
 
 
 def _share_with_owner_departments(

@@ -33,6 +33,7 @@ from ..models import (
     TransitionLog,
     TransitionWindow,
 )
+from ..versions.services import version_number
 from ..visits import state_visit
 from . import definitions as compiled_definitions
 from .common import TransitionConflict, _moving, close_windows, lock_ticket
@@ -304,7 +305,10 @@ def complete_transition(
         close_windows(locked.org_id, instance.pk)
         token = _moving.set(_moving.get() | {locked.pk})
         # One history row: the status change (and fields) naming the transition.
-        named = {"transition": [from_state.status.name, transition.name]}
+        named: dict[str, list[Any]] = {"transition": [from_state.status.name, transition.name]}
+        version = version_number(locked.org_id, instance.blueprint_id)
+        if version is not None:  # the version it ran under (kept by every save)
+            named["blueprint_version"] = ["", version]
         try:
             changed = ticket_process_change(
                 actor=membership,

@@ -27,6 +27,7 @@ from ..models import (
     Restriction,
     TicketBlueprint,
 )
+from ..versions.services import record as record_version
 from .common import Errors, _add, _in_use_message, criteria_parse, ensure_admin
 
 
@@ -148,6 +149,7 @@ def blueprint_save(
         blueprint.status = status
     blueprint.save()
     bump(actor.org.pk)
+    record_version(actor, blueprint)
     return blueprint
 
 
@@ -175,6 +177,7 @@ def blueprint_set_status(*, actor: Membership, blueprint: Blueprint, status: str
     blueprint.status = status
     blueprint.save(update_fields=["status", "updated_at"])
     bump(actor.org.pk)
+    record_version(actor, blueprint)
     return blueprint
 
 

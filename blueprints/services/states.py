@@ -17,6 +17,7 @@ from ..models import (
     State,
     TicketBlueprint,
 )
+from ..versions.services import record as record_version
 from .common import _in_use_message, ensure_admin
 
 
@@ -40,6 +41,7 @@ def state_add(
         raise ValidationError({"status": [_("This status is already a state of the blueprint.")]})
     state = State.objects.create(org=actor.org, blueprint=blueprint, status=status, x=x, y=y)
     bump(actor.org.pk)
+    record_version(actor, blueprint)
     return state
 
 
@@ -62,5 +64,7 @@ def state_delete(*, actor: Membership, state: State) -> None:
     count = TicketBlueprint.objects.for_org(actor.org).filter(state=state).count()
     if count:
         raise ValidationError(_in_use_message(count, _("state")))
+    blueprint = state.blueprint
     state.delete()
     bump(actor.org.pk)
+    record_version(actor, blueprint)

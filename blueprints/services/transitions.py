@@ -39,6 +39,7 @@ from ..models import (
     TransitionOwner,
     TransitionSource,
 )
+from ..versions.services import record as record_version
 from .common import Errors, _add, _in_use_message, criteria_parse, ensure_admin
 
 MAX_CONNECTIONS = 16  # a state connects to at most 16 other states (BP-20)
@@ -353,6 +354,7 @@ def transition_save(
         for n, a in enumerate(dict.fromkeys(data.after_actions))
     )
     bump(org.pk)
+    record_version(actor, blueprint)
     return transition
 
 
@@ -374,5 +376,7 @@ def transition_delete(*, actor: Membership, transition: Transition) -> None:
     count = instances.count()
     if count:
         raise ValidationError(_in_use_message(count, _("transition")))
+    blueprint = transition.blueprint
     transition.delete()
     bump(actor.org.pk)
+    record_version(actor, blueprint)

@@ -91,6 +91,7 @@ EXTRA_FIELD_LABELS: dict[str, Promise] = {
     "transition": pgettext_lazy("history field", "Transition"),
     "transition_owner": pgettext_lazy("history field", "Transition owner"),
     "blueprint": pgettext_lazy("history field", "Blueprint"),
+    "blueprint_version": pgettext_lazy("history field", "Blueprint version"),
     "sla_escalation": pgettext_lazy("history field", "SLA escalation"),
 }
 
