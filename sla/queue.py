@@ -19,8 +19,12 @@ from django.utils import timezone
 
 
 def task(name: str) -> Any:
-    """The task `sla.tasks.<name>` (registered when Celery loads the apps' tasks)."""
-    return current_app.tasks[f"sla.tasks.{name}"]
+    """The task `sla.tasks.<name>`. A worker registers the apps' tasks at start; a web process
+    (or a test) has not necessarily imported them yet, so load them on first need."""
+    full = f"sla.tasks.{name}"
+    if full not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[full]
 
 
 def sweep_seconds() -> int:
