@@ -28,6 +28,7 @@ from helpdesk.tickets.services.access import ticket_access, ticket_for_member
 from helpdesk.tickets.services.threads import thread_add
 
 from . import engine
+from .flowchart import flow_graph, path_taken
 from .models import DuringAction, State, Transition
 
 
@@ -403,12 +404,29 @@ def _flow_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
             .select_related("user")
             .order_by("user__full_name", "user__email")
         )
+    reassignable = [o for o in options if agents and (is_admin or o.is_owner)]
+    steps = path_taken(instance)
+    graph = flow_graph(instance, options, steps, {o.transition.pk for o in reassignable})
+    compiled = instance.compiled  # type: ignore[attr-defined]
     return {
         "ticket": ticket,
         "instance": instance,
         "options": options,
         "chart": flowchart(instance, options),
-        "reassignable": [o for o in options if agents and (is_admin or o.is_owner)],
+        "graph": graph,
+        "steps": steps,
+        "states": compiled.states,
+        "transitions": [
+            {
+                "transition": t,
+                "froms": [compiled.state_by_id[s].status.name for s in t.source_ids]
+                if not t.is_common
+                else [],
+                "owners": graph["owners"].get(t.pk, []),
+            }
+            for t in compiled.transitions
+        ],
+        "reassignable": reassignable,
         "agents": agents,
         "is_admin": is_admin,
     }
