@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -180,6 +180,30 @@ def blueprint_action(request: HttpRequest, blueprint_id: int) -> HttpResponse:
         portal=request.org.portal,  # type: ignore[attr-defined]
         dept_id=blueprint.department_id,
     )
+
+
+@require_POST
+@desk_admin_required
+def blueprint_order(request: HttpRequest, dept_id: int) -> JsonResponse:
+    """The list's order after a drag (BP-21): `ids`, the department's blueprint ids in their
+    new order, comma-separated. Saved through `blueprints_reorder` (which renews the
+    definitions token); a list that is not exactly the department's blueprints (unknown or
+    another organization's ids, one missing or twice) is refused with a message and nothing
+    changes. The ↑/↓ buttons are the keyboard way to the same service."""
+    org = request.org  # type: ignore[attr-defined]
+    department = get_object_or_404(Department.objects.for_org(org), pk=dept_id)
+    raw = [part.strip() for part in request.POST.get("ids", "").split(",") if part.strip()]
+    if not raw or not all(part.isdigit() for part in raw):
+        return JsonResponse({"error": _("The new order is not a list of blueprints.")}, status=400)
+    try:
+        bp.blueprints_reorder(
+            actor=request.membership,  # type: ignore[attr-defined]
+            department=department,
+            ids=[int(part) for part in raw],
+        )
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+    return JsonResponse({"message": _("The new order is saved.")})
 
 
 # --- A blueprint's information -----------------------------------------------------------------

@@ -6,11 +6,13 @@ from django.urls import path
 
 from . import settings_views as views
 from .editor import views as editor_views
+from .versions import views as version_views
 
 setup_patterns = [
     path("", views.blueprint_list, name="list"),
     path("department/<int:dept_id>/", views.blueprint_list, name="department"),
     path("department/<int:dept_id>/new/", views.blueprint_edit, name="create"),
+    path("department/<int:dept_id>/order/", views.blueprint_order, name="order"),
     path("<int:blueprint_id>/", views.blueprint_edit, name="edit"),
     path("<int:blueprint_id>/action/", views.blueprint_action, name="action"),
     path("<int:blueprint_id>/process/", views.blueprint_process, name="process"),
@@ -35,4 +37,11 @@ setup_patterns = [
     ),
     path("<int:blueprint_id>/remove-all/", views.removal_start, name="remove_all"),
     path("removals/<int:removal_id>/", views.removal_status, name="removal"),
+    path("<int:blueprint_id>/versions/", version_views.version_list, name="versions"),
+    path(
+        "<int:blueprint_id>/versions/compare/",
+        version_views.version_compare,
+        name="version_compare",
+    ),
+    path("<int:blueprint_id>/try/", version_views.sandbox_page, name="sandbox"),
 ]
