@@ -33,7 +33,7 @@ _pending: contextvars.ContextVar[dict[int, tuple[Membership, Blueprint]] | None]
 def _owner(o: TransitionOwner) -> dict[str, Any]:
     who = ""
     if o.user_id:
-        who = o.user.get_full_name() or o.user.email if o.user else str(o.user_id)
+        who = o.user.display_name if o.user else str(o.user_id)
     elif o.role:
         who = o.role
     elif o.team_id:

@@ -218,7 +218,7 @@ def test_bp03_a_transition_costs_the_same_queries_with_2_or_20_transitions(make)
     assert twenty == two
     rows = TicketHistory.objects.filter(ticket=ticket, action="blueprint_transition")
     assert [sorted(r.changes) for r in rows.order_by("pk")] == [
-        ["status", "transition"],
-        ["status", "transition"],
+        ["blueprint_version", "status", "transition"],
+        ["blueprint_version", "status", "transition"],
     ]
     assert TransitionLog.objects.filter(ticket=ticket, kind=LogKind.TRANSITION).count() == 2
