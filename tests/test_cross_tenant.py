@@ -483,17 +483,21 @@ def _bpactions_rows(org) -> tuple:
 def _bpsettings_objects(tenant) -> dict[str, int]:
     """A remove-from-all-tickets job of the blueprint `_bpcore_objects` made (Setup →
     Blueprints, BP-18); its blueprint, state and transition serve the Setup pages too."""
-    from blueprints.models import Blueprint
+    from blueprints.models import Blueprint, BlueprintVersion
     from blueprints.removal.models import RemovalJob
 
     blueprint = Blueprint.objects.for_org(tenant.org).get(name="Secret process")
     job = RemovalJob.objects.create(org=tenant.org, blueprint=blueprint, status="done")
+    # A kept version (the versions and compare pages, issue 12 item 4).
+    BlueprintVersion.objects.create(
+        org=tenant.org, blueprint=blueprint, number=1, snapshot={"name": blueprint.name}
+    )
     return {"removal_id": job.pk}
 
 
 def _bpsettings_rows(org) -> tuple:
-    """Blueprints, their states and transitions, and removal jobs (BP-01..BP-21)."""
-    from blueprints.models import Blueprint, State, Transition
+    """Blueprints, their states and transitions, removal jobs and versions (BP-01..BP-21)."""
+    from blueprints.models import Blueprint, BlueprintVersion, State, Transition
     from blueprints.removal.models import RemovalJob
 
     return (
@@ -505,6 +509,7 @@ def _bpsettings_rows(org) -> tuple:
         list(State.objects.for_org(org).order_by("pk").values_list("pk", "status_id")),
         list(Transition.objects.for_org(org).order_by("pk").values_list("pk", "name", "message")),
         list(RemovalJob.objects.for_org(org).order_by("pk").values_list("pk", "status", "done")),
+        list(BlueprintVersion.objects.for_org(org).order_by("pk").values_list("pk", "number")),
     )
 
 
