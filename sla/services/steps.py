@@ -75,6 +75,14 @@ def state_sla_for(org_id: int, state_id: int) -> StateSla | None:
     )
 
 
+def _org_has_policies(org_id: int) -> bool:
+    """Whether the organization has any SLA policy (active or not): once per pipeline batch,
+    so a bulk update of an organization without policies reads nothing per ticket."""
+    return pipeline.cached(
+        ("sla-any-policy", org_id), lambda: SlaPolicy.objects.for_org(org_id).exists()
+    )
+
+
 def _plan(owner: SlaPolicy | StateSla) -> list[EscalationLevel]:
     """The levels prefetched with a policy or state SLA (`policy_for`, `state_sla_for`)."""
     return getattr(owner, "plan", [])
@@ -91,6 +99,8 @@ def sla_step(ctx: pipeline.Context) -> None:
     creating = ctx.event == "create" and ctx.depth == 0
     if not creating and not any(ctx.changed(name) for name in WATCHED):
         return
+    if not _org_has_policies(ticket.org_id):
+        return  # no policy, so no policy clock either (deleting one stops its clocks first)
     clocks: list[Clock] = (
         []
         if creating
