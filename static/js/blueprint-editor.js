@@ -137,11 +137,11 @@
     }, 0)));
   }
 
-  // Where the "every state" node goes first: left of the drawing's top-left state.
+  // Where the "every state" node goes first: above the drawing's leftmost, topmost state.
   function anyPlace() {
     var xs = [], ys = [];
     Object.keys(model.states).forEach(function (k) { xs.push(model.states[k].x); ys.push(model.states[k].y); });
-    return xs.length ? { x: Math.min.apply(null, xs) - 160, y: Math.min.apply(null, ys) - 60 } : { x: 0, y: 0 };
+    return xs.length ? { x: Math.min.apply(null, xs), y: Math.min.apply(null, ys) - 90 } : { x: 0, y: 0 };
   }
 
   function elements() {
