@@ -173,3 +173,39 @@ def test_bp04_admin_draws_a_blueprint_with_the_mouse_and_a_ticket_runs_through_i
     )
     ticket.refresh_from_db()
     assert ticket.status.name == "Refunded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bp04_the_editor_in_japanese_flags_a_state_with_no_way_out(
+    live_server, browser, static_errors, desk
+):
+    """A Japanese admin's editor: the palette, the buttons and the drawing's warnings in
+    Japanese; a state placed with the keyboard (its "Place on the canvas" button)."""
+    org = desk.org
+    org.plan = "enterprise"
+    org.save(update_fields=["plan"])
+    desk.admin.user.language = "ja"
+    desk.admin.user.save(update_fields=["language"])
+    blueprint = bp.blueprint_save(
+        actor=desk.admin,
+        data=bp.BlueprintInput(name="返品承認", department=desk.department),
+        status="draft",
+    )
+    statuses = list(TicketStatus.objects.for_org(org).filter(department=desk.department)[:2])
+    for n, status in enumerate(statuses):
+        bp.state_add(actor=desk.admin, blueprint=blueprint, status=status, x=150 + 300 * n, y=150)
+    page = browser.new_context(locale="ja-JP", viewport={"width": 1500, "height": 1000}).new_page()
+    static_errors.watch(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("input[name=username], input[type=email]").first.fill("alice@acme.test")
+    page.locator("input[type=password]").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.goto(f"{live_server.url}/acme/setup/blueprints/{blueprint.pk}/draw/")
+    expect(page.get_by_role("button", name="状態を接続")).to_be_visible()
+    name = statuses[0].name
+    expect(page.locator("#bpe-warnings")).to_contain_text(f"「{name}」から出る遷移がありません")
+    page.get_by_role("button", name="キャンバスに配置").first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#bpe-messages")).to_have_text("図に保存されていない変更があります。")
+    _shot(page, "ja")
+    assert not serious_violations(page), serious_violations(page)
