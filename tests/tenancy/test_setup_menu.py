@@ -54,6 +54,7 @@ def test_dep_menu_leads_to_layouts_hours_and_holidays(alice_client, acme, billin
         "Rules",
         "Blueprints",
         "After-actions",
+        "SLA policies",
         "Mail templates",
     ]
     nav = re.search(r'<nav class="sidebar".*?</nav>', response.content.decode(), re.S).group(0)
