@@ -9,7 +9,9 @@ import grimp
 
 
 def _cycles() -> list[list[str]]:
-    graph = grimp.build_graph("helpdesk", "customers", "blueprints", "sla", "reports", cache_dir=None)
+    graph = grimp.build_graph(
+        "helpdesk", "customers", "blueprints", "sla", "reports", cache_dir=None
+    )
     seen: set[frozenset[str]] = set()
     cycles = []
     for importer in sorted(graph.modules):
