@@ -90,7 +90,8 @@ def version_compare(request: HttpRequest, blueprint_id: int) -> HttpResponse:
 
 def _members(org: Any) -> list[Membership]:
     return list(
-        Membership.objects.for_org(org).filter(status=Membership.Status.ACTIVE)
+        Membership.objects.for_org(org)
+        .filter(status=Membership.Status.ACTIVE)
         .select_related("user")
         .order_by("user__full_name", "user__email")
     )
