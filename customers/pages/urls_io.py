@@ -1,0 +1,5 @@
+"""URLs of customers.pages (io), included by customers/urls.py in the "customers" namespace."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
