@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "helpdesk.tickets.activities",
     "helpdesk.tickets.mailtemplates",
     "customers",
+    "customers.imports",
     "blueprints",
     "sla",
     "reports",
