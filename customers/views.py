@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -33,8 +34,11 @@ from .forms import (
     ProductUnlinkForm,
 )
 from .models import Account, AccountProduct, Contact, ContactProduct, Product
+from .pages import detail
 
 PER_PAGE = 25
+# Contacts listed on an account's record panel (the rest behind a link to the filtered list).
+ACCOUNT_CONTACTS = 8
 
 
 def allowed(action: str) -> Callable:
@@ -150,23 +154,27 @@ def _linked(request: HttpRequest, model, **record) -> list[int]:
 def _contact_page(
     request: HttpRequest, contact: Contact, *, form=None, link_form=None, status: int = 200
 ) -> HttpResponse:
-    linked = _linked(request, ContactProduct, contact=contact)
-    return render(
+    """The three-panel page (customers.pages.detail); `link_form` is the products tab's."""
+    return detail.render_record_page(
         request,
-        "customers/contact_detail.html",
-        {
-            "contact": contact,
-            "form": form or ContactForm(instance=contact, org=request.org),
-            "products": Product.objects.for_org(request.org)
-            .filter(pk__in=linked)
-            .select_related("department")
-            .order_by("name"),
-            "link_form": link_form or ProductLinkForm(org=request.org, linked=linked),
-            "tickets": selectors.latest_tickets(request.membership, contact=contact),
-            **_permissions(request),
-        },
+        "contact",
+        contact,
+        form=form or ContactForm(instance=contact, org=request.org),
         status=status,
+        extra={"link_form": link_form} if link_form else None,
     )
+
+
+def _saved(request: HttpRequest, kind: str, record) -> HttpResponse:
+    """After an inline edit: htmx gets the record panel back in place, a plain form post is
+    redirected to the page (with the list's search and the open tab kept)."""
+    if request.htmx:
+        fresh = _contact(request, record.pk) if kind == "contact" else _account(request, record.pk)
+        return _contact_page(request, fresh) if kind == "contact" else _account_page(request, fresh)
+    url = reverse(
+        f"customers:{kind}_detail", kwargs={"portal": request.org.portal, f"{kind}_id": record.pk}
+    )
+    return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
 
 
 @allowed("view")
@@ -185,9 +193,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Contact saved."))
-            return redirect(
-                "customers:contact_detail", portal=request.org.portal, contact_id=contact.pk
-            )
+            return _saved(request, "contact", contact)
     return _contact_page(request, _contact(request, contact_id), form=form, status=400)
 
 
@@ -351,25 +357,18 @@ def account_create(request: HttpRequest) -> HttpResponse:
 def _account_page(
     request: HttpRequest, account: Account, *, form=None, link_form=None, status: int = 200
 ) -> HttpResponse:
-    linked = _linked(request, AccountProduct, account=account)
+    """The three-panel page (customers.pages.detail), with the account's first contacts."""
     contacts = selectors.contacts_search(request.org, account=account)
-    return render(
+    extra = {"contacts": contacts[:ACCOUNT_CONTACTS], "contact_count": contacts.count()}
+    if link_form:
+        extra["link_form"] = link_form
+    return detail.render_record_page(
         request,
-        "customers/account_detail.html",
-        {
-            "account": account,
-            "form": form or AccountForm(instance=account, org=request.org),
-            "contacts": contacts[:PER_PAGE],
-            "contact_count": contacts.count(),
-            "products": Product.objects.for_org(request.org)
-            .filter(pk__in=linked)
-            .select_related("department")
-            .order_by("name"),
-            "link_form": link_form or ProductLinkForm(org=request.org, linked=linked),
-            "tickets": selectors.latest_tickets(request.membership, account=account),
-            **_permissions(request),
-        },
+        "account",
+        account,
+        form=form or AccountForm(instance=account, org=request.org),
         status=status,
+        extra=extra,
     )
 
 
@@ -387,9 +386,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Account saved."))
-            return redirect(
-                "customers:account_detail", portal=request.org.portal, account_id=account.pk
-            )
+            return _saved(request, "account", account)
     return _account_page(request, _account(request, account_id), form=form, status=400)
 
 

@@ -1,0 +1,172 @@
+"""The contact and account detail page in three panels (CUS-02).
+
+- **List** (left): the organization's contacts or accounts with a live search; moving through
+  it swaps the record with htmx and the address follows (`hx-push-url`), so a reload or a shared
+  link opens the same record with the same search and tab.
+- **Record** (middle): the fields with inline edit, and a ticket summary.
+- **Related information** (right): the tabs. Each tab is its own URL,
+  `<kind>s/<id>/tabs/<tab>/` named `customers:<kind>_<tab>`, that answers an HTML fragment; the
+  page renders the open tab on the server (so the page works without JavaScript) and loads the
+  others when they are opened.
+
+The tab views live beside this module (customers.pages.tabs, records, activities,
+attachments); this module only knows their URL names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, resolve, reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
+from helpdesk.http import query_text
+from helpdesk.tickets.models import StatusKind
+from helpdesk.tickets.services.access import visible_tickets
+
+from .. import selectors, services
+from ..models import Account, Contact
+
+LIST_SIZE = 25
+# The filters the list panel keeps in the address while moving between records.
+LIST_PARAMS = ("q", "page")
+
+
+@dataclass(frozen=True)
+class Tab:
+    slug: str
+    label: str | Promise
+    kinds: tuple[str, ...] = ("contact", "account")
+    # Desk permission needed to see the tab ("configure" = Desk administrators).
+    permission: str = "view"
+
+
+TABS = (
+    Tab("overview", pgettext_lazy("customer tab", "Overview")),
+    Tab("history", pgettext_lazy("customer tab", "History"), permission="configure"),
+    Tab("activities", pgettext_lazy("customer tab", "Activities")),
+    Tab("interactions", pgettext_lazy("customer tab", "Interactions")),
+    Tab("tickets", pgettext_lazy("customer tab", "Tickets")),
+    Tab("time", pgettext_lazy("customer tab", "Time entries")),
+    Tab("happiness", pgettext_lazy("customer tab", "Happiness"), kinds=("contact",)),
+    Tab("products", pgettext_lazy("customer tab", "Products")),
+    Tab("attachments", pgettext_lazy("customer tab", "Attachments")),
+)
+
+
+def _detail_name(kind: str) -> str:
+    return f"customers:{kind}_detail"
+
+
+def tabs_for(request: HttpRequest, kind: str, record: Contact | Account) -> list[dict[str, Any]]:
+    """The tabs this member may open on this record, each with its fragment URL and the page
+    address that opens it."""
+    page = reverse(
+        _detail_name(kind), kwargs={"portal": request.org.portal, f"{kind}_id": record.pk}
+    )
+    keep = {k: request.GET[k] for k in LIST_PARAMS if request.GET.get(k)}
+    tabs = []
+    for tab in TABS:
+        if kind not in tab.kinds or not services.can(request.membership, tab.permission):
+            continue
+        try:
+            url = reverse(
+                f"customers:{kind}_{tab.slug}",
+                kwargs={"portal": request.org.portal, f"{kind}_id": record.pk},
+            )
+        except NoReverseMatch:  # a tab whose views are not installed
+            continue
+        tabs.append(
+            {
+                "slug": tab.slug,
+                "label": tab.label,
+                "url": url,
+                "page_url": f"{page}?{urlencode({**keep, 'tab': tab.slug})}",
+            }
+        )
+    return tabs
+
+
+def _tab_content(request: HttpRequest, tab: dict[str, Any]) -> str | None:
+    """The open tab's fragment, rendered by its own view (a GET of the page only)."""
+    if request.method != "GET":
+        return None
+    match = resolve(tab["url"])
+    response = match.func(request, *match.args, **match.kwargs)
+    if response.status_code != 200 or getattr(response, "streaming", False):
+        return None
+    return response.content.decode(response.charset or "utf-8")
+
+
+def _list_rows(request: HttpRequest, kind: str):
+    query = query_text(request)
+    if kind == "contact":
+        rows = selectors.contacts_search(request.org, query=query)
+    else:
+        rows = selectors.accounts_search(request.org, query=query)
+    return query, Paginator(rows, LIST_SIZE).get_page(request.GET.get("page"))
+
+
+def ticket_summary(request: HttpRequest, kind: str, record: Contact | Account) -> dict[str, int]:
+    """Total, open and overdue tickets of the record that this member may see, in one query."""
+    tickets = visible_tickets(request.membership).filter(**{kind: record})
+    open_q = ~Q(status_kind=StatusKind.CLOSED)
+    return tickets.aggregate(
+        total=Count("pk"),
+        open=Count("pk", filter=open_q),
+        overdue=Count("pk", filter=open_q & Q(due_at__lt=timezone.now())),
+    )
+
+
+def render_record_page(
+    request: HttpRequest,
+    kind: str,
+    record: Contact | Account,
+    *,
+    form,
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The three-panel page of one contact or account; for htmx, only the part it asked for:
+    `record-list` (the list panel's rows: search and paging), `record-area` (record and tabs:
+    moving through the list, inline edit)."""
+    tabs = tabs_for(request, kind, record)
+    wanted = request.GET.get("tab", "")
+    active = next((t for t in tabs if t["slug"] == wanted), tabs[0] if tabs else None)
+    query, page_obj = _list_rows(request, kind)
+    keep = urlencode({k: request.GET[k] for k in LIST_PARAMS if request.GET.get(k)})
+    can_edit = services.can(request.membership, "edit")
+    editing = bool(form.errors) or (request.GET.get("edit") == "1" and can_edit)
+    context = {
+        "kind": kind,
+        "record": record,
+        kind: record,
+        "form": form,
+        "editing": editing,
+        "tabs": tabs,
+        "active_tab": active,
+        "tab_content": _tab_content(request, active) if active else None,
+        "summary": ticket_summary(request, kind, record),
+        "q": query,
+        "page_obj": page_obj,
+        "keep": keep,
+        "can_edit": can_edit,
+        "can_configure": services.can(request.membership, "configure"),
+        **(extra or {}),
+    }
+    template = "customers/record_detail.html"
+    htmx = request.htmx
+    target = htmx.target if htmx and not htmx.history_restore_request else None
+    if target == "record-list":
+        return render(request, f"{template}#record-list", context, status=status)
+    if target == "record-area":
+        return render(request, f"{template}#record-area", context, status=status)
+    return render(request, template, context, status=status)
