@@ -100,7 +100,9 @@ def _tab_content(request: HttpRequest, tab: dict[str, Any]) -> str | None:
     if request.method != "GET":
         return None
     match = resolve(tab["url"])
-    response = match.func(request, *match.args, **match.kwargs)
+    # The tenant middleware takes `portal` out of a view's arguments; so does this call.
+    kwargs = {k: v for k, v in match.kwargs.items() if k != "portal"}
+    response = match.func(request, *match.args, **kwargs)
     if response.status_code != 200 or getattr(response, "streaming", False):
         return None
     return response.content.decode(response.charset or "utf-8")
