@@ -3,14 +3,20 @@ organization the form is built for; the services check the same again."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.customvalues import FieldType, form_field
 from helpdesk.tenancy.models import Department, Organization, User
 
-from .models import Account, Contact, Product
+from .models import Account, Contact, CustomerField, Product, RecordKind
 from .selectors import desk_users
+from .services import CF_PREFIX, TAG_MAX_LENGTH, TAGS_PER_RECORD, customer_fields
 
 
 def _owner_choices(org: Organization, current_id: int | None):
@@ -26,7 +32,72 @@ def _user_label(user: User) -> str:
     return f"{user.display_name} <{user.email}>" if user.full_name else user.email
 
 
-class ContactForm(forms.ModelForm):
+class TagsInput(forms.TextInput):
+    """A text box of comma-separated tags with its list of suggestions (a datalist filled by
+    htmx from `customers:tag_suggest`, as the ticket page's tag box)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        box = super().render(name, value, attrs, renderer)
+        return format_html('{}<datalist id="{}"></datalist>', box, self.attrs["list"])
+
+
+class RecordExtrasMixin:
+    """The tags box and the organization's custom fields of contacts or accounts (CUS-01),
+    added to a record's ModelForm; `service_values()` gives what the save service takes."""
+
+    kind: str
+
+    def add_extras(self, org: Organization) -> None:
+        record = self.instance
+        self.fields["tags"] = forms.CharField(
+            label=_("Tags"),
+            required=False,
+            max_length=TAGS_PER_RECORD * (TAG_MAX_LENGTH + 2),
+            help_text=_("Separate tags with commas."),
+            initial=", ".join(record.tag_list) if record.pk else "",
+            widget=TagsInput(
+                attrs={
+                    "autocomplete": "off",
+                    "list": f"{self.kind}-tag-suggestions",
+                    "hx-get": reverse("customers:tag_suggest", kwargs={"portal": org.portal}),
+                    "hx-trigger": "input changed delay:200ms, focus once",
+                    "hx-target": f"#{self.kind}-tag-suggestions",
+                    "hx-swap": "innerHTML",
+                    "hx-sync": "this:replace",
+                }
+            ),
+        )
+        values = record.custom_fields or {}
+        self.custom_field_defs: list[CustomerField] = list(customer_fields(org, self.kind))
+        for definition in self.custom_field_defs:
+            name = CF_PREFIX + definition.key
+            self.fields[name] = form_field(definition, values.get(definition.key))
+            if definition.required:
+                self.fields[name].widget.attrs["aria-required"] = "true"
+
+    def custom_values(self) -> dict[str, Any]:
+        """Raw values by key, checked by the service (one place for the rules)."""
+        values: dict[str, Any] = {}
+        for definition in self.custom_field_defs:
+            raw = self.cleaned_data.get(CF_PREFIX + definition.key)
+            if definition.type == FieldType.CHECKBOX:
+                values[definition.key] = bool(raw)
+            elif raw not in (None, ""):
+                values[definition.key] = raw
+        return values
+
+    @property
+    def custom_bound_fields(self):
+        return [self[CF_PREFIX + d.key] for d in self.custom_field_defs]
+
+    def service_values(self) -> dict[str, Any]:
+        """The tags and custom values for `contact_save` / `account_save`."""
+        return {"tags": self.cleaned_data.get("tags", ""), "custom_fields": self.custom_values()}
+
+
+class ContactForm(RecordExtrasMixin, forms.ModelForm):
+    kind = RecordKind.CONTACT
+
     class Meta:
         model = Contact
         fields = [
@@ -39,7 +110,6 @@ class ContactForm(forms.ModelForm):
             "title",
             "account",
             "owner",
-            "tags",
             "description",
         ]
         widgets = {
@@ -55,9 +125,12 @@ class ContactForm(forms.ModelForm):
         self.fields["account"].queryset = Account.objects.for_org(org).order_by("name")
         self.fields["owner"].queryset = _owner_choices(org, self.instance.owner_id)
         self.fields["owner"].label_from_instance = _user_label
+        self.add_extras(org)
 
 
-class AccountForm(forms.ModelForm):
+class AccountForm(RecordExtrasMixin, forms.ModelForm):
+    kind = RecordKind.ACCOUNT
+
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
 
     class Meta:
@@ -72,6 +145,7 @@ class AccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = _owner_choices(org, self.instance.owner_id)
         self.fields["owner"].label_from_instance = _user_label
+        self.add_extras(org)
 
 
 class ProductForm(forms.ModelForm):
@@ -138,3 +212,42 @@ class MergeForm(forms.Form):
                     _("Choose at least one other contact to merge into the one you keep.")
                 )
         return data
+
+
+class CustomerFieldForm(forms.ModelForm):
+    """A contact or account field's definition (Setup of the customers' fields)."""
+
+    choices_text = forms.CharField(
+        label=_("Pick list values"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One value per line (pick lists only)."),
+    )
+
+    class Meta:
+        model = CustomerField
+        fields = ["module", "label", "key", "type", "required"]
+        widgets = {"module": forms.HiddenInput}
+        help_texts = {
+            "key": _(
+                "Letters, digits, hyphens and underscores; made from the label when left blank. "
+                "It cannot change later."
+            )
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].required = False
+        if self.instance.pk:
+            del self.fields["key"]
+            self.fields["module"].disabled = True
+            self.fields["choices_text"].initial = "\n".join(self.instance.choices or [])
+
+    def save_values(self) -> CustomerField:
+        field = self.instance
+        field.choices = [
+            line.strip()
+            for line in self.cleaned_data.get("choices_text", "").splitlines()
+            if line.strip()
+        ]
+        return field

@@ -3,7 +3,7 @@ passed in; tickets are read through the member's ticket visibility."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet, Value
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Concat, Lower
 
 from helpdesk.tenancy.models import Membership, Organization, User
@@ -11,7 +11,17 @@ from helpdesk.tenancy.selectors import desk_users as tenancy_desk_users
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.services.access import visible_tickets
 
-from .models import Account, Contact, Product
+from .models import (
+    Account,
+    AccountTag,
+    Contact,
+    ContactTag,
+    CustomerField,
+    CustomerHistory,
+    Product,
+    RecordKind,
+    Tag,
+)
 
 
 def desk_users(org: Organization) -> QuerySet[User]:
@@ -19,13 +29,57 @@ def desk_users(org: Organization) -> QuerySet[User]:
     return tenancy_desk_users(org, statuses=[Membership.Status.ACTIVE])
 
 
+def _by_owner(records: QuerySet, owner: str | int | None, user: User | None) -> QuerySet:
+    """`owner`: "me" (the `user` asking), "none" (no owner) or a user id; else no filter."""
+    if owner in (None, ""):
+        return records
+    if owner == "none":
+        return records.filter(owner__isnull=True)
+    if owner == "me":
+        return records.filter(owner=user) if user is not None else records.none()
+    if str(owner).isdigit():
+        return records.filter(owner_id=int(owner))
+    return records.none()
+
+
+def _by_tag(records: QuerySet, org: Organization, link: type, field: str, tag: str) -> QuerySet:
+    """Records carrying the tag named `tag` (any case): an EXISTS over the link table's
+    (org, tag, record) index."""
+    tag = " ".join((tag or "").split())
+    if not tag:
+        return records
+    tags = Tag.objects.for_org(org).filter(name__iexact=tag)
+    links = link.objects.for_org(org).filter(tag__in=tags, **{field: OuterRef("pk")})
+    return records.filter(Exists(links))
+
+
+def tagged(records: QuerySet, org: Organization, kind: str) -> QuerySet:
+    """Prefetch the tags of listed records (`tag_list` reads them without a query each)."""
+    link, name = (ContactTag, "contact_tags") if kind == "contact" else (AccountTag, "account_tags")
+    return records.prefetch_related(
+        Prefetch(name, queryset=link.objects.for_org(org).select_related("tag"))
+    )
+
+
 def contacts_search(
-    org: Organization, *, query: str = "", account: Account | None = None
+    org: Organization,
+    *,
+    query: str = "",
+    account: Account | None = None,
+    tag: str = "",
+    owner: str | int | None = None,
+    user: User | None = None,
 ) -> QuerySet[Contact]:
-    """Contacts of `org` whose name (either order), email or phone contains `query`."""
-    contacts = Contact.objects.for_org(org).select_related("account", "owner")
+    """Contacts of `org` whose name (either order), email or phone contains `query`; with a
+    `tag` (name, any case) only those carrying it; with an `owner` ("me" = `user`, "none",
+    a user id) only those owned so. Tags are prefetched."""
+    contacts = tagged(
+        Contact.objects.for_org(org).select_related("account", "owner"), org, "contact"
+    )
     if account is not None:
         contacts = contacts.filter(account=account)
+    contacts = _by_tag(contacts, org, ContactTag, "contact", tag)
+    contacts = _by_owner(contacts, owner, user)
     query = query.strip()
     if query:
         contacts = contacts.annotate(
@@ -42,12 +96,25 @@ def contacts_search(
     return contacts.order_by(Lower("last_name"), Lower("first_name"), "pk")
 
 
-def accounts_search(org: Organization, *, query: str = "") -> QuerySet[Account]:
-    accounts = (
+def accounts_search(
+    org: Organization,
+    *,
+    query: str = "",
+    tag: str = "",
+    owner: str | int | None = None,
+    user: User | None = None,
+) -> QuerySet[Account]:
+    """Accounts of `org` by name, email, phone or website, tag and owner (as
+    `contacts_search`)."""
+    accounts = tagged(
         Account.objects.for_org(org)
         .select_related("owner")
-        .annotate(contact_count=Count("contacts", distinct=True))
+        .annotate(contact_count=Count("contacts", distinct=True)),
+        org,
+        "account",
     )
+    accounts = _by_tag(accounts, org, AccountTag, "account", tag)
+    accounts = _by_owner(accounts, owner, user)
     query = query.strip()
     if query:
         accounts = accounts.filter(
@@ -89,3 +156,40 @@ def latest_tickets(
     if account is not None:
         tickets = tickets.filter(account=account)
     return list(tickets.order_by("-created_at", "-pk")[:limit])
+
+
+# --- History (CUS-04) ------------------------------------------------------------------------
+def history_entries(
+    org: Organization,
+    kind: str,
+    record: Contact | Account,
+    *,
+    agent: int | None = None,
+    action: str = "",
+    with_contacts: bool = False,
+) -> QuerySet[CustomerHistory]:
+    """A record's history, newest first (on the (org, kind, record_id, -created_at) index);
+    by the agent who acted and by action. An account's `with_contacts` adds the entries of
+    the contacts it has now."""
+    where = Q(kind=kind, record_id=record.pk)
+    if kind == RecordKind.ACCOUNT and with_contacts:
+        contact_ids = Contact.objects.for_org(org).filter(account=record).values("pk")
+        where |= Q(kind=RecordKind.CONTACT, record_id__in=contact_ids)
+    entries = CustomerHistory.objects.for_org(org).filter(where).select_related("actor")
+    if agent is not None:
+        entries = entries.filter(actor_id=agent)
+    if action:
+        entries = entries.filter(action=action)
+    return entries.order_by("-created_at", "-pk")
+
+
+def history_agents(org: Organization, entries: QuerySet[CustomerHistory]) -> list[User]:
+    """The people who appear in these history entries (for the agent filter), by name."""
+    ids = entries.order_by().exclude(actor=None).values("actor_id").distinct()
+    return list(User.objects.filter(pk__in=ids).order_by("full_name", "email"))
+
+
+def customer_field_labels(org: Organization, kind: str) -> dict[str, str]:
+    """Custom field labels by their history key (`cf_<key>`), inactive fields too."""
+    fields = CustomerField.objects.for_org(org).filter(module=kind).values_list("key", "label")
+    return {f"cf_{key}": label for key, label in fields}

@@ -103,6 +103,11 @@ def _search_page(request: HttpRequest, rows, query: str, kind: str, extra=None) 
     return render(request, f"customers/{kind}.html", context)
 
 
+def _list_filters(request: HttpRequest) -> dict[str, str]:
+    """The lists' tag and owner filters (`?tag=<name>`, `?owner=me|none|<user id>`)."""
+    return {"tag": query_text(request, "tag", 50), "owner": query_text(request, "owner", 20)}
+
+
 @allowed("view")
 def customers_home(request: HttpRequest) -> HttpResponse:
     """/<portal>/customers/ opens the contacts."""
@@ -118,8 +123,12 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     account_id = query_text(request, "account", 20)
     if account_id.isdigit():
         account = Account.objects.for_org(request.org).filter(pk=account_id).first()
-    contacts = selectors.contacts_search(request.org, query=query, account=account)
-    return _search_page(request, contacts, query, "contacts", {"account": account})
+    contacts = selectors.contacts_search(
+        request.org, query=query, account=account, user=request.user, **_list_filters(request)
+    )
+    owners = selectors.desk_users(request.org)
+    extra = {"account": account, **_list_filters(request), "owners": owners}
+    return _search_page(request, contacts, query, "contacts", extra)
 
 
 @allowed("edit")
@@ -131,7 +140,12 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, org=request.org, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            contact = services.contact_save(actor=request.membership, contact=form.instance)
+            contact = services.contact_save(
+                actor=request.membership,
+                contact=form.instance,
+                ip=client_ip(request),
+                **form.service_values(),
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -188,7 +202,12 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
     form = ContactForm(request.POST, instance=contact, org=request.org)
     if form.is_valid():
         try:
-            services.contact_save(actor=request.membership, contact=form.instance)
+            services.contact_save(
+                actor=request.membership,
+                contact=form.instance,
+                ip=client_ip(request),
+                **form.service_values(),
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -203,7 +222,7 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
     if request.method != "POST":
         return render(request, "customers/contact_delete.html", {"contact": contact})
     try:
-        services.contact_delete(actor=request.membership, contact=contact)
+        services.contact_delete(actor=request.membership, contact=contact, ip=client_ip(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return render(request, "customers/contact_delete.html", {"contact": contact}, status=400)
@@ -220,6 +239,7 @@ def _products_post(request: HttpRequest, model, owner_field: str, record, link, 
         if form.is_valid():
             unlink(
                 actor=request.membership,
+                ip=client_ip(request),
                 product=form.cleaned_data["product"],
                 **{owner_field: record},
             )
@@ -234,6 +254,7 @@ def _products_post(request: HttpRequest, model, owner_field: str, record, link, 
         try:
             link(
                 actor=request.membership,
+                ip=client_ip(request),
                 product=form.cleaned_data["product"],
                 **{owner_field: record},
             )
@@ -325,15 +346,18 @@ def contacts_merge_with_tickets(
     tickets service moves the duplicates' tickets (a history row each), then the customers
     service merges the records and deletes the duplicates."""
     tickets_contact_replace(actor=actor, sources=duplicates, target=primary, ip=ip)
-    return services.contacts_merge(actor=actor, primary=primary, duplicates=duplicates)
+    return services.contacts_merge(actor=actor, primary=primary, duplicates=duplicates, ip=ip)
 
 
 # --- Accounts ------------------------------------------------------------------------------
 @allowed("view")
 def account_list(request: HttpRequest) -> HttpResponse:
     query = query_text(request)
-    accounts = selectors.accounts_search(request.org, query=query)
-    return _search_page(request, accounts, query, "accounts")
+    accounts = selectors.accounts_search(
+        request.org, query=query, user=request.user, **_list_filters(request)
+    )
+    extra = {**_list_filters(request), "owners": selectors.desk_users(request.org)}
+    return _search_page(request, accounts, query, "accounts", extra)
 
 
 @allowed("edit")
@@ -341,7 +365,12 @@ def account_create(request: HttpRequest) -> HttpResponse:
     form = AccountForm(request.POST or None, org=request.org)
     if request.method == "POST" and form.is_valid():
         try:
-            account = services.account_save(actor=request.membership, account=form.instance)
+            account = services.account_save(
+                actor=request.membership,
+                account=form.instance,
+                ip=client_ip(request),
+                **form.service_values(),
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -381,7 +410,12 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     form = AccountForm(request.POST, instance=account, org=request.org)
     if form.is_valid():
         try:
-            services.account_save(actor=request.membership, account=form.instance)
+            services.account_save(
+                actor=request.membership,
+                account=form.instance,
+                ip=client_ip(request),
+                **form.service_values(),
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -398,7 +432,7 @@ def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
     if request.method != "POST":
         return render(request, "customers/account_delete.html", context)
     try:
-        services.account_delete(actor=request.membership, account=account)
+        services.account_delete(actor=request.membership, account=account, ip=client_ip(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return render(request, "customers/account_delete.html", context, status=400)

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from customers.models import Account, Contact
+from customers.models import Account, Contact, Tag  # Tag: re-exported (one tagging model)
+from helpdesk.customvalues import FieldType  # re-exported: the shared field types
 from helpdesk.tenancy.fields import MemberForeignKey, TenantForeignKey
 from helpdesk.tenancy.models import Department, TenantModel
 
@@ -54,21 +55,9 @@ class TicketStatus(TenantModel):
         return self.name
 
 
-class FieldType(models.TextChoices):
-    TEXT = "text", _("Single line")
-    TEXTAREA = "textarea", _("Multi-line")
-    NUMBER = "number", _("Number")
-    DATE = "date", _("Date")
-    DATETIME = "datetime", _("Date and time")
-    PICKLIST = "picklist", _("Pick list")
-    CHECKBOX = "checkbox", _("Checkbox")
-    EMAIL = "email", _("Email")
-    URL = "url", _("URL")
-
-
 class CustomField(TenantModel):
     """A custom ticket field of a department's layout. Values live in Ticket.custom_fields,
-    keyed by `key`, checked by `helpdesk.tickets.fields.validate_custom_values`."""
+    keyed by `key`, checked by `helpdesk.customvalues.validate_custom_values`."""
 
     department = TenantForeignKey(
         Department, on_delete=models.CASCADE, related_name="custom_fields"
@@ -389,20 +378,6 @@ class ListPreference(TenantModel):
 
 
 # --- The ticket page: tags, followers, merges (TKT-01, TKT-05, TKT-06) ------------------------
-class Tag(TenantModel):
-    """A label of the organization's tickets; names are unique regardless of case."""
-
-    name = models.CharField(_("name"), max_length=50)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name", "pk"]
-        constraints = [models.UniqueConstraint("org", Lower("name"), name="tag_name_uniq")]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class TicketTag(TenantModel):
     ticket = TenantForeignKey(Ticket, on_delete=models.CASCADE, related_name="ticket_tags")
     tag = TenantForeignKey(Tag, on_delete=models.CASCADE, related_name="ticket_tags")
