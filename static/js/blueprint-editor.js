@@ -24,6 +24,7 @@
   var dirty = false;
   var cy = null;
   var eh = null;
+  var shown = null; // what the settings panel shows: {status} or {key}
 
   function fmt(text, values) {
     return text.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
@@ -208,10 +209,10 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "button small";
-      button.textContent = placed ? i18n.placed : i18n.place;
-      button.disabled = placed;
-      button.setAttribute("aria-label", (placed ? i18n.placed : i18n.place) + ": " + p.name);
+      button.textContent = placed ? i18n.openSettings : i18n.place;
+      button.setAttribute("aria-label", (placed ? i18n.openSettings : i18n.place) + ": " + p.name);
       button.addEventListener("click", function () {
+        if (model.states[p.status]) { statePanel(p.status); return; }
         var ext = cy.extent();
         place(p, (ext.x1 + ext.x2) / 2, (ext.y1 + ext.y2) / 2);
       });
@@ -259,10 +260,72 @@
       li.appendChild(a);
       notes.appendChild(li);
     });
+    var out = t.querySelector(".bpe-out");
+    model.conns.forEach(function (c) {
+      if (c.common || c.from.indexOf(status) < 0) return;
+      var li = document.createElement("li");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "linklike";
+      b.textContent = fmt(i18n.toState, { name: c.name, state: stateName(c.to) });
+      b.addEventListener("click", function () { connectionPanel(c.key); });
+      li.appendChild(b);
+      out.appendChild(li);
+    });
+    out.hidden = !out.children.length;
+    t.querySelector(".bpe-out-title").hidden = out.hidden;
+    var target = t.querySelector(".bpe-target");
+    Object.keys(model.states).map(Number).forEach(function (other) {
+      if (other === status) return;
+      var option = document.createElement("option");
+      option.value = String(other);
+      option.textContent = stateName(other);
+      target.appendChild(option);
+    });
+    var connectForm = t.querySelector(".bpe-connect-form");
+    connectForm.hidden = !target.options.length;
+    connectForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      connect(status, Number(target.value));
+    });
     t.querySelector("[data-bpe=remove-state]").addEventListener("click", function () {
       removeState(status);
     });
     openPanel(t);
+    shown = { status: status };
+  }
+
+  function closePanel() {
+    shown = null;
+    panelBody.textContent = "";
+    panelEmpty.hidden = false;
+  }
+
+  function removeConnection(key) {
+    model.conns = model.conns.filter(function (item) { return item.key !== key; });
+    closePanel();
+    setDirty(true);
+    redraw();
+  }
+
+  // Delete removes the state or connection whose settings are open; Escape leaves "Connect
+  // states" and closes the settings.
+  function onKey(event) {
+    if (event.key === "Escape") {
+      var button = root.querySelector("[data-bpe=connect]");
+      if (eh && eh.drawMode) toggleConnect(button);
+      if (!panelEmpty.hidden) return;
+      closePanel();
+      return;
+    }
+    // On the settings panel itself (clicking a state or connection opens it and focuses it),
+    // never while typing in one of its fields.
+    var panel = document.getElementById("bpe-panel");
+    if ((event.key === "Delete" || event.key === "Backspace") && event.target === panel) {
+      if (!shown) return;
+      event.preventDefault();
+      if (shown.key) removeConnection(shown.key); else removeState(shown.status);
+    }
   }
 
   function removeState(status) {
@@ -274,8 +337,7 @@
       c.from = c.from.filter(function (f) { return f !== status; });
       return c.common || c.from.length > 0;
     });
-    panelBody.textContent = "";
-    panelEmpty.hidden = false;
+    closePanel();
     setDirty(true);
     redraw();
   }
@@ -317,12 +379,9 @@
       showEnds();
     });
     t.querySelector("[data-bpe=remove-connection]").addEventListener("click", function () {
-      model.conns = model.conns.filter(function (item) { return item.key !== key; });
-      panelBody.textContent = "";
-      panelEmpty.hidden = false;
-      setDirty(true);
-      redraw();
+      removeConnection(key);
     });
+    shown = { key: key };
     var formBox = t.querySelector(".bpe-form");
     var tabs = t.querySelector(".bpe-tabs");
     t.querySelector("[data-bpe=settings]").addEventListener("click", function () {
@@ -357,6 +416,9 @@
         form.action = url + "?next=editor";
         box.textContent = "";
         box.appendChild(form);
+        // The criteria and validation rules get the same condition builder as on the page.
+        var schemaNode = doc.getElementById("condition-schema");
+        if (schemaNode && window.madoguchiConditions) window.madoguchiConditions.init(form, schemaNode);
         tabs.hidden = false;
         function show(id) {
           form.querySelectorAll("section.card").forEach(function (section) {
@@ -512,6 +574,7 @@
     });
 
     document.getElementById("bpe-add-form").addEventListener("submit", addStatus);
+    root.addEventListener("keydown", onKey);
     window.addEventListener("beforeunload", function (event) {
       if (dirty) { event.preventDefault(); event.returnValue = ""; }
     });

@@ -4,12 +4,13 @@
 (function () {
   "use strict";
 
-  var schemaNode = document.getElementById("condition-schema");
-  if (!schemaNode) return;
-  var schema = JSON.parse(schemaNode.textContent);
-  var L = schema.labels;
-  var byName = {};
-  schema.fields.forEach(function (f) { byName[f.name] = f; });
+  var schema = null, L = null, byName = {};
+  function useSchema(node) {
+    schema = JSON.parse(node.textContent);
+    L = schema.labels;
+    byName = {};
+    schema.fields.forEach(function (f) { byName[f.name] = f; });
+  }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -215,8 +216,20 @@
     this.textarea.value = items.length ? JSON.stringify(root) : "";
   };
 
-  document.querySelectorAll("[data-condition-builder]").forEach(function (container) {
-    var textarea = document.getElementById(container.getAttribute("data-condition-builder"));
-    if (textarea) new Builder(container, textarea).load();
-  });
+  // Turn every builder container under `root` into rows; `schemaNode` is the page's (or a
+  // fetched form's) #condition-schema. The blueprint editor calls this for the transition
+  // form it shows in its side panel.
+  function init(root, schemaNode) {
+    if (!schemaNode) return;
+    useSchema(schemaNode);
+    root.querySelectorAll("[data-condition-builder]").forEach(function (container) {
+      if (container.dataset.builderReady) return;
+      var textarea = root.querySelector("#" + CSS.escape(container.getAttribute("data-condition-builder")));
+      if (!textarea) return;
+      container.dataset.builderReady = "1";
+      new Builder(container, textarea).load();
+    });
+  }
+  window.madoguchiConditions = { init: init };
+  init(document, document.getElementById("condition-schema"));
 })();

@@ -115,6 +115,7 @@ def test_bp04_admin_draws_a_blueprint_with_the_mouse_and_a_ticket_runs_through_i
     assert transitions["Cancel return"].is_common
 
     # 4. A mandatory field on "Approve": click its connection, open its settings, During tab.
+    box = canvas.bounding_box()  # pressing Save may have scrolled the page
     mid = ((SPOTS["Open"][0] + SPOTS["Approved"][0]) / 2, SPOTS["Open"][1])
     page.mouse.click(box["x"] + mid[0] + 40, box["y"] + mid[1])
     expect(page.get_by_label("Transition name")).to_have_value("Approve")
@@ -209,3 +210,85 @@ def test_bp04_the_editor_in_japanese_flags_a_state_with_no_way_out(
     expect(page.locator("#bpe-messages")).to_have_text("図に保存されていない変更があります。")
     _shot(page, "ja")
     assert not serious_violations(page), serious_violations(page)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bp04_the_editor_by_keyboard_with_the_condition_builder_in_its_panel(
+    live_server, new_context, static_errors, desk
+):
+    """BP-04 without the mouse for the steps that matter: a placed state's settings open from
+    the palette and add a transition to another state; Escape closes the settings; Delete
+    removes the selected connection. The transition's Before tab in the side panel has the
+    same condition builder as its own page (rows, not raw JSON)."""
+    org = desk.org
+    org.plan = "enterprise"
+    org.save(update_fields=["plan"])
+    TicketStatus.objects.create(
+        org=org, department=desk.department, name="Approved", kind=StatusKind.OPEN, order=30
+    )
+    blueprint = bp.blueprint_save(
+        actor=desk.admin,
+        data=bp.BlueprintInput(name="Keys", department=desk.department),
+        status="draft",
+    )
+    context = new_context(viewport={"width": 1500, "height": 1000})
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    static_errors.watch(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("alice@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/acme/setup/blueprints/{blueprint.pk}/draw/")
+    canvas = page.locator("#bpe-canvas")
+    spots = {"Open": (150, 150), "Approved": (500, 150)}
+    for name, (x, y) in spots.items():
+        page.locator(".bpe-status", has_text=name).first.drag_to(
+            canvas, target_position={"x": x, "y": y}
+        )
+
+    # The palette's button of a placed state opens its settings; its form adds a transition.
+    page.get_by_role("button", name="Settings: Open").focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#bpe-panel")
+    expect(panel.get_by_label("Add a transition to")).to_have_value(
+        str(TicketStatus.objects.for_org(org).get(name="Approved").pk)
+    )
+    panel.get_by_role("button", name="Add transition").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Transition name")).to_have_value("To Approved")
+    page.keyboard.press("Escape")
+    expect(page.locator("#bpe-panel-empty")).to_be_visible()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#bpe-messages")).to_have_text("Blueprint saved.")
+    assert list(
+        Transition.objects.for_org(org).filter(blueprint=blueprint).values_list("name", flat=True)
+    ) == ["To Approved"]
+
+    # The state's settings list its transitions; the transition's Before tab has the builder.
+    page.get_by_role("button", name="Settings: Open").click()
+    panel.get_by_role("button", name="To Approved → Approved").click()
+    page.get_by_role("button", name="Before / During / After…").click()
+    page.locator(".bpe-tabs").get_by_role("button", name="Before").click()
+    builder = panel.locator("[data-builder-ready]").first
+    expect(builder).to_be_visible()
+    expect(builder.get_by_role("combobox").first).to_be_visible()
+    _shot(page, "keyboard-before-tab")
+    assert not serious_violations(page), serious_violations(page)
+
+    # Delete removes the connection whose settings are open (clicked on the canvas).
+    page.keyboard.press("Escape")
+    page.reload()
+    box = canvas.bounding_box()
+    graph = json.loads(page.locator("#bpe-graph").text_content())
+    assert len(graph["connections"]) == 1
+    # The saved drawing is fitted to the canvas on load: click the middle of the only edge.
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.get_by_label("Transition name")).to_have_value("To Approved")
+    page.keyboard.press("Delete")
+    expect(page.locator("#bpe-panel-empty")).to_be_visible()
+    expect(page.locator("#bpe-messages")).to_have_text("The drawing has changes that are not saved.")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#bpe-messages")).to_have_text("Blueprint saved.")
+    assert not Transition.objects.for_org(org).filter(blueprint=blueprint).exists()
+    assert page.evaluate("window.__cspViolations") == []
