@@ -6,7 +6,7 @@ Object arguments are named contact_id, account_id and product_id: the cross-tena
 from django.urls import path
 
 from . import views
-from .pages import urls_io, urls_records, urls_tabs
+from .pages import urls_io, urls_more, urls_records, urls_tabs
 
 app_name = "customers"
 
@@ -29,4 +29,6 @@ urlpatterns = [
     path("products/<int:product_id>/", views.product_detail, name="product_detail"),
     path("products/<int:product_id>/delete/", views.product_delete, name="product_delete"),
 ]
-urlpatterns += urls_tabs.urlpatterns + urls_records.urlpatterns + urls_io.urlpatterns
+urlpatterns += (
+    urls_tabs.urlpatterns + urls_records.urlpatterns + urls_io.urlpatterns + urls_more.urlpatterns
+)

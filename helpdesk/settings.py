@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "helpdesk.tickets.activities",
     "helpdesk.tickets.mailtemplates",
     "customers",
+    "customers.attachments",  # notes and files on contacts and accounts (CUS-11)
     "customers.imports",
     "blueprints",
     "sla",

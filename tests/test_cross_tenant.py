@@ -197,6 +197,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "time_entry_id": time_entry.pk,
         "approval_id": approval.pk,
         "share_id": share.pk,
+        **_customer_attachments(tenant, contact),
         **_bpactions_objects(tenant, department, ticket),
         **_bpcore_objects(tenant, ticket),
         **_bpsettings_objects(tenant),
@@ -257,6 +258,7 @@ def _snapshot(org) -> tuple:
         _helpcenter_rows(org),
         _mailin_rows(org),
         _activity_rows(org),
+        _customer_attachment_rows(org),
         _collab_rows(org),
         _bpactions_rows(org),
         _bpcore_rows(org),
@@ -369,6 +371,31 @@ def _activities(tenant, ticket) -> tuple:
     )
     timer_start(actor=tenant.admin, ticket=ticket)
     return activity, entry
+
+
+def _customer_attachments(tenant, contact) -> dict[str, int]:
+    """A note with a file on the contact (CUS-11), for the download and delete URLs."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from customers.attachments.services import attachment_add
+
+    added = attachment_add(
+        actor=tenant.admin,
+        contact=contact,
+        text=f"{tenant.org.name} secret note",
+        files=[SimpleUploadedFile("secret.txt", b"secret")],
+    )
+    return {"note_id": added.note.pk, "file_id": added.files[0].pk}
+
+
+def _customer_attachment_rows(org) -> tuple:
+    """Notes and files on contacts and accounts (CUS-11)."""
+    from customers.attachments.models import CustomerFile, CustomerNote
+
+    return (
+        list(CustomerNote.objects.for_org(org).order_by("pk").values_list("pk", "text")),
+        list(CustomerFile.objects.for_org(org).order_by("pk").values_list("pk", "name", "file")),
+    )
 
 
 def _activity_rows(org) -> tuple:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from customers.models import Account, Contact
@@ -115,7 +115,70 @@ def ticket_timer(member: Membership, ticket: Ticket) -> RunningTimer | None:
 
 
 # --- A contact's or an account's activities and time (seed 003: their "activities" and
-# "time" tabs), for the customers' pages, which sit above tickets and read through these.
+# "time" tabs, CUS-05), for the customers' pages, which sit above tickets and read through these.
+CUSTOMER_SCOPES = ("upcoming", "all", "spam")
+
+
+def customer_activity_queryset(
+    member: Membership, *, contact: Contact | None = None, account: Account | None = None
+) -> QuerySet[Activity]:
+    """The activities `member` may see that belong to `contact` (linked to it or to one of
+    its tickets) or to `account` (linked to it, to one of its contacts, or to a ticket of
+    either)."""
+    ensure_same_org(member.org, contact, account)
+    tickets = Ticket.objects.for_org(member.org)
+    qs = activities_visible(member)
+    if contact is not None:
+        return qs.filter(
+            Q(contact=contact) | Q(ticket__in=tickets.filter(contact=contact).values("pk"))
+        )
+    contacts = Contact.objects.for_org(member.org).filter(account=account).values("pk")
+    return qs.filter(
+        Q(account=account)
+        | Q(contact__in=contacts)
+        | Q(ticket__in=tickets.filter(Q(account=account) | Q(contact__in=contacts)).values("pk"))
+    )
+
+
+def _customer_scope(qs: QuerySet[Activity], scope: str) -> QuerySet[Activity]:
+    """`upcoming`: not done, the overdue ones first, then the soonest (undated last); `all`:
+    everything but spam, the latest first; `spam`: marked as spam, the latest first."""
+    if scope == "upcoming":
+        return qs.filter(spam=False, done=False).order_by(F("due_at").asc(nulls_last=True), "id")
+    qs = qs.filter(spam=(scope == "spam"))
+    return qs.order_by(F("due_at").desc(nulls_last=True), "-id")
+
+
+def customer_activity_counts(
+    member: Membership, *, contact: Contact | None = None, account: Account | None = None
+) -> dict[str, int]:
+    """How many activities each scope lists, in one query."""
+    return customer_activity_queryset(member, contact=contact, account=account).aggregate(
+        upcoming=Count("pk", filter=Q(spam=False, done=False)),
+        all=Count("pk", filter=Q(spam=False)),
+        spam=Count("pk", filter=Q(spam=True)),
+    )
+
+
+def customer_activity_page(
+    member: Membership,
+    *,
+    contact: Contact | None = None,
+    account: Account | None = None,
+    scope: str = "upcoming",
+    page: str | int = 1,
+    count: int | None = None,
+) -> Page:
+    """One page of a scope. `count` (from `customer_activity_counts`) spares the count query:
+    then the page is one query."""
+    qs = customer_activity_queryset(member, contact=contact, account=account)
+    qs = _customer_scope(qs, scope if scope in CUSTOMER_SCOPES else "upcoming")
+    paginator = Paginator(qs.select_related("owner", "ticket", "contact", "account"), PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # a cached property: the aggregate already counted
+    return paginator.get_page(page)
+
+
 def customer_activities(
     member: Membership,
     *,
@@ -124,18 +187,10 @@ def customer_activities(
     scope: str = "all",
     limit: int = 50,
 ) -> list[Activity]:
-    """The activities linked to `contact` or `account` that `member` may see: `upcoming`
-    (not done, due from now), `all` (not spam) or `spam`. One query."""
-    ensure_same_org(member.org, contact, account)
-    qs = activities_visible(member)
-    qs = qs.filter(contact=contact) if contact is not None else qs.filter(account=account)
-    if scope == "spam":
-        qs = qs.filter(spam=True)
-    else:
-        qs = qs.filter(spam=False)
-        if scope == "upcoming":
-            qs = qs.filter(done=False, due_at__gte=timezone.now())
-    return list(qs.select_related("owner", "ticket").order_by("due_at", "id")[:limit])
+    """The first `limit` activities of a scope (see `customer_activity_page`). One query."""
+    qs = customer_activity_queryset(member, contact=contact, account=account)
+    qs = _customer_scope(qs, scope if scope in CUSTOMER_SCOPES else "all")
+    return list(qs.select_related("owner", "ticket")[:limit])
 
 
 def customer_time_totals(
