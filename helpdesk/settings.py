@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "customers.attachments",  # notes and files on contacts and accounts (CUS-11)
     "customers.imports",
     "blueprints",
+    "crmsync",  # the CRM module and its link to a desk (CRM)
     "sla",
     "reports",
     "helpdesk.demo",  # top layer: the demo data command

@@ -7,6 +7,8 @@ from django.urls import include, path
 from blueprints import ticket_urls as blueprints_ticket_urls
 from blueprints import urls as blueprints_urls
 from blueprints.actions import urls as bpactions_urls
+from crmsync import urls as crm_urls
+from crmsync.views import records as crm_records
 from helpdesk import streams
 from helpdesk.tenancy.forms import PasswordResetForm
 from helpdesk.tenancy.views import account, apps, profile, signin, signup
@@ -32,7 +34,8 @@ tenant_patterns = [
     path("desk/", include((sla_urls.desk_patterns, "sla_desk"))),
     path("desk/", include((reports_urls.desk_patterns, "reports"))),
     path("customers/", include("customers.urls")),
-    path("crm/", apps.crm_home, name="crm_home"),
+    path("crm/", crm_records.home, name="crm_home"),
+    path("crm/", include((crm_urls.crm_patterns, "crm"))),
     path("chat/", apps.chat_home, name="chat_home"),
     path("setup/", include("helpdesk.tenancy.urls")),
     path(
@@ -51,6 +54,7 @@ tenant_patterns = [
     path("setup/mailtemplates/", include((mailtemplates_urls.setup_patterns, "mailtemplates"))),
     path("setup/blueprint-actions/", include((bpactions_urls.setup_patterns, "bpactions"))),
     path("setup/sla/", include((sla_urls.setup_patterns, "sla"))),
+    path("setup/crm-keys/", include((crm_urls.key_patterns, "crmkeys"))),
     path("help/", include((helpcenter_urls.public_patterns, "help"))),
     path("mail/", include((mailin_urls.public_patterns, "mailin_public"))),
     path("profile/", profile.profile, name="profile"),

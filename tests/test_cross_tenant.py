@@ -202,6 +202,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         **_bpcore_objects(tenant, ticket),
         **_bpsettings_objects(tenant),
         **_sla_objects(tenant, department),
+        **_crm_objects(tenant),
     }
 
 
@@ -264,6 +265,7 @@ def _snapshot(org) -> tuple:
         _bpcore_rows(org),
         _bpsettings_rows(org),
         _sla_rows(org),
+        _crm_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
 
@@ -584,6 +586,54 @@ def _sla_rows(org) -> tuple:
             .order_by("pk")
             .values_list("pk", "level", "when", "offset_minutes", "template_id")
         ),
+    )
+
+
+def _crm_objects(tenant) -> dict[str, int]:
+    """A CRM account, contact, deal and product (CRM-01), an integration key issued by the
+    tenant's desk and the CRM linked to its own desk (CRM-02)."""
+    from crmsync.models import CrmAccount, CrmContact, CrmProduct, Deal, DealContact
+    from crmsync.services.integration import integration_connect_own, key_issue
+
+    org = tenant.org
+    account = CrmAccount.objects.create(org=org, name=f"{org.name} secret prospect")
+    contact = CrmContact.objects.create(
+        org=org, last_name="Secret", email=f"lead@{org.portal}.test", account=account
+    )
+    deal = Deal.objects.create(org=org, name=f"{org.name} secret deal", account=account)
+    DealContact.objects.create(org=org, deal=deal, contact=contact)
+    product = CrmProduct.objects.create(org=org, name="Secret plan", code=f"{org.portal}-1")
+    key, _secret = key_issue(actor=tenant.admin, label=f"{org.name} key")
+    integration_connect_own(actor=tenant.admin)
+    return {
+        "crm_account_id": account.pk,
+        "crm_contact_id": contact.pk,
+        "deal_id": deal.pk,
+        "crm_product_id": product.pk,
+        "key_id": key.pk,
+    }
+
+
+def _crm_rows(org) -> tuple:
+    """CRM records, keys and the integration (CRM-01, CRM-02)."""
+    from crmsync.models import (
+        CrmAccount,
+        CrmContact,
+        CrmProduct,
+        Deal,
+        DealContact,
+        Integration,
+        IntegrationKey,
+    )
+
+    return (
+        list(CrmAccount.objects.for_org(org).order_by("pk").values_list("pk", "name", "owner")),
+        list(CrmContact.objects.for_org(org).order_by("pk").values_list("pk", "email", "owner")),
+        list(Deal.objects.for_org(org).order_by("pk").values_list("pk", "name", "stage")),
+        list(DealContact.objects.for_org(org).order_by("pk").values_list("deal", "contact")),
+        list(CrmProduct.objects.for_org(org).order_by("pk").values_list("pk", "name", "code")),
+        list(IntegrationKey.objects.for_org(org).order_by("pk").values_list("pk", "revoked_at")),
+        list(Integration.objects.for_org(org).values_list("pk", "state", "desk_org")),
     )
 
 

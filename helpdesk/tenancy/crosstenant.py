@@ -35,13 +35,16 @@ CROSS_TENANT_MODELS: tuple[type[models.Model], ...] = (Membership, Invitation)
 # Tables of apps above tenancy whose due rows a sweep finds in every organization (read only
 # to learn which organizations have due work; the work is then claimed per organization).
 CROSS_TENANT_LABELS: tuple[str, ...] = ("sla.ClockDue",)  # the SLA escalation sweep
+# Tables of apps above tenancy that one organization looks up in another, by label: a CRM
+# connecting to another organization's desk checks the key that desk's admin issued (CRM-02).
+CROSS_TENANT_LOOKUP_LABELS: tuple[str, ...] = ("crmsync.IntegrationKey",)
 
 
 def cross_tenant_models() -> tuple[type[models.Model], ...]:
     """Every model the cross-tenant role may read: ours and the installed labelled ones."""
     above = tuple(
         apps.get_model(label)
-        for label in CROSS_TENANT_LABELS
+        for label in CROSS_TENANT_LABELS + CROSS_TENANT_LOOKUP_LABELS
         if apps.is_installed(label.split(".")[0])
     )
     return CROSS_TENANT_MODELS + above
@@ -109,3 +112,51 @@ def due_organizations(label: str, *, due: Q, limit: int = 1000) -> list[tuple[in
             .order_by("first", "org_id")[:limit]
         )
         return [(row["org_id"], row["first"]) for row in rows]
+
+
+# --- A CRM and another organization's desk (CRM-02, CRM-03, CRM-15) -------------------------
+# Callers: crmsync's desk connector only. The key is the credential: these reads answer
+# nothing about an organization to someone who does not hold one of its keys.
+def desk_key_check(*, portal: str, admin_email: str, key_hash: str) -> tuple[str, int, int]:
+    """Whether an integration key (its SHA-256) issued at `portal` lets a CRM connect, with
+    `admin_email` a Desk admin there. Returns (outcome, organization id, key id): "ok";
+    "invalid" (no such portal, or no such key there: the same answer, 0 ids); "revoked";
+    "not_admin" (the key is good but the address is not an active Desk admin's)."""
+    model = apps.get_model("crmsync.IntegrationKey")
+    from .models import Organization
+
+    with _reading() as alias:
+        org = Organization.objects.using(alias).filter(portal=portal.strip().lower()).first()
+        if org is None:
+            return ("invalid", 0, 0)
+        key = model.objects.using(alias).filter(org_id=org.pk, key_hash=key_hash).first()
+        if key is None:
+            return ("invalid", 0, 0)
+        if key.revoked_at is not None:
+            return ("revoked", org.pk, key.pk)
+        admin = (
+            Membership.objects.using(alias)
+            .filter(org_id=org.pk, user__email__iexact=admin_email.strip())
+            .first()
+        )
+        if admin is None or not (admin.is_active and admin.is_app_admin("desk")):
+            return ("not_admin", org.pk, key.pk)
+        return ("ok", org.pk, key.pk)
+
+
+def desk_key_is_active(*, org_id: int, key_id: int) -> bool:
+    """The key still works (issued at `org_id`, not revoked): checked at every use."""
+    model = apps.get_model("crmsync.IntegrationKey")
+    with _reading() as alias:
+        return model.objects.using(alias).filter(org_id=org_id, pk=key_id, revoked_at=None).exists()
+
+
+def desk_memberships(*, org_id: int, user_ids: list[int]) -> list[Membership]:
+    """These people's memberships in the desk's organization `org_id` (any status), for the
+    CRM's mutual users and its Desk tab. Only for people the CRM already knows (its users)."""
+    with _reading() as alias:
+        return list(
+            Membership.objects.using(alias)
+            .filter(org_id=org_id, user_id__in=list(user_ids))
+            .order_by("pk")
+        )

@@ -115,6 +115,52 @@ def member_invite(
 
 
 @transaction.atomic
+def member_invite_to_app(
+    *, org: Organization, email: str, app: str, role: str, invited_by: User
+) -> tuple[Membership, Invitation | None]:
+    """Give one person a role in one app of `org` on behalf of an integration (CRM-03: a CRM
+    admin invites CRM users to the desk). The caller has checked the authority: the CRM's
+    integration with this organization's desk (its own desk, or a key a Desk admin of `org`
+    issued). A member without access to the app gets the role; a person who is not a member
+    is invited (a seat is taken, the usual invitation link is mailed); a member who already
+    has the app is refused. Returns the membership and the invitation, if one was made."""
+    if app not in ROLE_CHOICES or role not in ROLE_CHOICES[app].values:
+        raise ValidationError({"role": _("Choose a valid role.")})
+    email = User.objects.normalize_email(email or "").strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    member = (
+        Membership.objects.for_org(org).select_for_update().filter(user=user).first()
+        if user is not None
+        else None
+    )
+    if member is not None:
+        if member.status == Membership.Status.DEACTIVATED:
+            raise ValidationError(
+                _("%(email)s is deactivated there; an administrator can activate them.")
+                % {"email": email}
+            )
+        if member.role(app):
+            raise ValidationError(
+                _("%(email)s already has access to %(app)s.")
+                % {"email": email, "app": App(app).label}
+            )
+        setattr(member, f"{app}_role", role)
+        member.save(update_fields=[f"{app}_role"])
+        return member, None
+    ensure_seat_available(org)
+    if user is None:
+        user = User.objects.create_user(email, None, language=invited_by.language)
+    member = Membership.objects.create(
+        org=org, user=user, status=Membership.Status.INVITED, **{f"{app}_role": role}
+    )
+    invitation = Invitation.objects.create(
+        org=org, membership=member, email=email, invited_by=invited_by
+    )
+    _send_invitation(invitation)
+    return member, invitation
+
+
+@transaction.atomic
 def member_reinvite(*, actor: Membership, member: Membership) -> Invitation:
     """A fresh link for a pending invitation; earlier links stop working."""
     ensure_power(actor, Power.MANAGE_USERS)

@@ -35,11 +35,6 @@ def _app_home(request: HttpRequest, app: str, template: str, extra: dict) -> Htt
     )
 
 
-@require_app(App.CRM)
-def crm_home(request: HttpRequest) -> HttpResponse:
-    return _app_home(request, App.CRM, "apps/app_home.html", {"title": _("CRM")})
-
-
 @require_app(App.CHAT)
 def chat_home(request: HttpRequest) -> HttpResponse:
     return _app_home(request, App.CHAT, "apps/app_home.html", {"title": _("Chat")})

@@ -1,0 +1,143 @@
+"""The CRM's side of the desk it is linked to (CRM-02, CRM-03, CRM-15).
+
+ARCHITECTURE.md, "CRM sync": the CRM talks to the desk through this small connector, so that a
+desk of another deployment can be connected over HTTP later. Today the desk is in this
+deployment: the CRM's own organization, or another organization's desk authorised by an
+integration key. Reads of another organization go through `helpdesk.tenancy.crosstenant` (the
+one module allowed to read across organizations); the few writes (inviting a CRM user) call
+the tenancy services under the desk organization's row-level-security scope. Every use of
+another organization's desk checks its key again, so a revoked key stops it at once.
+
+This is the only module of crmsync that reads or writes another organization's rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from helpdesk.tenancy import crosstenant, rls
+from helpdesk.tenancy.models import (
+    App,
+    Department,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+)
+from helpdesk.tenancy.services.members import member_invite_to_app
+
+from .models import Integration
+
+KEY_PREFIX = "mdk_"
+
+
+def key_new() -> str:
+    """A fresh integration key: 256 random bits, URL-safe, with a recognisable prefix."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.strip().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    outcome: str  # ok | invalid | revoked | not_admin
+    org_id: int
+    key_id: int
+
+
+def key_check(*, portal: str, admin_email: str, key: str) -> KeyCheck:
+    """Does `key` of `portal` let this CRM connect, with `admin_email` a Desk admin there?"""
+    outcome, org_id, key_id = crosstenant.desk_key_check(
+        portal=portal, admin_email=admin_email, key_hash=key_hash(key)
+    )
+    return KeyCheck(outcome, org_id, key_id)
+
+
+class DeskConnector:
+    """The desk of one integration, as the CRM sees it."""
+
+    def __init__(self, integration: Integration) -> None:
+        self.integration = integration
+
+    @property
+    def desk_org(self) -> Organization:
+        return self.integration.desk_org
+
+    def key_problem(self) -> str | None:
+        """Why another organization's desk cannot be used now (its key), or None."""
+        integration = self.integration
+        if integration.is_same_org:
+            return None
+        if integration.key_id is None or not crosstenant.desk_key_is_active(
+            org_id=integration.desk_org_id, key_id=integration.key_id
+        ):
+            return _(
+                "The integration key of /%(portal)s/ has been revoked. Ask an administrator of "
+                "that portal for a new key and re-authorise the integration."
+            ) % {"portal": self.desk_org.portal}
+        return None
+
+    def memberships(self, user_ids: list[int]) -> dict[int, Membership]:
+        """These people's memberships in the desk's organization, by user id."""
+        integration = self.integration
+        if integration.is_same_org:
+            rows = list(
+                Membership.objects.for_org(integration.org).filter(user_id__in=list(user_ids))
+            )
+        else:
+            if self.key_problem():
+                return {}
+            rows = crosstenant.desk_memberships(
+                org_id=integration.desk_org_id, user_ids=list(user_ids)
+            )
+        return {m.user_id: m for m in rows}
+
+    def desk_users(self, user_ids: list[int]) -> dict[int, Membership]:
+        """Those of these people who have an active desk account (a Desk role) there."""
+        return {
+            user_id: m
+            for user_id, m in self.memberships(user_ids).items()
+            if m.is_active and (m.desk_role or m.is_account_admin)
+        }
+
+    def departments(self) -> list[tuple[int, str]]:
+        """The desk's departments (id, name), for the products' departments (CRM-06)."""
+        integration = self.integration
+        if integration.is_same_org:
+            rows = Department.objects.for_org(integration.org)
+            return list(rows.order_by("name", "pk").values_list("pk", "name"))
+        if self.key_problem():
+            return []
+        with rls.tenant_scope(integration.desk_org_id):
+            rows = Department.objects.for_org(self.desk_org)
+            return list(rows.order_by("name", "pk").values_list("pk", "name"))
+
+    def invite(
+        self, *, user: User, desk_role: str, invited_by: User
+    ) -> tuple[Membership, Invitation | None]:
+        """Give a CRM user a desk account with `desk_role` (CRM-03): the caller checked that
+        the integration may (`services.integration`). Another organization's desk is written
+        under its own row-level-security scope, through its tenancy service."""
+        integration = self.integration
+        if integration.is_same_org:
+            return member_invite_to_app(
+                org=integration.org,
+                email=user.email,
+                app=App.DESK,
+                role=desk_role,
+                invited_by=invited_by,
+            )
+        with rls.tenant_scope(integration.desk_org_id):
+            return member_invite_to_app(
+                org=self.desk_org,
+                email=user.email,
+                app=App.DESK,
+                role=desk_role,
+                invited_by=invited_by,
+            )

@@ -1,0 +1,354 @@
+"""The CRM module (CRM-01) and its link to a desk (CRM-02, CRM-03, CRM-15, CRM-16).
+
+The CRM keeps its own records: accounts, contacts, deals (with their contacts) and products.
+The desk's records are `customers`; the sync engine (CRM-04..07, a later issue) will pair them
+through a mapping row (CRM id <-> desk id, unique on both sides) and deliver changes through an
+outbox written in the same transaction as each change. Both will hang off `Integration` (one
+per CRM organization), which already holds what the sync needs: the desk organization, the
+state, the direction and the matching options.
+
+An integration to another organization's desk is authorised by an `IntegrationKey` that a Desk
+admin of that organization issued: the key row lives in the *desk's* organization, and the
+integration keeps only its id (a row cannot reference another organization's rows; the key is
+re-checked through `helpdesk.tenancy.crosstenant` whenever the integration is used, so a
+revoked key stops it at once).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from helpdesk.tenancy.fields import TenantForeignKey
+from helpdesk.tenancy.models import Organization, TenantModel
+
+
+def _owner(verbose=None):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=verbose or _("owner"),
+    )
+
+
+class Currency(models.TextChoices):
+    JPY = "JPY", _("Japanese yen (JPY)")
+    USD = "USD", _("US dollar (USD)")
+    EUR = "EUR", _("Euro (EUR)")
+    GBP = "GBP", _("Pound sterling (GBP)")
+    CNY = "CNY", _("Chinese yuan (CNY)")
+
+
+class CrmSettings(TenantModel):
+    """The CRM's own settings, one row per organization (made on first save)."""
+
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.JPY
+    )
+    # CRM-15: the Desk tab in the CRM's navigation, for users with a desk account.
+    desk_tab = models.BooleanField(
+        _("show the Desk tab"),
+        default=True,
+        help_text=_("A Desk tab in the CRM for users who also have a desk account."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org"], name="crm_settings_org_uniq")]
+
+    def __str__(self) -> str:
+        return f"CRM settings of {self.org_id}"
+
+
+class CrmAccount(TenantModel):
+    class Type(models.TextChoices):
+        PROSPECT = "prospect", _("Prospect")
+        CUSTOMER = "customer", _("Customer")
+        PARTNER = "partner", _("Partner")
+        RESELLER = "reseller", _("Reseller")
+        VENDOR = "vendor", _("Vendor")
+        OTHER = "other", pgettext_lazy("account type", "Other")
+
+    name = models.CharField(_("account name"), max_length=200)
+    website = models.URLField(_("website"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    type = models.CharField(
+        pgettext_lazy("account", "type"), max_length=20, choices=Type.choices, default=Type.PROSPECT
+    )
+    owner = _owner()
+    description = models.TextField(_("description"), blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("CRM account")
+        indexes = [
+            models.Index("org", Lower("name"), name="crm_account_org_name"),
+            models.Index(fields=["org", "owner"], name="crm_account_org_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CrmContact(TenantModel):
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100)
+    email = models.EmailField(_("email"), blank=True)
+    secondary_email = models.EmailField(_("secondary email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    account = TenantForeignKey(
+        CrmAccount,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        verbose_name=_("account"),
+    )
+    owner = _owner()
+    description = models.TextField(_("description"), blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("CRM contact")
+        indexes = [
+            # Matching by primary and secondary email (CRM-05) reads these.
+            models.Index("org", Lower("email"), name="crm_contact_org_email"),
+            models.Index("org", Lower("secondary_email"), name="crm_contact_org_email2"),
+            models.Index("org", Lower("last_name"), name="crm_contact_org_last_name"),
+            models.Index(fields=["org", "owner"], name="crm_contact_org_owner"),
+            models.Index(fields=["org", "account"], name="crm_contact_org_account"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        # Family name first, as the customers pages show people.
+        return " ".join(p for p in (self.last_name, self.first_name) if p)
+
+
+class Stage(models.TextChoices):
+    """The default pipeline, in order; the last two close the deal."""
+
+    QUALIFICATION = "qualification", _("Qualification")
+    NEEDS_ANALYSIS = "needs_analysis", _("Needs analysis")
+    PROPOSAL = "proposal", _("Proposal")
+    NEGOTIATION = "negotiation", _("Negotiation")
+    WON = "won", _("Closed won")
+    LOST = "lost", _("Closed lost")
+
+
+PIPELINE = list(Stage.values)
+CLOSED_STAGES = (Stage.WON, Stage.LOST)
+# The probability a deal gets when nobody typed one (percent).
+STAGE_PROBABILITY = {
+    Stage.QUALIFICATION: 10,
+    Stage.NEEDS_ANALYSIS: 20,
+    Stage.PROPOSAL: 50,
+    Stage.NEGOTIATION: 80,
+    Stage.WON: 100,
+    Stage.LOST: 0,
+}
+
+
+class Deal(TenantModel):
+    name = models.CharField(_("deal name"), max_length=200)
+    account = TenantForeignKey(
+        CrmAccount,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+        verbose_name=_("account"),
+    )
+    contacts = models.ManyToManyField(
+        CrmContact, through="DealContact", related_name="deals", blank=True
+    )
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Stage.choices, default=Stage.QUALIFICATION
+    )
+    # In the organization's CRM currency (CrmSettings.currency).
+    amount = models.DecimalField(
+        _("amount"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    expected_close = models.DateField(_("expected close date"), null=True, blank=True)
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Leave empty to use the stage's usual probability."),
+    )
+    owner = _owner()
+    description = models.TextField(_("description"), blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("deal")
+        indexes = [
+            models.Index("org", Lower("name"), name="crm_deal_org_name"),
+            models.Index(fields=["org", "stage"], name="crm_deal_org_stage"),
+            models.Index(fields=["org", "owner"], name="crm_deal_org_owner"),
+            models.Index(fields=["org", "account"], name="crm_deal_org_account"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.stage in CLOSED_STAGES
+
+
+class DealContact(TenantModel):
+    """A contact's part in a deal (the deal's contacts, CRM-01)."""
+
+    deal = TenantForeignKey(Deal, on_delete=models.CASCADE)
+    contact = TenantForeignKey(CrmContact, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "deal", "contact"], name="crm_deal_contact_uniq")
+        ]
+        indexes = [models.Index(fields=["org", "contact"], name="crm_deal_contact_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}-{self.contact_id}"
+
+
+class CrmProduct(TenantModel):
+    name = models.CharField(_("product name"), max_length=200)
+    code = models.CharField(_("product code"), max_length=60, blank=True)
+    unit_price = models.DecimalField(
+        _("unit price"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    description = models.TextField(_("description"), blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("CRM product")
+        constraints = [
+            models.UniqueConstraint(
+                "org", Lower("code"), condition=~models.Q(code=""), name="crm_product_org_code_uniq"
+            ),
+        ]
+        indexes = [models.Index("org", Lower("name"), name="crm_product_org_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})" if self.code else self.name
+
+
+# --- The link to a desk (CRM-02, CRM-03, CRM-15, CRM-16) ------------------------------------
+class IntegrationKey(TenantModel):
+    """A key a Desk admin issues so that another organization's CRM may connect to this desk.
+
+    `org` is the *desk's* organization. Only a SHA-256 of the key is kept (it is 256 random
+    bits, so a slow hash adds nothing); the key is shown once. Revoking is immediate: every use
+    of the integration checks the key again."""
+
+    label = models.CharField(_("label"), max_length=100)
+    prefix = models.CharField(max_length=12)  # the key's first characters, to tell keys apart
+    key_hash = models.CharField(max_length=64)
+    created_by = _owner(_("issued by"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = _owner(_("revoked by"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "key_hash"], name="crm_key_org_hash_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Integration(TenantModel):
+    """This CRM's link to one desk portal (one per CRM organization, CRM-02).
+
+    States (CRM-07, CRM-16), changed only by `services.integration`:
+    disabled -> enabled <-> paused; any -> deactivated; deactivated -> disabled (never synced)
+    or paused (synced before: the admin resumes on purpose). Removing deletes the row."""
+
+    class State(models.TextChoices):
+        DISABLED = "disabled", _("Not started")
+        ENABLED = "enabled", _("Syncing")
+        PAUSED = "paused", _("Paused")
+        DEACTIVATED = "deactivated", _("Deactivated")
+
+    class Direction(models.TextChoices):
+        ONE_WAY = "one_way", _("One-way (CRM to desk)")
+        TWO_WAY = "two_way", _("Two-way")
+
+    # The desk's organization: this one, or another one authorised by `key_id`.
+    desk_org = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", verbose_name=_("desk portal")
+    )
+    key_id = models.BigIntegerField(null=True, blank=True)  # IntegrationKey of desk_org
+    desk_admin_email = models.EmailField(blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DISABLED)
+    direction = models.CharField(
+        _("sync direction"), max_length=10, choices=Direction.choices, default=Direction.ONE_WAY
+    )
+    match_secondary_email = models.BooleanField(
+        _("also match by secondary email"),
+        default=False,
+        help_text=_(
+            "A contact whose secondary email matches a desk contact's email is linked to it; "
+            "the desk's primary email is then replaced by the CRM's."
+        ),
+    )
+    # Desk departments whose products are synced (CRM-06); ids in desk_org.
+    product_department_ids = models.JSONField(default=list, blank=True)
+    authorised_by = _owner(_("authorised by"))
+    authorised_at = models.DateTimeField(null=True, blank=True)
+    enabled_at = models.DateTimeField(null=True, blank=True)  # first enabled
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org"], name="crm_integration_one_per_org")]
+
+    def __str__(self) -> str:
+        return f"CRM {self.org_id} -> desk {self.desk_org_id}"
+
+    @property
+    def is_same_org(self) -> bool:
+        return self.desk_org_id == self.org_id
+
+    @property
+    def is_live(self) -> bool:
+        """Not deactivated: the desk tab and invitations work (syncing needs `enabled`)."""
+        return self.state != self.State.DEACTIVATED

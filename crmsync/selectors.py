@@ -1,0 +1,256 @@
+"""Reading the CRM (CRM-01): lists with search, filters and sorting; the CRM's users.
+
+Sorting takes a whitelisted key (`-` for descending) and always ends with the primary key, so
+pages never repeat or skip a row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Lower
+
+from helpdesk.tenancy.models import AdminLevel, Membership, Organization, User
+
+from .models import (
+    PIPELINE,
+    CrmAccount,
+    CrmContact,
+    CrmProduct,
+    CrmSettings,
+    Deal,
+    Integration,
+    Stage,
+)
+
+
+def crm_users(org: Organization) -> QuerySet[User]:
+    """People with CRM access in `org` (active, a CRM role or the account admin)."""
+    members = Membership.objects.for_org(org).filter(
+        Q(status=Membership.Status.ACTIVE) & (~Q(crm_role="") | Q(admin_level=AdminLevel.ACCOUNT))
+    )
+    return User.objects.filter(pk__in=members.values("user_id"))
+
+
+def crm_members(org: Organization) -> QuerySet[Membership]:
+    return (
+        Membership.objects.for_org(org)
+        .filter(
+            Q(status=Membership.Status.ACTIVE)
+            & (~Q(crm_role="") | Q(admin_level=AdminLevel.ACCOUNT))
+        )
+        .select_related("user")
+        .order_by("user__full_name", "user__email", "pk")
+    )
+
+
+def crm_settings(org: Organization) -> CrmSettings:
+    """The CRM's settings (defaults until an admin saves them; never written by a read)."""
+    return CrmSettings.objects.for_org(org).first() or CrmSettings(org=org)
+
+
+def integration_of(org: Organization) -> Integration | None:
+    return Integration.objects.for_org(org).select_related("desk_org", "authorised_by").first()
+
+
+# --- Lists ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sorting:
+    """Whitelisted sort keys: key -> the columns it orders by (ascending)."""
+
+    columns: dict[str, tuple]
+    default: str
+
+    def apply(self, rows: QuerySet, key: str) -> tuple[QuerySet, str]:
+        bare = key.removeprefix("-")
+        if bare not in self.columns:
+            key, bare = self.default, self.default.removeprefix("-")
+        descending = key.startswith("-")
+        order = []
+        for column in self.columns[bare]:
+            order.append(_direction(column, descending))
+        order.append("-pk" if descending else "pk")
+        return rows.order_by(*order), key
+
+
+def _direction(column, descending: bool):
+    expr = F(column) if isinstance(column, str) else column
+    return expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True)
+
+
+def _owner_filter(rows: QuerySet, owner: str, user: User) -> QuerySet:
+    """ "mine", "none", a user id, or "" (everyone)."""
+    if owner == "mine":
+        return rows.filter(owner=user)
+    if owner == "none":
+        return rows.filter(owner=None)
+    if owner.isdigit():
+        return rows.filter(owner_id=int(owner))
+    return rows
+
+
+ACCOUNT_SORTS = Sorting(
+    {
+        "name": (Lower("name"),),
+        "type": ("type", Lower("name")),
+        "owner": (Lower("owner__full_name"), Lower("owner__email")),
+        "created": ("created_at",),
+        "updated": ("updated_at",),
+    },
+    "name",
+)
+
+
+def accounts_search(
+    org: Organization,
+    *,
+    user: User,
+    query: str = "",
+    owner: str = "",
+    type: str = "",
+    sort: str = "name",
+) -> tuple[QuerySet[CrmAccount], str]:
+    rows = CrmAccount.objects.for_org(org).select_related("owner")
+    if query:
+        rows = rows.filter(
+            Q(name__icontains=query)
+            | Q(website__icontains=query)
+            | Q(phone__icontains=query)
+            | Q(industry__icontains=query)
+        )
+    rows = _owner_filter(rows, owner, user)
+    if type in CrmAccount.Type.values:
+        rows = rows.filter(type=type)
+    rows = rows.annotate(
+        open_deals=Count("deals", filter=~Q(deals__stage__in=("won", "lost")), distinct=True)
+    )
+    return ACCOUNT_SORTS.apply(rows, sort)
+
+
+CONTACT_SORTS = Sorting(
+    {
+        "name": (Lower("last_name"), Lower("first_name")),
+        "email": (Lower("email"),),
+        "account": (Lower("account__name"), Lower("last_name")),
+        "owner": (Lower("owner__full_name"), Lower("owner__email")),
+        "created": ("created_at",),
+    },
+    "name",
+)
+
+
+def contacts_search(
+    org: Organization,
+    *,
+    user: User,
+    query: str = "",
+    owner: str = "",
+    account: CrmAccount | None = None,
+    sort: str = "name",
+) -> tuple[QuerySet[CrmContact], str]:
+    rows = CrmContact.objects.for_org(org).select_related("account", "owner")
+    if query:
+        rows = rows.filter(
+            Q(last_name__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(email__icontains=query)
+            | Q(secondary_email__icontains=query)
+            | Q(phone__icontains=query)
+            | Q(mobile__icontains=query)
+            | Q(account__name__icontains=query)
+        )
+    rows = _owner_filter(rows, owner, user)
+    if account is not None:
+        rows = rows.filter(account=account)
+    return CONTACT_SORTS.apply(rows, sort)
+
+
+STAGE_ORDER = Case(
+    *[When(stage=stage, then=Value(i)) for i, stage in enumerate(PIPELINE)],
+    output_field=IntegerField(),
+)
+DEAL_SORTS = Sorting(
+    {
+        "name": (Lower("name"),),
+        "stage": (STAGE_ORDER, Lower("name")),
+        "amount": ("amount",),
+        "close": ("expected_close",),
+        "account": (Lower("account__name"), Lower("name")),
+        "owner": (Lower("owner__full_name"), Lower("owner__email")),
+        "created": ("created_at",),
+    },
+    "close",
+)
+
+
+def deals_search(
+    org: Organization,
+    *,
+    user: User,
+    query: str = "",
+    owner: str = "",
+    stage: str = "",
+    account: CrmAccount | None = None,
+    contact: CrmContact | None = None,
+    sort: str = "close",
+) -> tuple[QuerySet[Deal], str]:
+    """`stage` is a stage, "open" (not closed) or "closed"."""
+    rows = Deal.objects.for_org(org).select_related("account", "owner")
+    if query:
+        rows = rows.filter(Q(name__icontains=query) | Q(account__name__icontains=query))
+    rows = _owner_filter(rows, owner, user)
+    if stage == "open":
+        rows = rows.exclude(stage__in=("won", "lost"))
+    elif stage == "closed":
+        rows = rows.filter(stage__in=("won", "lost"))
+    elif stage in PIPELINE:
+        rows = rows.filter(stage=stage)
+    if account is not None:
+        rows = rows.filter(account=account)
+    if contact is not None:
+        rows = rows.filter(dealcontact__contact=contact)
+    return DEAL_SORTS.apply(rows, sort)
+
+
+PRODUCT_SORTS = Sorting(
+    {
+        "name": (Lower("name"),),
+        "code": (Lower("code"),),
+        "price": ("unit_price",),
+        "created": ("created_at",),
+    },
+    "name",
+)
+
+
+def products_search(
+    org: Organization, *, query: str = "", active: str = "", sort: str = "name"
+) -> tuple[QuerySet[CrmProduct], str]:
+    rows = CrmProduct.objects.for_org(org)
+    if query:
+        rows = rows.filter(Q(name__icontains=query) | Q(code__icontains=query))
+    if active == "yes":
+        rows = rows.filter(is_active=True)
+    elif active == "no":
+        rows = rows.filter(is_active=False)
+    return PRODUCT_SORTS.apply(rows, sort)
+
+
+def pipeline_summary(org: Organization) -> list[dict]:
+    """Deals per stage with their total amount, in pipeline order (the CRM home)."""
+    totals = {
+        row["stage"]: row
+        for row in Deal.objects.for_org(org)
+        .values("stage")
+        .annotate(count=Count("pk"), total=Sum("amount"))
+        .order_by()
+    }
+    return [
+        {
+            "stage": stage,
+            "label": Stage(stage).label,
+            "count": totals.get(stage, {}).get("count", 0),
+            "total": totals.get(stage, {}).get("total") or 0,
+        }
+        for stage in PIPELINE
+    ]

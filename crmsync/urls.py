@@ -1,0 +1,43 @@
+"""CRM URLs: the module under /<portal>/crm/ (namespace "crm"; its start page is the top-level
+"crm_home") and the Desk Setup's integration keys under /<portal>/setup/crm-keys/ (namespace
+"crmkeys")."""
+
+from django.urls import path
+
+from .views import keys, records, setup
+
+crm_patterns = [
+    path("accounts/", records.account_list, name="accounts"),
+    path("accounts/new/", records.account_create, name="account_create"),
+    path("accounts/<int:crm_account_id>/", records.account_detail, name="account_detail"),
+    path("accounts/<int:crm_account_id>/edit/", records.account_edit, name="account_edit"),
+    path("accounts/<int:crm_account_id>/delete/", records.account_delete, name="account_delete"),
+    path("contacts/", records.contact_list, name="contacts"),
+    path("contacts/new/", records.contact_create, name="contact_create"),
+    path("contacts/<int:crm_contact_id>/", records.contact_detail, name="contact_detail"),
+    path("contacts/<int:crm_contact_id>/edit/", records.contact_edit, name="contact_edit"),
+    path("contacts/<int:crm_contact_id>/delete/", records.contact_delete, name="contact_delete"),
+    path("deals/", records.deal_list, name="deals"),
+    path("deals/new/", records.deal_create, name="deal_create"),
+    path("deals/<int:deal_id>/", records.deal_detail, name="deal_detail"),
+    path("deals/<int:deal_id>/edit/", records.deal_edit, name="deal_edit"),
+    path("deals/<int:deal_id>/delete/", records.deal_delete, name="deal_delete"),
+    path("products/", records.product_list, name="products"),
+    path("products/new/", records.product_create, name="product_create"),
+    path("products/<int:crm_product_id>/edit/", records.product_edit, name="product_edit"),
+    path("products/<int:crm_product_id>/delete/", records.product_delete, name="product_delete"),
+    path("setup/", setup.setup, name="setup"),
+    path("setup/connect/own/", setup.connect_own, name="connect_own"),
+    path("setup/connect/other/", setup.connect_other, name="connect_other"),
+    path("setup/state/", setup.state, name="state"),
+    path("setup/options/", setup.options, name="options"),
+    path("setup/reauthorise/", setup.reauthorise, name="reauthorise"),
+    path("setup/invite/", setup.invite, name="invite"),
+    path("setup/remove/", setup.remove, name="remove"),
+    path("setup/settings/", setup.settings, name="settings"),
+]
+
+key_patterns = [
+    path("", keys.key_list, name="list"),
+    path("<int:key_id>/revoke/", keys.key_revoke, name="revoke"),
+]
