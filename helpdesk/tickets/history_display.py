@@ -50,6 +50,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "time_deleted": pgettext_lazy("history action", "Time entry deleted"),
     # TKT-07, TKT-08, TKT-04: a customer's message (help center, mail) and rating
     "incoming": pgettext_lazy("history action", "Customer replied"),
+    "reopened": pgettext_lazy("history action", "Reopened by the customer's reply"),
     "rated": pgettext_lazy("history action", "Rated by the customer"),
     # TKT-04: approvals, solution, sharing (helpdesk/tickets/collab)
     "approval_requested": pgettext_lazy("history action", "Approval requested"),

@@ -24,7 +24,7 @@ from helpdesk.tenancy.models import Department, Organization
 
 from .. import pipeline
 from ..html import TEXT, BodyFormat, body_to_html, is_blank
-from ..models import Channel, Priority, Thread, Ticket
+from ..models import Channel, Priority, StatusKind, Thread, Ticket, TicketStatus
 from .followers import followers_notify
 from .history import diff, history_record
 from .owners import owner_notify
@@ -35,6 +35,7 @@ from .tickets import (
     _set_default_status,
     _snapshot,
     _sync_derived,
+    default_status,
     next_ticket_number,
     search_index_update,
 )
@@ -169,6 +170,7 @@ def thread_incoming_add(
             action="incoming",
             changes={"attachments": [None, [a.name for a in attachments]]} if attachments else {},
         )
+        _reopen_on_reply(ticket, ip=ip)
         search_index_update(ticket)
         Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).update(
             last_activity_at=thread.created_at
@@ -179,3 +181,31 @@ def thread_incoming_add(
         _delete_files(attachments)
         raise
     return thread
+
+
+def _reopen_on_reply(ticket: Ticket, *, ip: str | None) -> None:
+    """The customer wrote on a closed or on-hold ticket: it goes back to the department's
+    default open status (a history row "reopened", followers told, the pipeline run as for any
+    status change: SLA clocks resume or restart). An open ticket stays as it is."""
+    ticket.refresh_from_db(fields=["status", "status_kind", "closed_at"])
+    if ticket.status_kind == StatusKind.OPEN:
+        return
+    status = default_status(ticket.department)
+    if status is None or status.kind != StatusKind.OPEN:
+        status = (
+            TicketStatus.objects.for_org(ticket.org_id)
+            .filter(department=ticket.department_id, kind=StatusKind.OPEN)
+            .order_by("order", "pk")
+            .first()
+        )
+    if status is None:  # a layout without an open status: nothing to reopen to
+        return
+    before = _snapshot(ticket)
+    old_kind = ticket.status_kind
+    ticket.status = status
+    _sync_derived(ticket, old_kind)
+    changes = diff(before, _snapshot(ticket))
+    ticket.save(update_fields=["status", "status_kind", "closed_at", "updated_at"])
+    row = history_record(ticket=ticket, actor=None, ip=ip, action="reopened", changes=changes)
+    followers_notify(ticket=ticket, actor=None, event="status", history=row)
+    pipeline.run(ticket, event="update", changes=changes, actor=None)

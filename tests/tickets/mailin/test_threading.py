@@ -187,3 +187,50 @@ def test_tkt07_an_answer_to_a_merged_ticket_lands_in_its_target(acme, feed, repl
     again = answer(subject=f"Re: {sent.subject}").replace(b"answer-0001", b"answer-0002")
     by_number = feed(again)  # "[#n]" of the merged ticket, from its contact
     assert by_number.outcome == "appended" and by_number.ticket.pk == target.pk
+
+
+def _set_kind(ticket, kind):
+    from helpdesk.tickets.models import TicketStatus
+
+    status = (
+        TicketStatus.objects.for_org(ticket.org)
+        .filter(department=ticket.department, kind=kind)
+        .first()
+    )
+    Ticket.objects.for_org(ticket.org).filter(pk=ticket.pk).update(status=status, status_kind=kind)
+    return status
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["closed", "on_hold"])
+def test_tkt07_a_customer_reply_reopens_a_closed_or_on_hold_ticket(acme, feed, replied, kind):
+    """The customer answers after we closed the ticket (or put it on hold): it is open again,
+    in the department's default status, with a history row saying why; the reply is on it."""
+    from helpdesk.tickets.models import TicketHistory
+    from helpdesk.tickets.services.tickets import default_status
+
+    ticket, sent = replied
+    _set_kind(ticket, kind)
+    result = feed(
+        answer(subject=f"Re: {sent.subject}", in_reply_to=sent.extra_headers["Message-ID"])
+    )
+    assert result.ticket.pk == ticket.pk
+    ticket.refresh_from_db()
+    assert ticket.status_kind == "open"
+    assert ticket.status == default_status(ticket.department)
+    assert ticket.closed_at is None
+    row = TicketHistory.objects.for_org(acme.org).filter(ticket=ticket).latest("pk")
+    assert row.action == "reopened" and "status" in row.changes
+    assert Thread.objects.for_org(acme.org).filter(ticket=ticket, kind="incoming").count() == 2
+
+
+@pytest.mark.django_db
+def test_tkt07_a_customer_reply_leaves_an_open_ticket_as_it_is(acme, feed, replied):
+    from helpdesk.tickets.models import TicketHistory
+
+    ticket, sent = replied
+    status_before = ticket.status_id
+    feed(answer(subject=f"Re: {sent.subject}", in_reply_to=sent.extra_headers["Message-ID"]))
+    ticket.refresh_from_db()
+    assert ticket.status_id == status_before
+    assert not TicketHistory.objects.for_org(acme.org).filter(ticket=ticket, action="reopened")
