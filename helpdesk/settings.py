@@ -53,8 +53,8 @@ INSTALLED_APPS = [
     "helpdesk.tickets.activities",
     "helpdesk.tickets.mailtemplates",
     "customers",
-    "customers.attachments",  # notes and files on contacts and accounts (CUS-11)
     "customers.imports",
+    "customers.attachments",  # notes and files on contacts and accounts (CUS-11)
     "blueprints",
     "crmsync",  # the CRM module and its link to a desk (CRM)
     "sla",
@@ -272,6 +272,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "helpdesk.tickets.imap.tasks.imap_poll_due_task",
         "schedule": env.int("IMAP_POLL_SECONDS", default=60),
     },
+    # Incoming mail (TKT-07): the log of placed messages older than MAILIN_LOG_DAYS.
+    "mailin-log-purge": {
+        "task": "helpdesk.tickets.tasks.mailin_log_purge_task",
+        "schedule": 60 * 60 * 24,
+    },
     # SLA escalations (BP-15, TKT-09): the sweep fires due levels and wakes itself up at the
     # exact due time of what falls due before the next beat (sla/sweep.py).
     "sla-sweep": {
@@ -286,6 +291,10 @@ SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=5)
 # between claiming and sending); the ledger keeps it from firing or mailing twice.
 SLA_CLAIM_TIMEOUT_SECONDS = env.float("SLA_CLAIM_TIMEOUT_SECONDS", default=60.0)
 SLA_SWEEP_BATCH = env.int("SLA_SWEEP_BATCH", default=500)
+
+# --- Incoming mail (TKT-07) --------------------------------------------------------------------
+# Days the log of placed, duplicate and ignored messages is kept (held ones stay until handled).
+MAILIN_LOG_DAYS = env.int("MAILIN_LOG_DAYS", default=90)
 
 # --- IMAP mailboxes (TKT-07) -----------------------------------------------------------------
 # Passwords are stored encrypted (Fernet). Keys: "new,old" to rotate (the first encrypts, any

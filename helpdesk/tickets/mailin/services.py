@@ -23,6 +23,7 @@ write the history, keep the search document and activity current and tell follow
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import logging
 import mimetypes
@@ -38,7 +39,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.services import contact_get_or_create_by_email
@@ -561,3 +562,35 @@ def held_delete(*, actor: Membership, entry: InboundMessage) -> None:
     ensure_app_admin(actor, App.DESK)
     ensure_same_org(actor.org, entry)
     InboundMessage.objects.for_org(actor.org).filter(pk=entry.pk, outcome=Outcome.HELD).delete()
+
+
+# --- The log's retention -----------------------------------------------------------------------
+def log_keep_days() -> int:
+    """How long the log of placed, duplicate and ignored messages is kept (`MAILIN_LOG_DAYS`)."""
+    return int(getattr(settings, "MAILIN_LOG_DAYS", 90))
+
+
+def log_purge(*, now: dt.datetime | None = None, batch: int = 5000) -> int:
+    """Delete log rows older than `log_keep_days()` in every organization, one organization at
+    a time under its own scope, in batches. Held messages are kept whatever their age: they
+    wait for an administrator (retry or delete), never dropped. A message delivered again
+    after its row is gone is taken as new: the retention is far longer than any mail server
+    retries. Run daily by beat; idempotent. Returns how many rows were deleted."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=log_keep_days())
+    deleted = 0
+    for org_id in Organization.objects.order_by("pk").values_list("pk", flat=True):
+        with tenant_scope(org_id):
+            while True:
+                ids = list(
+                    InboundMessage.objects.for_org(org_id)
+                    .filter(received_at__lt=cutoff)
+                    .exclude(outcome=Outcome.HELD)
+                    .values_list("pk", flat=True)[:batch]
+                )
+                if not ids:
+                    break
+                count, _by_model = (
+                    InboundMessage.objects.for_org(org_id).filter(pk__in=ids).delete()
+                )
+                deleted += count
+    return deleted

@@ -12,7 +12,7 @@ from helpdesk.tickets.mailin.services import held_retry, ingest
 from helpdesk.tickets.models import Attachment, Thread, Ticket
 from helpdesk.tickets.services.threads import thread_add
 
-from .conftest import folded_text, visible_text
+from .conftest import corpus, folded_text, visible_text
 
 
 def answer(*, subject: str, in_reply_to: str = "", references: str = "", sender: str = "") -> bytes:
@@ -234,3 +234,32 @@ def test_tkt07_a_customer_reply_leaves_an_open_ticket_as_it_is(acme, feed, repli
     ticket.refresh_from_db()
     assert ticket.status_id == status_before
     assert not TicketHistory.objects.for_org(acme.org).filter(ticket=ticket, action="reopened")
+
+
+@pytest.mark.django_db
+def test_tkt07_the_log_purge_keeps_held_and_recent_messages(acme, globex, feed, settings):
+    """Beat's daily purge: log rows older than MAILIN_LOG_DAYS go, in every organization;
+    held messages stay whatever their age, recent rows stay."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from helpdesk.tickets.mailin.services import log_purge
+    from helpdesk.tickets.tasks import mailin_log_purge_task
+
+    settings.MAILIN_LOG_DAYS = 30
+    old = feed("gmail_alternative.eml")
+    recent = feed(answer(subject="Another question"))
+    held = ingest(acme.org, b"no headers at all", source="command")
+    theirs = ingest(globex.org, corpus("gmail_alternative.eml"), source="command")
+    assert held.outcome == "held"
+    long_ago = timezone.now() - dt.timedelta(days=31)
+    for org in (acme.org, globex.org):
+        InboundMessage.objects.for_org(org).exclude(pk=recent.entry.pk).update(received_at=long_ago)
+    assert mailin_log_purge_task() == 2  # Acme's old placed row and Globex's
+    left = set(InboundMessage.objects.for_org(acme.org).values_list("pk", flat=True))
+    assert left == {recent.entry.pk, held.entry.pk}
+    assert not InboundMessage.objects.for_org(globex.org).filter(pk=theirs.entry.pk).exists()
+    assert old.ticket.pk  # the tickets themselves are untouched
+    assert Ticket.objects.for_org(acme.org).filter(pk=old.ticket.pk).exists()
+    assert log_purge() == 0  # idempotent
