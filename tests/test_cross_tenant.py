@@ -197,6 +197,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         "time_entry_id": time_entry.pk,
         "approval_id": approval.pk,
         "share_id": share.pk,
+        **_customer_records(tenant, contact),
         **_customer_attachments(tenant, contact),
         **_bpactions_objects(tenant, department, ticket),
         **_bpcore_objects(tenant, ticket),
@@ -259,6 +260,7 @@ def _snapshot(org) -> tuple:
         _helpcenter_rows(org),
         _mailin_rows(org),
         _activity_rows(org),
+        _customer_record_rows(org),
         _customer_attachment_rows(org),
         _collab_rows(org),
         _bpactions_rows(org),
@@ -397,6 +399,34 @@ def _customer_attachment_rows(org) -> tuple:
     return (
         list(CustomerNote.objects.for_org(org).order_by("pk").values_list("pk", "text")),
         list(CustomerFile.objects.for_org(org).order_by("pk").values_list("pk", "name", "file")),
+    )
+
+
+def _customer_records(tenant, contact) -> dict[str, int]:
+    """A contact field and a history entry of the contact (CUS-01, CUS-04), for the fields
+    setup and the history detail URLs; the contact is tagged."""
+    from customers import services
+    from customers.models import CustomerField
+
+    field = CustomerField.objects.create(
+        org=tenant.org, module="contact", label="Secret field", key="secret", type="text"
+    )
+    services.contact_set_tags(actor=tenant.admin, contact=contact, names=f"{tenant.org.portal}-vip")
+    entry = services.history_add(
+        tenant.admin, "contact", contact, "updated", {"title": ["", "secret"]}, "192.0.2.1"
+    )
+    return {"customer_field_id": field.pk, "entry_id": entry.pk}
+
+
+def _customer_record_rows(org) -> tuple:
+    """Custom fields, tags and history of contacts and accounts (CUS-01, CUS-04)."""
+    from customers.models import AccountTag, ContactTag, CustomerField, CustomerHistory
+
+    return (
+        list(CustomerField.objects.for_org(org).order_by("pk").values_list()),
+        sorted(ContactTag.objects.for_org(org).values_list("contact_id", "tag_id")),
+        sorted(AccountTag.objects.for_org(org).values_list("account_id", "tag_id")),
+        CustomerHistory.objects.for_org(org).count(),
     )
 
 

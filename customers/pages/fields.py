@@ -96,9 +96,9 @@ def field_create(request: HttpRequest) -> HttpResponse:
     return _page(request, forms={module: refused}, status=400)
 
 
-def field_edit(request: HttpRequest, field_id: int) -> HttpResponse:
+def field_edit(request: HttpRequest, customer_field_id: int) -> HttpResponse:
     _guard(request)
-    field = _field(request, field_id)
+    field = _field(request, customer_field_id)
     form = CustomerFieldForm(request.POST or None, instance=field)
     if request.method == "POST":
         refused = _save(request, form, field.module)
@@ -107,15 +107,15 @@ def field_edit(request: HttpRequest, field_id: int) -> HttpResponse:
     return render(
         request,
         "customers/field_form.html",
-        {"form": form, "field": _field(request, field_id)},
+        {"form": form, "field": _field(request, customer_field_id)},
         status=400 if form.errors else 200,
     )
 
 
 @require_POST
-def field_active(request: HttpRequest, field_id: int) -> HttpResponse:
+def field_active(request: HttpRequest, customer_field_id: int) -> HttpResponse:
     _guard(request)
-    field = _field(request, field_id)
+    field = _field(request, customer_field_id)
     active = request.POST.get("active") == "1"
     services.customer_field_set_active(actor=request.membership, field=field, active=active)
     if active:

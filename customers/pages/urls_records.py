@@ -1,6 +1,6 @@
 """URLs of customers.pages (records), included by customers/urls.py in the "customers"
 namespace: the History tab (CUS-04) with its entries (`entry_id`, taught to the cross-tenant
-walker), the custom fields setup of contacts and accounts (`field_id`, idem) and the record
+walker), the custom fields setup of contacts and accounts (`customer_field_id`, idem) and the record
 forms' tag suggestions."""
 
 from django.urls import path
@@ -28,6 +28,6 @@ urlpatterns = [
     path("fields/", fields.fields_home, name="fields"),
     path("fields/new/", fields.field_create, name="field_create"),
     path("fields/reorder/", fields.fields_reorder, name="fields_reorder"),
-    path("fields/<int:field_id>/", fields.field_edit, name="field_edit"),
-    path("fields/<int:field_id>/active/", fields.field_active, name="field_active"),
+    path("fields/<int:customer_field_id>/", fields.field_edit, name="field_edit"),
+    path("fields/<int:customer_field_id>/active/", fields.field_active, name="field_active"),
 ]
