@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from helpdesk.http import apply_errors, query_text
 from helpdesk.tenancy.models import App
@@ -24,6 +25,37 @@ from ..services.access import can, ensure_can
 from .common import crm_render, list_page
 
 gate = require_app(App.CRM)
+
+# The sort menus of the lists: (key, label); "-" sorts descending (selectors whitelist them).
+ACCOUNT_SORTS = [
+    ("name", gettext_lazy("Name")),
+    ("type", gettext_lazy("Type")),
+    ("owner", gettext_lazy("Owner")),
+    ("-updated", gettext_lazy("Recently updated")),
+    ("-created", gettext_lazy("Newest first")),
+]
+CONTACT_SORTS = [
+    ("name", gettext_lazy("Name")),
+    ("email", gettext_lazy("Email")),
+    ("account", gettext_lazy("Account")),
+    ("owner", gettext_lazy("Owner")),
+    ("-created", gettext_lazy("Newest first")),
+]
+DEAL_SORTS = [
+    ("close", gettext_lazy("Expected close")),
+    ("-amount", gettext_lazy("Largest amount")),
+    ("stage", gettext_lazy("Stage")),
+    ("name", gettext_lazy("Name")),
+    ("account", gettext_lazy("Account")),
+    ("owner", gettext_lazy("Owner")),
+    ("-created", gettext_lazy("Newest first")),
+]
+PRODUCT_SORTS = [
+    ("name", gettext_lazy("Name")),
+    ("code", gettext_lazy("Code")),
+    ("price", gettext_lazy("Unit price")),
+    ("-price", gettext_lazy("Highest price")),
+]
 
 
 def _filters(request: HttpRequest, *names: str) -> dict[str, str]:
@@ -117,7 +149,13 @@ def account_list(request: HttpRequest) -> HttpResponse:
         request,
         "accounts",
         rows,
-        {"f": f, "sort": sort, "owners": _owners(request), "types": CrmAccount.Type.choices},
+        {
+            "f": f,
+            "sort": sort,
+            "sorts": ACCOUNT_SORTS,
+            "owners": _owners(request),
+            "types": CrmAccount.Type.choices,
+        },
     )
 
 
@@ -214,7 +252,13 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         request,
         "contacts",
         rows,
-        {"f": f, "sort": sort, "owners": _owners(request), "account": account},
+        {
+            "f": f,
+            "sort": sort,
+            "sorts": CONTACT_SORTS,
+            "owners": _owners(request),
+            "account": account,
+        },
     )
 
 
@@ -317,6 +361,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         {
             "f": f,
             "sort": sort,
+            "sorts": DEAL_SORTS,
             "owners": _owners(request),
             "stages": Stage.choices,
             "settings": selectors.crm_settings(request.org),
@@ -430,6 +475,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
         {
             "f": f,
             "sort": sort,
+            "sorts": PRODUCT_SORTS,
             "can_configure": can(request.membership, "configure"),
             "settings": selectors.crm_settings(request.org),
         },

@@ -1,0 +1,72 @@
+"""CRM-01: every CRM page renders in Japanese and English, and answers nonsense without a
+server error."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import get_resolver, reverse
+
+from crmsync.models import CrmAccount, CrmContact, CrmProduct, Deal, DealContact
+from crmsync.services.integration import integration_connect_own, key_issue
+from tests.conftest import login
+from tests.test_cross_tenant import GARBAGE, _fill, _route_keys, _walk
+
+
+@pytest.fixture
+def records(acme):
+    org = acme.org
+    account = CrmAccount.objects.create(org=org, name="Initech", owner=acme.admin.user)
+    contact = CrmContact.objects.create(org=org, last_name="Lumbergh", account=account)
+    deal = Deal.objects.create(org=org, name="TPS", account=account, amount=1000)
+    DealContact.objects.create(org=org, deal=deal, contact=contact)
+    product = CrmProduct.objects.create(org=org, name="Stapler", code="RED-1")
+    key, _secret = key_issue(actor=acme.admin, label="Globex")
+    integration_connect_own(actor=acme.admin)
+    return {
+        "crm_account_id": account.pk,
+        "crm_contact_id": contact.pk,
+        "deal_id": deal.pk,
+        "crm_product_id": product.pk,
+        "key_id": key.pk,
+    }
+
+
+def _crm_routes():
+    for route, name, _pattern in _walk(get_resolver()):
+        if name == "crm_home" or name.startswith(("crm:", "crmkeys:")):
+            yield route, name
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_crm01_every_crm_page_renders_in_both_languages(client, acme, records, language):
+    acme.admin.user.language = language
+    acme.admin.user.save()
+    login(client, acme.admin)
+    seen = 0
+    for route, name in _crm_routes():
+        keys = {k: records[k] for k in _route_keys(route) if k != "portal"}
+        response = client.get(_fill(route, {"portal": acme.org.portal, **keys}))
+        if response.status_code == 405:  # POST-only actions
+            continue
+        assert response.status_code == 200, name
+        assert response.headers["Content-Language"] == language
+        seen += 1
+    assert seen >= 17
+
+
+def test_crm01_every_crm_url_answers_nonsense_without_a_server_error(client, acme, records):
+    login(client, acme.admin)
+    client.raise_request_exception = True
+    for route, _name in _crm_routes():
+        keys = {k: records[k] for k in _route_keys(route) if k != "portal"}
+        url = _fill(route, {"portal": acme.org.portal, **keys})
+        assert client.get(url, {"q": GARBAGE["q"], "page": "x", "sort": "?"}).status_code < 500
+        assert client.post(url, GARBAGE).status_code < 500
+
+
+def test_crm01_the_crm_is_in_the_navigation_of_crm_users(client, acme, records):
+    sales = acme.member(desk_role="", crm_role="sales")
+    login(client, sales)
+    response = client.get(reverse("crm_home", kwargs={"portal": acme.org.portal}))
+    assert b'data-nav="crm"' in response.content
+    assert b"CRM Setup" not in response.content  # sales users do not configure
