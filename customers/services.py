@@ -484,7 +484,7 @@ def customer_field_save(*, actor: Membership, field: CustomerField) -> CustomerF
         field.full_clean(exclude=["org", "order"])
     except ValidationError as exc:
         errors.update({k: v for k, v in exc.message_dict.items() if k not in errors})
-    if not errors and not stored:
+    if not stored and field.key and "key" not in errors:
         clash = customer_fields(org, field.module, active_only=False).filter(key=field.key)
         if clash.exists():
             errors["key"] = _("Another field of these records has the key %(key)s.") % {
