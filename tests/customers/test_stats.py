@@ -59,6 +59,10 @@ def rate(t: Ticket, value: str, agent=None, minutes: float = 0, comment: str = "
 
 @pytest.fixture
 def data(acme):
+    return build_data(acme)
+
+
+def build_data(acme) -> dict:
     """Contact A (4 tickets) and B (1) of account X, a ticket of X without a contact, and
     contact C outside X. The answers are worked out in the tests' docstrings."""
     agent = acme.admin.user
