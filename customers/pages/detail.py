@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import pgettext_lazy
 
+from helpdesk.customvalues import display_value
 from helpdesk.http import query_text
 from helpdesk.tickets.models import StatusKind
 from helpdesk.tickets.services.access import visible_tickets
@@ -147,7 +148,14 @@ def render_record_page(
     keep = urlencode({k: request.GET[k] for k in LIST_PARAMS if request.GET.get(k)})
     can_edit = services.can(request.membership, "edit")
     editing = bool(form.errors) or (request.GET.get("edit") == "1" and can_edit)
+    custom = [
+        (field.label, display_value(field, (record.custom_fields or {}).get(field.key)))
+        for field in services.customer_fields(request.org, kind)
+    ]
+    links = record.contact_tags if kind == "contact" else record.account_tags
     context = {
+        "custom": custom,
+        "tags": sorted((link.tag.name for link in links.select_related("tag")), key=str.lower),
         "kind": kind,
         "record": record,
         kind: record,

@@ -38,6 +38,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
@@ -146,9 +147,10 @@ def _response_times(
     org: Organization, tickets: QuerySet[Ticket]
 ) -> tuple[float | None, float | None, int, int]:
     """(first response, response, tickets answered, turns answered) in one query."""
-    if tickets.query.is_empty():
+    try:
+        sql, params = tickets.order_by().values("id", "created_at").query.sql_with_params()
+    except EmptyResultSet:  # a member who may see no ticket at all (no department)
         return None, None, 0, 0
-    sql, params = tickets.order_by().values("id", "created_at").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
             RESPONSE_SQL.format(tickets=sql),

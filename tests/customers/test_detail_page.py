@@ -224,3 +224,21 @@ def test_cus02_viewing_does_not_grow_queries_with_the_list(
         ContactFactory(org=acme.org, last_name=f"More{n}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         alice_client.get(page, {"tab": "products"})
+
+
+def test_cus02_record_shows_tags_and_custom_fields(alice_client, acme):
+    """Item 7: the record panel shows the contact's tags and its custom fields' values."""
+    from customers import services
+    from customers.models import CustomerField
+
+    contact = ContactFactory(org=acme.org, last_name="Tagged")
+    services.contact_set_tags(actor=acme.admin, contact=contact, names=["VIP", "<b>x</b>"])
+    CustomerField.objects.create(
+        org=acme.org, module="contact", label="Plan", key="plan", type="text", order=1
+    )
+    Contact.objects.for_org(acme.org).filter(pk=contact.pk).update(custom_fields={"plan": "Gold"})
+    body = alice_client.get(url("contact_detail", acme, contact_id=contact.pk)).content.decode()
+    area = body.split('id="record-area"')[1]
+    assert '<span class="badge">VIP</span>' in area
+    assert "&lt;b&gt;x&lt;/b&gt;" in area
+    assert re.search(r"<dt>Plan</dt><dd>Gold</dd>", area)
