@@ -156,7 +156,7 @@ class Stage(models.TextChoices):
 PIPELINE = list(Stage.values)
 CLOSED_STAGES = (Stage.WON, Stage.LOST)
 # The probability a deal gets when nobody typed one (percent).
-STAGE_PROBABILITY = {
+STAGE_PROBABILITY: dict[str, int] = {
     Stage.QUALIFICATION: 10,
     Stage.NEEDS_ANALYSIS: 20,
     Stage.PROPOSAL: 50,

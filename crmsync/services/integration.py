@@ -29,6 +29,7 @@ from helpdesk.tenancy.permissions import ensure_app_admin
 
 from ..connector import DeskConnector, key_check, key_hash, key_new
 from ..models import CrmSettings, Currency, Integration, IntegrationKey
+from ..selectors import crm_settings, integration_of
 from .access import ensure_can, is_crm_admin
 
 State = Integration.State
@@ -335,8 +336,6 @@ def desk_invite(*, actor: Membership, integration: Integration, member: Membersh
 def desk_tab_url(actor: Membership) -> str | None:
     """Where the CRM's Desk tab leads this member (CRM-15), or None when it is not shown: no
     working integration, the tab turned off, or no desk account there."""
-    from ..selectors import crm_settings, integration_of
-
     integration = integration_of(actor.org)
     if integration is None or not crm_settings(actor.org).desk_tab:
         return None

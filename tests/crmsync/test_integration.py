@@ -262,3 +262,40 @@ def test_crm15_desk_tab_leads_to_the_other_organizations_desk(
     assert b'href="/globex/desk/dashboard/"' in page.content
     svc.key_revoke(actor=globex.admin, key=globex_key[0])
     assert b'data-testid="desk-tab"' not in client.get(url("crm_home", acme.org)).content
+
+
+# --- Sync settings (CRM-04..06 stored for the sync engine) -------------------------------------
+def test_crm06_product_departments_are_the_linked_desks(acme, globex, globex_key, cora):
+    integration = _connect(cora, globex, globex_key[1])
+    theirs = globex.department
+    with pytest.raises(ValidationError) as refused:
+        svc.integration_options(
+            actor=cora,
+            integration=integration,
+            direction="two_way",
+            match_secondary_email=True,
+            product_department_ids=[acme.department.pk],
+        )
+    assert "departments" in refused.value.message_dict
+    svc.integration_options(
+        actor=cora,
+        integration=integration,
+        direction="two_way",
+        match_secondary_email=True,
+        product_department_ids=[theirs.pk],
+    )
+    integration.refresh_from_db()
+    assert (
+        integration.direction,
+        integration.match_secondary_email,
+        integration.product_department_ids,
+    ) == ("two_way", True, [theirs.pk])
+    integration = _move(cora, integration, "enable")
+    with pytest.raises(ValidationError, match="Pause the sync"):
+        svc.integration_options(
+            actor=cora,
+            integration=integration,
+            direction="one_way",
+            match_secondary_email=False,
+            product_department_ids=[],
+        )

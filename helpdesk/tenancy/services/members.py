@@ -124,7 +124,7 @@ def member_invite_to_app(
     issued). A member without access to the app gets the role; a person who is not a member
     is invited (a seat is taken, the usual invitation link is mailed); a member who already
     has the app is refused. Returns the membership and the invitation, if one was made."""
-    if app not in ROLE_CHOICES or role not in ROLE_CHOICES[app].values:
+    if app not in App.values or role not in ROLE_CHOICES[App(app)].values:
         raise ValidationError({"role": _("Choose a valid role.")})
     email = User.objects.normalize_email(email or "").strip().lower()
     user = User.objects.filter(email__iexact=email).first()
