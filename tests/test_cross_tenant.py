@@ -204,6 +204,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         **_bpsettings_objects(tenant),
         **_sla_objects(tenant, department),
         **_crm_objects(tenant),
+        **_import_objects(tenant),
     }
 
 
@@ -268,6 +269,7 @@ def _snapshot(org) -> tuple:
         _bpsettings_rows(org),
         _sla_rows(org),
         _crm_rows(org),
+        _import_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
 
@@ -616,6 +618,32 @@ def _sla_rows(org) -> tuple:
             .order_by("pk")
             .values_list("pk", "level", "when", "offset_minutes", "template_id")
         ),
+    )
+
+
+def _import_objects(tenant) -> dict[str, int]:
+    """A previewed import of contacts (CUS-01), for the job and confirm URLs."""
+    from customers.imports.models import ImportJob
+
+    job = ImportJob.objects.create(
+        org=tenant.org,
+        kind="contacts",
+        file_name="secret.csv",
+        encoding="utf-8",
+        requested_by=tenant.admin.user,
+        total=1,
+    )
+    return {"import_job_id": job.pk}
+
+
+def _import_rows(org) -> tuple:
+    """Import jobs and the contacts an import would write (CUS-01)."""
+    from customers.imports.models import ImportJob
+    from customers.models import Contact
+
+    return (
+        list(ImportJob.objects.for_org(org).order_by("pk").values_list("pk", "status", "done")),
+        Contact.objects.for_org(org).count(),
     )
 
 
