@@ -353,3 +353,70 @@ PRODUCTS = [
 ]
 CHANNELS = ["email", "email", "email", "web", "web", "chat", "phone", "crm"]
 PRIORITIES = ["low", "medium", "medium", "medium", "high", "high", "urgent"]
+
+
+# --- CRM (CRM-01): a small pipeline for the sales user and the CRM admin -----------------------
+# (name, type, industry, owner)
+CRM_ACCOUNTS = [
+    ("株式会社さくら物流", "customer", "物流", "sales"),
+    ("Northwind Traders", "prospect", "Retail", "sales"),
+    ("青空ソフトウェア", "partner", "ソフトウェア", "crmadmin"),
+    ("Contoso Pharma", "customer", "Healthcare", "crmadmin"),
+]
+# (last name, first name, email, account, owner)
+CRM_CONTACTS = [
+    ("高橋", "美咲", "takahashi@sakura-logi.example", "株式会社さくら物流", "sales"),
+    ("伊藤", "大輔", "ito@sakura-logi.example", "株式会社さくら物流", "sales"),
+    ("Fuller", "Andrew", "andrew@northwind.example", "Northwind Traders", "sales"),
+    ("中村", "陽菜", "nakamura@aozora-soft.example", "青空ソフトウェア", "crmadmin"),
+    ("Lee", "Grace", "grace.lee@contoso-pharma.example", "Contoso Pharma", "crmadmin"),
+]
+# (name, account, stage, amount in yen, expected close in days, contact email)
+CRM_DEALS = [
+    (
+        "配送管理システム 年間契約",
+        "株式会社さくら物流",
+        "negotiation",
+        4_800_000,
+        14,
+        "takahashi@sakura-logi.example",
+    ),
+    (
+        "倉庫拠点の追加ライセンス",
+        "株式会社さくら物流",
+        "proposal",
+        1_200_000,
+        30,
+        "ito@sakura-logi.example",
+    ),
+    (
+        "Support desk roll-out",
+        "Northwind Traders",
+        "qualification",
+        2_500_000,
+        60,
+        "andrew@northwind.example",
+    ),
+    (
+        "共同販売パートナー契約",
+        "青空ソフトウェア",
+        "needs_analysis",
+        900_000,
+        45,
+        "nakamura@aozora-soft.example",
+    ),
+    (
+        "Help center for clinics",
+        "Contoso Pharma",
+        "won",
+        3_600_000,
+        -10,
+        "grace.lee@contoso-pharma.example",
+    ),
+]
+# (name, code, unit price in yen)
+CRM_PRODUCTS = [
+    ("Madoguchi Professional（年間）", "MDG-PRO-Y", 180_000),
+    ("Madoguchi Enterprise（年間）", "MDG-ENT-Y", 360_000),
+    ("導入支援パック", "MDG-ONBOARD", 500_000),
+]

@@ -70,3 +70,20 @@ def test_crm01_the_crm_is_in_the_navigation_of_crm_users(client, acme, records):
     response = client.get(reverse("crm_home", kwargs={"portal": acme.org.portal}))
     assert b'data-nav="crm"' in response.content
     assert b"CRM Setup" not in response.content  # sales users do not configure
+
+
+def test_crm01_demo_data_has_a_small_pipeline(db):
+    import io
+
+    from django.core.management import call_command
+
+    from crmsync.models import Integration
+    from helpdesk.tenancy.models import Organization
+
+    call_command("demo_data", stdout=io.StringIO())
+    call_command("demo_data", stdout=io.StringIO())  # idempotent
+    org = Organization.objects.get(portal="demo")
+    assert CrmAccount.objects.for_org(org).count() == 4
+    assert Deal.objects.for_org(org).filter(stage="won").count() == 1
+    assert DealContact.objects.for_org(org).count() == 5
+    assert Integration.objects.for_org(org).get().desk_org_id == org.pk

@@ -23,6 +23,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone, translation
 
+from crmsync.models import CrmAccount, CrmContact, CrmProduct, Deal, Integration
+from crmsync.services import integration as crm_integration
+from crmsync.services import records as crm_records
 from customers.models import Account, Contact, Product
 from helpdesk.tenancy.models import (
     BusinessInterval,
@@ -47,6 +50,10 @@ from ...content import (
     CONTACTS_JA,
     CONVERSATIONS_EN,
     CONVERSATIONS_JA,
+    CRM_ACCOUNTS,
+    CRM_CONTACTS,
+    CRM_DEALS,
+    CRM_PRODUCTS,
     DAYS,
     DEPARTMENTS,
     PASSWORD,
@@ -129,6 +136,7 @@ class Command(BaseCommand):
                 actor=owner, department=department, country="JP", year=year, language="ja"
             )
         self._desk(org, owner, departments, users)
+        self._crm(org, users)
         self._print(org)
 
     def _bilingual_statuses(self, owner: Membership, department: Department) -> None:
@@ -284,6 +292,58 @@ class Command(BaseCommand):
             .only("pk", "org_id", "subject", "description")
         ):
             search_index_update(ticket)
+
+    def _crm(self, org: Organization, users) -> None:
+        """A few CRM accounts, contacts, deals and products (CRM-01), owned by the sales user
+        and the CRM admin, and the CRM linked to the demo's own desk (CRM-02). Made once."""
+        if CrmAccount.objects.for_org(org).exists():
+            return
+        members = {
+            key: Membership.objects.select_related("org").get(org=org, user=users[key])
+            for key in ("crmadmin", "sales")
+        }
+        admin, sales = members["crmadmin"], members["sales"]
+        today = dt.date.today()
+        accounts = {}
+        for name, kind, industry, owner in CRM_ACCOUNTS:
+            accounts[name] = crm_records.account_save(
+                actor=admin,
+                account=CrmAccount(
+                    org=org, name=name, type=kind, industry=industry, owner=members[owner].user
+                ),
+            )
+        contacts = {}
+        for last, first, email, account, owner in CRM_CONTACTS:
+            contacts[email] = crm_records.contact_save(
+                actor=admin,
+                contact=CrmContact(
+                    org=org,
+                    last_name=last,
+                    first_name=first,
+                    email=email,
+                    account=accounts[account],
+                    owner=members[owner].user,
+                ),
+            )
+        for name, account, stage, amount, days, email in CRM_DEALS:
+            crm_records.deal_save(
+                actor=sales,
+                deal=Deal(
+                    org=org,
+                    name=name,
+                    account=accounts[account],
+                    stage=stage,
+                    amount=amount,
+                    expected_close=today + dt.timedelta(days=days),
+                ),
+                contacts=[contacts[email]],
+            )
+        for name, code, price in CRM_PRODUCTS:
+            crm_records.product_save(
+                actor=admin, product=CrmProduct(org=org, name=name, code=code, unit_price=price)
+            )
+        if not Integration.objects.for_org(org).exists():
+            crm_integration.integration_connect_own(actor=admin)
 
     def _print(self, org: Organization) -> None:
         url = f"{settings.SITE_URL}/{org.portal}/"
