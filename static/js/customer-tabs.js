@@ -5,7 +5,9 @@
   if (window.madoguchiCustomerTabs) return;
   window.madoguchiCustomerTabs = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var elt = event.detail.elt;
+    // detail.elt is the swap's target here; the form that asked is the request's element.
+    var config = event.detail.requestConfig;
+    var elt = config && config.elt;
     if (event.detail.xhr.status !== 400 || !elt || !elt.closest) return;
     if (!elt.closest("[data-swap-invalid]")) return;
     event.detail.shouldSwap = true;

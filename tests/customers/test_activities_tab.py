@@ -141,7 +141,9 @@ def test_cus05_rows_show_kind_owner_status_and_link(client, desk, world):
     login(client, desk.agent)
     body = html.unescape(client.get(tab_url("contact", desk.contact, view="all")).content.decode())
     ticket = world["overdue on ticket"].ticket
-    assert f'href="/acme/desk/tickets/{ticket.number}/">#{ticket.number}</a>' in body
+    assert (
+        f'href="/acme/desk/tickets/{ticket.number}/">#{ticket.number} Taro\'s printer</a>' in body
+    )
     assert "Call" in body and "Task" in body and "Completed" in body
     assert desk.agent.user.display_name in body
     assert f'href="/acme/customers/contacts/{desk.contact.pk}/">{desk.contact.name}</a>' in body
