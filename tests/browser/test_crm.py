@@ -111,3 +111,56 @@ def test_crm01_sales_user_creates_account_contact_and_deal(live_server, new_cont
     deal = Deal.objects.for_org(acme.org).get()
     assert (deal.owner_id, deal.probability, int(deal.amount)) == (sam.user_id, 50, 250000)
     assert CrmContact.objects.for_org(acme.org).get().account.name == "Initech <KK>"
+
+
+def _log_in(page, live_server, email: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_crm02_key_issued_at_one_desk_connects_another_organizations_crm(
+    live_server, new_context, static_errors
+):
+    """Globex's admin issues a key in Desk Setup; Acme's CRM admin connects with it, then
+    pauses and resumes the sync (CRM-02, CRM-07)."""
+    acme = _signup("Acme", "acme", "alice@acme.test")
+    _signup("Globex", "globex", "charlie@globex.test")
+    context = new_context()
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    static_errors.watch(page)
+    _log_in(page, live_server, "charlie@globex.test")
+    page.goto(f"{live_server.url}/globex/setup/crm-keys/")
+    page.get_by_label("Name").fill("Acme sales")
+    page.get_by_role("button", name="Issue key").click()
+    key = page.get_by_test_id("new-key").input_value()
+    assert key.startswith("mdk_")
+    _clean(page)
+    page.goto(f"{live_server.url}/globex/setup/crm-keys/")  # shown once: not on a new visit
+    expect(page.get_by_test_id("new-key")).to_have_count(0)
+    page.context.clear_cookies()
+
+    _log_in(page, live_server, "alice@acme.test")
+    page.goto(f"{live_server.url}/acme/crm/setup/")
+    _clean(page)
+    page.get_by_label("Portal name of the desk").fill("globex")
+    page.get_by_label("Email of an admin of that desk").fill("charlie@globex.test")
+    page.get_by_label("Integration key").fill(key[:-2] + "xx")
+    page.get_by_role("button", name="Connect that desk").click()
+    expect(page.locator(".has-error")).to_contain_text("not issued by the desk of /globex/")
+    _clean(page)
+    page.get_by_label("Integration key").fill(key)
+    page.get_by_role("button", name="Connect that desk").click()
+    expect(page.locator("main")).to_contain_text("The CRM is linked to the desk of /globex/.")
+    page.get_by_role("button", name="Enable sync").click()
+    page.get_by_role("button", name="Pause sync").click()
+    expect(page.locator("[data-state]")).to_have_text("Paused")
+    expect(page.get_by_role("button", name="Enable sync")).to_have_count(0)
+    _clean(page)
+    page.screenshot(path=str(ARTIFACTS / "crm-setup.png"), full_page=True)
+    from crmsync.models import Integration
+
+    assert Integration.objects.for_org(acme.org).get().state == "paused"

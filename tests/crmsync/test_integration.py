@@ -299,3 +299,32 @@ def test_crm06_product_departments_are_the_linked_desks(acme, globex, globex_key
             match_secondary_email=False,
             product_department_ids=[],
         )
+
+
+def test_crm02_crm03_through_the_pages_under_row_level_security(
+    client, acme, globex, globex_key, cora, sam, django_capture_on_commit_callbacks
+):
+    """The whole set-up as requests (each under its organization's RLS scope): connect to
+    Globex's desk, invite Sam there, see Sam among the mutual users once they joined."""
+    login(client, cora)
+    response = client.post(
+        url("crm:connect_other", acme.org),
+        {"portal": "globex", "admin_email": "Charlie@Globex.test", "key": globex_key[1]},
+    )
+    assert response.status_code == 302
+    assert Integration.objects.for_org(acme.org).get().desk_org_id == globex.org.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url("crm:invite", acme.org), {"member": sam.pk, "desk_role": "agent"}
+        )
+    assert response.status_code == 302
+    invited = Membership.objects.for_org(globex.org).get(user=sam.user)
+    assert (invited.status, invited.desk_role) == ("invited", "agent")
+    assert [m.to for m in mail.outbox] == [["sam@acme.test"]]
+    invited.status = "active"
+    invited.save()
+    page = client.get(url("crm:setup", acme.org))
+    assert b'data-mutual="sam@acme.test"' in page.content
+    assert b"/globex/" in page.content
+    response = client.post(url("crm:state", acme.org), {"action": "enable"})
+    assert Integration.objects.for_org(acme.org).get().state == "enabled"
