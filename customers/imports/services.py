@@ -881,6 +881,8 @@ def _run(job: ImportJob, key: str) -> dict[str, Any]:
     try:
         if membership is None:
             raise PermissionDenied(_("The member who started the import can no longer do it."))
+        if not job.file:
+            raise parsing.FileError(_("The uploaded file is no longer there: upload it again."))
         with job.file.open("rb") as handle:
             data = handle.read()
         sheet = read_file(membership.org, job.kind, data)

@@ -506,3 +506,25 @@ def test_cus01_another_organizations_or_members_job_is_404(alice_client, acme, g
     bob_client = login(client, bob)
     assert bob_client.get(url("import_job", acme, import_job_id=alices.pk)).status_code == 404
     assert bob_client.post(url("import_confirm", acme, import_job_id=alices.pk)).status_code == 404
+
+
+def test_cus01_a_job_whose_file_is_gone_fails_with_a_message_not_an_error(alice_client, acme):
+    job = ImportJob.objects.create(
+        org=acme.org,
+        kind="contacts",
+        file_name="gone.csv",
+        encoding="utf-8",
+        requested_by=acme.admin.user,
+        total=1,
+    )
+    response = confirm(alice_client, acme, job)
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert (job.status, job.error) == (
+        ImportStatus.FAILED,
+        "The uploaded file is no longer there: upload it again.",
+    )
+    # Confirming twice is refused with a message.
+    response = confirm(alice_client, acme, job)
+    assert response.status_code == 400
+    assert "already been confirmed" in text(response)
