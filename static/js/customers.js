@@ -45,6 +45,24 @@
     if (panel) panel.setAttribute("aria-labelledby", tab.id);
   });
 
+  // Moving to another record keeps the open tab: the list's links were written with the tab
+  // open when the list was drawn, so the request (and the address htmx pushes) takes the
+  // tab selected now; the links' own address follows too (open in a new browser tab).
+  function selectedTab() {
+    var tab = document.querySelector(".record-related [role=tab][aria-selected=true]");
+    return tab ? tab.dataset.tab : null;
+  }
+  function withTab(url, tab) {
+    return /([?&])tab=[^&]*/.test(url) ? url.replace(/([?&])tab=[^&]*/, "$1tab=" + tab) : url;
+  }
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    var tab = selectedTab();
+    if (!tab || !elt.dataset || !elt.dataset.record) return;
+    event.detail.path = withTab(event.detail.path, tab);
+    elt.setAttribute("href", withTab(elt.getAttribute("href"), tab));
+  });
+
   // The record changed: the list marks the new current one.
   document.addEventListener("htmx:afterSettle", function (event) {
     var area = document.getElementById("record-area");
