@@ -37,8 +37,8 @@ from .. import selectors, services
 from ..models import Account, Contact
 
 LIST_SIZE = 25
-# The filters the list panel keeps in the address while moving between records.
-LIST_PARAMS = ("q", "page")
+# The search and filters the list panel keeps in the address while moving between records.
+LIST_PARAMS = ("q", "owner", "tag", "page")
 
 
 @dataclass(frozen=True)
@@ -109,12 +109,24 @@ def _tab_content(request: HttpRequest, tab: dict[str, Any]) -> str | None:
     return response.content.decode(response.charset or "utf-8")
 
 
-def _list_rows(request: HttpRequest, kind: str):
+def _list_filters(request: HttpRequest) -> dict[str, str]:
+    """The list panel's filters from the address: owner ("me", "none" or a user id), tag."""
+    owner = query_text(request, "owner", 20)
+    if owner not in ("me", "none") and not owner.isdigit():
+        owner = ""
+    return {"owner": owner, "tag": query_text(request, "tag", 50)}
+
+
+def _list_rows(request: HttpRequest, kind: str, filters: dict[str, str]):
     query = query_text(request)
-    if kind == "contact":
-        rows = selectors.contacts_search(request.org, query=query)
-    else:
-        rows = selectors.accounts_search(request.org, query=query)
+    search = selectors.contacts_search if kind == "contact" else selectors.accounts_search
+    rows = search(
+        request.org,
+        query=query,
+        tag=filters["tag"],
+        owner=filters["owner"] or None,
+        user=request.user,
+    )
     return query, Paginator(rows, LIST_SIZE).get_page(request.GET.get("page"))
 
 
@@ -144,7 +156,8 @@ def render_record_page(
     tabs = tabs_for(request, kind, record)
     wanted = request.GET.get("tab", "")
     active = next((t for t in tabs if t["slug"] == wanted), tabs[0] if tabs else None)
-    query, page_obj = _list_rows(request, kind)
+    filters = _list_filters(request)
+    query, page_obj = _list_rows(request, kind, filters)
     keep = urlencode({k: request.GET[k] for k in LIST_PARAMS if request.GET.get(k)})
     can_edit = services.can(request.membership, "edit")
     editing = bool(form.errors) or (request.GET.get("edit") == "1" and can_edit)
@@ -166,6 +179,8 @@ def render_record_page(
         "tab_content": _tab_content(request, active) if active else None,
         "summary": ticket_summary(request, kind, record),
         "q": query,
+        "filters": filters,
+        "owners": selectors.desk_users(request.org).order_by("full_name", "email"),
         "page_obj": page_obj,
         "keep": keep,
         "can_edit": can_edit,

@@ -242,3 +242,24 @@ def test_cus02_record_shows_tags_and_custom_fields(alice_client, acme):
     assert '<span class="badge">VIP</span>' in area
     assert "&lt;b&gt;x&lt;/b&gt;" in area
     assert re.search(r"<dt>Plan</dt><dd>Gold</dd>", area)
+
+
+def test_cus02_list_panel_filters_by_owner_and_tag_and_keeps_them(alice_client, acme, bob):
+    """The list panel filters by owner (me, none, a member) and tag; moving to a record keeps
+    the filters in the address, so the list stays as filtered."""
+    from customers import services
+
+    mine = ContactFactory(org=acme.org, last_name="Mine", owner=acme.admin.user)
+    bobs = ContactFactory(org=acme.org, last_name="Bobs", owner=bob.user)
+    nobody = ContactFactory(org=acme.org, last_name="Nobody")
+    services.contact_set_tags(actor=acme.admin, contact=bobs, names=["VIP"])
+    page = url("contact_detail", acme, contact_id=mine.pk)
+    assert listed(alice_client.get(page, {"owner": "me"})) == [mine.pk]
+    assert listed(alice_client.get(page, {"owner": "none"})) == [nobody.pk]
+    assert listed(alice_client.get(page, {"owner": str(bob.user.pk)})) == [bobs.pk]
+    response = alice_client.get(page, {"tag": "vip"})
+    assert listed(response) == [bobs.pk]
+    assert '<span class="badge">VIP</span>' in response.content.decode()
+    assert "tag=vip" in response.content.decode()  # the links keep the filter
+    # An owner that is not one is ignored: every contact, by family name.
+    assert listed(alice_client.get(page, {"owner": "nonsense"})) == [bobs.pk, mine.pk, nobody.pk]
