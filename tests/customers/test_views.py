@@ -121,12 +121,14 @@ def page_urls(tenant, ids: dict) -> list[str]:
 
 
 def test_cus01_every_customers_url_is_covered_by_these_tests():
-    from customers.pages import urls_more
+    from customers.pages import urls_io, urls_more
     from customers.urls import urlpatterns
 
     # The activities and attachments tabs: tests/customers/test_activities_tab.py and
     # test_attachments.py (and the cross-tenant walker).
     tabs = {p.name for p in urls_more.urlpatterns}
+    # Import and export: tests/customers/test_import.py and test_export.py.
+    tabs |= {p.name for p in urls_io.urlpatterns}
     assert {p.name for p in urlpatterns} - tabs == {name for name, _key in PAGES}
 
 
