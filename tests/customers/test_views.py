@@ -121,7 +121,7 @@ def page_urls(tenant, ids: dict) -> list[str]:
 
 
 def test_cus01_every_customers_url_is_covered_by_these_tests():
-    from customers.pages import urls_io, urls_more
+    from customers.pages import urls_io, urls_more, urls_records
     from customers.urls import urlpatterns
 
     # The activities and attachments tabs: tests/customers/test_activities_tab.py and
@@ -129,6 +129,9 @@ def test_cus01_every_customers_url_is_covered_by_these_tests():
     tabs = {p.name for p in urls_more.urlpatterns}
     # Import and export: tests/customers/test_import.py and test_export.py.
     tabs |= {p.name for p in urls_io.urlpatterns}
+    # History, customer fields, tag suggestions: test_history.py, test_custom_fields.py and
+    # test_tags.py.
+    tabs |= {p.name for p in urls_records.urlpatterns}
     assert {p.name for p in urlpatterns} - tabs == {name for name, _key in PAGES}
 
 
