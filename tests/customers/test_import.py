@@ -528,3 +528,12 @@ def test_cus01_a_job_whose_file_is_gone_fails_with_a_message_not_an_error(alice_
     response = confirm(alice_client, acme, job)
     assert response.status_code == 400
     assert "already been confirmed" in text(response)
+
+
+def test_cus01_import_page_lists_the_columns_in_english_and_japanese(alice_client, acme):
+    response = alice_client.get(url("import", acme) + "?kind=accounts")
+    assert response.status_code == 200
+    page = text(response)
+    assert 'type="file"' in page and re.search(r'value="accounts"[^>]* checked', page)
+    for header in ("Last name", "姓", "メール", "電話", "会社名", "Owner email", "担当者メール"):
+        assert f">{header}<" in page
