@@ -5,8 +5,15 @@ Exactly once: the ledger rows are locked (`SELECT ... FOR UPDATE`), only those w
 `mail_sent_at` is empty are sent, and `mail_sent_at`, the recipients and the due rows'
 `fired_at` are written in that same transaction. A second task for the same rows (a re-claim
 after the claim timeout, a redelivered message) waits for the lock and then finds them sent.
-A worker killed after the mail server accepted a message but before the commit would send it
-again on the retry: the one window at-least-once delivery leaves, kept to one batch.
+Every lock the transaction needs (the ledger rows, then their due rows) is taken *before*
+anything is handed to the mail server, so after sending it writes only rows it holds: it
+cannot wait, deadlock or be chosen as a deadlock's victim once a message is out. (Before,
+the due rows were locked by the final UPDATE: a sweep re-claiming those rows held them and
+then waited on the updated ledger rows in its `INSERT ... ON CONFLICT`, PostgreSQL aborted
+the mail transaction, and the task's retry mailed its batch again: the duplicates of the
+benchmark's runs with re-claims.) A worker killed after the mail server accepted a message
+but before the commit would send it again on the retry: the one window at-least-once delivery
+leaves, kept to one batch.
 
 The mail is the level's mail template (helpdesk/tickets/mailtemplates), filled with the
 ticket's values and the SLA placeholders (target, level, due time, time left or overdue by) in
@@ -183,13 +190,39 @@ def escalation_mail_send(*, org_id: int, ledger_ids: Sequence[int]) -> int:
         )
         if not fired:
             return 0
-        sent, error = _send(org_id, fired)
+        dues = _lock_dues(org_id, fired)
+        sent, error = _send(org_id, fired, dues)
     if error is not None:
         raise error  # after the commit of the rows sent: the task's retry sends the rest
     return sent
 
 
-def _send(org_id: int, fired: list[EscalationFired]) -> tuple[int, Exception | None]:
+def _lock_dues(org_id: int, fired: list[EscalationFired]) -> dict[tuple[int, int], list[int]]:
+    """Lock the unfired due rows of the ledger rows (in id order, waiting for a sweep that
+    holds them), before any mail goes out; {(clock id, level): due row ids}."""
+    if not fired:
+        return {}
+    by_level: dict[int, set[int]] = {}
+    for f in fired:
+        by_level.setdefault(f.level, set()).add(f.clock_id)
+    pairs = Q()
+    for level, clock_ids in by_level.items():
+        pairs |= Q(level=level, clock_id__in=clock_ids)
+    found: dict[tuple[int, int], list[int]] = {}
+    for pk, clock_id, level in (
+        ClockDue.objects.for_org(org_id)
+        .filter(pairs, fired_at__isnull=True)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", "clock_id", "level")
+    ):
+        found.setdefault((clock_id, level), []).append(pk)
+    return found
+
+
+def _send(
+    org_id: int, fired: list[EscalationFired], dues: dict[tuple[int, int], list[int]]
+) -> tuple[int, Exception | None]:
     now = timezone.now()
     clocks = {
         c.pk: c for c in Clock.objects.for_org(org_id).filter(pk__in={f.clock_id for f in fired})
@@ -262,7 +295,7 @@ def _send(org_id: int, fired: list[EscalationFired]) -> tuple[int, Exception | N
         connection.close()
     if done:
         _mark_sent(org_id, done, now)
-        _confirm(org_id, done, clocks, now)
+        _confirm(org_id, done, clocks, dues, now)
     return sent_count, error
 
 
@@ -283,18 +316,22 @@ def _mark_sent(org_id: int, done: list[EscalationFired], now: dt.datetime) -> No
         )
 
 
-def _confirm(org_id: int, done: list[EscalationFired], clocks: dict, now: dt.datetime) -> None:
-    """Mark the due rows of the mailed escalations fired: the sweep no longer re-claims
-    them."""
-    by_level: dict[int, list[int]] = {}
+def _confirm(
+    org_id: int,
+    done: list[EscalationFired],
+    clocks: dict,
+    dues: dict[tuple[int, int], list[int]],
+    now: dt.datetime,
+) -> None:
+    """Mark the due rows of the mailed escalations fired (rows locked before sending, so this
+    waits for nobody): the sweep no longer re-claims them."""
+    ids: list[int] = []
     for f in done:
         clock = clocks.get(f.clock_id)
         if clock is not None and clock.cycle == f.cycle:
-            by_level.setdefault(f.level, []).append(f.clock_id)
-    for level, clock_ids in by_level.items():
-        ClockDue.objects.for_org(org_id).filter(
-            clock_id__in=clock_ids, level=level, fired_at__isnull=True
-        ).update(fired_at=now)
+            ids += dues.get((f.clock_id, f.level), ())
+    if ids:
+        ClockDue.objects.for_org(org_id).filter(pk__in=ids).update(fired_at=now)
 
 
 def _members(org_id: int, user_ids: set[int]) -> dict[int, Membership]:

@@ -39,6 +39,18 @@ def batch_size() -> int:
     return int(getattr(settings, "SLA_SWEEP_BATCH", 500))
 
 
+def mail_backoff(retries: int) -> int:
+    """Seconds before the next try of a failed send: 10 s, 40 s, 2.7 min, 11 min, 43 min."""
+    return 10 * 4**retries
+
+
+def queue_mail_retry(org_id: int, ledger_ids: list[int]) -> None:
+    """Give escalation mail that failed in the sweep's process to `escalation_mail_task`, in
+    `mail_backoff(0)` seconds (eager runs cannot wait: the claim timeout re-claims them)."""
+    if not current_app.conf.task_always_eager:
+        task("escalation_mail_task").apply_async((org_id, ledger_ids), countdown=mail_backoff(0))
+
+
 def _slot_key(second: int) -> str:
     return f"sla:wakeup:{second}"
 

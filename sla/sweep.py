@@ -1,5 +1,5 @@
 """The SLA sweep (BP-15, TKT-09; ARCHITECTURE "Time, SLAs and escalations"): fires the
-escalation levels that fell due, each exactly once, and hands their mail to a task.
+escalation levels that fell due, each exactly once, and sends their mail.
 
 How a due row (`ClockDue`) goes from due to done:
 1. **Find.** One cross-tenant read (`crosstenant.due_organizations`, the global partial index on
@@ -11,16 +11,20 @@ How a due row (`ClockDue`) goes from due to done:
    tickets are locked `FOR NO KEY UPDATE`: a reply or history row referencing the ticket (a
    foreign key's KEY SHARE lock) is not held up by the sweep. A due row whose
    clock stopped or paused meanwhile is deleted (it must not fire).
-3. **Fire.** Ledger rows (`EscalationFired`) go in with one `INSERT ... ON CONFLICT DO
-   NOTHING` on the unique key (organization, ticket, clock, cycle, level): only the rows this
-   sweep inserted raise the ticket's escalation level and write its history (through
-   `helpdesk.tickets.services.escalation`), so two sweeps racing fire once.
+3. **Fire.** Ledger rows (`EscalationFired`) go in with one `INSERT ... SELECT FROM unnest(...)
+   ON CONFLICT DO NOTHING RETURNING id` on the unique key (organization, ticket, clock,
+   cycle, level): only the rows this sweep inserted raise the clock's and the ticket's
+   escalation level and write its history (through `helpdesk.tickets.services.escalation`),
+   so two sweeps racing fire once. Keys that were not inserted (a re-claim, a level written
+   again by a re-plan) are read back by that unique key, never by scanning the ledger.
 4. **Hand off.** The due rows are marked claimed (`claimed_at`, `claim_token`) and, after
-   commit, `escalation_mail_task` gets the ledger ids. The mail step (`sla.mail`) locks the
-   ledger rows, sends only those whose `mail_sent_at` is empty, sets it and marks the due rows
-   fired in one transaction.
+   commit, the same process sends their mail (`_hand_off`, `sla.mail`): the mail transaction
+   locks the ledger rows and their due rows before anything is sent, sends only the rows
+   whose `mail_sent_at` is empty, sets it and marks the due rows fired. A sweep claims its
+   next batch once this one is mailed, so claims never run ahead of the mail. Mail the mail
+   server refused goes to `escalation_mail_task` (retries with back-off).
 5. **Re-claim.** A claimed row not marked fired within `SLA_CLAIM_TIMEOUT_SECONDS` (the worker
-   died between claiming and sending, or the task was lost) is claimable again: its ledger row
+   died between claiming and sending, or the hand-off was lost) is claimable again: its ledger row
    exists already, so nothing fires twice; its mail is handed off again unless it was sent.
 
 Wake-ups: the beat runs the sweep every `SLA_SWEEP_SECONDS`; each sweep also schedules one
@@ -48,16 +52,17 @@ from helpdesk.tenancy.rls import tenant_scope
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.services.escalation import Escalation, tickets_escalate
 
+from .mail import escalation_mail_send
 from .models import Clock, ClockDue, EscalationFired
-from .queue import batch_size, claim_timeout, schedule_wakeup, sweep_seconds, task
+from .queue import batch_size, claim_timeout, queue_mail_retry, schedule_wakeup, sweep_seconds
 
 logger = logging.getLogger(__name__)
 
 LABEL = "sla.ClockDue"
 
 
-# Ledger rows per mail task: one SMTP connection each.
-MAIL_CHUNK = 200
+# Ledger rows per mail transaction: one SMTP connection each.
+MAIL_CHUNK = 500
 # Organizations read per pass; a pass repeats while any organization filled its batch.
 ORGS_PER_PASS = 1000
 
@@ -141,15 +146,21 @@ def sweep_org(*, org_id: int, now: dt.datetime | None = None) -> SweepResult:
     return result
 
 
-def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
-    result = SweepResult()
-    dues = list(
+def _claim(org_id: int, now: dt.datetime) -> list[dict[str, Any]]:
+    """Lock up to a batch of the organization's claimable due rows, earliest first, skipping
+    rows another sweep or a mail task holds."""
+    return list(
         ClockDue.objects.for_org(org_id)
         .filter(_claimable(now), due_at__lte=now)
         .order_by("due_at")
         .select_for_update(skip_locked=True)
         .values("pk", "clock_id", "ticket_id", "level")[: batch_size()]
     )
+
+
+def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
+    result = SweepResult()
+    dues = _claim(org_id, now)
     result.claimed = len(dues)
     if not dues:
         return result
@@ -184,28 +195,33 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
         for due in ready
     ]
     inserted = _ledger_insert(org_id, keys, now)
-    ledger = _ledger_rows(org_id, keys, inserted)
+    # Keys already in the ledger: a re-claim, or a level a re-plan wrote again.
+    earlier = _ledger_rows(org_id, [k for k in keys if k not in inserted])
     # New escalations: the clock's level reached, the ticket's level and history.
-    new = [(key, ledger[key][0]) for key in keys if key in inserted]
+    new = [key for key in keys if key in inserted]
     result.fired = len(new)
-    _levels_reached(org_id, [(clock_id, level) for (_, clock_id, _, level), _ in new])
+    _levels_reached(org_id, [(clock_id, level) for (_, clock_id, _, level) in new])
     tickets_escalate(
         org_id=org_id,
         escalations=[
-            Escalation(ticket_id=t, level=lvl, target=clocks[c]["kind"])
-            for (t, c, _, lvl), _ in new
+            Escalation(ticket_id=t, level=lvl, target=clocks[c]["kind"]) for (t, c, _, lvl) in new
         ],
     )
     # Hand off what is not mailed yet; confirm what was mailed before a lost confirmation.
-    pending: list[tuple[int, int, dt.datetime | None]] = []
-    mailed: list[tuple[int, int, dt.datetime | None]] = []
+    pending: list[tuple[int, int]] = []
+    mailed: dict[dt.datetime, list[int]] = {}
     for due, key in zip(ready, keys, strict=True):
-        ledger_id, sent_at = ledger[key]
-        (pending if sent_at is None else mailed).append((due["pk"], ledger_id, sent_at))
-    if mailed:
-        for due_pk, _, sent_at in mailed:
-            ClockDue.objects.for_org(org_id).filter(pk=due_pk).update(fired_at=sent_at)
-        result.confirmed = len(mailed)
+        if key in inserted:
+            pending.append((due["pk"], inserted[key]))
+            continue
+        ledger_id, sent_at = earlier[key]
+        if sent_at is None:
+            pending.append((due["pk"], ledger_id))
+        else:
+            mailed.setdefault(sent_at, []).append(due["pk"])
+    for sent_at, pks in mailed.items():
+        ClockDue.objects.for_org(org_id).filter(pk__in=pks).update(fired_at=sent_at)
+        result.confirmed += len(pks)
     if pending:
         ClockDue.objects.for_org(org_id).filter(pk__in=[p[0] for p in pending]).update(
             claimed_at=now, claim_token=uuid.uuid4()
@@ -217,43 +233,50 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
     return result
 
 
-def _ledger_insert(
-    org_id: int, keys: list[tuple[int, int, int, int]], now: dt.datetime
-) -> set[tuple[int, int, int, int]]:
+Key = tuple[int, int, int, int]  # (ticket id, clock id, cycle, level): the ledger's unique key
+
+
+def _ledger_insert(org_id: int, keys: list[Key], now: dt.datetime) -> dict[Key, int]:
     """INSERT the ledger rows, skipping any whose unique key exists (another sweep fired it,
-    or this is a re-claim); returns the keys this statement inserted."""
+    or this is a re-claim); returns {key: ledger id} of the rows this statement inserted. A
+    key another transaction is inserting waits for it (the unique index), so of two racing
+    sweeps exactly one gets each key back."""
+    if not keys:
+        return {}
     table = EscalationFired._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, '[]'::jsonb)"] * len(keys))
-    params: list[Any] = []
-    for ticket_id, clock_id, cycle, level in keys:
-        params += [org_id, ticket_id, clock_id, cycle, level, now]
+    columns = list(zip(*keys, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (org_id, ticket_id, clock_id, cycle, level, fired_at,"  # noqa: S608 - our table's name
-            f" recipients) VALUES {values}"
+            " recipients)"
+            " SELECT %s, k.ticket_id, k.clock_id, k.cycle, k.level, %s, '[]'::jsonb"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::int[])"
+            " AS k (ticket_id, clock_id, cycle, level)"
             " ON CONFLICT (org_id, ticket_id, clock_id, cycle, level) DO NOTHING"
-            " RETURNING ticket_id, clock_id, cycle, level",
-            params,
+            " RETURNING id, ticket_id, clock_id, cycle, level",
+            [org_id, now, *[list(c) for c in columns]],
         )
-        return {tuple(row) for row in cursor.fetchall()}
+        return {tuple(row[1:]): row[0] for row in cursor.fetchall()}
 
 
-def _ledger_rows(
-    org_id: int, keys: list[tuple[int, int, int, int]], inserted: set
-) -> dict[tuple[int, int, int, int], tuple[int, dt.datetime | None]]:
-    """{key: (ledger id, mail_sent_at)} for every key (inserted now or before)."""
-    rows = (
-        EscalationFired.objects.for_org(org_id)
-        .filter(clock_id__in={k[1] for k in keys})
-        .values_list("pk", "ticket_id", "clock_id", "cycle", "level", "mail_sent_at")
-    )
-    wanted = set(keys)
-    found = {}
-    for pk, ticket_id, clock_id, cycle, level, sent_at in rows:
-        key = (ticket_id, clock_id, cycle, level)
-        if key in wanted:
-            found[key] = (pk, sent_at)
-    return found
+def _ledger_rows(org_id: int, keys: list[Key]) -> dict[Key, tuple[int, dt.datetime | None]]:
+    """{key: (ledger id, mail_sent_at)} of existing ledger rows, read by their unique key."""
+    if not keys:
+        return {}
+    table = EscalationFired._meta.db_table
+    columns = list(zip(*keys, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT f.id, f.ticket_id, f.clock_id, f.cycle, f.level, f.mail_sent_at"  # noqa: S608 - our table
+            f" FROM {table} f"
+            " JOIN unnest(%s::bigint[], %s::bigint[], %s::int[], %s::int[])"
+            " AS k (ticket_id, clock_id, cycle, level)"
+            " ON f.ticket_id = k.ticket_id AND f.clock_id = k.clock_id"
+            " AND f.cycle = k.cycle AND f.level = k.level"
+            " WHERE f.org_id = %s",
+            [*[list(c) for c in columns], org_id],
+        )
+        return {tuple(row[1:5]): (row[0], row[5]) for row in cursor.fetchall()}
 
 
 def _levels_reached(org_id: int, fired: Iterable[tuple[int, int]]) -> None:
@@ -271,6 +294,17 @@ def _levels_reached(org_id: int, fired: Iterable[tuple[int, int]]) -> None:
 
 
 def _hand_off(org_id: int, ledger_ids: list[int]) -> None:
-    """Queue the mail in chunks (one SMTP connection per task)."""
+    """Send the mail of a committed claim right away, in this process (`sla.mail`: its own
+    transaction locks the ledger rows and marks them sent): no queue round trip, and a sweep
+    claims its next batch only when this one is mailed, so claims never run ahead of the mail
+    (rows claimed long before they are mailed would time out and be claimed again). If the
+    mail server fails, `escalation_mail_task` takes over the rows not sent, with its retries;
+    if this process dies, the claim times out and the next sweep hands them off again."""
     for start in range(0, len(ledger_ids), MAIL_CHUNK):
-        task("escalation_mail_task").delay(org_id, ledger_ids[start : start + MAIL_CHUNK])
+        chunk = ledger_ids[start : start + MAIL_CHUNK]
+        try:
+            with tenant_scope(org_id):
+                escalation_mail_send(org_id=org_id, ledger_ids=chunk)
+        except Exception:  # the mail server refused or was unreachable: the task retries
+            logger.warning("escalation mail failed; queued for retry", exc_info=True)
+            queue_mail_retry(org_id, chunk)

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .queue import mail_backoff
+
 MAIL_MAX_RETRIES = 5
-
-
-def mail_backoff(retries: int) -> int:
-    """Seconds before the next try of a failed send: 10 s, 40 s, 2.7 min, 11 min, 43 min."""
-    return 10 * 4**retries
 
 
 @shared_task(ignore_result=True)
