@@ -44,19 +44,23 @@ def crm_admin(view):
 
 
 def _people(org, integration: Integration | None):
-    """CRM users split into mutual users (with a desk account there) and the others."""
+    """CRM users split three ways against the linked desk: mutual users (an active desk
+    account), invited there (a Desk role, not joined yet), and the others, whom an admin may
+    invite. With a problem (revoked key, deactivated ...) the desk is not asked at all."""
     members = list(selectors.crm_members(org))
     if integration is None or svc.integration_problem(integration):
-        return [], members, {}
+        return [], [], members
     desk = DeskConnector(integration).memberships([m.user_id for m in members])
-    mutual, others = [], []
+    mutual, invited, others = [], [], []
     for m in members:
         d = desk.get(m.user_id)
         if d is not None and d.is_active and (d.desk_role or d.is_account_admin):
             mutual.append((m, d))
+        elif d is not None and d.status == d.Status.INVITED and d.desk_role:
+            invited.append((m, d))
         else:
             others.append(m)
-    return mutual, others, desk
+    return mutual, invited, others
 
 
 def _page(request: HttpRequest, status: int = 200, **forms) -> HttpResponse:
@@ -72,13 +76,13 @@ def _page(request: HttpRequest, status: int = 200, **forms) -> HttpResponse:
         context["connect_form"] = forms.get("connect_form") or ConnectOtherForm()
     else:
         problem = svc.integration_problem(integration)
-        mutual, others, desk = _people(org, integration)
+        mutual, invited, others = _people(org, integration)
         candidate_ids = [m.pk for m in others]
         departments = DeskConnector(integration).departments() if not problem else []
         context.update(
             problem=problem,
             mutual=mutual,
-            pending={m.user_id: desk[m.user_id] for m in others if m.user_id in desk},
+            invited=invited,
             departments=dict(departments),
             options_form=forms.get("options_form")
             or OptionsForm(
@@ -221,7 +225,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     integration = _integration(request)
     if integration is None:
         return redirect("crm:setup", portal=request.org.portal)
-    _mutual, others, _desk = _people(request.org, integration)
+    _mutual, _invited, others = _people(request.org, integration)
     candidates = selectors.crm_members(request.org).filter(pk__in=[m.pk for m in others])
     form = InviteForm(request.POST, candidates=candidates)
     if form.is_valid():

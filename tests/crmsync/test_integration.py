@@ -321,6 +321,9 @@ def test_crm02_crm03_through_the_pages_under_row_level_security(
     invited = Membership.objects.for_org(globex.org).get(user=sam.user)
     assert (invited.status, invited.desk_role) == ("invited", "agent")
     assert [m.to for m in mail.outbox] == [["sam@acme.test"]]
+    page = client.get(url("crm:setup", acme.org))
+    assert b'data-invited="sam@acme.test"' in page.content
+    assert sam not in page.context["invite_form"].fields["member"].queryset
     invited.status = "active"
     invited.save()
     page = client.get(url("crm:setup", acme.org))
