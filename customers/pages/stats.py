@@ -45,11 +45,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Account, Contact
+from helpdesk.caching import cached
 from helpdesk.tenancy.models import Membership, Organization
 from helpdesk.tickets.helpcenter.models import Rating, RatingValue
 from helpdesk.tickets.models import Channel, StatusKind, Thread, Ticket
 from helpdesk.tickets.selectors import view_filter
-from helpdesk.tickets.services.access import visible_tickets
+from helpdesk.tickets.services.access import department_ids, visible_tickets
 
 CHANNELS = tuple(Channel.values)
 
@@ -221,6 +222,42 @@ def overview_stats(
         answered_turns=turns,
         computed_at=now,
     )
+
+
+# --- The figures, cached -------------------------------------------------------------------
+CACHE_SECONDS = 60
+
+VERSION_SQL = """
+SELECT (SELECT max(updated_at) FROM tickets_ticket WHERE org_id = %s),
+       (SELECT max(last_activity_at) FROM tickets_ticket WHERE org_id = %s),
+       (SELECT max(rated_at) FROM {ratings} WHERE org_id = %s)
+"""
+
+
+def _org_version(org: Organization) -> str:
+    """A stamp that changes whenever any ticket of the organization changes, gets a thread
+    entry or a rating: three reads of an index's first entry (`ticket_updated`,
+    `ticket_activity`, `rating_rated`), about a millisecond however many tickets there are."""
+    with connection.cursor() as cursor:
+        cursor.execute(VERSION_SQL.format(ratings=Rating._meta.db_table), [org.pk] * 3)
+        row = cursor.fetchone()
+    return "-".join(str(value.timestamp()) if value else "0" for value in row)
+
+
+def overview_stats_cached(membership: Membership, record: Contact | Account) -> OverviewStats:
+    """`overview_stats`, kept in the cache (like the dashboard's figures,
+    helpdesk.caching.cached) under a key holding what changes them: the record, the
+    departments the member sees, and the organization's stamp (`_org_version`), so a change to
+    any ticket, thread or rating is counted on the next view. What the stamp does not see (a
+    contact moving to another account) shows within CACHE_SECONDS."""
+    depts = department_ids(membership)
+    scope = "all" if depts is None else ",".join(map(str, sorted(depts)))
+    kind = "contact" if isinstance(record, Contact) else "account"
+    key = (
+        f"customer-stats:{membership.org_id}:{kind}:{record.pk}:{scope}:"
+        f"{_org_version(membership.org)}"
+    )
+    return cached(key, lambda: overview_stats(membership, record), fresh=CACHE_SECONDS)
 
 
 # --- How the figures read -------------------------------------------------------------------

@@ -169,67 +169,91 @@ def _name(last: str | None, first: str | None) -> str:
 
 def interactions_page(membership: Membership, record: Contact | Account, page: int = 1) -> Page:
     """Agents' replies and private comments, and the contacts' ratings, on the record's tickets,
-    newest first: one query (a UNION of the two kinds, each joined to its ticket, status,
-    author and contact), whatever the number of tickets."""
+    newest first. Three queries whatever the number of tickets: the page's keys (a UNION of
+    the two kinds' id and time, which the thread index answers alone), then the page's thread
+    entries and ratings with their ticket, status, author and contact."""
     org = membership.org
     ticket_ids = record_tickets(membership, record).values("pk")
-    common = {
+    threads = (
+        Thread.objects.for_org(org)
+        .filter(ticket_id__in=ticket_ids, kind__in=INTERACTION_KINDS)
+        .values("id", "created_at", entry_kind=F("kind"))
+    )
+    ratings = (
+        Rating.objects.for_org(org)
+        .filter(ticket_id__in=ticket_ids)
+        .values("id", "rated_at", entry_kind=Value(RATING, output_field=CharField()))
+    )
+    # In a UNION the columns go by position: both sides list the same ones in the same order.
+    union = threads.union(ratings, all=True).order_by("-created_at", "-entry_kind", "-id")
+    keys = _page(union, page)
+    thread_ids = [k["id"] for k in keys.rows if k["entry_kind"] != RATING]
+    rating_ids = [k["id"] for k in keys.rows if k["entry_kind"] == RATING]
+    ticket = {
         "number": F("ticket__number"),
         "subject": F("ticket__subject"),
         "status": F("ticket__status__name"),
         "status_kind": F("ticket__status_kind"),
     }
-    threads = (
-        Thread.objects.for_org(org)
-        .filter(ticket_id__in=ticket_ids, kind__in=INTERACTION_KINDS)
-        .values(
-            "id",
-            "created_at",
-            entry_kind=F("kind"),
-            **common,
-            agent_name=F("author__full_name"),
-            agent_email=F("author__email"),
-            last=F("ticket__contact__last_name"),
-            first=F("ticket__contact__first_name"),
-            rating=Value("", output_field=CharField()),
-            text=F("body"),
-        )
+    entries = (
+        {
+            row["id"]: row
+            for row in Thread.objects.for_org(org)
+            .filter(pk__in=thread_ids)
+            .values(
+                "id",
+                **ticket,
+                agent_name=F("author__full_name"),
+                agent_email=F("author__email"),
+                last=F("ticket__contact__last_name"),
+                first=F("ticket__contact__first_name"),
+                text=F("body"),
+            )
+        }
+        if thread_ids
+        else {}
     )
-    ratings = (
-        Rating.objects.for_org(org)
-        .filter(ticket_id__in=ticket_ids)
-        .values(
-            "id",
-            "rated_at",
-            entry_kind=Value(RATING, output_field=CharField()),
-            **common,
-            agent_name=F("agent__full_name"),
-            agent_email=F("agent__email"),
-            last=F("contact__last_name"),
-            first=F("contact__first_name"),
-            rating=F("value"),
-            text=F("comment"),
-        )
+    rated = (
+        {
+            row["id"]: row
+            for row in Rating.objects.for_org(org)
+            .filter(pk__in=rating_ids)
+            .values(
+                "id",
+                "value",
+                **ticket,
+                agent_name=F("agent__full_name"),
+                agent_email=F("agent__email"),
+                last=F("contact__last_name"),
+                first=F("contact__first_name"),
+                text=F("comment"),
+            )
+        }
+        if rating_ids
+        else {}
     )
-    # In a UNION the columns go by position: both sides list the same ones in the same order.
-    union = threads.union(ratings, all=True).order_by("-created_at", "-entry_kind", "-id")
-    result = _page(union, page)
-    result.rows = [
-        Interaction(
-            kind=row["entry_kind"],
-            at=row["created_at"],
-            number=row["number"],
-            subject=row["subject"],
-            status=row["status"],
-            status_kind=row["status_kind"],
-            agent=row["agent_name"] or row["agent_email"] or "",
-            contact=_name(row["last"], row["first"]),
-            rating=row["rating"],
-            text=row["text"],
+    rows = []
+    for key in keys.rows:
+        is_rating = key["entry_kind"] == RATING
+        row = (rated if is_rating else entries).get(key["id"])
+        if row is None:  # deleted between the two reads
+            continue
+        rows.append(
+            Interaction(
+                kind=key["entry_kind"],
+                at=key["created_at"],
+                number=row["number"],
+                subject=row["subject"],
+                status=row["status"],
+                status_kind=row["status_kind"],
+                agent=row["agent_name"] or row["agent_email"] or "",
+                contact=_name(row["last"], row["first"]),
+                rating=row["value"] if is_rating else "",
+                text=row["text"],
+            )
         )
-        for row in result.rows
-    ]
-    return result
+    keys.rows = rows
+    return keys
 
 
 # --- Time entries (CUS-08) ------------------------------------------------------------------

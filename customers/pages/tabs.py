@@ -31,7 +31,7 @@ from .. import services
 from ..forms import ProductLinkForm
 from ..models import Account, AccountProduct, Contact, ContactProduct, Product
 from . import tab_selectors as ts
-from .stats import channel_donut, duration_text, overview_stats
+from .stats import channel_donut, duration_text, overview_stats_cached
 
 # The page's own parameters (list panel search and page, open tab, inline edit): kept in the
 # links of a tab, never read by it.
@@ -126,7 +126,7 @@ def _render(
 # --- Overview (CUS-03) ----------------------------------------------------------------------
 def _overview(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
     record = _record(request, kind, record_id)
-    stats = overview_stats(request.membership, record)
+    stats = overview_stats_cached(request.membership, record)
     shown = _choice(request.GET.get("list"), OVERVIEW_LISTS, "all")
     links = TabLinks(request, kind, record, "overview")
     rows = ts.latest_ticket_rows(request.membership, record, view=shown, limit=OVERVIEW_LIST_SIZE)

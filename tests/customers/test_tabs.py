@@ -11,6 +11,7 @@ import html
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
@@ -106,6 +107,18 @@ def test_cus03_overview_shows_the_figures_and_the_donut(alice_client, acme, data
     assert sorted(numbers(response)) == sorted(t.number for t in data["tickets"][:4])
     on_hold = alice_client.get(tab_url(acme, "contact", "overview", data["a"].pk, list="on_hold"))
     assert numbers(on_hold) == [data["tickets"][2].number]
+
+
+def test_cus03_overview_figures_follow_a_change_at_once(alice_client, acme, data):
+    """The figures are cached, but under the organization's stamp: a new ticket counts on the
+    next view, and so does a rating."""
+    url = tab_url(acme, "contact", "overview", data["a"].pk)
+    assert 'data-stat="total">4<' in text(alice_client.get(url))
+    assert 'data-stat="total">4<' in text(alice_client.get(url))  # from the cache
+    make_ticket(acme, data["a"])
+    assert 'data-stat="total">5<' in text(alice_client.get(url))
+    rate(data["tickets"][0], "good", minutes=10_000)
+    assert 'data-stat="satisfaction">75%<' in text(alice_client.get(url))
 
 
 def test_cus03_overview_links_work_without_javascript(alice_client, acme, data):
@@ -386,6 +399,7 @@ def test_cus03_queries_do_not_grow_with_tickets(alice_client, acme, kind, tab):
         record = contact if kind == "contact" else account
         url = tab_url(acme, kind, tab, record.pk)
         alice_client.get(url)  # the session and the member's first reads
+        cache.clear()  # the overview's figures: counted cold
         with CaptureQueriesContext(connection) as queries:
             response = alice_client.get(url)
         assert response.status_code == 200
