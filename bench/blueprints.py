@@ -41,11 +41,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "madoguchi_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "madoguchi_bench")  # another: a private copy
 SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/madoguchi")
 BENCH_URL = SERVER_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
 BLUEPRINTS = 20
 PREFIX = "Bench blueprint"
+WARM_UP = 10  # transitions each worker completes before the measured run
 
 
 def setup_django() -> None:
@@ -295,10 +296,9 @@ def _worker(args) -> tuple[int, float, float]:
         for state_id in transition.sources.values_list("state_id", flat=True)
     }
     n = 0
-    _barrier.wait()  # every worker starts when all are ready (start-up is not counted)
-    backend, process = backend_cpu(connection), time.process_time()
-    deadline = time.time() + duration
-    while time.time() < deadline:
+
+    def one() -> None:
+        nonlocal n
         ticket = tickets[n % len(tickets)]
         n += 1
         instance = TicketBlueprint.objects.filter(org=admin.org, ticket=ticket).first()
@@ -309,6 +309,17 @@ def _worker(args) -> tuple[int, float, float]:
             membership=admin,
             expected_state=instance.state_id,
         )
+
+    # Warm up: the first transitions of a process import modules, compile the definitions,
+    # load the translations and connect to the broker; at a few per second and per worker
+    # they were most of the CPU counted (a long-running server pays them once).
+    for _ in range(WARM_UP):
+        one()
+    _barrier.wait()  # every worker starts when all are ready (start-up is not counted)
+    backend, process = backend_cpu(connection), time.process_time()
+    deadline = time.time() + duration
+    while time.time() < deadline:
+        one()
         done += 1
     used = time.process_time() - process, backend_cpu(connection) - backend
     connection.close()
@@ -349,6 +360,98 @@ def throughput(
         sum(r[1] for r in results) * 1000 / done,
         sum(r[2] for r in results) * 1000 / done,
     )
+
+
+def profile(org, department, admin, count: int, without_sla: bool = False) -> None:
+    """`count` transitions in this process under cProfile, then the statements one transition
+    runs with their time (what to make cheaper first)."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+
+    from blueprints import engine
+    from blueprints.models import TicketBlueprint, Transition
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_create
+
+    if without_sla:
+        _sla_off()
+    ids = list(
+        TicketBlueprint.objects.for_org(org)
+        .filter(blueprint__name=f"{PREFIX} {BLUEPRINTS - 1:02d}")
+        .order_by("pk")
+        .values_list("ticket_id", flat=True)[:10]
+    )
+    while len(ids) < 10:
+        ids.append(
+            ticket_create(
+                actor=admin,
+                data=TicketInput(subject="Bench blueprint ticket", department=department),
+            ).pk
+        )
+    tickets = list(Ticket.objects.filter(pk__in=ids))
+    leaving = {
+        state_id: transition
+        for transition in Transition.objects.filter(
+            org=org, blueprint__name=f"{PREFIX} {BLUEPRINTS - 1:02d}"
+        ).select_related("to_state__status")
+        for state_id in transition.sources.values_list("state_id", flat=True)
+    }
+
+    def one(n: int) -> None:
+        ticket = tickets[n % len(tickets)]
+        instance = TicketBlueprint.objects.filter(org=org, ticket=ticket).first()
+        engine.complete_transition(
+            ticket=ticket,
+            transition=leaving[instance.state_id],
+            membership=admin,
+            expected_state=instance.state_id,
+        )
+
+    for n in range(20):  # warm up
+        one(n)
+    backend, process, started = backend_cpu(connection), time.process_time(), time.perf_counter()
+    for n in range(count):
+        one(n)
+    print(
+        f"{count} transitions in one process: "
+        f"{(time.perf_counter() - started) * 1000 / count:.1f} ms wall each, CPU "
+        f"{(time.process_time() - process) * 1000 / count:.1f} ms Python + "
+        f"{(backend_cpu(connection) - backend) * 1000 / count:.1f} ms PostgreSQL"
+    )
+    profiler = cProfile.Profile(time.process_time)  # CPU, not waiting for the shared cores
+    backend, process, started = backend_cpu(connection), time.process_time(), time.perf_counter()
+    profiler.enable()
+    for n in range(count):
+        one(n)
+    profiler.disable()
+    wall = (time.perf_counter() - started) * 1000 / count
+    python = (time.process_time() - process) * 1000 / count
+    database = (backend_cpu(connection) - backend) * 1000 / count
+    print(
+        f"profiled {count} transitions: {wall:.1f} ms wall each, CPU {python:.1f} ms Python "
+        f"(under cProfile) + {database:.1f} ms PostgreSQL"
+    )
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(60)
+    stats.sort_stats("tottime").print_stats(30)
+    stats.sort_stats("cumulative").print_callees("complete_transition")
+    profiler.dump_stats(os.environ.get("BENCH_PROFILE_OUT", "/tmp/bench_blueprints.prof"))
+    statements: list[tuple[float, str]] = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.append(((time.perf_counter() - started) * 1000, sql))
+
+    with connection.execute_wrapper(timed):
+        one(count)
+    print(f"statements of one transition: {len(statements)}")
+    for ms, sql in statements:
+        print(f"  {ms:6.2f} ms  {' '.join(sql.split())[:200]}")
 
 
 def pages(org, department, samples: int) -> dict[str, tuple[float, float, int]]:
@@ -427,16 +530,35 @@ def main() -> None:
         action="store_true",
         help="also measure transitions/s with the SLA app's steps off in the workers",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only profile N transitions in this process (cProfile, statements with times)",
+    )
+    parser.add_argument(
+        "--transitions-only",
+        action="store_true",
+        help="measure only transitions per second (not the step's cost nor the pages)",
+    )
     args = parser.parse_args()
     setup_django()
     ensure_schema()
     org, department, admin = world()
+    if args.profile:
+        profile(org, department, admin, args.profile, args.without_sla)
+        return
     from helpdesk.tickets.models import Ticket
 
     print(
         f"data: {Ticket.objects.count():,} tickets; "
         f"{BLUEPRINTS} active blueprints in one department"
     )
+    runs = [("", False)] + ([(" without the SLA app's steps", True)] if args.without_sla else [])
+    if args.transitions_only:
+        transitions(org, department, admin, args, runs)
+        return
     cost = step_cost(org, department, admin, args.samples)
     for label, (without, with_step) in cost["ms"].items():
         print(
@@ -455,7 +577,10 @@ def main() -> None:
         )
     for label, (median, p95, count) in pages(org, department, args.samples).items():
         print(f"{label}: median {median:.1f} ms, p95 {p95:.1f} ms, {count} queries")
-    runs = [("", False)] + ([(" without the SLA app's steps", True)] if args.without_sla else [])
+    transitions(org, department, admin, args, runs)
+
+
+def transitions(org, department, admin, args, runs) -> None:
     for label, without_sla in runs:
         rate, python, database = throughput(
             org, department, admin, args.concurrency, args.duration, without_sla

@@ -31,6 +31,7 @@ from django.utils import translation
 from helpdesk.tickets import pipeline
 from helpdesk.tickets.conditions import ConditionError, parse, schema_for
 from helpdesk.tickets.conditions.parse import Condition
+from helpdesk.tickets.rules import version as settings_version
 
 from ..models import (
     Blueprint,
@@ -192,6 +193,29 @@ class Definitions:
                 self._active.setdefault(b.department_id, []).append(self.blueprints[b.pk])
         self._conditions: dict[tuple[Any, ...], Condition | None] = {}
         self._schemas: dict[tuple[Any, ...], Any] = {}
+        self._versions: dict[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def version_number(self, blueprint_id: int | None) -> int | None:
+        """The number of the blueprint's latest version (what tickets run under now), or None:
+        every blueprint's, read on first use (a saved version renews the token, `watch`)."""
+        if blueprint_id is None:
+            return None
+        if self._versions is None:
+            with self._lock:
+                if self._versions is None:
+                    from django.db.models import Max
+
+                    from ..versions.models import BlueprintVersion
+
+                    self._versions = dict(
+                        BlueprintVersion.objects.for_org(self.org_id)
+                        .order_by()
+                        .values("blueprint_id")
+                        .annotate(top=Max("number"))
+                        .values_list("blueprint_id", "top")
+                    )
+        return self._versions.get(blueprint_id)
 
     def active(self, department_id: int) -> list[Compiled]:
         """The department's active blueprints in list order (BP-21)."""
@@ -252,10 +276,14 @@ def current(org_id: int, token: Any = ..., *, fresh: bool = False) -> Definition
 # converts the values): it runs on every ticket update, transition and blueprint fragment, and
 # the ORM's statement building cost three times the query (0.85 against 2.6 ms of CPU).
 _COLUMNS = ", ".join(f'i."{f.column}"' for f in TicketBlueprint._meta.concrete_fields)
+# The pipeline's settings token (rules and SLA policies, `helpdesk.tickets.rules.version`)
+# comes with it too: inside a pipeline batch, the transition's pipeline then reads no token.
 _INSTANCE_SQL = (
     f"SELECT {_COLUMNS}, "  # noqa: S608 - the model's column names, no input
     "(SELECT v.token FROM blueprints_definitionversion v WHERE v.org_id = i.org_id)"
-    " AS definition_token"
+    " AS definition_token, "
+    + settings_version.TOKEN_SUBQUERY.format(org="i.org_id")
+    + " AS settings_token"
     " FROM blueprints_ticketblueprint i WHERE i.org_id = %s AND i.ticket_id = %s"
 )
 
@@ -264,6 +292,7 @@ def instance_for(ticket: Any) -> TicketBlueprint | None:
     """The ticket's blueprint instance, its blueprint and state taken from the compiled
     definitions (`instance.compiled`), whose token comes with it: one query."""
     for instance in TicketBlueprint.objects.raw(_INSTANCE_SQL, [ticket.org_id, ticket.pk]):
+        pipeline.seed(settings_version.token_key(ticket.org_id), instance.settings_token)
         attach(instance, current(ticket.org_id, instance.definition_token))
         return instance
     return None
@@ -291,12 +320,16 @@ def _settings_changed(sender: Any, instance: Any, raw: bool = False, **kwargs: A
 def watch() -> None:
     """Bump the version when a ticket status (its name and kind are compiled in) or a custom
     field (the condition schema) is saved or deleted: those are changed by the tickets app's
-    settings, which know nothing of blueprints. Connected at start-up (`hooks.connect`)."""
+    settings, which know nothing of blueprints; and when a blueprint version is kept (the
+    latest numbers are compiled in, `Definitions.version_number`), whichever service keeps
+    it. Connected at start-up (`hooks.connect`)."""
     from django.db.models.signals import post_delete, post_save
 
     from helpdesk.tickets.models import CustomField, TicketStatus
 
-    for model in (TicketStatus, CustomField):
+    from ..versions.models import BlueprintVersion
+
+    for model in (TicketStatus, CustomField, BlueprintVersion):
         post_save.connect(_settings_changed, sender=model, dispatch_uid=f"bp-defs-{model.__name__}")
         post_delete.connect(
             _settings_changed, sender=model, dispatch_uid=f"bp-defs-del-{model.__name__}"

@@ -23,7 +23,6 @@ from ..models import (
     TicketBlueprint,
     TransitionLog,
 )
-from ..versions.services import version_number
 from ..visits import state_visit
 from . import definitions
 from .common import _moving, close_windows  # noqa: F401
@@ -102,14 +101,14 @@ def enter(
         to_status_id=ticket.status_id,
         actor=actor,
         at=now,
-        data=_version_data(ticket.org_id, blueprint.pk),
+        data=_version_data(defs or definitions.current(ticket.org_id), blueprint.pk),
     )
     return instance
 
 
-def _version_data(org_id: int, blueprint_id: int) -> dict[str, Any]:
+def _version_data(defs: Definitions, blueprint_id: int) -> dict[str, Any]:
     """The version the ticket entered under, for its log (the blueprint panel names it)."""
-    number = version_number(org_id, blueprint_id)
+    number = defs.version_number(blueprint_id)
     return {} if number is None else {"version": number}
 
 
@@ -169,7 +168,8 @@ def blueprint_step(ctx: pipeline.Context) -> None:
         )
         if removed:
             continue  # an admin took the ticket out of it (BP-18): it does not come back
-        enter(ticket, compiled, now=ctx.now, actor=ctx.actor.user if ctx.actor else None)
+        actor = ctx.actor.user if ctx.actor else None
+        enter(ticket, compiled, now=ctx.now, actor=actor, defs=defs)
         return
 
 

@@ -33,7 +33,6 @@ from ..models import (
     TransitionLog,
     TransitionWindow,
 )
-from ..versions.services import version_number
 from ..visits import state_visit
 from . import definitions as compiled_definitions
 from .common import TransitionConflict, _moving, close_windows, lock_ticket
@@ -243,7 +242,9 @@ def complete_transition(
     so a member who lost a race is told rather than moving the ticket twice."""
     ensure_same_org(membership.org, ticket, transition)
     data = data or {}
-    with transaction.atomic():
+    # One batch: what the pipeline and the SLA listener read (their settings' token) is read
+    # once, with the ticket's instance; nothing changes settings inside a transition.
+    with transaction.atomic(), pipeline.batch():
         # Lock the row alone, then read it: a locking read joined to the status would drop
         # the row when the winner of a race changed its status (PostgreSQL re-checks the
         # join against the old status row).
@@ -306,7 +307,7 @@ def complete_transition(
         token = _moving.set(_moving.get() | {locked.pk})
         # One history row: the status change (and fields) naming the transition.
         named: dict[str, list[Any]] = {"transition": [from_state.status.name, transition.name]}
-        version = version_number(locked.org_id, instance.blueprint_id)
+        version = instance.definitions.version_number(instance.blueprint_id)  # type: ignore[attr-defined]
         if version is not None:  # the version it ran under (kept by every save)
             named["blueprint_version"] = ["", version]
         try:

@@ -99,6 +99,15 @@ def cached(key: Any, read: Callable[[], T]) -> T:
     return memo[key]
 
 
+def seed(key: Any, value: Any) -> None:
+    """Give the current `batch()` a value `cached(key, ...)` would read (a caller that read it
+    in a query it made anyway: the blueprint engine reads the settings token with the
+    ticket's instance). Nothing outside a batch."""
+    memo = _batch.get()
+    if memo is not None:
+        memo[key] = value
+
+
 def register(slot: str, step: Step) -> None:
     """Add `step` to `slot`, from the `ready()` of the app that owns it (the rules app for
     assignment, workflow and round robin; the SLA and blueprint apps for theirs). The same step
@@ -128,9 +137,22 @@ def run(
     now: dt.datetime | None = None,
 ) -> dict[str, list[Any]]:
     """Run every step on `ticket` (saved, inside the caller's transaction). Returns what the
-    rules changed, {field: [before, after]}."""
+    rules changed, {field: [before, after]}. One ticket's run, with the run of what its rules
+    changed, is a batch: its steps read their settings' version once."""
     if event not in ("create", "update"):
         raise ValueError(event)
+    with batch():
+        return _run(ticket, event=event, changes=changes, actor=actor, now=now)
+
+
+def _run(
+    ticket: Ticket,
+    *,
+    event: str,
+    changes: dict[str, list[Any]],
+    actor: Membership | None,
+    now: dt.datetime | None = None,
+) -> dict[str, list[Any]]:
     depth = _depth.get()
     if depth >= MAX_DEPTH:
         return {}
@@ -154,7 +176,7 @@ def run(
         # fields run once (at depth 1, whose own changes go no further).
         token = _depth.set(1)
         try:
-            again = run(ticket, event="update", changes=made, actor=actor, now=ctx.now)
+            again = _run(ticket, event="update", changes=made, actor=actor, now=ctx.now)
         finally:
             _depth.reset(token)
         for name, values in again.items():

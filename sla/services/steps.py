@@ -11,8 +11,8 @@
 * `state_visited`, a blueprint-visit listener (BP-15): entering a state with an SLA starts a
   state clock, leaving the state stops it (and its unfired escalations with it).
 
-Each reads its settings once per pipeline batch, and a ticket change that touches none of
-status, priority and department costs no query."""
+Each reads its settings once per process and settings version (`_policies`, `state_sla_for`),
+and a ticket change that touches none of status, priority and department costs no query."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 from blueprints.visits import Visit
 from helpdesk.tickets import pipeline
 from helpdesk.tickets.models import StatusKind, Thread, Ticket, TicketHistory
+from helpdesk.tickets.rules import version
 
 from ..models import Clock, ClockDue, EscalationLevel, SlaPolicy, StateSla, Target
 from .clocks import (
@@ -43,44 +44,60 @@ WATCHED = ("status", "priority", "department")
 _KEEP: Any = object()
 
 
-# --- Settings, read once per batch ----------------------------------------------------------------
-def policy_for(ticket: Ticket) -> SlaPolicy | None:
-    """The active policy of the ticket's department and priority, with its levels."""
-    org_id, department_id, priority = ticket.org_id, ticket.department_id, ticket.priority
-    return pipeline.cached(
-        ("sla-policy", org_id, department_id, priority),
-        lambda: (
+# --- Settings, read once per process and settings version -----------------------------------------
+# The organization's policies and state SLAs with their levels are read once per process and
+# renewed with the pipeline's settings version (`helpdesk.tickets.rules.version`: every save
+# and delete of a policy, a level or a state SLA renews it, `watch` below). The objects are
+# shared by every request of the process: read them, never change them.
+def _policies(org_id: int) -> dict[tuple[int, str], SlaPolicy]:
+    """The organization's active policies by (department, priority), with their levels."""
+
+    def read() -> dict[tuple[int, str], SlaPolicy]:
+        found: dict[tuple[int, str], SlaPolicy] = {}
+        for policy in (
             SlaPolicy.objects.for_org(org_id)
-            .filter(department_id=department_id, priority=priority, is_active=True)
+            .filter(is_active=True)
+            .order_by("pk")
             .prefetch_related(
                 Prefetch("levels", queryset=EscalationLevel.objects.for_org(org_id), to_attr="plan")
             )
-            .first()
-        ),
-    )
+        ):
+            found.setdefault((policy.department_id, policy.priority), policy)
+        return found
+
+    return version.settings(org_id, "sla-policies", read)
+
+
+def policy_for(ticket: Ticket) -> SlaPolicy | None:
+    """The active policy of the ticket's department and priority, with its levels."""
+    return _policies(ticket.org_id).get((ticket.department_id, ticket.priority))
 
 
 def state_sla_for(org_id: int, state_id: int) -> StateSla | None:
     """The SLA of a blueprint state, with its levels."""
-    return pipeline.cached(
-        ("sla-state", org_id, state_id),
-        lambda: (
-            StateSla.objects.for_org(org_id)
-            .filter(state_id=state_id)
+
+    def read() -> dict[int, StateSla]:
+        return {
+            sla.state_id: sla
+            for sla in StateSla.objects.for_org(org_id)
+            .order_by("pk")
             .prefetch_related(
                 Prefetch("levels", queryset=EscalationLevel.objects.for_org(org_id), to_attr="plan")
             )
-            .first()
-        ),
-    )
+        }
+
+    return version.settings(org_id, "sla-states", read).get(state_id)
 
 
 def _org_has_policies(org_id: int) -> bool:
-    """Whether the organization has any SLA policy (active or not): once per pipeline batch,
-    so a bulk update of an organization without policies reads nothing per ticket."""
-    return pipeline.cached(
-        ("sla-any-policy", org_id), lambda: SlaPolicy.objects.for_org(org_id).exists()
+    """Whether the organization has any SLA policy (active or not), so an organization
+    without policies reads nothing per ticket."""
+    return version.settings(
+        org_id, "sla-any-policy", lambda: SlaPolicy.objects.for_org(org_id).exists()
     )
+
+
+version.watch(SlaPolicy, EscalationLevel, StateSla)
 
 
 def _plan(owner: SlaPolicy | StateSla) -> list[EscalationLevel]:
@@ -217,15 +234,25 @@ def reply_recorded(row: TicketHistory) -> None:
 
 
 # --- Blueprint states (BP-15) -------------------------------------------------------------------
+# The ticket's open state clock (at most one), read on every blueprint transition. In SQL: the
+# ORM's building of the statement cost several times its running (bench/blueprints.py).
+_OPEN_STATE_CLOCK = (
+    "SELECT "  # noqa: S608 - the model's column names, no input
+    + ", ".join(f'"{f.column}"' for f in Clock._meta.concrete_fields)
+    + f" FROM {Clock._meta.db_table}"
+    " WHERE org_id = %s AND ticket_id = %s AND kind = %s AND stopped_at IS NULL"
+    " ORDER BY started_at, id LIMIT 1"
+)
+
+
 def state_visited(visit: Visit) -> None:
     """Leaving a state stops its clock (its unfired escalations go); entering a state with
     an SLA starts one."""
     ticket = visit.ticket
     if visit.left_id is not None:
-        clock = (
-            Clock.objects.for_org(ticket.org_id)
-            .filter(ticket_id=ticket.pk, kind=Target.STATE, stopped_at=None)
-            .first()
+        clock = next(
+            iter(Clock.objects.raw(_OPEN_STATE_CLOCK, [ticket.org_id, ticket.pk, Target.STATE])),
+            None,
         )
         if clock is not None:
             clock_stop(clock=clock, now=visit.at, owner_id=ticket.owner_id)

@@ -11,8 +11,11 @@ class RulesConfig(AppConfig):
         # The rules' steps of the TKT-09 pipeline, in the slots it declares.
         from helpdesk.tickets import pipeline
 
-        from . import steps
+        from . import steps, version
+        from .models import AssignmentRule, WorkflowRule
 
+        # What the steps cache per organization is renewed by every save and delete.
+        version.watch(AssignmentRule, WorkflowRule)
         pipeline.register("assignment", steps.assignment_step)
         pipeline.register("workflow", steps.workflow_step)
         pipeline.register("round_robin", steps.round_robin_step)

@@ -146,3 +146,20 @@ class AgentAvailability(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {'away' if self.is_away else 'available'}"
+
+
+class SettingsVersion(TenantModel):
+    """The version of what the pipeline's steps read on every ticket (TKT-09): the rules here
+    and the settings of the apps above (SLA policies, their levels, state SLAs). A fresh random
+    token is written in the transaction of every change of them (`version.bump`, from the
+    models' save and delete signals), and each process keeps what it read under the token
+    (`version.settings`), so a change reaches every process at once and a rolled-back one
+    leaves nothing behind (tokens never repeat)."""
+
+    token = models.UUIDField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org"], name="rules_settings_version_org")]
+
+    def __str__(self) -> str:
+        return f"{self.org_id}: {self.token}"

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 
 from helpdesk.tenancy.models import Department, DepartmentAgent, DeskRole, Membership, Team
 
@@ -19,6 +18,7 @@ from ..conditions import ConditionError, matches, parse, schema_for
 from ..conditions.schema import Schema
 from ..models import Ticket
 from ..pipeline import Context, cached
+from . import version
 from .changes import rule_change
 from .models import AgentAvailability, AssignmentRule, RoundRobin, Trigger, WorkflowRule
 
@@ -26,19 +26,16 @@ log = logging.getLogger(__name__)
 
 
 def _rules(model: Any, ticket: Ticket) -> list[Any]:
-    """The enabled rules that look at the ticket's department, in order (read once per
-    batch of tickets)."""
+    """The enabled rules that look at the ticket's department, in order. The organization's
+    enabled rules are read once per process and settings version (`version.settings`); the
+    rule objects are shared: read them, never change them."""
     org_id, department_id = ticket.org_id, ticket.department_id
-    return cached(
-        ("rules", model, org_id, department_id),
-        lambda: list(
-            model.objects.for_org(org_id)
-            .filter(is_enabled=True)
-            .filter(Q(department__isnull=True) | Q(department_id=department_id))
-            .select_related("department")
-            .order_by("order", "pk")
-        ),
+    enabled = version.settings(
+        org_id,
+        ("rules", model._meta.label),
+        lambda: list(model.objects.for_org(org_id).filter(is_enabled=True).order_by("order", "pk")),
     )
+    return [r for r in enabled if r.department_id is None or r.department_id == department_id]
 
 
 def _matches(rule: Any, ctx: Context, schemas: dict[int | None, Schema]) -> bool:
@@ -47,7 +44,7 @@ def _matches(rule: Any, ctx: Context, schemas: dict[int | None, Schema]) -> bool
     if key not in schemas:
         schemas[key] = cached(
             ("schema", ticket.org_id, key),
-            lambda: schema_for(ticket.org, department=rule.department),
+            lambda: schema_for(ticket.org, department=rule.department_id),
         )
     try:
         condition = parse(rule.condition, schema=schemas[key], org=ticket.org, check_refs=False)
@@ -162,6 +159,16 @@ def assignment_step(ctx: Context) -> None:
     schemas: dict[int | None, Schema] = {}
     for rule in _rules(AssignmentRule, ticket):
         if not _matches(rule, ctx, schemas):
+            continue
+        # The matching rule read afresh with what it points to: the cached one is shared, and
+        # its department, owner and team are read as they are now.
+        rule = (
+            AssignmentRule.objects.for_org(ticket.org_id)
+            .select_related("to_department", "to_owner", "to_team")
+            .filter(pk=rule.pk)
+            .first()
+        )
+        if rule is None:  # deleted since the version was read
             continue
         values: dict[str, Any] = {}
         department_id = rule.to_department_id or ticket.department_id
