@@ -46,6 +46,7 @@ def test_dep_menu_leads_to_layouts_hours_and_holidays(alice_client, acme, billin
         "Users",
         "Departments",
         "Layouts",
+        "Customer fields",  # CUS-01: contact and account fields (the customers pages)
         "Business hours",
         "Holidays",
         "Incoming email",
