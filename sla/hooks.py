@@ -13,9 +13,18 @@ def _templates_in_use(org_id: int, template_id: int) -> int:
     return EscalationLevel.objects.for_org(org_id).filter(template_id=template_id).count()
 
 
+def _schedule_changed(org_id: int, department_id: int) -> None:
+    """A department's business hours, holidays or time zone changed (after commit): its open
+    business-hours clocks are re-planned by a task, so the admin does not wait for them."""
+    from .tasks import sla_replan_task
+
+    sla_replan_task.delay(org_id, department_id=department_id)
+
+
 def connect() -> None:
     """Register the SLA steps into the registries below (idempotent)."""
     from blueprints.visits import visit_listen
+    from helpdesk.tenancy.selectors import schedule_listen
     from helpdesk.tickets import pipeline
     from helpdesk.tickets.mailtemplates import usage
     from helpdesk.tickets.services.history import history_listen
@@ -26,6 +35,7 @@ def connect() -> None:
     history_listen(steps.reply_recorded)
     visit_listen(steps.state_visited)
     usage.register("sla", _templates_in_use)
+    schedule_listen(_schedule_changed)
     from . import summaries  # the SLA column of a blueprint's states in Setup (SETUP)
 
     summaries.connect()

@@ -38,14 +38,18 @@ def escalation_mail_task(self, org_id: int, ledger_ids: list[int]) -> int:
 
 @shared_task(ignore_result=True)
 def sla_replan_task(
-    org_id: int, policy_id: int | None = None, state_sla_id: int | None = None
+    org_id: int,
+    policy_id: int | None = None,
+    state_sla_id: int | None = None,
+    department_id: int | None = None,
 ) -> int:
-    """Re-plan the open clocks of a policy or state SLA whose settings changed (CORE's
+    """Re-plan the open clocks of a policy or state SLA whose settings changed, or of a
+    department whose schedule changed (CORE's
     `replan_policy` / `replan_state_sla`, batches of 1,000 in their own transactions): the
     settings page enqueues it after commit rather than making the admin wait. A policy or
     SLA deleted meanwhile has nothing left to re-plan (its deletion stopped its clocks)."""
     from .models import SlaPolicy, StateSla
-    from .services.clocks import replan_policy, replan_state_sla
+    from .services.clocks import replan_department, replan_policy, replan_state_sla
 
     if policy_id is not None:
         policy = SlaPolicy.objects.for_org(org_id).filter(pk=policy_id).first()
@@ -53,4 +57,6 @@ def sla_replan_task(
     if state_sla_id is not None:
         state_sla = StateSla.objects.for_org(org_id).filter(pk=state_sla_id).first()
         return replan_state_sla(state_sla) if state_sla is not None else 0
+    if department_id is not None:  # the department's business hours or holidays changed
+        return replan_department(org_id, department_id)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
 from django.db.models import QuerySet
@@ -51,10 +51,25 @@ def _schedule_token(org_id: int, department_id: int) -> object:
     return token
 
 
+# Apps above tenancy that keep times computed under a schedule (the SLA clocks) register here
+# to hear of a change: a registry, so tenancy imports none of them.
+_schedule_listeners: list[Callable[[int, int], None]] = []
+
+
+def schedule_listen(listener: Callable[[int, int], None]) -> None:
+    """Call `listener(org_id, department_id)` after a department's schedule changed
+    (idempotent per listener)."""
+    if listener not in _schedule_listeners:
+        _schedule_listeners.append(listener)
+
+
 def department_schedule_changed(org_id: int, department_id: int) -> None:
-    """Tell every process that the department's schedule changed (call after commit)."""
+    """Tell every process that the department's schedule changed (call after commit), and the
+    listeners (the SLA app re-plans its business-hours clocks)."""
     _schedules.pop((org_id, department_id), None)
     cache.set(_schedule_token_key(org_id, department_id), time.time_ns(), SCHEDULE_TOKEN_TIMEOUT)
+    for listener in _schedule_listeners:
+        listener(org_id, department_id)
 
 
 def _schedule_from_database(org_id: int, department_id: int) -> Schedule:

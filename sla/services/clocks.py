@@ -374,6 +374,41 @@ def replan_state_sla(state_sla: StateSla, *, removed: bool = False) -> int:
             done += len(clocks)
 
 
+def replan_department(org_id: int, department_id: int) -> int:
+    """Re-plan the open business-hours clocks of a department after its schedule changed
+    (business hours, holidays or time zone; called by the task the schedule listener
+    enqueues): each clock's due time is computed again from its start under the new schedule,
+    and its levels' due rows with it. Calendar-time clocks are not touched. In batches of
+    REPLAN_BATCH, each in its own transaction. Returns the clocks re-planned."""
+    done = after = 0
+    levels_cache: dict[tuple[str, int | None, int | None], tuple[LevelPlan, ...]] = {}
+    while True:
+        with transaction.atomic():
+            clocks = list(
+                Clock.objects.for_org(org_id)
+                .filter(
+                    department_id=department_id,
+                    business_hours=True,
+                    stopped_at=None,
+                    pk__gt=after,
+                )
+                .order_by("pk")[:REPLAN_BATCH]
+            )
+            if not clocks:
+                return done
+            after = clocks[-1].pk
+            groups: dict[tuple[str, int | None, int | None], list[Clock]] = {}
+            for clock in clocks:
+                clock.due_at = planned_due(clock, _schedule_of(clock))
+                owner = (clock.kind, clock.policy_id, clock.state_sla_id)
+                if owner not in levels_cache:
+                    levels_cache[owner] = level_plans(_levels_of_clock(clock), clock.kind)
+                groups.setdefault(owner, []).append(clock)
+            for (kind, _policy, _state_sla), group in groups.items():
+                _apply_batch(org_id, group, [], {kind: levels_cache[(kind, _policy, _state_sla)]})
+            done += len(clocks)
+
+
 def _apply_batch(
     org_id: int,
     keep: list[Clock],
