@@ -14,7 +14,9 @@ alone, whatever the channel (ticket form, later mail, chat and the CRM sync).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -107,6 +109,51 @@ def _check_owner(org: Organization, owner_id: int | None, stored: dict, errors: 
         and not (owner_candidates(org).filter(pk=owner_id).exists())
     ):
         errors["owner"] = _("Choose a user of this organization with Desk access.")
+
+
+# --- Change listeners (the CRM sync, CRM-04) -------------------------------------------------
+# Apps above customers (crmsync) learn of each saved contact, account or product through this
+# registry, inside the saving transaction, without customers importing them: a listener gets
+# (kind "contact" | "account" | "product", the saved record, the names of the fields that
+# changed (all for a new record), the change's origin). The origin is "" for a person's change
+# and whatever `change_origin` set for a change applied by a sync, which must not echo it back.
+RecordChangeListener = Callable[[str, TenantModel, list[str], str], None]
+_change_listeners: list[RecordChangeListener] = []
+_change_origin: ContextVar[str] = ContextVar("customers_change_origin", default="")
+
+
+def record_change_listen(listener: RecordChangeListener) -> None:
+    """Call `listener` for every contact, account and product saved (registered once)."""
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+
+
+@contextmanager
+def change_origin(origin: str) -> Iterator[None]:
+    """Mark the changes made in this block as coming from `origin` (e.g. "crmsync")."""
+    token = _change_origin.set(origin)
+    try:
+        yield
+    finally:
+        _change_origin.reset(token)
+
+
+def _changed(kind: str, record: TenantModel, stored: Mapping[str, Any], fields: Sequence[str]):
+    """Tell the listeners which of `fields` changed (all of them for a new record)."""
+    if not _change_listeners:
+        return
+    if stored:
+        fks = ("account", "owner", "department")
+        changed = [
+            f for f in fields if stored.get(f) != getattr(record, f + "_id" if f in fks else f)
+        ]
+    else:
+        changed = list(fields)
+    if not changed:
+        return
+    origin = _change_origin.get()
+    for listener in _change_listeners:
+        listener(kind, record, changed, origin)
 
 
 # --- History (CUS-04) ----------------------------------------------------------------------
@@ -590,6 +637,7 @@ CONTACT_TRACKED = (
     "description",
 )
 ACCOUNT_TRACKED = ("name", "email", "phone", "website", "owner", "description")
+PRODUCT_TRACKED = ("name", "code", "department", "description", "is_active")
 
 
 def _full_clean(record: TenantModel, errors: dict[str, Any]) -> None:
@@ -691,6 +739,7 @@ def contact_get_or_create_by_email(
         ip,
         org=org,
     )
+    _changed("contact", contact, {}, CONTACT_TRACKED)
     return contact, True
 
 
@@ -740,6 +789,7 @@ def contact_save(
         raise ValidationError(errors)
     contact.save()
     _record_history(actor, contact, stored, CONTACT_TRACKED, definitions, ip)
+    _changed("contact", contact, stored, CONTACT_TRACKED)
     if names is not None:
         _set_tags(actor, contact, names, ip)
     return contact
@@ -809,6 +859,7 @@ def account_save(
         raise ValidationError(errors)
     account.save()
     _record_history(actor, account, stored, ACCOUNT_TRACKED, definitions, ip)
+    _changed("account", account, stored, ACCOUNT_TRACKED)
     if names is not None:
         _set_tags(actor, account, names, ip)
     return account
@@ -844,7 +895,7 @@ def product_save(*, actor: Membership, product: Product) -> Product:
     per organization, case-insensitively; a blank code is allowed for any number."""
     ensure_can(actor, "configure")
     org = actor.org
-    _stored(Product, org, product)
+    stored = _stored(Product, org, product, *PRODUCT_TRACKED)
     product.org = org
     product.name = product.name.strip()
     product.code = product.code.strip()
@@ -869,6 +920,7 @@ def product_save(*, actor: Membership, product: Product) -> Product:
             product.save()
     except IntegrityError as exc:  # the unique index, should a writer bypass this service
         raise ValidationError({"code": _("This product code is already used.")}) from exc
+    _changed("product", product, stored, PRODUCT_TRACKED)
     return product
 
 
