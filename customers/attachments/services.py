@@ -25,7 +25,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from customers import services as customer_services
-from customers.models import Account, Contact
+from customers.models import Account, Contact, HistoryAction, RecordKind
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership
 
@@ -78,11 +78,9 @@ def may_delete(actor: Membership, item: CustomerNote | CustomerFile) -> bool:
 def _history(
     actor: Membership, record: Contact | Account, action: str, changes: dict, ip: str | None
 ) -> None:
-    """The record's history (CUS-04), when the customers' history is there to write to."""
-    history_add = getattr(customer_services, "history_add", None)
-    if history_add is not None:
-        kind = "contact" if isinstance(record, Contact) else "account"
-        history_add(actor, kind, record, action, changes=changes, ip=ip)
+    """One entry in the record's history (CUS-04), in the same transaction."""
+    kind = RecordKind.CONTACT if isinstance(record, Contact) else RecordKind.ACCOUNT
+    customer_services.history_add(actor, kind, record, action, changes=changes, ip=ip)
 
 
 def _store(
@@ -160,10 +158,10 @@ def attachment_add(
                 note.contact, note.account = contact, account
                 note.full_clean()
                 note.save()
-                _history(actor, record, "note_added", {"note": [None, text]}, ip)
+                _history(actor, record, HistoryAction.NOTE_ADDED, {"note": [None, text]}, ip)
             _store(actor=actor, record=record, note=note, files=files, saved=stored)
             for item in stored:
-                _history(actor, record, "file_added", {"file": [None, item.name]}, ip)
+                _history(actor, record, HistoryAction.FILE_ADDED, {"file": [None, item.name]}, ip)
     except BaseException:
         _remove_stored(stored)
         raise
@@ -191,9 +189,9 @@ def note_delete(*, actor: Membership, note: CustomerNote, ip: str | None = None)
     _ensure_may_delete(actor, note)
     record = note.contact or note.account
     files = list(CustomerFile.objects.for_org(actor.org).filter(note=note))
-    _history(actor, record, "note_deleted", {"note": [note.text, None]}, ip)
+    _history(actor, record, HistoryAction.NOTE_DELETED, {"note": [note.text, None]}, ip)
     for item in files:
-        _history(actor, record, "file_deleted", {"file": [item.name, None]}, ip)
+        _history(actor, record, HistoryAction.FILE_DELETED, {"file": [item.name, None]}, ip)
     if files:
         _delete_files_on_commit([f.file.name for f in files], files[0].file.storage)
     note.delete()
@@ -203,6 +201,6 @@ def note_delete(*, actor: Membership, note: CustomerNote, ip: str | None = None)
 def file_delete(*, actor: Membership, item: CustomerFile, ip: str | None = None) -> None:
     _ensure_may_delete(actor, item)
     record = item.contact or item.account
-    _history(actor, record, "file_deleted", {"file": [item.name, None]}, ip)
+    _history(actor, record, HistoryAction.FILE_DELETED, {"file": [item.name, None]}, ip)
     _delete_files_on_commit([item.file.name], item.file.storage)
     item.delete()

@@ -233,3 +233,51 @@ def test_cus11_service_refuses_another_organizations_record(acme, globex, bob):
     with pytest.raises(OtherOrganizationError):
         attachment_add(actor=bob, contact=theirs, text="x")
     assert not CustomerNote.objects.for_org(globex.org).exists()
+
+
+def test_cus11_cus04_notes_and_files_are_written_to_the_records_history(
+    client, acme, bob, contact, account
+):
+    from customers.models import CustomerHistory
+
+    login(client, bob)
+    client.post(
+        tab_url("contact", contact),
+        {"text": "Called back", "files": [upload()]},
+        REMOTE_ADDR="203.0.113.9",
+    )
+    entries = CustomerHistory.objects.for_org(acme.org).filter(kind="contact", record_id=contact.pk)
+    rows = sorted(entries.values_list("action", "changes", "actor_id", "ip_address"))
+    assert rows == [
+        ("file_added", {"file": [None, "contract.pdf"]}, bob.user.pk, "203.0.113.9"),
+        ("note_added", {"note": [None, "Called back"]}, bob.user.pk, "203.0.113.9"),
+    ]
+    note = CustomerNote.objects.for_org(acme.org).get()
+    client.post(
+        reverse("customers:customer_note_delete", kwargs={"portal": "acme", "note_id": note.pk})
+    )
+    deleted = sorted(entries.filter(action__endswith="deleted").values_list("action", "changes"))
+    assert deleted == [
+        ("file_deleted", {"file": ["contract.pdf", None]}),
+        ("note_deleted", {"note": ["Called back", None]}),
+    ]
+    attachment_add(actor=bob, account=account, files=[upload("a.txt", b"a")])
+    on_account = CustomerHistory.objects.for_org(acme.org).filter(kind="account")
+    assert list(on_account.values_list("record_id", "action")) == [(account.pk, "file_added")]
+
+
+def test_cus11_the_tab_is_a_fixed_number_of_queries(
+    client, acme, bob, contact, django_assert_max_num_queries
+):
+    login(client, bob)
+    attachment_add(actor=bob, contact=contact, text="first", files=[upload()])
+    client.get(tab_url("contact", contact))
+    with django_assert_max_num_queries(30) as few:
+        client.get(tab_url("contact", contact))
+    for n in range(8):
+        attachment_add(
+            actor=bob, contact=contact, text=f"note {n}", files=[upload(), upload("b.txt", b"b")]
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(tab_url("contact", contact))
+    assert response.content.decode().count('data-note="') == 9
