@@ -49,8 +49,11 @@ from django.utils import timezone
 
 from helpdesk.tenancy import crosstenant
 from helpdesk.tenancy.rls import tenant_scope
-from helpdesk.tickets.models import Ticket
-from helpdesk.tickets.services.escalation import Escalation, tickets_escalate
+from helpdesk.tickets.services.escalation import (
+    Escalation,
+    tickets_escalate,
+    tickets_lock_for_escalation,
+)
 
 from .mail import escalation_mail_send
 from .models import Clock, ClockDue, EscalationFired
@@ -100,9 +103,11 @@ def _claimable(now: dt.datetime) -> Q:
 
 
 def sweep(*, budget_seconds: float = 20.0, wake: bool = True) -> SweepResult:
-    """Fire everything due now, organization by organization, repeating while batches come
-    back full (within `budget_seconds`: the next beat or wake-up goes on), then schedule an
-    exact-time wake-up for the earliest row due before the next beat."""
+    """Fire everything due now, organization by organization, and again while a pass fired
+    anything (a full batch left rows behind, or rows fell due while it ran: under a steady
+    stream of due rows a sweep keeps going instead of waiting for the next wake-up), within
+    `budget_seconds` (the next beat or wake-up goes on); then schedule an exact-time wake-up
+    for the earliest row due before the next beat."""
     started = time.monotonic()
     total = SweepResult()
     while True:
@@ -111,14 +116,21 @@ def sweep(*, budget_seconds: float = 20.0, wake: bool = True) -> SweepResult:
         orgs = crosstenant.due_organizations(
             LABEL, due=_claimable(now) & Q(due_at__lte=horizon), limit=ORGS_PER_PASS
         )
-        full = False
+        progressed = False
         for org_id, first in orgs:
             if first > now:
                 continue
             result = sweep_org(org_id=org_id, now=now)
             total.add(result)
-            full = full or result.claimed >= batch_size()
-        if not full or time.monotonic() - started > budget_seconds:
+            # A full batch left rows behind; fired, dropped or confirmed rows are progress.
+            # Rows skipped (their ticket or clock locked) wait for the next sweep, and rows
+            # re-claimed only (handed off again) are not claimed twice by one sweep.
+            progressed = (
+                progressed
+                or result.claimed >= batch_size()
+                or result.fired + result.dropped + result.confirmed > 0
+            )
+        if not progressed or time.monotonic() - started > budget_seconds:
             break
     if wake:
         total.wakeup = next_due()
@@ -171,16 +183,11 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
         .select_for_update(skip_locked=True, no_key=True)
         .values("pk", "ticket_id", "kind", "cycle", "stopped_at", "paused_at")
     }
-    ticket_ids = set(
-        Ticket.objects.for_org(org_id)
-        .filter(pk__in={d["ticket_id"] for d in dues})
-        .select_for_update(skip_locked=True, no_key=True, of=("self",))
-        .values_list("pk", flat=True)
-    )
+    levels = tickets_lock_for_escalation(org_id=org_id, ticket_ids={d["ticket_id"] for d in dues})
     stale, ready = [], []
     for due in dues:
         clock = clocks.get(due["clock_id"])
-        if clock is None or due["ticket_id"] not in ticket_ids:
+        if clock is None or due["ticket_id"] not in levels:
             result.skipped += 1  # locked by a change in progress: the next sweep sees it
         elif clock["stopped_at"] is not None or clock["paused_at"] is not None:
             stale.append(due["pk"])
@@ -206,6 +213,7 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
         escalations=[
             Escalation(ticket_id=t, level=lvl, target=clocks[c]["kind"]) for (t, c, _, lvl) in new
         ],
+        current=levels,
     )
     # Hand off what is not mailed yet; confirm what was mailed before a lost confirmation.
     pending: list[tuple[int, int]] = []

@@ -4,7 +4,7 @@ never writes the tickets' tables itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -25,21 +25,42 @@ class Escalation:
     target: str
 
 
+def tickets_lock_for_escalation(*, org_id: int, ticket_ids: Iterable[int]) -> dict[int, int]:
+    """Lock the tickets an escalation is about to raise (`FOR NO KEY UPDATE SKIP LOCKED`: a
+    ticket someone is changing is skipped, never waited for) and read their levels in the
+    same statement; {ticket id: escalation level} of the tickets locked, for
+    `tickets_escalate(current=...)`."""
+    return dict(
+        Ticket.objects.for_org(org_id)
+        .filter(pk__in=set(ticket_ids))
+        .select_for_update(skip_locked=True, no_key=True, of=("self",))
+        .values_list("pk", "escalation_level")
+    )
+
+
 @transaction.atomic
-def tickets_escalate(*, org_id: int, escalations: Iterable[Escalation]) -> dict[int, int]:
+def tickets_escalate(
+    *,
+    org_id: int,
+    escalations: Iterable[Escalation],
+    current: Mapping[int, int] | None = None,
+) -> dict[int, int]:
     """Record escalations that fired: each ticket's `escalation_level` rises to the highest
     level fired (never falls here: clocks stopping lower it, see `ticket_escalation_set`) and
     each escalation writes a history row ("Escalated", with the level's change when it rose).
     The caller holds the tickets' row locks (the sweep takes them with SKIP LOCKED, so that it
-    never waits on a ticket being edited). Returns {ticket id: new level} of the raised ones."""
+    never waits on a ticket being edited); `current` is their levels as read under those locks
+    (`tickets_lock_for_escalation`), else they are read here. Returns {ticket id: new level}
+    of the raised ones."""
     escalations = list(escalations)
     if not escalations:
         return {}
-    current = dict(
-        Ticket.objects.for_org(org_id)
-        .filter(pk__in={e.ticket_id for e in escalations})
-        .values_list("pk", "escalation_level")
-    )
+    if current is None:
+        current = dict(
+            Ticket.objects.for_org(org_id)
+            .filter(pk__in={e.ticket_id for e in escalations})
+            .values_list("pk", "escalation_level")
+        )
     highest: dict[int, int] = {}
     for e in escalations:
         if e.ticket_id in current:
