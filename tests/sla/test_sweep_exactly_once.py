@@ -11,6 +11,7 @@ task's retry sent the batch again."""
 
 from __future__ import annotations
 
+import smtplib
 import threading
 import time
 from collections import Counter
@@ -179,3 +180,41 @@ def test_bp15_a_sweep_while_the_mail_task_sends_skips_its_rows_and_nothing_is_ma
     keys_mailed = Counter(m.extra_headers["X-Madoguchi-Escalation"] for m in escalation_mails())
     assert len(keys_mailed) == 10 and set(keys_mailed.values()) == {1}
     assert not ClockDue.objects.filter(fired_at__isnull=True).exists()
+
+
+class _RefusingBackend(EmailBackend):
+    """A mail server that refuses every message."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPServerDisconnected("connection unexpectedly closed")
+
+
+def test_bp15_a_refused_mail_leaves_the_escalation_claimed_and_it_is_mailed_once_later(
+    desk, escalations, settings, django_capture_on_commit_callbacks
+):
+    """The sweep sends a claim's mail itself; when the mail server refuses, the sweep still
+    succeeds, the escalation stays fired (ledger, history) but unsent, and once the server
+    answers, the re-claim mails it exactly once."""
+    escalations.level(1)
+    ticket = desk.ticket(owner=desk.agent.user)
+    escalations.plant(ticket, due_at=past())
+    settings.EMAIL_BACKEND = f"{__name__}._RefusingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = sla_sweep.sweep(wake=False)
+    assert (first.fired, first.handed_off) == (1, 1)
+    ledger = EscalationFired.objects.get()
+    due = ClockDue.objects.get()
+    assert ledger.mail_sent_at is None and due.claimed_at is not None and due.fired_at is None
+    assert escalation_mails() == []
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SLA_CLAIM_TIMEOUT_SECONDS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        again = sla_sweep.sweep(wake=False)
+    assert (again.fired, again.handed_off) == (0, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla_sweep.sweep(wake=False).claimed == 0
+    assert [m.extra_headers["X-Madoguchi-Escalation"] for m in escalation_mails()] == [
+        f"{ticket.pk}:{ledger.clock_id}:1:1"
+    ]
+    ledger.refresh_from_db()
+    assert ledger.mail_sent_at is not None
