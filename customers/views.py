@@ -25,6 +25,7 @@ from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.services.tickets import tickets_contact_replace
 
 from . import selectors, services
+from .attachments.services import attachments_contact_replace
 from .forms import (
     AccountForm,
     ContactForm,
@@ -346,6 +347,7 @@ def contacts_merge_with_tickets(
     tickets service moves the duplicates' tickets (a history row each), then the customers
     service merges the records and deletes the duplicates."""
     tickets_contact_replace(actor=actor, sources=duplicates, target=primary, ip=ip)
+    attachments_contact_replace(actor=actor, sources=duplicates, target=primary)
     return services.contacts_merge(actor=actor, primary=primary, duplicates=duplicates, ip=ip)
 
 

@@ -204,3 +204,22 @@ def file_delete(*, actor: Membership, item: CustomerFile, ip: str | None = None)
     _history(actor, record, HistoryAction.FILE_DELETED, {"file": [item.name, None]}, ip)
     _delete_files_on_commit([item.file.name], item.file.storage)
     item.delete()
+
+
+@transaction.atomic
+def attachments_contact_replace(
+    *, actor: Membership, sources: Sequence[Contact], target: Contact
+) -> int:
+    """Move the notes and files of `sources` to `target`, for a merge of duplicate contacts
+    into `target`: deleting the duplicates would otherwise delete them too. Returns how many
+    rows moved. The files stay where they are stored (their names do not name the contact)."""
+    customer_services.ensure_can(actor, "edit")
+    ensure_same_org(actor.org, target, *sources)
+    ids = [c.pk for c in sources if c.pk != target.pk]
+    moved = (
+        CustomerNote.objects.for_org(actor.org).filter(contact_id__in=ids).update(contact=target)
+    )
+    moved += (
+        CustomerFile.objects.for_org(actor.org).filter(contact_id__in=ids).update(contact=target)
+    )
+    return moved

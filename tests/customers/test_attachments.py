@@ -281,3 +281,22 @@ def test_cus11_the_tab_is_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(tab_url("contact", contact))
     assert response.content.decode().count('data-note="') == 9
+
+
+def test_cus11_merging_contacts_keeps_the_duplicates_notes_and_files(acme, bob, contact):
+    from customers.views import contacts_merge_with_tickets
+
+    duplicate = Contact.objects.create(org=acme.org, last_name="Yamada", email="t@old.test")
+    added = attachment_add(
+        actor=bob, contact=duplicate, text="From the old record", files=[upload()]
+    )
+    alone = attachment_add(actor=bob, contact=duplicate, files=[upload("b.txt", b"b")])
+    contacts_merge_with_tickets(actor=acme.admin, primary=contact, duplicates=[duplicate], ip=None)
+    assert not Contact.objects.for_org(acme.org).filter(pk=duplicate.pk).exists()
+    note = CustomerNote.objects.for_org(acme.org).get()
+    assert (note.pk, note.contact_id) == (added.note.pk, contact.pk)
+    files = CustomerFile.objects.for_org(acme.org).order_by("pk")
+    assert list(files.values_list("pk", "contact_id")) == [
+        (added.files[0].pk, contact.pk),
+        (alone.files[0].pk, contact.pk),
+    ]
