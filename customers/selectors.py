@@ -38,11 +38,17 @@ def _by_owner(records: QuerySet, owner: str | int | None, user: User | None) -> 
     if owner == "me":
         return records.filter(owner=user) if user is not None else records.none()
     if str(owner).isdigit():
-        return records.filter(owner_id=int(owner))
+        return records.filter(owner_id=int(str(owner)))
     return records.none()
 
 
-def _by_tag(records: QuerySet, org: Organization, link: type, field: str, tag: str) -> QuerySet:
+def _by_tag(
+    records: QuerySet,
+    org: Organization,
+    link: type[ContactTag] | type[AccountTag],
+    field: str,
+    tag: str,
+) -> QuerySet:
     """Records carrying the tag named `tag` (any case): an EXISTS over the link table's
     (org, tag, record) index."""
     tag = " ".join((tag or "").split())
