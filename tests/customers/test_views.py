@@ -121,7 +121,7 @@ def page_urls(tenant, ids: dict) -> list[str]:
 
 
 def test_cus01_every_customers_url_is_covered_by_these_tests():
-    from customers.pages import urls_io, urls_more, urls_records
+    from customers.pages import urls_io, urls_more, urls_records, urls_tabs
     from customers.urls import urlpatterns
 
     # The activities and attachments tabs: tests/customers/test_activities_tab.py and
@@ -132,6 +132,10 @@ def test_cus01_every_customers_url_is_covered_by_these_tests():
     # History, customer fields, tag suggestions: test_history.py, test_custom_fields.py and
     # test_tags.py.
     tabs |= {p.name for p in urls_records.urlpatterns}
+    # Overview, tickets, interactions, time entries, happiness and products tabs:
+    # tests/customers/test_tabs.py. (`contact_products`/`account_products` name both the
+    # products tab and the older linking URL; reverse() gives the tab, the last defined.)
+    tabs |= {p.name for p in urls_tabs.urlpatterns} - {"contact_products", "account_products"}
     assert {p.name for p in urlpatterns} - tabs == {name for name, _key in PAGES}
 
 
