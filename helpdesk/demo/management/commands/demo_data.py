@@ -26,7 +26,8 @@ from django.utils import timezone, translation
 from crmsync.models import CrmAccount, CrmContact, CrmProduct, Deal, Integration
 from crmsync.services import integration as crm_integration
 from crmsync.services import records as crm_records
-from customers.models import Account, Contact, Product
+from customers import services as customer_services
+from customers.models import Account, Contact, CustomerField, Product
 from helpdesk.tenancy.models import (
     BusinessInterval,
     Department,
@@ -147,6 +148,38 @@ class Command(BaseCommand):
                 status.name = name
                 status_save(actor=owner, status=status)
 
+    def _customer_extras(self, org: Organization, owner: Membership, accounts, contacts) -> None:
+        """Tags (the ones tickets use too) and one custom field of contacts and of accounts
+        (CUS-01), once."""
+        if CustomerField.objects.for_org(org).exists():
+            return
+        owner.org = org
+        customer_services.customer_field_save(
+            actor=owner,
+            field=CustomerField(
+                module="contact",
+                label="Plan",
+                key="plan",
+                type="picklist",
+                choices=["Basic", "Pro", "Enterprise"],
+            ),
+        )
+        customer_services.customer_field_save(
+            actor=owner,
+            field=CustomerField(
+                module="account", label="Contract renewal", key="renewal", type="date"
+            ),
+        )
+        for index, account in enumerate(accounts[:4]):
+            customer_services.account_set_tags(
+                actor=owner, account=account, names=["VIP"] if index % 2 == 0 else ["partner"]
+            )
+        people = contacts["ja"] + contacts["en"]
+        for index, contact in enumerate(people[:8]):
+            customer_services.contact_set_tags(
+                actor=owner, contact=contact, names=["VIP"] if index % 3 == 0 else ["newsletter"]
+            )
+
     def _desk(self, org: Organization, owner: Membership, departments, users) -> None:
         """Accounts, contacts, products and about TICKETS tickets with their conversations,
         once (a demo made by an earlier version, with a handful of tickets, is topped up)."""
@@ -174,6 +207,7 @@ class Command(BaseCommand):
                     defaults={"last_name": last, "first_name": first, "account": account},
                 )
                 contacts[lang].append(contact)
+        self._customer_extras(org, owner, accounts, contacts)
         products = []
         for name, code, dept_key in PRODUCTS:
             product, _ = Product.objects.get_or_create(
