@@ -6,3 +6,23 @@ class CrmsyncConfig(AppConfig):
     name = "crmsync"
     label = "crmsync"
     verbose_name = _("CRM")
+
+    def ready(self) -> None:
+        from django.db import transaction
+        from django.db.models.signals import post_delete, post_save
+
+        from customers.services import record_change_listen
+
+        from .connector import desk_integrations_forget
+        from .models import Integration
+        from .services.outbox import desk_changed
+
+        # CRM-04: desk-side changes reach the sync's outbox (customers never imports us).
+        record_change_listen(desk_changed)
+
+        def forget(sender, instance, **kwargs):
+            desk_integrations_forget(instance.desk_org_id)
+            transaction.on_commit(lambda: desk_integrations_forget(instance.desk_org_id))
+
+        post_save.connect(forget, sender=Integration, dispatch_uid="crmsync-desk-forget")
+        post_delete.connect(forget, sender=Integration, dispatch_uid="crmsync-desk-forget-del")

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from helpdesk.tenancy import crosstenant, rls
@@ -28,6 +30,7 @@ from helpdesk.tenancy.models import (
     Organization,
     User,
 )
+from helpdesk.tenancy.roles import desk_can
 from helpdesk.tenancy.services.members import member_invite_to_app
 
 from .models import Integration
@@ -141,3 +144,64 @@ class DeskConnector:
                 role=desk_role,
                 invited_by=invited_by,
             )
+
+    # --- The sync (CRM-04..07) ------------------------------------------------------------
+    def scope(self) -> AbstractContextManager:
+        """The block reads and writes the desk's organization (its row-level-security scope
+        when it is another organization; the caller checked `key_problem` first)."""
+        if self.integration.is_same_org:
+            return nullcontext()
+        return rls.tenant_scope(self.integration.desk_org_id)
+
+    def sync_actor(self) -> Membership | None:
+        """The desk member in whose name the sync writes desk records through the customers
+        services (call inside `scope()`): for another organization's desk, the Desk admin
+        whose email authorised the integration; for this organization, the admin who set it
+        up if they are a Desk admin, else the first active Desk admin. None: nobody may."""
+        integration = self.integration
+        org = self.desk_org
+        members = (
+            Membership.objects.for_org(org)
+            .filter(status=Membership.Status.ACTIVE)
+            .select_related("user")
+            .order_by("pk")
+        )
+        if not integration.is_same_org:
+            first = members.filter(user__email__iexact=integration.desk_admin_email).first()
+            candidates = [first] if first is not None else []
+        else:
+            candidates = list(members.filter(user_id=integration.authorised_by_id)) + list(
+                members[:200]
+            )
+        for member in candidates:
+            member.org = org
+            if desk_can(member, "configure"):
+                return member
+        return None
+
+
+# --- Which CRMs sync with a desk (read at every desk-side change, cached briefly) -------------
+DESK_INTEGRATIONS_TTL = 30
+
+
+def _desk_key(desk_org_id: int) -> str:
+    return f"crmsync:desk-integrations:{desk_org_id}"
+
+
+def desk_integrations(desk_org_id: int) -> list[dict]:
+    """The integrations of any organization's CRM syncing with this desk (see crosstenant)."""
+    key = _desk_key(desk_org_id)
+    rows = cache.get(key)
+    if rows is None:
+        rows = crosstenant.desk_integrations(desk_org_id=desk_org_id)
+        cache.set(key, rows, DESK_INTEGRATIONS_TTL)
+    return rows
+
+
+def desk_integrations_forget(desk_org_id: int) -> None:
+    cache.delete(_desk_key(desk_org_id))
+
+
+def outbox_pending() -> list[tuple[int, int]]:
+    """(CRM organization id, integration id) with undelivered outbox rows anywhere."""
+    return crosstenant.outbox_pending()

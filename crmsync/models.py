@@ -352,3 +352,166 @@ class Integration(TenantModel):
     def is_live(self) -> bool:
         """Not deactivated: the desk tab and invitations work (syncing needs `enabled`)."""
         return self.state != self.State.DEACTIVATED
+
+
+# --- The sync (CRM-04..CRM-07) -------------------------------------------------------------
+class SyncKind(models.TextChoices):
+    ACCOUNT = "account", _("Account")
+    CONTACT = "contact", _("Contact")
+    PRODUCT = "product", _("Product")
+
+
+class SyncLink(TenantModel):
+    """One synced pair: a CRM record and its desk record (ids in `integration.desk_org`),
+    unique on both sides, with the values last synced, field by field (the base of two-way
+    conflict resolution). `org` is the CRM's organization."""
+
+    integration = TenantForeignKey(Integration, on_delete=models.CASCADE, related_name="links")
+    kind = models.CharField(max_length=10, choices=SyncKind.choices)
+    crm_id = models.BigIntegerField()
+    desk_id = models.BigIntegerField()
+    synced = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "integration", "kind", "crm_id"], name="crm_link_crm_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["org", "integration", "kind", "desk_id"], name="crm_link_desk_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} crm {self.crm_id} <-> desk {self.desk_id}"
+
+
+class OutboxEntry(TenantModel):
+    """A change to a synced record, written in the transaction of the change, delivered by
+    Celery to the other side (in order, once: `delivered_at`). `org` is the organization of
+    the changed record: the CRM's for `side` crm, the desk's for `side` desk (then
+    `integration_id` and `crm_org_id` name a row of another organization, as plain ids)."""
+
+    class Side(models.TextChoices):
+        CRM = "crm", _("CRM")
+        DESK = "desk", _("Desk")
+
+    integration_id = models.BigIntegerField()
+    crm_org_id = models.BigIntegerField()
+    side = models.CharField(max_length=4, choices=Side.choices)
+    kind = models.CharField(max_length=10, choices=SyncKind.choices)
+    record_id = models.BigIntegerField()
+    fields = models.JSONField(default=list)
+    changed_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, blank=True)  # applied | nothing | failed
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["org", "integration_id", "changed_at", "id"],
+                condition=models.Q(delivered_at__isnull=True),
+                name="crm_outbox_pending",
+            ),
+            models.Index(
+                fields=["org", "integration_id", "side", "kind", "record_id"],
+                name="crm_outbox_record",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.kind} {self.record_id} {self.fields}"
+
+
+class SyncRun(TenantModel):
+    """A dry run, an initial sync or a per-record resync, with its progress and outcome."""
+
+    class Kind(models.TextChoices):
+        DRY_RUN = "dry_run", _("Dry run")
+        INITIAL = "initial", _("Initial sync")
+        RESYNC = "resync", _("Resync of a record")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    integration = TenantForeignKey(Integration, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    ambiguous = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    started_by = _owner(_("started by"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "integration", "-created_at"], name="crm_run_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.state}"
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+class SyncConflict(TenantModel):
+    """A field changed on both sides since the last sync: the newer change was kept."""
+
+    integration = TenantForeignKey(Integration, on_delete=models.CASCADE, related_name="conflicts")
+    kind = models.CharField(max_length=10, choices=SyncKind.choices)
+    crm_id = models.BigIntegerField()
+    desk_id = models.BigIntegerField()
+    field = models.CharField(max_length=50)
+    crm_value = models.JSONField(null=True, blank=True)
+    desk_value = models.JSONField(null=True, blank=True)
+    kept = models.CharField(max_length=4, choices=OutboxEntry.Side.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "integration", "-created_at"], name="crm_conflict_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.crm_id}.{self.field}"
+
+
+class SyncError(TenantModel):
+    """Something the sync could not do (a refused value, an ambiguous match, a revoked key),
+    for the sync health page (errors by type)."""
+
+    class Type(models.TextChoices):
+        VALIDATION = "validation", _("Refused by the other side")
+        AMBIGUOUS = "ambiguous", _("Ambiguous match")
+        AUTHORISATION = "authorisation", _("Not authorised")
+        MISSING = "missing", _("Record gone")
+        OTHER = "other", pgettext_lazy("sync error", "Other")
+
+    integration = TenantForeignKey(Integration, on_delete=models.CASCADE, related_name="errors")
+    type = models.CharField(max_length=20, choices=Type.choices)
+    kind = models.CharField(max_length=10, choices=SyncKind.choices, blank=True)
+    side = models.CharField(max_length=4, blank=True)
+    record_id = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "integration", "-created_at"], name="crm_error_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message[:40]}"

@@ -283,7 +283,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sla.tasks.sla_sweep_task",
         "schedule": env.int("SLA_SWEEP_SECONDS", default=5),
     },
+    # CRM sync (CRM-04): undelivered outbox rows (a worker died) are enqueued again.
+    "crmsync-outbox-sweep": {
+        "task": "crmsync.tasks.outbox_sweep_task",
+        "schedule": env.int("CRMSYNC_SWEEP_SECONDS", default=30),
+    },
 }
+# Tests only: seconds a delivery waits before writing (a worker killed while applying).
+CRMSYNC_APPLY_DELAY_SECONDS = env.float("CRMSYNC_APPLY_DELAY_SECONDS", default=0.0)
 
 # --- SLA escalations (BP-15, TKT-09) ---------------------------------------------------------
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=5)

@@ -263,9 +263,20 @@ def integration_transition(
     if action == "reactivate":
         target = State.PAUSED if integration.enabled_at else State.DISABLED
     integration.state = target
-    if target == State.ENABLED and integration.enabled_at is None:
+    first_enable = target == State.ENABLED and integration.enabled_at is None
+    if first_enable:
         integration.enabled_at = timezone.now()
     integration.save()
+    if first_enable:
+        # CRM-04: the initial sync, as a job with its progress on the sync health page.
+        from .sync_jobs import run_start
+
+        run_start(actor=actor, integration=integration, kind="initial")
+    elif target == State.ENABLED:
+        # Resumed: what collected while paused is delivered now (CRM-07).
+        from .outbox import enqueue
+
+        enqueue(integration.org_id, integration.pk)
     return integration
 
 

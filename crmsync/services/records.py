@@ -5,7 +5,8 @@ another organization (`ensure_same_org`), validates with `full_clean()` and writ
 transaction. Permission to edit or delete is decided by the owner *as stored*, read under a
 row lock, so a sales user cannot take over a colleague's record by posting a new owner.
 
-The sync engine (a later issue) will write its outbox rows here, in the same transactions.
+Saving an account, contact or product writes the sync's outbox row in the same transaction
+(`outbox.crm_changed`, CRM-04).
 """
 
 from __future__ import annotations
@@ -19,9 +20,18 @@ from django.utils.translation import gettext as _
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership
 
-from ..models import STAGE_PROBABILITY, CrmAccount, CrmContact, CrmProduct, Deal, DealContact
+from ..models import (
+    STAGE_PROBABILITY,
+    CrmAccount,
+    CrmContact,
+    CrmProduct,
+    Deal,
+    DealContact,
+    SyncKind,
+)
 from ..selectors import crm_users
 from .access import ensure_can
+from .outbox import crm_changed, snapshot
 
 
 def _stored(model: type[models.Model], actor: Membership, record) -> SimpleNamespace | None:
@@ -58,7 +68,9 @@ def account_save(*, actor: Membership, account: CrmAccount) -> CrmAccount:
     if stored is None and account.owner_id is None:
         account.owner_id = actor.user_id
     account.full_clean()
+    before = snapshot(CrmAccount, actor.org, account.pk, SyncKind.ACCOUNT)
     account.save()
+    crm_changed(actor.org, SyncKind.ACCOUNT, account, before)
     return account
 
 
@@ -84,7 +96,9 @@ def contact_save(*, actor: Membership, contact: CrmContact) -> CrmContact:
             {"secondary_email": _("The secondary email must differ from the email.")}
         )
     contact.full_clean()
+    before = snapshot(CrmContact, actor.org, contact.pk, SyncKind.CONTACT)
     contact.save()
+    crm_changed(actor.org, SyncKind.CONTACT, contact, before)
     return contact
 
 
@@ -154,11 +168,13 @@ def product_save(*, actor: Membership, product: CrmProduct) -> CrmProduct:
         if taken:
             raise ValidationError({"code": _("Another product already has this code.")})
     product.full_clean(validate_constraints=False)
+    before = snapshot(CrmProduct, actor.org, product.pk, SyncKind.PRODUCT)
     try:
         with transaction.atomic():
             product.save()
     except IntegrityError as exc:  # the same code saved meanwhile by someone else
         raise ValidationError({"code": _("Another product already has this code.")}) from exc
+    crm_changed(actor.org, SyncKind.PRODUCT, product, before)
     return product
 
 

@@ -37,7 +37,12 @@ CROSS_TENANT_MODELS: tuple[type[models.Model], ...] = (Membership, Invitation)
 CROSS_TENANT_LABELS: tuple[str, ...] = ("sla.ClockDue",)  # the SLA escalation sweep
 # Tables of apps above tenancy that one organization looks up in another, by label: a CRM
 # connecting to another organization's desk checks the key that desk's admin issued (CRM-02).
-CROSS_TENANT_LOOKUP_LABELS: tuple[str, ...] = ("crmsync.IntegrationKey",)
+# The CRM sync (CRM-04) finds the CRMs that sync with a desk and the undelivered outbox rows.
+CROSS_TENANT_LOOKUP_LABELS: tuple[str, ...] = (
+    "crmsync.IntegrationKey",
+    "crmsync.Integration",
+    "crmsync.OutboxEntry",
+)
 
 
 def cross_tenant_models() -> tuple[type[models.Model], ...]:
@@ -160,3 +165,33 @@ def desk_memberships(*, org_id: int, user_ids: list[int]) -> list[Membership]:
             .filter(org_id=org_id, user_id__in=list(user_ids))
             .order_by("pk")
         )
+
+
+# --- The CRM sync (CRM-04): callers are crmsync's connector only ------------------------------
+def desk_integrations(*, desk_org_id: int) -> list[dict]:
+    """The CRM integrations (of any organization) that sync with the desk of `desk_org_id`:
+    id, org_id (the CRM's), state, direction, product_department_ids. A desk-side change is
+    written to their outbox; nothing of those CRMs' records is read."""
+    model = apps.get_model("crmsync.Integration")
+    with _reading() as alias:
+        return list(
+            model.objects.using(alias)
+            .filter(desk_org_id=desk_org_id)
+            .values("id", "org_id", "state", "direction", "product_department_ids")
+            .order_by("id")
+        )
+
+
+def outbox_pending(*, limit: int = 1000) -> list[tuple[int, int]]:
+    """(CRM organization id, integration id) of the integrations with undelivered outbox rows
+    in any organization, for the sweep that enqueues their delivery again (a worker died)."""
+    model = apps.get_model("crmsync.OutboxEntry")
+    with _reading() as alias:
+        rows = (
+            model.objects.using(alias)
+            .filter(delivered_at=None)
+            .values_list("crm_org_id", "integration_id")
+            .distinct()
+            .order_by("crm_org_id", "integration_id")[:limit]
+        )
+        return [(int(a), int(b)) for a, b in rows]
