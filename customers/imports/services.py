@@ -23,6 +23,7 @@ with Desk access. Blank cells leave the stored value as it is; tags are added, n
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -835,14 +836,25 @@ def _finish(org_id: int, job_id: int, **values: Any) -> None:
     )
 
 
+# A running job whose worker died (its transaction rolled back, nothing written) may be claimed
+# again by the redelivered task (acks_late) after this long; an import of 100,000 rows takes
+# about a minute.
+STALE_AFTER = dt.timedelta(minutes=30)
+
+
 def import_run(*, org_id: int, job_id: int) -> ImportJob | None:
     """Run a confirmed import: claim the job, read its file, check and write it in one
     transaction, then delete the file and record the outcome (messages in the requester's
     language). None when the job is not there or is not queued (idempotent)."""
+    now = timezone.now()
     claimed = (
         ImportJob.objects.for_org(org_id)
-        .filter(pk=job_id, status=ImportStatus.QUEUED)
-        .update(status=ImportStatus.RUNNING, done=0, updated_at=timezone.now())
+        .filter(pk=job_id)
+        .filter(
+            Q(status=ImportStatus.QUEUED)
+            | Q(status=ImportStatus.RUNNING, updated_at__lt=now - STALE_AFTER)
+        )
+        .update(status=ImportStatus.RUNNING, done=0, updated_at=now)
     )
     if not claimed:
         return None

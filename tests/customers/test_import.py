@@ -537,3 +537,27 @@ def test_cus01_import_page_lists_the_columns_in_english_and_japanese(alice_clien
     assert 'type="file"' in page and re.search(r'value="accounts"[^>]* checked', page)
     for header in ("Last name", "姓", "メール", "電話", "会社名", "Owner email", "担当者メール"):
         assert f">{header}<" in page
+
+
+def test_cus01_a_job_left_running_by_a_dead_worker_is_claimed_again_later(acme):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.imports.services import import_run
+
+    job = ImportJob.objects.create(
+        org=acme.org,
+        kind="contacts",
+        file_name="x.csv",
+        encoding="utf-8",
+        requested_by=acme.admin.user,
+        status=ImportStatus.RUNNING,
+        total=1,
+    )
+    assert import_run(org_id=acme.org.pk, job_id=job.pk) is None  # another worker has it
+    ImportJob.objects.for_org(acme.org).filter(pk=job.pk).update(
+        updated_at=timezone.now() - timedelta(hours=1)
+    )
+    job = import_run(org_id=acme.org.pk, job_id=job.pk)
+    assert job is not None and job.status == ImportStatus.FAILED  # its file is gone
