@@ -46,7 +46,8 @@ def _tag_names(obj: Any) -> str:
 
 def _with_tags(rows: QuerySet, prefetch: Prefetch) -> QuerySet:
     """Read the tags with the rows (in chunks), unless the list's query already does."""
-    lookups = [getattr(p, "prefetch_to", p) for p in rows._prefetch_related_lookups]
+    existing = getattr(rows, "_prefetch_related_lookups", ())  # the queryset's own prefetches
+    lookups = [getattr(p, "prefetch_to", p) for p in existing]
     if any(str(lookup).startswith(prefetch.prefetch_to) for lookup in lookups):
         return rows
     return rows.prefetch_related(prefetch)
@@ -92,8 +93,8 @@ def contact_rows(
             "phone": c.phone,
             "mobile": c.mobile,
             "title": c.title,
-            "account": c.account.name if c.account_id else "",
-            "owner": c.owner.email if c.owner_id else "",
+            "account": c.account.name if c.account else "",
+            "owner": c.owner.email if c.owner else "",
             "tags": _tag_names(c),
             "description": c.description,
         }
@@ -124,7 +125,7 @@ def account_rows(
             "website": a.website,
             "phone": a.phone,
             "email": a.email,
-            "owner": a.owner.email if a.owner_id else "",
+            "owner": a.owner.email if a.owner else "",
             "tags": _tag_names(a),
             "description": a.description,
         }

@@ -76,7 +76,10 @@ TAG_SPLIT = re.compile(r"[,、，;]")
 _url = URLValidator()
 
 
-RECORD_KINDS = {ImportKind.CONTACTS: RecordKind.CONTACT, ImportKind.ACCOUNTS: RecordKind.ACCOUNT}
+RECORD_KINDS: dict[str, str] = {
+    ImportKind.CONTACTS: RecordKind.CONTACT,
+    ImportKind.ACCOUNTS: RecordKind.ACCOUNT,
+}
 
 
 def custom_headers(org: Organization, kind: str) -> dict[str, str]:
@@ -143,7 +146,9 @@ class Plan:
         named "cf:<key>", the name split from a single name column comes first."""
         labels = {c.field: str(c.label) for c in parsing.COLUMNS[self.kind]}
         sheet = self.sheet
-        found = [(f, labels[f], i) for f, i in sheet.fields.items()]
+        found: list[tuple[str, str, int | None]] = [
+            (f, labels[f], i) for f, i in sheet.fields.items()
+        ]
         found += [(f"cf:{k}", sheet.headers[i], i) for k, i in sheet.custom.items()]
         found.sort(key=lambda item: item[2] or 0)
         if sheet.full_name is not None:
@@ -343,8 +348,8 @@ class _Row:
         if new:
             for key, definition in definitions.items():
                 if definition.required and key not in values:
-                    index = sheet.custom.get(key)
-                    column = sheet.headers[index] if index is not None else definition.label
+                    at = sheet.custom.get(key)
+                    column = sheet.headers[at] if at is not None else definition.label
                     self.plan.add_error(self.number, column, _("A value is required."))
                     self.ok = False
         if values:
@@ -576,7 +581,7 @@ def _update(
             sets.append(f"{column} = r.{column} || COALESCE(v.{column}, '{{}}'::jsonb)")
         else:
             sets.append(f"{column} = COALESCE(v.{column}, r.{column})")
-    sets.append(f"{quote(opts.get_field('updated_at').column)} = %s")
+    sets.append(f"{quote('updated_at')} = %s")  # both models have it (auto_now)
     table = quote(opts.db_table)
     sql = (
         f"UPDATE {table} AS r SET {', '.join(sets)} "  # noqa: S608 - identifiers from the model
@@ -661,9 +666,13 @@ def _batches(items: list, size: int = BATCH):
         yield items[start : start + size]
 
 
-CONTACT_FIELDS = ("first_name", "last_name", "email", "secondary_email", "phone", "mobile")
-CONTACT_FIELDS += ("title", "description", "owner_id", "custom_fields")
-ACCOUNT_FIELDS = ("name", "website", "phone", "email", "description", "owner_id", "custom_fields")
+CONTACT_FIELDS: tuple[str, ...] = (
+    *("first_name", "last_name", "email", "secondary_email", "phone", "mobile", "title"),
+    *("description", "owner_id", "custom_fields"),
+)
+ACCOUNT_FIELDS: tuple[str, ...] = (
+    *("name", "website", "phone", "email", "description", "owner_id", "custom_fields"),
+)
 
 
 def _write(
