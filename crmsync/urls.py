@@ -4,7 +4,7 @@
 
 from django.urls import path
 
-from .views import keys, records, setup
+from .views import keys, records, setup, sync
 
 crm_patterns = [
     path("accounts/", records.account_list, name="accounts"),
@@ -35,6 +35,10 @@ crm_patterns = [
     path("setup/invite/", setup.invite, name="invite"),
     path("setup/remove/", setup.remove, name="remove"),
     path("setup/settings/", setup.settings, name="settings"),
+    path("setup/sync/", sync.sync_health, name="sync"),
+    path("setup/sync/dry-run/", sync.sync_dry_run, name="sync_dry_run"),
+    path("setup/sync/resync/", sync.sync_resync, name="sync_resync"),
+    path("setup/sync/runs/<int:sync_run_id>/", sync.sync_run, name="sync_run"),
 ]
 
 key_patterns = [

@@ -650,7 +650,7 @@ def _import_rows(org) -> tuple:
 def _crm_objects(tenant) -> dict[str, int]:
     """A CRM account, contact, deal and product (CRM-01), an integration key issued by the
     tenant's desk and the CRM linked to its own desk (CRM-02)."""
-    from crmsync.models import CrmAccount, CrmContact, CrmProduct, Deal, DealContact
+    from crmsync.models import CrmAccount, CrmContact, CrmProduct, Deal, DealContact, SyncRun
     from crmsync.services.integration import integration_connect_own, key_issue
 
     org = tenant.org
@@ -662,8 +662,10 @@ def _crm_objects(tenant) -> dict[str, int]:
     DealContact.objects.create(org=org, deal=deal, contact=contact)
     product = CrmProduct.objects.create(org=org, name="Secret plan", code=f"{org.portal}-1")
     key, _secret = key_issue(actor=tenant.admin, label=f"{org.name} key")
-    integration_connect_own(actor=tenant.admin)
+    integration = integration_connect_own(actor=tenant.admin)
+    run = SyncRun.objects.create(org=org, integration=integration, kind="dry_run")
     return {
+        "sync_run_id": run.pk,
         "crm_account_id": account.pk,
         "crm_contact_id": contact.pk,
         "deal_id": deal.pk,
@@ -682,6 +684,8 @@ def _crm_rows(org) -> tuple:
         DealContact,
         Integration,
         IntegrationKey,
+        OutboxEntry,
+        SyncRun,
     )
 
     return (
@@ -692,6 +696,8 @@ def _crm_rows(org) -> tuple:
         list(CrmProduct.objects.for_org(org).order_by("pk").values_list("pk", "name", "code")),
         list(IntegrationKey.objects.for_org(org).order_by("pk").values_list("pk", "revoked_at")),
         list(Integration.objects.for_org(org).values_list("pk", "state", "desk_org")),
+        list(SyncRun.objects.for_org(org).order_by("pk").values_list("pk", "state")),
+        OutboxEntry.objects.for_org(org).count(),
     )
 
 
