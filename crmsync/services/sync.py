@@ -618,31 +618,236 @@ def _label(kind: str, values: dict) -> str:
 
 def initial_sync(run: SyncRun) -> SyncRun:
     """Link or create every record of the CRM on the desk (two-way: and every desk record in
-    the CRM), recording progress on `run` (committed every batch, for the progress bar)."""
+    the CRM), recording progress on `run` (committed every batch, for the progress bar).
+
+    The common cases go in bulk: CRM accounts and contacts that match nothing on the desk are
+    written there through the customers importer (`import_write`: checked, batched, with
+    history), a batch at a time; pairs already equal are only linked; desk records missing
+    from the CRM are created in it with one INSERT per batch. Everything else (values to
+    reconcile, secondary-email matches, a batch the importer refused) goes record by record
+    through the same path as a delivery; ambiguous records are logged and skipped."""
     integration = run.integration
     sides = Sides(integration)
-    plan: list[tuple[str, str, int]] = []
-    for kind in _kinds(sides):
-        plan += [(CRM, kind, r["pk"]) for r in _all_values(sides, CRM, kind)]
+    kinds = _kinds(sides)
+    data = {(side, kind): _all_values(sides, side, kind) for kind in kinds for side in (CRM, DESK)}
+    total = sum(len(data[CRM, k]) for k in kinds)
     if sides.two_way:
-        for kind in _kinds(sides):
-            plan += [(DESK, kind, r["pk"]) for r in _all_values(sides, DESK, kind)]
+        total += sum(len(data[DESK, k]) for k in kinds)
     SyncRun.objects.for_org(run.org).filter(pk=run.pk).update(
-        state=SyncRun.State.RUNNING, total=len(plan)
+        state=SyncRun.State.RUNNING, total=total
     )
-    counts: dict[str, int] = {}
-    for start in range(0, len(plan), BATCH):
-        for side, kind, pk in plan[start : start + BATCH]:
-            outcome = _initial_one(sides, side, kind, pk)
-            counts[outcome] = counts.get(outcome, 0) + 1
-        SyncRun.objects.for_org(run.org).filter(pk=run.pk).update(
-            done=min(start + BATCH, len(plan)), counts=counts
-        )
+    progress = _Progress(run, total)
+    for kind in kinds:
+        _initial_kind(sides, kind, data[CRM, kind], data[DESK, kind], progress)
+    if sides.two_way:
+        for kind in kinds:
+            _initial_from_desk(sides, kind, progress)
     SyncRun.objects.for_org(run.org).filter(pk=run.pk).update(
-        state=SyncRun.State.DONE, done=len(plan), counts=counts, finished_at=timezone.now()
+        state=SyncRun.State.DONE,
+        done=total,
+        counts=progress.counts,
+        finished_at=timezone.now(),
     )
     run.refresh_from_db()
     return run
+
+
+class _Progress:
+    def __init__(self, run: SyncRun, total: int) -> None:
+        self.run, self.total, self.done = run, total, 0
+        self.counts: dict[str, int] = {}
+
+    def add(self, outcome: str, n: int = 1) -> None:
+        if n:
+            self.counts[outcome] = self.counts.get(outcome, 0) + n
+
+    def step(self, n: int) -> None:
+        self.done += n
+        SyncRun.objects.for_org(self.run.org).filter(pk=self.run.pk).update(
+            done=min(self.done, self.total), counts=self.counts
+        )
+
+
+IMPORT_BATCH = 5000
+
+
+def _linked_ids(sides: Sides, kind: str, id_field: str) -> set[int]:
+    return set(
+        SyncLink.objects.for_org(sides.crm_org)
+        .filter(integration=sides.integration, kind=kind)
+        .values_list(id_field, flat=True)
+    )
+
+
+def _initial_kind(sides: Sides, kind: str, crm_rows, desk_rows, progress: _Progress) -> None:
+    linked = _linked_ids(sides, kind, "crm_id")
+    linked_desk = _linked_ids(sides, kind, "desk_id")
+    index: dict[str, list[int]] = {}
+    for r in desk_rows:
+        if r["pk"] in linked_desk:
+            continue
+        for key in _match_keys(kind, r, False):
+            index.setdefault(key, []).append(r["pk"])
+    desk_by_pk = {r["pk"]: r for r in desk_rows}
+    secondary = sides.integration.match_secondary_email
+    equal: list[tuple[dict, int]] = []
+    create: list[dict] = []
+    one_by_one: list[int] = []
+    claims: dict[int, int] = {}
+    pending_rows = [r for r in crm_rows if r["pk"] not in linked]
+    progress.add("linked", len(crm_rows) - len(pending_rows))
+    hits_of: dict[int, list[int]] = {}
+    for r in pending_rows:
+        hits = list(
+            dict.fromkeys(pk for k in _match_keys(kind, r, False) for pk in index.get(k, []))
+        )
+        by2 = False
+        if kind == SyncKind.CONTACT and secondary and _norm(r.get("secondary_email")):
+            extra = [p for p in index.get(_norm(r["secondary_email"]), []) if p not in hits]
+            by2 = bool(extra)
+            hits += extra
+        hits_of[r["pk"]] = hits
+        if len(hits) == 1:
+            claims[hits[0]] = claims.get(hits[0], 0) + 1
+        r["_by2"] = by2
+    for r in pending_rows:
+        hits = hits_of[r["pk"]]
+        if len(hits) > 1 or (hits and claims[hits[0]] > 1):
+            one_by_one.append(r["pk"])  # logged as ambiguous there
+        elif not hits:
+            bulkable = kind == SyncKind.ACCOUNT or (
+                kind == SyncKind.CONTACT and _norm(r.get("email"))
+            )
+            if bulkable:
+                create.append(r)
+            else:
+                one_by_one.append(r["pk"])
+        elif not r["_by2"] and all(desk_by_pk[hits[0]].get(f) == r.get(f) for f in FIELDS[kind]):
+            equal.append((r, hits[0]))
+        else:
+            one_by_one.append(r["pk"])
+    # Equal pairs: links only.
+    for start in range(0, len(equal), IMPORT_BATCH):
+        batch = equal[start : start + IMPORT_BATCH]
+        _links_bulk(sides, kind, [(r["pk"], desk_pk, r) for r, desk_pk in batch])
+        progress.add("linked", len(batch))
+        progress.step(len(batch))
+    # New on the desk: the customers importer, a batch at a time.
+    for start in range(0, len(create), IMPORT_BATCH):
+        batch = create[start : start + IMPORT_BATCH]
+        if _import_batch(sides, kind, batch):
+            progress.add("synced", len(batch))
+            progress.step(len(batch))
+        else:
+            one_by_one += [r["pk"] for r in batch]
+    for start in range(0, len(one_by_one), BATCH):
+        batch = one_by_one[start : start + BATCH]
+        for pk in batch:
+            progress.add(_initial_one(sides, CRM, kind, pk))
+        progress.step(len(batch))
+
+
+def _links_bulk(sides: Sides, kind: str, pairs: list[tuple[int, int, dict]]) -> None:
+    SyncLink.objects.bulk_create(
+        [
+            SyncLink(
+                org=sides.crm_org,
+                integration=sides.integration,
+                kind=kind,
+                crm_id=crm_id,
+                desk_id=desk_id,
+                synced=_jsonable({f: values.get(f) for f in FIELDS[kind]}),
+            )
+            for crm_id, desk_id, values in pairs
+        ],
+        batch_size=5000,
+        ignore_conflicts=True,
+    )
+
+
+IMPORT_COLUMNS = {
+    SyncKind.CONTACT: FIELDS[SyncKind.CONTACT],
+    SyncKind.ACCOUNT: FIELDS[SyncKind.ACCOUNT],
+}
+
+
+def _import_batch(sides: Sides, kind: str, rows: list[dict]) -> bool:
+    """Create these CRM records on the desk through the customers importer and link them;
+    False (nothing written) when the importer refused a row: they go one by one then."""
+    from customers.imports import parsing
+    from customers.imports.models import ImportKind
+    from customers.imports.services import import_write
+
+    columns = IMPORT_COLUMNS[kind]
+    sheet = parsing.Sheet(
+        encoding="utf-8",
+        headers=list(columns),
+        fields={name: i for i, name in enumerate(columns)},
+        rows=[
+            (i + 2, tuple("" if r.get(c) is None else str(r.get(c)) for c in columns))
+            for i, r in enumerate(rows)
+        ],
+    )
+    import_kind = ImportKind.CONTACTS if kind == SyncKind.CONTACT else ImportKind.ACCOUNTS
+    actor = sides.actor()
+    with transaction.atomic():
+        with sides.connector.scope(), desk_services.change_origin(ORIGIN):
+            plan, outcome = import_write(actor=actor, kind=import_kind, sheet=sheet)
+            if outcome is None:
+                return False
+            model = DESK_MODELS[kind]
+            key = "email" if kind == SyncKind.CONTACT else "name"
+            found = dict(
+                model.objects.for_org(sides.desk_org)
+                .filter(pk__in=outcome.pks)
+                .annotate(k=Lower(key))
+                .values_list("k", "pk")
+            )
+        pairs = []
+        for r in rows:
+            desk_id = found.get(_norm(r.get(key)))
+            if desk_id is not None:
+                pairs.append((r["pk"], desk_id, r))
+        _links_bulk(sides, kind, pairs)
+    return True
+
+
+def _initial_from_desk(sides: Sides, kind: str, progress: _Progress) -> None:
+    """Two-way: desk records still without a link (nothing in the CRM matched them) are
+    created in the CRM, in batches; the CRM's records are this app's own."""
+    linked = _linked_ids(sides, kind, "desk_id")
+    rows = [r for r in _all_values(sides, DESK, kind) if r["pk"] not in linked]
+    # CRM records still unlinked (ambiguous, refused): a desk record matching one of them is
+    # decided record by record, the others are new to the CRM.
+    crm_linked = _linked_ids(sides, kind, "crm_id")
+    secondary = sides.integration.match_secondary_email
+    keys = {
+        k
+        for r in _all_values(sides, CRM, kind)
+        if r["pk"] not in crm_linked
+        for k in _match_keys(kind, r, secondary)
+    }
+    model = CRM_MODELS[kind]
+    for start in range(0, len(rows), IMPORT_BATCH):
+        batch = rows[start : start + IMPORT_BATCH]
+        simple = [
+            r
+            for r in batch
+            if kind != SyncKind.PRODUCT and not keys.intersection(_match_keys(kind, r, False))
+        ]
+        simple_ids = {r["pk"] for r in simple}
+        with transaction.atomic():
+            made = model.objects.bulk_create(
+                [model(org=sides.crm_org, **{f: r.get(f) for f in FIELDS[kind]}) for r in simple]
+            )
+            _links_bulk(
+                sides, kind, [(m.pk, r["pk"], r) for m, r in zip(made, simple, strict=True)]
+            )
+        for r in batch:
+            if r["pk"] not in simple_ids:
+                progress.add(_initial_one(sides, DESK, kind, r["pk"]))
+        progress.add("created_in_crm", len(simple))
+        progress.step(len(batch))
 
 
 def _initial_one(sides: Sides, side: str, kind: str, pk: int) -> str:

@@ -292,3 +292,41 @@ def test_crm04_initial_sync_links_creates_and_reports_the_ambiguous(
     # Started again (e.g. the same task redelivered): nothing more happens.
     initial_sync_task(acme.org.pk, run.pk)
     assert Contact.objects.for_org(acme.org).count() == 4
+
+
+def test_crm04_two_way_initial_sync_brings_each_side_the_others_records(
+    acme, cora, django_capture_on_commit_callbacks
+):
+    from crmsync.models import CrmAccount
+    from customers.models import Account
+
+    desk.account_save(actor=acme.admin, account=Account(org=acme.org, name="Desk Co"))
+    desk_contact(acme, last_name="Deskonly", email="deskonly@cust.test")
+    crm.account_save(actor=cora, account=CrmAccount(org=acme.org, name="Crm Co", phone="9"))
+    crm_contact(cora, last_name="Crmonly", email="crmonly@cust.test", title="CTO")
+    integration = svc.integration_connect_own(actor=cora)
+    integration = svc.integration_options(
+        actor=cora,
+        integration=integration,
+        direction=Integration.Direction.TWO_WAY,
+        match_secondary_email=False,
+        product_department_ids=[],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.integration_transition(actor=cora, integration=integration, action="enable")
+
+    run = SyncRun.objects.for_org(acme.org).get(kind=SyncRun.Kind.INITIAL)
+    assert (run.state, run.done, run.total) == (SyncRun.State.DONE, 4, 4)
+    assert Account.objects.for_org(acme.org).get(name="Crm Co").phone == "9"
+    assert CrmAccount.objects.for_org(acme.org).filter(name="Desk Co").exists()
+    assert Contact.objects.for_org(acme.org).get(email="crmonly@cust.test").title == "CTO"
+    assert CrmContact.objects.for_org(acme.org).filter(email="deskonly@cust.test").exists()
+    assert SyncLink.objects.for_org(acme.org).count() == 4
+    # The desk's new records came in with the importer's history entry.
+    crm_twin = Contact.objects.for_org(acme.org).get(email="crmonly@cust.test")
+    assert history(acme, crm_twin, "imported")
+    # And from now on an edit flows as usual.
+    mine = CrmContact.objects.for_org(acme.org).get(email="deskonly@cust.test")
+    crm.contact_save(actor=cora, contact=_set(mine, phone="777"))
+    deliver(integration)
+    assert Contact.objects.for_org(acme.org).get(email="deskonly@cust.test").phone == "777"
