@@ -274,7 +274,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Incoming mail (TKT-07): the log of placed messages older than MAILIN_LOG_DAYS.
     "mailin-log-purge": {
-        "task": "helpdesk.tickets.tasks.mailin_log_purge_task",
+        "task": "helpdesk.tickets.mailin.tasks.mailin_log_purge_task",
         "schedule": 60 * 60 * 24,
     },
     # SLA escalations (BP-15, TKT-09): the sweep fires due levels and wakes itself up at the

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .mailin.services import log_purge
 from .services.follower_mail import followers_mail
 from .services.mail import thread_mail_send
 from .services.owner_mail import owner_mail_send
@@ -31,9 +30,3 @@ def owner_notify_task(
     return owner_mail_send(
         org_id=org_id, event=event, ticket_id=ticket_id, owner_id=owner_id, thread_id=thread_id
     )
-
-
-@shared_task
-def mailin_log_purge_task() -> int:
-    """Beat, daily: the incoming-mail log's old rows (held messages stay)."""
-    return log_purge()

@@ -245,7 +245,7 @@ def test_tkt07_the_log_purge_keeps_held_and_recent_messages(acme, globex, feed, 
     from django.utils import timezone
 
     from helpdesk.tickets.mailin.services import log_purge
-    from helpdesk.tickets.tasks import mailin_log_purge_task
+    from helpdesk.tickets.mailin.tasks import mailin_log_purge_task
 
     settings.MAILIN_LOG_DAYS = 30
     old = feed("gmail_alternative.eml")
