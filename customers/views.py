@@ -31,10 +31,8 @@ from .forms import (
     ContactForm,
     MergeForm,
     ProductForm,
-    ProductLinkForm,
-    ProductUnlinkForm,
 )
-from .models import Account, AccountProduct, Contact, ContactProduct, Product
+from .models import Account, Contact, Product
 from .pages import detail
 
 PER_PAGE = 25
@@ -159,24 +157,16 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _linked(request: HttpRequest, model, **record) -> list[int]:
-    """Ids of the products linked to one contact or account."""
-    return list(
-        model.objects.for_org(request.org).filter(**record).values_list("product_id", flat=True)
-    )
-
-
 def _contact_page(
-    request: HttpRequest, contact: Contact, *, form=None, link_form=None, status: int = 200
+    request: HttpRequest, contact: Contact, *, form=None, status: int = 200
 ) -> HttpResponse:
-    """The three-panel page (customers.pages.detail); `link_form` is the products tab's."""
+    """The three-panel page (customers.pages.detail)."""
     return detail.render_record_page(
         request,
         "contact",
         contact,
         form=form or ContactForm(instance=contact, org=request.org),
         status=status,
-        extra={"link_form": link_form} if link_form else None,
     )
 
 
@@ -229,63 +219,6 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
         return render(request, "customers/contact_delete.html", {"contact": contact}, status=400)
     messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact.name})
     return redirect("customers:contacts", portal=request.org.portal)
-
-
-def _products_post(request: HttpRequest, model, owner_field: str, record, link, unlink):
-    """Link or unlink one product (POST action=link|unlink). Returns the refused form or
-    None when done."""
-    linked = _linked(request, model, **{owner_field: record})
-    if request.POST.get("action") == "unlink":
-        form = ProductUnlinkForm(request.POST, org=request.org, linked=linked)
-        if form.is_valid():
-            unlink(
-                actor=request.membership,
-                ip=client_ip(request),
-                product=form.cleaned_data["product"],
-                **{owner_field: record},
-            )
-            messages.success(
-                request, _("“%(product)s” unlinked.") % {"product": form.cleaned_data["product"]}
-            )
-            return None
-        messages.error(request, _("That product is not linked any more."))
-        return ProductLinkForm(org=request.org, linked=linked)
-    form = ProductLinkForm(request.POST, org=request.org, linked=linked)
-    if form.is_valid():
-        try:
-            link(
-                actor=request.membership,
-                ip=client_ip(request),
-                product=form.cleaned_data["product"],
-                **{owner_field: record},
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(
-                request, _("“%(product)s” linked.") % {"product": form.cleaned_data["product"]}
-            )
-            return None
-    return form
-
-
-@require_POST
-@allowed("edit")
-def contact_products(request: HttpRequest, contact_id: int) -> HttpResponse:
-    contact = _contact(request, contact_id)
-    refused = _products_post(
-        request,
-        ContactProduct,
-        "contact",
-        contact,
-        services.contact_product_link,
-        services.contact_product_unlink,
-    )
-    if refused is None:
-        return redirect(
-            "customers:contact_detail", portal=request.org.portal, contact_id=contact.pk
-        )
-    return _contact_page(request, contact, link_form=refused, status=400)
 
 
 # --- Duplicates ----------------------------------------------------------------------------
@@ -386,13 +319,11 @@ def account_create(request: HttpRequest) -> HttpResponse:
 
 
 def _account_page(
-    request: HttpRequest, account: Account, *, form=None, link_form=None, status: int = 200
+    request: HttpRequest, account: Account, *, form=None, status: int = 200
 ) -> HttpResponse:
     """The three-panel page (customers.pages.detail), with the account's first contacts."""
     contacts = selectors.contacts_search(request.org, account=account)
     extra = {"contacts": contacts[:ACCOUNT_CONTACTS], "contact_count": contacts.count()}
-    if link_form:
-        extra["link_form"] = link_form
     return detail.render_record_page(
         request,
         "account",
@@ -440,25 +371,6 @@ def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
         return render(request, "customers/account_delete.html", context, status=400)
     messages.success(request, _("Account “%(name)s” deleted.") % {"name": account.name})
     return redirect("customers:accounts", portal=request.org.portal)
-
-
-@require_POST
-@allowed("edit")
-def account_products(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _account(request, account_id)
-    refused = _products_post(
-        request,
-        AccountProduct,
-        "account",
-        account,
-        services.account_product_link,
-        services.account_product_unlink,
-    )
-    if refused is None:
-        return redirect(
-            "customers:account_detail", portal=request.org.portal, account_id=account.pk
-        )
-    return _account_page(request, account, link_form=refused, status=400)
 
 
 # --- Products ------------------------------------------------------------------------------

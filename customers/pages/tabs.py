@@ -19,16 +19,20 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from helpdesk.http import apply_errors, client_ip
 from helpdesk.tenancy.selectors import desk_users
 from helpdesk.tickets.models import Channel
 from helpdesk.tickets.selectors import SORT_LABELS, VIEWS
 
 from .. import services
-from ..forms import ProductLinkForm
+from ..forms import ProductLinkForm, ProductUnlinkForm
 from ..models import Account, AccountProduct, Contact, ContactProduct, Product
 from . import tab_selectors as ts
 from .stats import channel_donut, duration_text, overview_stats_cached
@@ -312,6 +316,51 @@ def contact_happiness(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 # --- Products (CUS-10) ------------------------------------------------------------------------
+def _linked(request: HttpRequest, model, **record) -> list[int]:
+    """Ids of the products linked to one contact or account."""
+    return list(
+        model.objects.for_org(request.org).filter(**record).values_list("product_id", flat=True)
+    )
+
+
+def _products_post(request: HttpRequest, model, owner_field: str, record, link, unlink):
+    """Link or unlink one product (POST action=link|unlink). Returns the refused form or
+    None when done."""
+    linked = _linked(request, model, **{owner_field: record})
+    if request.POST.get("action") == "unlink":
+        form = ProductUnlinkForm(request.POST, org=request.org, linked=linked)
+        if form.is_valid():
+            unlink(
+                actor=request.membership,
+                ip=client_ip(request),
+                product=form.cleaned_data["product"],
+                **{owner_field: record},
+            )
+            messages.success(
+                request, _("“%(product)s” unlinked.") % {"product": form.cleaned_data["product"]}
+            )
+            return None
+        messages.error(request, _("That product is not linked any more."))
+        return ProductLinkForm(org=request.org, linked=linked)
+    form = ProductLinkForm(request.POST, org=request.org, linked=linked)
+    if form.is_valid():
+        try:
+            link(
+                actor=request.membership,
+                ip=client_ip(request),
+                product=form.cleaned_data["product"],
+                **{owner_field: record},
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request, _("“%(product)s” linked.") % {"product": form.cleaned_data["product"]}
+            )
+            return None
+    return form
+
+
 def _products(
     request: HttpRequest,
     kind: str,
@@ -320,19 +369,16 @@ def _products(
     unlink: Callable[..., Any],
 ) -> HttpResponse:
     """The linked products with unlink buttons and the lookup to link one more. The forms post
-    here: the customers pages' own handler (`customers.views._products_post`, the services'
-    link and unlink) does the work; htmx then gets the tab again in place, a browser without
-    JavaScript is sent back to the record page with this tab open, and a refused form is
-    shown with status 400."""
-    from .. import views as customer_views  # the products handler of the customers pages
-
+    here (`_products_post`: the services' link and unlink); htmx then gets the tab again in
+    place, a browser without JavaScript is sent back to the record page with this tab open,
+    and a refused form is shown with status 400."""
     record = _record(request, kind, record_id)
     model = ContactProduct if kind == "contact" else AccountProduct
     link_form = None
     status = 200
     if request.method == "POST":
         services.ensure_can(request.membership, "edit")
-        link_form = customer_views._products_post(request, model, kind, record, link, unlink)
+        link_form = _products_post(request, model, kind, record, link, unlink)
         if link_form is None and not request.htmx:
             return redirect(TabLinks(request, kind, record, "products").page_tab)
         status = 200 if link_form is None else 400
