@@ -748,21 +748,38 @@ def _initial_kind(sides: Sides, kind: str, crm_rows, desk_rows, progress: _Progr
 
 
 def _links_bulk(sides: Sides, kind: str, pairs: list[tuple[int, int, dict]]) -> None:
-    SyncLink.objects.bulk_create(
-        [
-            SyncLink(
-                org=sides.crm_org,
-                integration=sides.integration,
-                kind=kind,
-                crm_id=crm_id,
-                desk_id=desk_id,
-                synced=_jsonable({f: values.get(f) for f in FIELDS[kind]}),
-            )
-            for crm_id, desk_id, values in pairs
-        ],
-        batch_size=5000,
-        ignore_conflicts=True,
+    """Insert link rows in one statement per batch (arrays, one parameter each): Django's
+    bulk_create spends most of its time adapting each value."""
+    if not pairs:
+        return
+    import json
+
+    table = connection.ops.quote_name(SyncLink._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (org_id, integration_id, kind, crm_id, desk_id, synced,"  # noqa: S608
+        " created_at, updated_at)"
+        " SELECT %s, %s, %s, c, d, s::jsonb, now(), now()"
+        " FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS t(c, d, s)"
+        " ON CONFLICT DO NOTHING"
     )
+    for start in range(0, len(pairs), 20_000):
+        batch = pairs[start : start + 20_000]
+        synced = [
+            json.dumps(_jsonable({f: values.get(f) for f in FIELDS[kind]}), ensure_ascii=False)
+            for _c, _d, values in batch
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                [
+                    sides.crm_org.pk,
+                    sides.integration.pk,
+                    str(kind),
+                    [c for c, _d, _v in batch],
+                    [d for _c, d, _v in batch],
+                    synced,
+                ],
+            )
 
 
 IMPORT_COLUMNS = {
