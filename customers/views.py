@@ -25,7 +25,7 @@ from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.services.tickets import tickets_contact_replace
 
 from . import selectors, services
-from .attachments.services import attachments_contact_replace
+from .attachments.services import attachments_contact_replace, record_files_delete_on_commit
 from .forms import (
     AccountForm,
     ContactForm,
@@ -213,7 +213,11 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
     if request.method != "POST":
         return render(request, "customers/contact_delete.html", {"contact": contact})
     try:
-        services.contact_delete(actor=request.membership, contact=contact, ip=client_ip(request))
+        with transaction.atomic():  # its files leave the disk only if the deletion commits
+            record_files_delete_on_commit(actor=request.membership, contact=contact)
+            services.contact_delete(
+                actor=request.membership, contact=contact, ip=client_ip(request)
+            )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return render(request, "customers/contact_delete.html", {"contact": contact}, status=400)
@@ -365,7 +369,11 @@ def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
     if request.method != "POST":
         return render(request, "customers/account_delete.html", context)
     try:
-        services.account_delete(actor=request.membership, account=account, ip=client_ip(request))
+        with transaction.atomic():
+            record_files_delete_on_commit(actor=request.membership, account=account)
+            services.account_delete(
+                actor=request.membership, account=account, ip=client_ip(request)
+            )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return render(request, "customers/account_delete.html", context, status=400)

@@ -223,3 +223,18 @@ def attachments_contact_replace(
         CustomerFile.objects.for_org(actor.org).filter(contact_id__in=ids).update(contact=target)
     )
     return moved
+
+
+def record_files_delete_on_commit(
+    *, actor: Membership, contact: Contact | None = None, account: Account | None = None
+) -> int:
+    """Call in the transaction that deletes a contact or account: its notes and files go with
+    it (the rows cascade), and the stored files are removed from disk once the deletion
+    commits (not at all if it is refused and rolled back). Returns how many files."""
+    record = _record(contact, account)
+    ensure_same_org(actor.org, record)
+    field = "contact" if contact is not None else "account"
+    files = list(CustomerFile.objects.for_org(actor.org).filter(**{field: record}))
+    if files:
+        _delete_files_on_commit([f.file.name for f in files], files[0].file.storage)
+    return len(files)

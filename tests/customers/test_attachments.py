@@ -300,3 +300,35 @@ def test_cus11_merging_contacts_keeps_the_duplicates_notes_and_files(acme, bob, 
         (added.files[0].pk, contact.pk),
         (alone.files[0].pk, contact.pk),
     ]
+
+
+def test_cus11_deleting_the_record_removes_its_files_from_disk(
+    client, acme, bob, contact, account, media, django_capture_on_commit_callbacks
+):
+    """A deleted contact or account takes its notes and files along, on disk too; a deletion
+    that is refused (the contact has tickets) keeps them."""
+    from tests.customers.factories import make_ticket
+
+    attachment_add(actor=bob, contact=contact, text="note", files=[upload()])
+    attachment_add(actor=bob, account=account, files=[upload("b.txt", b"bee")])
+    assert len(stored_files(media)) == 2
+    login(client, bob)
+    ticket = make_ticket(acme, contact)
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = client.post(
+            reverse("customers:contact_delete", kwargs={"portal": "acme", "contact_id": contact.pk})
+        )
+    assert refused.status_code == 400
+    assert len(stored_files(media)) == 2
+    ticket.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("customers:contact_delete", kwargs={"portal": "acme", "contact_id": contact.pk})
+        )
+        client.post(
+            reverse("customers:account_delete", kwargs={"portal": "acme", "account_id": account.pk})
+        )
+    assert not Contact.objects.for_org(acme.org).exists()
+    assert not CustomerFile.objects.for_org(acme.org).exists()
+    assert not CustomerNote.objects.for_org(acme.org).exists()
+    assert stored_files(media) == []
