@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from customers import services as desk_services
 from customers.models import Account, Contact, Product
-from helpdesk.tenancy.models import Organization
+from helpdesk.tenancy.models import Membership, Organization
 
 from ..connector import DeskConnector
 from ..models import (
@@ -89,7 +89,7 @@ class Sides:
         self.desk_org: Organization = integration.desk_org
         self.connector = DeskConnector(integration)
         self.two_way = integration.direction == Integration.Direction.TWO_WAY
-        self._actor = None
+        self._actor: Membership | None = None
 
     def scope(self, side: str):
         return self.connector.scope() if side == DESK else _nothing()
@@ -550,7 +550,7 @@ def _all_values(sides: Sides, side: str, kind: str) -> list[dict]:
 
 
 def _kinds(sides: Sides) -> list[str]:
-    kinds = [SyncKind.ACCOUNT, SyncKind.CONTACT]
+    kinds: list[str] = [SyncKind.ACCOUNT, SyncKind.CONTACT]
     if sides.integration.product_department_ids:
         kinds.append(SyncKind.PRODUCT)
     return kinds
@@ -728,23 +728,23 @@ def _initial_kind(sides: Sides, kind: str, crm_rows, desk_rows, progress: _Progr
             one_by_one.append(r["pk"])
     # Equal pairs: links only.
     for start in range(0, len(equal), IMPORT_BATCH):
-        batch = equal[start : start + IMPORT_BATCH]
-        _links_bulk(sides, kind, [(r["pk"], desk_pk, r) for r, desk_pk in batch])
-        progress.add("linked", len(batch))
-        progress.step(len(batch))
+        pairs = equal[start : start + IMPORT_BATCH]
+        _links_bulk(sides, kind, [(r["pk"], desk_pk, r) for r, desk_pk in pairs])
+        progress.add("linked", len(pairs))
+        progress.step(len(pairs))
     # New on the desk: the customers importer, a batch at a time.
     for start in range(0, len(create), IMPORT_BATCH):
-        batch = create[start : start + IMPORT_BATCH]
-        if _import_batch(sides, kind, batch):
-            progress.add("synced", len(batch))
-            progress.step(len(batch))
+        new = create[start : start + IMPORT_BATCH]
+        if _import_batch(sides, kind, new):
+            progress.add("synced", len(new))
+            progress.step(len(new))
         else:
-            one_by_one += [r["pk"] for r in batch]
+            one_by_one += [r["pk"] for r in new]
     for start in range(0, len(one_by_one), BATCH):
-        batch = one_by_one[start : start + BATCH]
-        for pk in batch:
+        ids = one_by_one[start : start + BATCH]
+        for pk in ids:
             progress.add(_initial_one(sides, CRM, kind, pk))
-        progress.step(len(batch))
+        progress.step(len(ids))
 
 
 def _links_bulk(sides: Sides, kind: str, pairs: list[tuple[int, int, dict]]) -> None:
@@ -782,7 +782,7 @@ def _links_bulk(sides: Sides, kind: str, pairs: list[tuple[int, int, dict]]) -> 
             )
 
 
-IMPORT_COLUMNS = {
+IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     SyncKind.CONTACT: FIELDS[SyncKind.CONTACT],
     SyncKind.ACCOUNT: FIELDS[SyncKind.ACCOUNT],
 }

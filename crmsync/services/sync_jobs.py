@@ -3,6 +3,8 @@ per-record resync (CRM-04, CRM-05, CRM-07)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -15,7 +17,11 @@ from .access import ensure_can
 from .integration import integration_problem
 from .outbox import enqueue
 
-RECORDS = {SyncKind.ACCOUNT: CrmAccount, SyncKind.CONTACT: CrmContact, SyncKind.PRODUCT: CrmProduct}
+RECORDS: dict[str, Any] = {
+    SyncKind.ACCOUNT: CrmAccount,
+    SyncKind.CONTACT: CrmContact,
+    SyncKind.PRODUCT: CrmProduct,
+}
 
 
 @transaction.atomic
