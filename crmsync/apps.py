@@ -15,10 +15,13 @@ class CrmsyncConfig(AppConfig):
 
         from .connector import desk_integrations_forget
         from .models import Integration
+        from .services.integration import state_listen
         from .services.outbox import desk_changed
+        from .services.sync_jobs import on_transition
 
         # CRM-04: desk-side changes reach the sync's outbox (customers never imports us).
         record_change_listen(desk_changed)
+        state_listen(on_transition)
 
         def forget(sender, instance, **kwargs):
             desk_integrations_forget(instance.desk_org_id)

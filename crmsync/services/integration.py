@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -267,17 +269,20 @@ def integration_transition(
     if first_enable:
         integration.enabled_at = timezone.now()
     integration.save()
-    if first_enable:
-        # CRM-04: the initial sync, as a job with its progress on the sync health page.
-        from .sync_jobs import run_start
-
-        run_start(actor=actor, integration=integration, kind="initial")
-    elif target == State.ENABLED:
-        # Resumed: what collected while paused is delivered now (CRM-07).
-        from .outbox import enqueue
-
-        enqueue(integration.org_id, integration.pk)
+    for listener in _state_listeners:
+        listener(actor, integration, action, first_enable)
     return integration
+
+
+# The sync (services.sync_jobs, registered in AppConfig.ready) starts its initial sync on the
+# first enable and delivers what collected on resume; called in the transition's transaction.
+StateListener = Callable[[Membership, Integration, str, bool], None]
+_state_listeners: list[StateListener] = []
+
+
+def state_listen(listener: StateListener) -> None:
+    if listener not in _state_listeners:
+        _state_listeners.append(listener)
 
 
 def _problem_ignoring_state(integration: Integration) -> str | None:

@@ -23,23 +23,8 @@ from helpdesk.tenancy.models import Organization
 
 from ..connector import desk_integrations
 from ..models import Integration, OutboxEntry, SyncKind
+from .fields import FIELDS, ORIGIN
 
-ORIGIN = "crmsync"
-# The fields each kind syncs, the same names on both sides.
-FIELDS: dict[str, tuple[str, ...]] = {
-    SyncKind.ACCOUNT: ("name", "website", "phone", "description"),
-    SyncKind.CONTACT: (
-        "first_name",
-        "last_name",
-        "email",
-        "secondary_email",
-        "phone",
-        "mobile",
-        "title",
-        "description",
-    ),
-    SyncKind.PRODUCT: ("name", "code", "description", "is_active"),
-}
 WRITING = (Integration.State.ENABLED, Integration.State.PAUSED)
 
 

@@ -53,8 +53,8 @@ from ..models import (
     SyncLink,
     SyncRun,
 )
+from .fields import FIELDS, ORIGIN
 from .integration import integration_problem
-from .outbox import FIELDS, ORIGIN
 
 CRM_MODELS: dict[str, Any] = {
     SyncKind.ACCOUNT: CrmAccount,

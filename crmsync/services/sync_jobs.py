@@ -75,3 +75,12 @@ def linked(integration: Integration, kind: str, crm_id: int) -> SyncLink | None:
         .filter(integration=integration, kind=kind, crm_id=crm_id)
         .first()
     )
+
+
+def on_transition(actor: Membership, integration: Integration, action: str, first: bool) -> None:
+    """`integration.state_listen`: the first enable starts the initial sync (CRM-04); resuming
+    delivers what collected while paused (CRM-07)."""
+    if first:
+        run_start(actor=actor, integration=integration, kind=SyncRun.Kind.INITIAL)
+    elif integration.state == Integration.State.ENABLED:
+        enqueue(integration.org_id, integration.pk)

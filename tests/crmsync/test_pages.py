@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import get_resolver, reverse
 
-from crmsync.models import CrmAccount, CrmContact, CrmProduct, Deal, DealContact
+from crmsync.models import CrmAccount, CrmContact, CrmProduct, Deal, DealContact, SyncRun
 from crmsync.services.integration import integration_connect_own, key_issue
 from tests.conftest import login
 from tests.test_cross_tenant import GARBAGE, _fill, _route_keys, _walk
@@ -21,8 +21,10 @@ def records(acme):
     DealContact.objects.create(org=org, deal=deal, contact=contact)
     product = CrmProduct.objects.create(org=org, name="Stapler", code="RED-1")
     key, _secret = key_issue(actor=acme.admin, label="Globex")
-    integration_connect_own(actor=acme.admin)
+    integration = integration_connect_own(actor=acme.admin)
+    run = SyncRun.objects.create(org=org, integration=integration, kind="dry_run")
     return {
+        "sync_run_id": run.pk,
         "crm_account_id": account.pk,
         "crm_contact_id": contact.pk,
         "deal_id": deal.pk,
