@@ -621,8 +621,8 @@ def initial_sync(run: SyncRun) -> SyncRun:
     the CRM), recording progress on `run` (committed every batch, for the progress bar).
 
     The common cases go in bulk: CRM accounts and contacts that match nothing on the desk are
-    written there through the customers importer (`import_write`: checked, batched, with
-    history), a batch at a time; pairs already equal are only linked; desk records missing
+    written there through `customers.services.records_create_bulk` (checked, with history), a
+    batch at a time; pairs already equal are only linked; desk records missing
     from the CRM are created in it with one INSERT per batch. Everything else (values to
     reconcile, secondary-email matches, a batch the importer refused) goes record by record
     through the same path as a delivery; ambiguous records are logged and skipped."""
@@ -782,50 +782,18 @@ def _links_bulk(sides: Sides, kind: str, pairs: list[tuple[int, int, dict]]) -> 
             )
 
 
-IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
-    SyncKind.CONTACT: FIELDS[SyncKind.CONTACT],
-    SyncKind.ACCOUNT: FIELDS[SyncKind.ACCOUNT],
-}
-
-
 def _import_batch(sides: Sides, kind: str, rows: list[dict]) -> bool:
-    """Create these CRM records on the desk through the customers importer and link them;
-    False (nothing written) when the importer refused a row: they go one by one then."""
-    from customers.imports import parsing
-    from customers.imports.models import ImportKind
-    from customers.imports.services import import_write
-
-    columns = IMPORT_COLUMNS[kind]
-    sheet = parsing.Sheet(
-        encoding="utf-8",
-        headers=list(columns),
-        fields={name: i for i, name in enumerate(columns)},
-        rows=[
-            (i + 2, tuple("" if r.get(c) is None else str(r.get(c)) for c in columns))
-            for i, r in enumerate(rows)
-        ],
-    )
-    import_kind = ImportKind.CONTACTS if kind == SyncKind.CONTACT else ImportKind.ACCOUNTS
+    """Create these CRM records on the desk in bulk (`customers.services.records_create_bulk`:
+    checked, with history) and link them; False (nothing written) when it refused a row:
+    they go one by one then."""
     actor = sides.actor()
-    with transaction.atomic():
-        with sides.connector.scope(), desk_services.change_origin(ORIGIN):
-            plan, outcome = import_write(actor=actor, kind=import_kind, sheet=sheet)
-            if outcome is None:
-                return False
-            model = DESK_MODELS[kind]
-            key = "email" if kind == SyncKind.CONTACT else "name"
-            found = dict(
-                model.objects.for_org(sides.desk_org)
-                .filter(pk__in=outcome.pks)
-                .annotate(k=Lower(key))
-                .values_list("k", "pk")
-            )
-        pairs = []
-        for r in rows:
-            desk_id = found.get(_norm(r.get(key)))
-            if desk_id is not None:
-                pairs.append((r["pk"], desk_id, r))
-        _links_bulk(sides, kind, pairs)
+    try:
+        with transaction.atomic():
+            with sides.connector.scope(), desk_services.change_origin(ORIGIN):
+                pks = desk_services.records_create_bulk(actor=actor, kind=kind, rows=rows)
+            _links_bulk(sides, kind, [(r["pk"], pk, r) for r, pk in zip(rows, pks, strict=True)])
+    except ValidationError:
+        return False
     return True
 
 
