@@ -50,7 +50,11 @@ from helpdesk.tenancy.rls import tenant_scope
 
 from ..html import HTML, sanitize_html, text_to_html
 from ..models import Channel, Thread, Ticket
-from ..services.incoming import thread_incoming_add, ticket_create_from_contact
+from ..services.incoming import (
+    IncomingMessage,
+    thread_incoming_add_message,
+    ticket_create_with_message,
+)
 from ..services.merge import merged_into, ticket_for_message_ids
 from ..services.threads import ALLOWED_EXTENSIONS, MAX_FILES, _max_size
 from . import parse, quotes
@@ -325,21 +329,24 @@ def _place(
     contact, _created = contact_get_or_create_by_email(
         org=org, email=parsed.from_email, name=parsed.from_name[:100]
     )
+    message, inline = _message(parsed)
     if ticket is not None:
-        thread = _add_message(org, ticket, contact, parsed)
+        thread = thread_incoming_add_message(ticket=ticket, contact=contact, message=message)
+        _link_inline_images(org, ticket, thread, inline)
         return _finish(entry, Outcome.APPENDED, ticket=ticket, thread=thread)
     if department is None:
         department = _department_for(org, parsed, known)
     subject = parsed.subject.strip() or _("(no subject)")
-    ticket = ticket_create_from_contact(
+    thread = ticket_create_with_message(
         org=org,
         contact=contact,
         department=department,
         subject=subject[:255],
-        description="",
+        message=message,
         channel=Channel.EMAIL,
     )
-    thread = _add_message(org, ticket, contact, parsed)
+    ticket = thread.ticket
+    _link_inline_images(org, ticket, thread, inline)
     return _finish(entry, Outcome.CREATED, ticket=ticket, thread=thread)
 
 
@@ -399,13 +406,11 @@ def _department_for(org: Organization, parsed: parse.ParsedMail, known: _Known) 
 
 
 # --- The message on the thread ----------------------------------------------------------------
-def _add_message(org: Organization, ticket: Ticket, contact, parsed: parse.ParsedMail) -> Thread:
+def _message(parsed: parse.ParsedMail) -> tuple[IncomingMessage, dict[str, int]]:
+    """The thread entry to write, and the content ids its HTML shows inline."""
     files, inline, notes = _files(parsed)
-    body = _body(parsed, inline, notes)
-    thread = thread_incoming_add(
-        ticket=ticket,
-        contact=contact,
-        body=body,
+    message = IncomingMessage(
+        body=_body(parsed, inline, notes),
         body_format=HTML,
         files=[f for f, _cid in files],
         message_id=parsed.message_id,
@@ -414,9 +419,7 @@ def _add_message(org: Organization, ticket: Ticket, contact, parsed: parse.Parse
         to=parsed.to,
         cc=parsed.cc,
     )
-    if inline:
-        _link_inline_images(org, ticket, thread)
-    return thread
+    return message, inline
 
 
 def _placeholder(index: int) -> str:
@@ -512,10 +515,16 @@ def _cid_to_placeholders(markup: str, inline: dict[str, int]) -> str:
     return re.sub(r"""(src\s*=\s*["']?)cid:([^"'\s>]+)""", replace, markup, flags=re.I)
 
 
-def _link_inline_images(org: Organization, ticket: Ticket, thread: Thread) -> None:
+def _link_inline_images(
+    org: Organization, ticket: Ticket, thread: Thread, inline: dict[str, int]
+) -> None:
     """Point the body's inline images at their attachments (served by the access-checked
     attachment view), now that they have ids."""
-    saved = list(thread.attachments.order_by("pk").values_list("pk", flat=True))
+    if not inline:
+        return
+    saved = list(
+        thread.attachments.filter(org_id=ticket.org_id).order_by("pk").values_list("pk", flat=True)
+    )
     body = thread.body
     portal = org.portal
     for index, pk in enumerate(saved):

@@ -11,19 +11,23 @@ owner after commit, like the members' services."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, Value
+from django.db.models.expressions import CombinedExpression
 from django.utils.translation import gettext as _
 
 from customers.models import Contact
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Department, Organization
 
-from .. import pipeline
-from ..html import TEXT, BodyFormat, body_to_html, is_blank
+from .. import pipeline, search
+from ..html import TEXT, BodyFormat, body_to_html, html_to_text, is_blank
 from ..models import Channel, Priority, StatusKind, Thread, Ticket, TicketStatus
 from .followers import followers_notify
 from .history import diff, history_record
@@ -39,6 +43,22 @@ from .tickets import (
     next_ticket_number,
     search_index_update,
 )
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A contact's message as a channel hands it over: the body (plain text shown as typed,
+    or mail HTML with `body_format="html"`, sanitised), files, and for mail the threading
+    headers (so our next reply threads under it) and the recipients shown with it."""
+
+    body: str
+    body_format: BodyFormat = TEXT
+    files: Sequence[UploadedFile] = ()
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: str = ""
+    to: str = ""
+    cc: str = ""
 
 
 @transaction.atomic
@@ -62,6 +82,72 @@ def ticket_create_from_contact(
     lets a customer give (the help center's public fields), checked by the department's
     definitions; fields not given keep no value. Files, if any, come as the contact's first
     thread message, where the ticket page lists a message's attachments."""
+    ticket = _ticket_new(
+        org=org,
+        contact=contact,
+        department=department,
+        subject=subject,
+        description=description,
+        description_format=description_format,
+        channel=channel,
+        custom_fields=custom_fields,
+        files=files,
+    )
+    changes = _ticket_save(ticket, ip=ip)
+    search_index_update(ticket)
+    _ticket_pipeline(ticket, changes)
+    if files:
+        thread_incoming_add(ticket=ticket, contact=contact, body="", files=files, ip=ip)
+    return ticket
+
+
+@transaction.atomic(savepoint=False)
+def ticket_create_with_message(
+    *,
+    org: Organization,
+    contact: Contact,
+    department: Department,
+    subject: str,
+    message: IncomingMessage,
+    channel: str = Channel.EMAIL,
+    ip: str | None = None,
+) -> Thread:
+    """A new ticket opened by `contact` with `message` as its first thread entry (incoming
+    mail: the entry carries the Message-ID our replies thread under, and its files); the
+    description stays empty. Returns the entry (`thread.ticket` is the ticket).
+
+    The same rows, history, notifications and pipeline run as `ticket_create_from_contact`
+    followed by `thread_incoming_add`, with fewer statements: the new row needs no lock, the
+    search document is written once with the message, and the ticket's activity in the same
+    UPDATE. Inside a caller's transaction it sets no savepoint of its own: the caller's atomic
+    block decides what a failure rolls back (mail holds the message: all or nothing)."""
+    ticket = _ticket_new(
+        org=org,
+        contact=contact,
+        department=department,
+        subject=subject,
+        description="",
+        channel=channel,
+        message=message,
+    )
+    _ticket_pipeline(ticket, _ticket_save(ticket, ip=ip))
+    return _incoming_write(ticket, contact, message, ip=ip, new=True)
+
+
+def _ticket_new(
+    *,
+    org: Organization,
+    contact: Contact,
+    department: Department,
+    subject: str,
+    description: str,
+    description_format: BodyFormat = TEXT,
+    channel: str,
+    custom_fields: Mapping[str, Any] | None = None,
+    files: Sequence[UploadedFile] = (),
+    message: IncomingMessage | None = None,
+) -> Ticket:
+    """The unsaved ticket, checked: every problem at once as a ValidationError."""
     ensure_same_org(org, contact, department)
     errors: dict[str, list[str]] = {}
     if not department.is_enabled:
@@ -71,6 +157,8 @@ def ticket_create_from_contact(
         errors["subject"] = [_("Enter a subject.")]
     if channel not in Channel.values:
         errors["channel"] = [_("Choose a channel.")]
+    if message is not None:
+        errors.update(_message_errors(message, body_to_html(message.body, message.body_format)))
     try:
         check_files(files)
     except ValidationError as exc:
@@ -93,20 +181,25 @@ def ticket_create_from_contact(
             errors.update({f"cf_{k}": v for k, v in exc.message_dict.items()})
     if errors:
         raise ValidationError(errors)
+    return ticket
+
+
+def _ticket_save(ticket: Ticket, *, ip: str | None) -> dict[str, list[Any]]:
+    """The number, the row and its history row "created"; returns the changes recorded."""
     _sync_derived(ticket, None)
-    ticket.number = next_ticket_number(org.pk)
+    ticket.number = next_ticket_number(ticket.org_id)
     _full_clean(ticket)
     ticket.save()
     created = diff({}, _snapshot(ticket))
     history_record(ticket=ticket, actor=None, ip=ip, action="created", changes=created)
-    search_index_update(ticket)
+    return created
+
+
+def _ticket_pipeline(ticket: Ticket, changes: dict[str, list[Any]]) -> None:
     # Assignment, workflow, SLA, round robin, blueprints (TKT-09), in this transaction; an
     # owner the rules chose hears of it.
-    pipeline.run(ticket, event="create", changes=created, actor=None)
+    pipeline.run(ticket, event="create", changes=changes, actor=None)
     owner_notify(ticket=ticket, event="assigned", actor=None)
-    if files:
-        thread_incoming_add(ticket=ticket, contact=contact, body="", files=files, ip=ip)
-    return ticket
 
 
 @transaction.atomic
@@ -132,19 +225,54 @@ def thread_incoming_add(
     History row "incoming" (no actor), the ticket's activity and search document, followers
     and the owner told after commit. A blank message without files, or a refused file, is a
     ValidationError naming what to fix; nothing is saved."""
+    message = IncomingMessage(
+        body=body,
+        body_format=body_format,
+        files=files,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        to=to,
+        cc=cc,
+    )
+    return thread_incoming_add_message(ticket=ticket, contact=contact, message=message, ip=ip)
+
+
+@transaction.atomic(savepoint=False)
+def thread_incoming_add_message(
+    *, ticket: Ticket, contact: Contact | None, message: IncomingMessage, ip: str | None = None
+) -> Thread:
+    """`thread_incoming_add` with the message as one value (incoming mail). Inside a caller's
+    transaction it sets no savepoint of its own: the caller's atomic block decides what a
+    failure rolls back (mail holds the message: all or nothing)."""
     ensure_same_org(ticket.org, contact)
-    # Lock the row: concurrent entries of one ticket queue (see `thread_add`).
-    Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).select_for_update().values_list(
-        "pk"
-    ).first()
-    clean_body = body_to_html(body or "", body_format)
+    return _incoming_write(ticket, contact, message, ip=ip, new=False)
+
+
+def _message_errors(message: IncomingMessage, clean_body: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    if is_blank(clean_body) and not files:
+    if is_blank(clean_body) and not message.files:
         errors["body"] = [_("Write a message.")]
     try:
-        check_files(files)
+        check_files(message.files)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    return errors
+
+
+def _incoming_write(
+    ticket: Ticket, contact: Contact | None, message: IncomingMessage, *, ip: str | None, new: bool
+) -> Thread:
+    """The entry, its files and history, the reopening of a closed ticket, the search document
+    and activity, followers and the owner told. `new`: the ticket was created in this
+    transaction (its row is locked by the INSERT and its status is the one in memory)."""
+    indexed = True
+    if not new:
+        # Lock the row: concurrent entries of one ticket queue (see `thread_add`); the same
+        # statement reads the status as it is now (a reply may reopen the ticket).
+        indexed = _lock_and_read(ticket)
+    clean_body = body_to_html(message.body or "", message.body_format)
+    errors = _message_errors(message, clean_body)
     if errors:
         raise ValidationError(errors)
     thread = Thread.objects.create(
@@ -154,15 +282,15 @@ def thread_incoming_add(
         author=None,
         contact=contact,
         body=clean_body,
-        message_id=message_id[:255],
-        in_reply_to=in_reply_to[:255],
-        references=references,
-        to=to[:1000],
-        cc=cc[:1000],
+        message_id=message.message_id[:255],
+        in_reply_to=message.in_reply_to[:255],
+        references=message.references,
+        to=message.to[:1000],
+        cc=message.cc[:1000],
     )
     attachments = []
     try:
-        attachments = _save_files(ticket=ticket, thread=thread, files=files, user=None)
+        attachments = _save_files(ticket=ticket, thread=thread, files=message.files, user=None)
         history_record(
             ticket=ticket,
             actor=None,
@@ -170,11 +298,9 @@ def thread_incoming_add(
             action="incoming",
             changes={"attachments": [None, [a.name for a in attachments]]} if attachments else {},
         )
-        _reopen_on_reply(ticket, ip=ip)
-        search_index_update(ticket)
-        Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).update(
-            last_activity_at=thread.created_at
-        )
+        if ticket.status_kind != StatusKind.OPEN:
+            _reopen_on_reply(ticket, ip=ip)
+        _index_and_touch(ticket, thread, new=new, indexed=indexed)
         followers_notify(ticket=ticket, actor=None, event="thread", thread=thread)
         owner_notify(ticket=ticket, event="customer_reply", actor=None, thread=thread)
     except BaseException:
@@ -183,11 +309,61 @@ def thread_incoming_add(
     return thread
 
 
+def _lock_and_read(ticket: Ticket) -> bool:
+    """Lock the ticket's row and read its status into `ticket`; whether it has a search
+    document (a reply's words are then added to it)."""
+    row = (
+        Ticket.objects.for_org(ticket.org_id)
+        .filter(pk=ticket.pk)
+        .select_for_update()
+        .annotate(
+            indexed=ExpressionWrapper(Q(search_vector__isnull=False), output_field=BooleanField())
+        )
+        .values_list("status_id", "status_kind", "closed_at", "indexed")
+        .first()
+    )
+    if row is None:
+        raise Ticket.DoesNotExist("the ticket is gone")
+    status_id, ticket.status_kind, ticket.closed_at, indexed = row
+    if ticket.status_id != status_id:
+        ticket.status_id = status_id  # the cached status object goes with it
+    return bool(indexed)
+
+
+def _index_and_touch(ticket: Ticket, thread: Thread, *, new: bool, indexed: bool) -> None:
+    """The ticket's search document and last activity in one UPDATE. A new ticket's document
+    is built from what is in memory (subject, description, this first entry); a reply's words
+    are appended to the document the ticket has (the same lexemes and positions as a rebuild
+    from the whole thread, without reading it); a ticket without one is rebuilt."""
+    touch = Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk)
+    if not new and not indexed:
+        search_index_update(ticket)
+        touch.update(last_activity_at=thread.created_at)
+        return
+    if new:
+        doc = search.document(
+            ticket.subject, html_to_text(ticket.description), html_to_text(thread.body)
+        )
+        vector: Any = SearchVector(Value(doc), config="simple")
+    else:
+        doc = search.document(html_to_text(thread.body))
+        if not doc:
+            touch.update(last_activity_at=thread.created_at)
+            return
+        vector = CombinedExpression(
+            F("search_vector"),
+            "||",
+            SearchVector(Value(doc), config="simple"),
+            output_field=SearchVectorField(),
+        )
+    touch.update(search_vector=vector, last_activity_at=thread.created_at)
+
+
 def _reopen_on_reply(ticket: Ticket, *, ip: str | None) -> None:
     """The customer wrote on a closed or on-hold ticket: it goes back to the department's
     default open status (a history row "reopened", followers told, the pipeline run as for any
-    status change: SLA clocks resume or restart). An open ticket stays as it is."""
-    ticket.refresh_from_db(fields=["status", "status_kind", "closed_at"])
+    status change: SLA clocks resume or restart). An open ticket stays as it is. The caller
+    has read the ticket's current status (under its row lock)."""
     if ticket.status_kind == StatusKind.OPEN:
         return
     status = default_status(ticket.department)
