@@ -517,7 +517,15 @@ def deliver(*, crm_org: Organization, integration_id: int) -> Delivery:
             problem = integration_problem(integration)
             if problem:
                 result.stopped = problem
-                Sides(integration).error(SyncError.Type.AUTHORISATION, problem)
+                last = (
+                    SyncError.objects.for_org(crm_org)
+                    .filter(integration=integration)
+                    .order_by("-pk")
+                    .values_list("message", flat=True)
+                    .first()
+                )
+                if last != problem:  # once per spell, not at every sweep
+                    Sides(integration).error(SyncError.Type.AUTHORISATION, problem)
                 break
             sides = Sides(integration)
             batch = _next_rows(sides)
