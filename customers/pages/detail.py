@@ -31,10 +31,11 @@ from django.utils.translation import pgettext_lazy
 from helpdesk.customvalues import display_value
 from helpdesk.http import query_text
 from helpdesk.tickets.models import StatusKind
-from helpdesk.tickets.services.access import visible_tickets
+from helpdesk.tickets.selectors import view_filter
 
 from .. import selectors, services
 from ..models import Account, Contact
+from .stats import record_tickets
 
 LIST_SIZE = 25
 # The search and filters the list panel keeps in the address while moving between records.
@@ -131,13 +132,15 @@ def _list_rows(request: HttpRequest, kind: str, filters: dict[str, str]):
 
 
 def ticket_summary(request: HttpRequest, kind: str, record: Contact | Account) -> dict[str, int]:
-    """Total, open and overdue tickets of the record that this member may see, in one query."""
-    tickets = visible_tickets(request.membership).filter(**{kind: record})
-    open_q = ~Q(status_kind=StatusKind.CLOSED)
+    """Total, open (not closed) and overdue tickets of the record that this member may see,
+    counted as the Overview tab counts them (an account: its own tickets and its contacts'),
+    in one query."""
+    now = timezone.now()
+    tickets = record_tickets(request.membership, record).order_by()
     return tickets.aggregate(
         total=Count("pk"),
-        open=Count("pk", filter=open_q),
-        overdue=Count("pk", filter=open_q & Q(due_at__lt=timezone.now())),
+        open=Count("pk", filter=~Q(status_kind=StatusKind.CLOSED)),
+        overdue=Count("pk", filter=view_filter("overdue", request.membership, now)),
     )
 
 

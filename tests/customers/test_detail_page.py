@@ -263,3 +263,15 @@ def test_cus02_list_panel_filters_by_owner_and_tag_and_keeps_them(alice_client, 
     assert "tag=vip" in response.content.decode()  # the links keep the filter
     # An owner that is not one is ignored: every contact, by family name.
     assert listed(alice_client.get(page, {"owner": "nonsense"})) == [bobs.pk, mine.pk, nobody.pk]
+
+
+def test_cus02_account_summary_counts_as_its_overview(alice_client, acme):
+    """The record panel's summary of an account counts its own tickets and its contacts', as
+    the Overview tab does."""
+    account = AccountFactory(org=acme.org)
+    member = ContactFactory(org=acme.org, account=account)
+    make_ticket(acme, member)
+    make_ticket(acme, None, account=account)
+    make_ticket(acme, ContactFactory(org=acme.org))  # not the account's
+    body = alice_client.get(url("account_detail", acme, account_id=account.pk)).content.decode()
+    assert re.search(r'data-summary="total">2<', body)
