@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..visits import state_visit
 from . import definitions
-from .common import _moving, close_windows  # noqa: F401
+from .common import _moving, close_windows, insert_row, move_instance  # noqa: F401
 from .definitions import Compiled, Definitions
 
 
@@ -81,27 +81,31 @@ def enter(
     assert compiled is not None
     blueprint = compiled.blueprint
     state = compiled.state_by_status[ticket.status_id]
-    instance = TicketBlueprint.objects.create(
-        org_id=ticket.org_id,
-        ticket=ticket,
-        blueprint=blueprint,
-        state=state,
-        entered_at=now,
-        started_at=now,
-        before=compiled.before(),
+    instance = insert_row(
+        TicketBlueprint(
+            org_id=ticket.org_id,
+            ticket=ticket,
+            blueprint=blueprint,
+            state=state,
+            entered_at=now,
+            started_at=now,
+            before=compiled.before(),
+        )
     )
     _share_with_owner_departments(ticket, blueprint, instance.before)
     state_visit(ticket=ticket, left_id=None, entered_id=state.pk, at=now)
-    TransitionLog.objects.create(
-        org_id=ticket.org_id,
-        ticket=ticket,
-        blueprint=blueprint,
-        kind=LogKind.ENTERED,
-        name=blueprint.name,
-        to_status_id=ticket.status_id,
-        actor=actor,
-        at=now,
-        data=_version_data(defs or definitions.current(ticket.org_id), blueprint.pk),
+    insert_row(
+        TransitionLog(
+            org_id=ticket.org_id,
+            ticket=ticket,
+            blueprint=blueprint,
+            kind=LogKind.ENTERED,
+            name=blueprint.name,
+            to_status_id=ticket.status_id,
+            actor=actor,
+            at=now,
+            data=_version_data(defs or definitions.current(ticket.org_id), blueprint.pk),
+        )
     )
     return instance
 
@@ -201,7 +205,7 @@ def _status_moved(instance: TicketBlueprint, ticket: Ticket, ctx: pipeline.Conte
     left_id = instance.state_id
     instance.state = state
     instance.entered_at = ctx.now
-    instance.save(update_fields=["state", "entered_at"])
+    move_instance(ticket.org_id, instance.pk, state.pk, ctx.now)
     state_visit(ticket=ticket, left_id=left_id, entered_id=state.pk, at=ctx.now)
     TransitionLog.objects.create(
         org_id=ticket.org_id,

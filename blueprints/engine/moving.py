@@ -35,7 +35,14 @@ from ..models import (
 )
 from ..visits import state_visit
 from . import definitions as compiled_definitions
-from .common import TransitionConflict, _moving, close_windows, lock_ticket
+from .common import (
+    TransitionConflict,
+    _moving,
+    close_windows,
+    insert_row,
+    lock_ticket,
+    move_instance,
+)
 from .entering import _meets
 from .options import (
     Option,
@@ -294,7 +301,7 @@ def complete_transition(
         seconds = max(int((now - instance.entered_at).total_seconds()), 0)
         instance.state = to_state
         instance.entered_at = now
-        instance.save(update_fields=["state", "entered_at"])
+        move_instance(locked.org_id, instance.pk, to_state.pk, now)
         state_visit(
             ticket=locked,
             left_id=from_state.pk,
@@ -323,19 +330,21 @@ def complete_transition(
         finally:
             _moving.reset(token)
         asked = {f.field for f in transition.fields.all()}
-        entry = TransitionLog.objects.create(
-            org_id=locked.org_id,
-            ticket=locked,
-            blueprint_id=instance.blueprint_id,
-            transition=transition,
-            kind=LogKind.TRANSITION,
-            name=transition.name,
-            from_status_id=from_state.status_id,
-            to_status_id=to_state.status_id,
-            actor=membership.user,
-            at=now,
-            data={k: _json(v) for k, v in data.items() if k in asked},
-            seconds_in_state=seconds,
+        entry = insert_row(
+            TransitionLog(
+                org_id=locked.org_id,
+                ticket=locked,
+                blueprint_id=instance.blueprint_id,
+                transition=transition,
+                kind=LogKind.TRANSITION,
+                name=transition.name,
+                from_status_id=from_state.status_id,
+                to_status_id=to_state.status_id,
+                actor=membership.user,
+                at=now,
+                data={k: _json(v) for k, v in data.items() if k in asked},
+                seconds_in_state=seconds,
+            )
         )
         if not changed:  # nothing else changed: the transition has its own row
             history_record(
