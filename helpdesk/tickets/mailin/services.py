@@ -30,6 +30,7 @@ import mimetypes
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from hmac import compare_digest
 
@@ -148,8 +149,41 @@ def ingest(
     it). Runs in the organization's row-level-security scope and one transaction; never raises
     for a bad message (it is held instead). `department`, when given, must be the org's."""
     ensure_same_org(org, department)
+    with tenant_scope(org.pk):
+        return _ingest(org, raw, source, department, None)
+
+
+def ingest_many(
+    org: Organization,
+    raws: Iterable[bytes],
+    *,
+    source: str,
+    department: Department | None = None,
+) -> list[IngestResult]:
+    """Take many messages for `org` at once (a relay's or a queue's batch, a benchmark): each
+    exactly as `ingest` takes it, in its own transaction committed before the next (a
+    duplicate, an ignored or a held message is what it would be alone), with two round trips
+    fewer per message: one row-level-security scope for the batch, and the organization's
+    departments read once per batch (a department changed meanwhile is seen by the next
+    batch). The results are in the order of `raws`."""
+    ensure_same_org(org, department)
+    results: list[IngestResult] = []
+    with tenant_scope(org.pk):
+        departments = list(Department.objects.for_org(org).order_by("pk"))
+        for raw in raws:
+            results.append(_ingest(org, raw, source, department, departments))
+    return results
+
+
+def _ingest(
+    org: Organization,
+    raw: bytes,
+    source: str,
+    department: Department | None,
+    departments: list[Department] | None,
+) -> IngestResult:
     source = source if source in Source.values else Source.OTHER
-    with tenant_scope(org.pk), transaction.atomic():
+    with transaction.atomic():
         try:
             parsed: parse.ParsedMail | None = parse.parse(raw)
             problem = ""
@@ -162,7 +196,7 @@ def ingest(
             return _duplicate(org, key)
         if parsed is None:
             return _hold(entry, raw, problem, department)
-        return _process(org, entry, parsed, raw, department)
+        return _process(org, entry, parsed, raw, department, departments)
 
 
 def _reason(exc: BaseException) -> str:
@@ -259,14 +293,17 @@ def _hold(
 
 @dataclass
 class _Known:
-    """What the organization knows that decides a message's place, read once per message:
-    its departments, and the thread entry (ticket, kind) that carries this Message-ID."""
+    """What the organization knows that decides a message's place, read once per message: its
+    departments (once per batch with `ingest_many`), and the thread entry (ticket, kind) that
+    carries this Message-ID."""
 
     departments: list[Department]
     threads: dict[str, tuple[int, str]]
 
 
-def _known(org: Organization, parsed: parse.ParsedMail) -> _Known:
+def _known(
+    org: Organization, parsed: parse.ParsedMail, departments: list[Department] | None = None
+) -> _Known:
     threads: dict[str, tuple[int, str]] = {}
     if parsed.message_id:
         for message_id, ticket_id, kind in (
@@ -276,7 +313,9 @@ def _known(org: Organization, parsed: parse.ParsedMail) -> _Known:
             .values_list("message_id", "ticket_id", "kind")
         ):
             threads.setdefault(message_id, (ticket_id, kind))
-    return _Known(departments=list(Department.objects.for_org(org).order_by("pk")), threads=threads)
+    if departments is None:
+        departments = list(Department.objects.for_org(org).order_by("pk"))
+    return _Known(departments=departments, threads=threads)
 
 
 def _process(
@@ -285,11 +324,12 @@ def _process(
     parsed: parse.ParsedMail,
     raw: bytes,
     department: Department | None,
+    departments: list[Department] | None = None,
 ) -> IngestResult:
     reason = parse.machine_reason(parsed)
     known = None
     if not reason:
-        known = _known(org, parsed)
+        known = _known(org, parsed, departments)
         reason = _own_mail_reason(parsed, known)
     if reason or known is None:
         return _finish(entry, Outcome.IGNORED, reason=reason)
