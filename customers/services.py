@@ -1209,7 +1209,7 @@ def contacts_merge(
 
 
 # --- Bulk creation (the CRM sync's initial sync, CRM-04) -------------------------------------
-BULK_FIELDS = {
+BULK_FIELDS: dict[str, tuple[str, ...]] = {
     RecordKind.CONTACT: (
         *("first_name", "last_name", "email", "secondary_email", "phone", "mobile", "title"),
         "description",
@@ -1239,7 +1239,7 @@ def records_create_bulk(
                 setattr(record, f, _email(getattr(record, f)))
         records.append(record)
     if kind == RecordKind.CONTACT:
-        keys = [e for r in records for e in (r.email, r.secondary_email) if e]
+        keys = [e for r in records for e in (r.email, getattr(r, "secondary_email", "")) if e]
         if len(keys) != len(set(keys)):
             raise ValidationError(_("An email is given twice."))
         taken = (
