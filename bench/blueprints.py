@@ -151,12 +151,25 @@ def step_cost(org, department, admin, samples: int) -> dict:
 
     from blueprints import engine
     from blueprints.engine import definitions
-    from blueprints.models import Blueprint
+    from blueprints.models import Blueprint, TicketBlueprint
     from helpdesk.tickets import pipeline
     from helpdesk.tickets.models import Ticket
     from helpdesk.tickets.services.tickets import TicketInput, ticket_create, ticket_update
 
-    existing = Ticket.objects.for_org(org).filter(department=department).order_by("-pk").first()
+    # A ticket in the every-ticket blueprint (the update's case the target is about), else
+    # the department's newest.
+    in_blueprint = (
+        TicketBlueprint.objects.for_org(org)
+        .filter(blueprint__name=f"{PREFIX} {BLUEPRINTS - 1:02d}")
+        .order_by("-pk")
+        .values_list("ticket_id", flat=True)
+        .first()
+    )
+    existing = (
+        Ticket.objects.for_org(org).get(pk=in_blueprint)
+        if in_blueprint is not None
+        else Ticket.objects.for_org(org).filter(department=department).order_by("-pk").first()
+    )
 
     def create():
         ticket_create(actor=admin, data=TicketInput(subject="Bench printer", department=department))
