@@ -20,8 +20,9 @@ ticket's values and the SLA placeholders (target, level, due time, time left or 
 each recipient's language and time zone. Recipients: the level's chosen users, its teams'
 members, the members with its desk roles (agents of the ticket's department, and admins), the
 ticket's owner and the owner's manager ("reports to"): only active members of the ticket's
-organization, each once. One SMTP connection per task (`send_messages` per ledger row, so a
-failure part-way keeps what was sent)."""
+organization, each once. One SMTP connection per call (the sweep's hand-off of up to 500
+ledger rows, or `escalation_mail_task`'s retry of the rows the mail server refused), with
+`send_messages` per ledger row, so a failure part-way keeps what was sent."""
 
 from __future__ import annotations
 
