@@ -494,7 +494,7 @@ def main() -> None:
     finally:
         meter.stop()
         stop(processes)
-        client.delete(key, queue)
+        client.delete(key, queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
         if not args.keep:
             clean()
     if not ok:
