@@ -83,7 +83,7 @@ def read_token(org_id: int) -> Any:
             row = cursor.fetchone()
         return row[0] if row else None
 
-    return pipeline.cached(("bp-token", org_id), read)
+    return pipeline.cached(("bp-token", org_id), read)  # the key `instance_for` seeds
 
 
 # --- One blueprint ---------------------------------------------------------------------------
@@ -277,22 +277,28 @@ def current(org_id: int, token: Any = ..., *, fresh: bool = False) -> Definition
 # the ORM's statement building cost three times the query (0.85 against 2.6 ms of CPU).
 _COLUMNS = ", ".join(f'i."{f.column}"' for f in TicketBlueprint._meta.concrete_fields)
 # The pipeline's settings token (rules and SLA policies, `helpdesk.tickets.rules.version`)
-# comes with it too: inside a pipeline batch, the transition's pipeline then reads no token.
+# comes with it too, and both tokens come for a ticket in no blueprint as well (a row with a
+# null instance): inside a pipeline batch, the steps then read no token of their own.
 _INSTANCE_SQL = (
     f"SELECT {_COLUMNS}, "  # noqa: S608 - the model's column names, no input
-    "(SELECT v.token FROM blueprints_definitionversion v WHERE v.org_id = i.org_id)"
+    "(SELECT v.token FROM blueprints_definitionversion v WHERE v.org_id = o.org_id)"
     " AS definition_token, "
-    + settings_version.TOKEN_SUBQUERY.format(org="i.org_id")
+    + settings_version.TOKEN_SUBQUERY.format(org="o.org_id")
     + " AS settings_token"
-    " FROM blueprints_ticketblueprint i WHERE i.org_id = %s AND i.ticket_id = %s"
+    " FROM (SELECT %s::bigint AS org_id) o"
+    " LEFT JOIN blueprints_ticketblueprint i ON i.org_id = o.org_id AND i.ticket_id = %s"
 )
 
 
 def instance_for(ticket: Any) -> TicketBlueprint | None:
     """The ticket's blueprint instance, its blueprint and state taken from the compiled
-    definitions (`instance.compiled`), whose token comes with it: one query."""
+    definitions (`instance.compiled`), whose token comes with it: one query (None: the
+    ticket is in no blueprint; the tokens are kept for the pipeline batch all the same)."""
     for instance in TicketBlueprint.objects.raw(_INSTANCE_SQL, [ticket.org_id, ticket.pk]):
         pipeline.seed(settings_version.token_key(ticket.org_id), instance.settings_token)
+        pipeline.seed(("bp-token", ticket.org_id), instance.definition_token)
+        if instance.pk is None:
+            return None
         attach(instance, current(ticket.org_id, instance.definition_token))
         return instance
     return None

@@ -222,3 +222,33 @@ def test_bp03_a_transition_costs_the_same_queries_with_2_or_20_transitions(make)
         ["blueprint_version", "status", "transition"],
     ]
     assert TransitionLog.objects.filter(ticket=ticket, kind=LogKind.TRANSITION).count() == 2
+
+
+def test_bp21_an_update_costs_the_step_one_query_in_a_blueprint_or_in_none(make):
+    """Issue 10, Performance: on a ticket update the step reads the ticket's instance with
+    the definitions' and the pipeline's settings tokens in one query, whether the ticket is
+    in a blueprint or in none (then nothing else: it enters none)."""
+    from helpdesk.tickets import pipeline
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_update
+
+    desk = make.desk
+    make.blueprint(statuses=("Open", "Doing"))
+    waiting = make.status("Waiting")  # in no blueprint
+    inside, outside = desk.ticket(), desk.ticket()
+
+    def update(ticket, priority):
+        ticket_update(actor=desk.admin, ticket=ticket, data=TicketInput(priority=priority))
+
+    ticket_update(actor=desk.admin, ticket=outside, data=TicketInput(status=waiting))
+    assert _blueprint_of(inside) == "Approval" and _blueprint_of(outside) is None
+
+    for ticket in (inside, outside):
+        update(ticket, "high")  # the settings and definitions are cached now
+        pipeline.unregister("blueprints", engine.blueprint_step)
+        try:
+            without = _queries(lambda t=ticket: update(t, "low"))
+        finally:
+            pipeline.register("blueprints", engine.blueprint_step)
+        with_step = _queries(lambda t=ticket: update(t, "high"))
+        assert with_step - without == 1, ticket
+    assert _blueprint_of(outside) is None
