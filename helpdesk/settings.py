@@ -144,8 +144,10 @@ else:
 # Server-side cursors do not survive transaction pooling (PgBouncer) and cost round trips.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # Server-side parameter binding lets psycopg prepare a statement that a pooled connection has
-# run a few times, so PostgreSQL plans it once instead of on every request.
-if env.bool("DB_SERVER_SIDE_BINDING", default=False):
+# run a few times, so PostgreSQL plans it once instead of on every request (planning is most of
+# a small query's cost here: README, Benchmarks). On by default; off with
+# DB_SERVER_SIDE_BINDING=0 (e.g. behind a PgBouncer older than 1.21 in transaction mode).
+if env.bool("DB_SERVER_SIDE_BINDING", default=True):
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int(
         "DB_PREPARE_THRESHOLD", default=5

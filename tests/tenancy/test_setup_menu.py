@@ -57,9 +57,15 @@ def test_dep_menu_leads_to_layouts_hours_and_holidays(alice_client, acme, billin
         "After-actions",
         "SLA policies",
         "Mail templates",
+        "CRM integration keys",  # CRM-02: keys another organization's CRM connects with
     ]
     nav = re.search(r'<nav class="sidebar".*?</nav>', response.content.decode(), re.S).group(0)
-    assert re.findall(r"<h2>([^<]+)</h2>", nav) == ["Setup", "Channels", "Automation"]
+    assert re.findall(r"<h2>([^<]+)</h2>", nav) == [
+        "Setup",
+        "Channels",
+        "Automation",
+        "Integrations",
+    ]
     for name, target in (
         ("layouts", reverse("layout:home", kwargs={"portal": "acme", "dept_id": billing.pk})),
         ("hours", setup_url("department_hours", acme.org, dept_id=billing.pk)),
