@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -49,9 +49,10 @@ def close_windows(org_id: int, instance_id: int) -> None:
 # The engine's own rows, written in SQL (no model signals listen to them): building the ORM's
 # INSERT and UPDATE cost more CPU than running them (bench/blueprints.py --profile).
 _INSERTS: dict[type, tuple[str, list[Any]]] = {}
+ModelT = TypeVar("ModelT", bound=Model)
 
 
-def insert_row(obj: Model) -> Model:
+def insert_row(obj: ModelT) -> ModelT:
     """INSERT the unsaved model instance `obj` (a transition log entry, a ticket's instance)
     in one statement, as `save()` would (field defaults and conversions included); sets its
     primary key. Returns it."""

@@ -287,7 +287,9 @@ def test_bp04_the_editor_by_keyboard_with_the_condition_builder_in_its_panel(
     expect(page.get_by_label("Transition name")).to_have_value("To Approved")
     page.keyboard.press("Delete")
     expect(page.locator("#bpe-panel-empty")).to_be_visible()
-    expect(page.locator("#bpe-messages")).to_have_text("The drawing has changes that are not saved.")
+    expect(page.locator("#bpe-messages")).to_have_text(
+        "The drawing has changes that are not saved."
+    )
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#bpe-messages")).to_have_text("Blueprint saved.")
     assert not Transition.objects.for_org(org).filter(blueprint=blueprint).exists()
