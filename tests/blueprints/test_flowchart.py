@@ -148,4 +148,10 @@ def test_bp23_flowchart_query_count_does_not_grow_with_the_path(client, loop):
     with CaptureQueriesContext(connection) as long:
         html = client.get(_url(desk, "flow", travelled), HTTP_HX_REQUEST="true").content.decode()
     assert len(_graph(html)["edges"][0]["taken"]) == 3
-    assert len(long.captured_queries) == len(short.captured_queries)
+
+    # The session's own read (the cached_db store refills its cache now and then) is not the
+    # flowchart's.
+    def counted(ctx):
+        return [q for q in ctx.captured_queries if "django_session" not in q["sql"]]
+
+    assert len(counted(long)) == len(counted(short))
