@@ -14,7 +14,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from customers import services
-from customers.models import AccountTag, ContactTag, Tag
+from customers.models import AccountTag, ContactTag, CustomerHistory, Tag
 from customers.selectors import accounts_search, contacts_search
 from helpdesk.tenancy.guards import OtherOrganizationError
 from helpdesk.tickets import models as ticket_models
@@ -63,7 +63,7 @@ def test_cus01_set_tags_replaces_the_set_and_writes_history(acme, bob):
     assert contact.tag_list == ["b", "c"]
     actions = [
         (h.action, h.changes["tags"], h.ip_address)
-        for h in services.CustomerHistory.objects.for_org(acme.org).order_by("pk")
+        for h in CustomerHistory.objects.for_org(acme.org).order_by("pk")
     ]
     assert actions == [
         ("tagged", [None, "a, b"], "192.0.2.7"),
