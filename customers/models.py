@@ -224,12 +224,11 @@ class RecordKind(models.TextChoices):
     ACCOUNT = "account", _("Account")
 
 
-class CustomerField(TenantModel):
-    """A custom field of the organization's contacts or accounts (`module`). Values live in
-    Contact.custom_fields / Account.custom_fields keyed by `key`, checked by
-    `helpdesk.customvalues.validate_custom_values` (the machinery of ticket fields)."""
+class CustomFieldDefinition(TenantModel):
+    """What a custom field is, for every kind of record that has them: ticket fields of a
+    department's layout (`helpdesk.tickets.models.CustomField`) and contact and account
+    fields (`CustomerField`). Values are checked by `helpdesk.customvalues`."""
 
-    module = models.CharField(_("records"), max_length=10, choices=RecordKind.choices)
     label = models.CharField(_("label"), max_length=80)
     key = models.SlugField(_("key"), max_length=60, db_index=False)
     type = models.CharField(_("type"), max_length=10, choices=FieldType.choices)
@@ -239,13 +238,23 @@ class CustomerField(TenantModel):
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        abstract = True
         ordering = ["order", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["org", "module", "key"], name="customer_field_key"),
-        ]
 
     def __str__(self) -> str:
         return self.label
+
+
+class CustomerField(CustomFieldDefinition):
+    """A custom field of the organization's contacts or accounts (`module`). Values live in
+    Contact.custom_fields / Account.custom_fields keyed by `key`."""
+
+    module = models.CharField(_("records"), max_length=10, choices=RecordKind.choices)
+
+    class Meta(CustomFieldDefinition.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["org", "module", "key"], name="customer_field_key"),
+        ]
 
 
 # --- History (CUS-04) -----------------------------------------------------------------------

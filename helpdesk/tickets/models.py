@@ -17,8 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from customers.models import Account, Contact, Tag  # Tag: re-exported (one tagging model)
-from helpdesk.customvalues import FieldType  # re-exported: the shared field types
+from customers.models import (  # Tag: re-exported (one tagging model)
+    Account,
+    Contact,
+    CustomFieldDefinition,
+    Tag,
+)
+from helpdesk.customvalues import FieldType  # noqa: F401 - re-exported: the shared field types
 from helpdesk.tenancy.fields import MemberForeignKey, TenantForeignKey
 from helpdesk.tenancy.models import Department, TenantModel
 
@@ -55,29 +60,18 @@ class TicketStatus(TenantModel):
         return self.name
 
 
-class CustomField(TenantModel):
+class CustomField(CustomFieldDefinition):
     """A custom ticket field of a department's layout. Values live in Ticket.custom_fields,
     keyed by `key`, checked by `helpdesk.customvalues.validate_custom_values`."""
 
     department = TenantForeignKey(
         Department, on_delete=models.CASCADE, related_name="custom_fields"
     )
-    label = models.CharField(_("label"), max_length=80)
-    key = models.SlugField(_("key"), max_length=60, db_index=False)
-    type = models.CharField(_("type"), max_length=10, choices=FieldType.choices)
-    required = models.BooleanField(_("required"), default=False)
-    order = models.PositiveSmallIntegerField(_("order"), default=0)
-    choices = models.JSONField(_("pick list values"), default=list, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
 
-    class Meta:
-        ordering = ["order", "pk"]
+    class Meta(CustomFieldDefinition.Meta):
         constraints = [
             models.UniqueConstraint(fields=["org", "department", "key"], name="custom_field_key"),
         ]
-
-    def __str__(self) -> str:
-        return self.label
 
 
 # --- Tickets (TKT-01) ------------------------------------------------------------------------
