@@ -17,8 +17,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -42,21 +41,9 @@ from helpdesk.tickets.activities.services import (
 
 from .. import services
 from ..models import Account, Contact
+from .common import tab_record, tab_urls
 
 TAB = "activities"
-
-
-def _record(request: HttpRequest, kind: str, record_id: int) -> Contact | Account:
-    model = Contact if kind == "contact" else Account
-    return get_object_or_404(model.objects.for_org(request.org), pk=record_id)
-
-
-def _urls(request: HttpRequest, kind: str, record: Contact | Account) -> dict[str, str]:
-    kwargs = {"portal": request.org.portal, f"{kind}_id": record.pk}
-    return {
-        "tab": reverse(f"customers:{kind}_activities", kwargs=kwargs),
-        "page": reverse(f"customers:{kind}_detail", kwargs=kwargs),
-    }
 
 
 def _scope(request: HttpRequest) -> str:
@@ -87,7 +74,7 @@ def _context(
     page = customer_activity_page(
         member, **record_kw, scope=scope, page=request.GET.get("apage") or 1, count=counts[scope]
     )
-    urls = _urls(request, kind, record)
+    urls = tab_urls(request, kind, record, TAB)
     filters = []
     for key, label in (("upcoming", _("Upcoming")), ("all", _("All")), ("spam", _("Spam"))):
         query = urlencode({"view": key})
@@ -145,13 +132,12 @@ def _back(request: HttpRequest, kind: str, record: Contact | Account) -> HttpRes
     if request.htmx:
         return _render(request, kind, record)
     query = {"tab": TAB, "view": _scope(request)}
-    return redirect(f"{_urls(request, kind, record)['page']}?{urlencode(query)}")
+    return redirect(f"{tab_urls(request, kind, record, TAB)['page']}?{urlencode(query)}")
 
 
 def _tab(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
     """GET: the tab. POST: a new call, event or task linked to the record."""
-    services.ensure_can(request.membership, "view")
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id)
     if request.method != "POST":
         return _render(request, kind, record)
     services.ensure_can(request.membership, "edit")
@@ -194,8 +180,7 @@ ACTIONS = {
 
 def _action(request: HttpRequest, kind: str, record_id: int, activity_id: int) -> HttpResponse:
     """Complete, reopen, mark as spam or not: one activity of this record's tab."""
-    services.ensure_can(request.membership, "edit")
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id, permission="edit")
     activity = activity_for_member(request.membership, activity_id)
     mine = customer_activity_queryset(request.membership, **{kind: record})
     if not mine.filter(pk=activity.pk).exists():

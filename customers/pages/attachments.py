@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -36,6 +35,7 @@ from ..attachments.services import (
     note_delete,
 )
 from ..models import Account, Contact
+from .common import tab_record, tab_urls
 
 TAB = "attachments"
 # Types a browser may show in its own tab; anything else is a download (and never sniffed).
@@ -63,24 +63,11 @@ class AttachmentForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-def _record(request: HttpRequest, kind: str, record_id: int) -> Contact | Account:
-    model = Contact if kind == "contact" else Account
-    return get_object_or_404(model.objects.for_org(request.org), pk=record_id)
-
-
-def _urls(request: HttpRequest, kind: str, record: Contact | Account) -> dict[str, str]:
-    kwargs = {"portal": request.org.portal, f"{kind}_id": record.pk}
-    return {
-        "tab": reverse(f"customers:{kind}_attachments", kwargs=kwargs),
-        "page": reverse(f"customers:{kind}_detail", kwargs=kwargs),
-    }
-
-
 def _context(
     request: HttpRequest, kind: str, record: Contact | Account, form: AttachmentForm | None
 ) -> dict[str, Any]:
     org, member = request.org, request.membership
-    urls = _urls(request, kind, record)
+    urls = tab_urls(request, kind, record, TAB)
     notes = notes_page(org, **{kind: record}, page=request.GET.get("npage") or 1)
     files = files_page(org, **{kind: record}, page=request.GET.get("fpage") or 1)
     keep = {"npage": notes.number, "fpage": files.number}
@@ -134,13 +121,12 @@ def _render(
 def _back(request: HttpRequest, kind: str, record: Contact | Account) -> HttpResponse:
     if request.htmx:
         return _render(request, kind, record)
-    return redirect(f"{_urls(request, kind, record)['page']}?{urlencode({'tab': TAB})}")
+    return redirect(f"{tab_urls(request, kind, record, TAB)['page']}?{urlencode({'tab': TAB})}")
 
 
 def _tab(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
     """GET: the tab. POST: a note, with files or not, or files alone."""
-    services.ensure_can(request.membership, "view")
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id)
     if request.method != "POST":
         return _render(request, kind, record)
     services.ensure_can(request.membership, "edit")

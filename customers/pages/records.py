@@ -27,6 +27,7 @@ from helpdesk.http import query_text
 
 from .. import selectors, services
 from ..models import Account, Contact, CustomerHistory, HistoryAction, RecordKind
+from .common import tab_record
 
 PER_PAGE = 25
 # The record page's own parameters (list panel search and page): kept in links, never read.
@@ -66,13 +67,6 @@ def tag_suggest(request: HttpRequest) -> HttpResponse:
 
 
 # --- History (CUS-04) --------------------------------------------------------------------------
-def _record(request: HttpRequest, kind: str, record_id: int) -> Contact | Account:
-    """Desk administrators only (403 for anyone else), the record of this organization."""
-    services.ensure_can(request.membership, "configure")
-    model = Contact if kind == RecordKind.CONTACT else Account
-    return get_object_or_404(model.objects.for_org(request.org), pk=record_id)
-
-
 class _Links:
     """The tab's fragment URL (`hx-get`) and the record page with the tab open (`href`)."""
 
@@ -156,7 +150,7 @@ def _filters(request: HttpRequest, kind: str) -> dict[str, Any]:
 
 
 def _history(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id, permission="configure")  # admins
     filters = _filters(request, kind)
     everyone = selectors.history_entries(
         request.org, kind, record, with_contacts=bool(filters["contacts"])
@@ -199,7 +193,7 @@ def _history(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
 
 
 def _history_entry(request: HttpRequest, kind: str, record_id: int, entry_id: int) -> HttpResponse:
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id, permission="configure")  # admins
     filters = _filters(request, kind)
     entries = selectors.history_entries(request.org, kind, record, with_contacts=True)
     entry = get_object_or_404(entries, pk=entry_id)

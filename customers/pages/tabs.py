@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -35,6 +35,7 @@ from .. import services
 from ..forms import ProductLinkForm, ProductUnlinkForm
 from ..models import Account, AccountProduct, Contact, ContactProduct, Product
 from . import tab_selectors as ts
+from .common import tab_record
 from .stats import channel_donut, duration_text, overview_stats_cached
 
 # The page's own parameters (list panel search and page, open tab, inline edit): kept in the
@@ -42,15 +43,6 @@ from .stats import channel_donut, duration_text, overview_stats_cached
 PAGE_PARAMS = ("q", "page")
 OVERVIEW_LIST_SIZE = 5
 OVERVIEW_LISTS = ("all", "open", "on_hold")
-
-
-def _record(request: HttpRequest, kind: str, record_id: int) -> Contact | Account:
-    services.ensure_can(request.membership, "view")
-    if kind == "contact":
-        return get_object_or_404(
-            Contact.objects.for_org(request.org).select_related("account"), pk=record_id
-        )
-    return get_object_or_404(Account.objects.for_org(request.org), pk=record_id)
 
 
 def _int(value: str | None, default: int, *, low: int = 1, high: int = 10_000) -> int:
@@ -129,7 +121,7 @@ def _render(
 
 # --- Overview (CUS-03) ----------------------------------------------------------------------
 def _overview(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id)
     stats = overview_stats_cached(request.membership, record)
     shown = _choice(request.GET.get("list"), OVERVIEW_LISTS, "all")
     links = TabLinks(request, kind, record, "overview")
@@ -186,7 +178,7 @@ def account_overview(request: HttpRequest, account_id: int) -> HttpResponse:
 
 # --- Tickets (CUS-07) ---------------------------------------------------------------------
 def _tickets(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id)
     names = ts.status_names(request.membership)
     params = {
         "view": _choice(request.GET.get("view"), ts.TICKET_VIEWS, "all"),
@@ -224,7 +216,7 @@ def account_tickets(request: HttpRequest, account_id: int) -> HttpResponse:
 
 # --- Interactions (CUS-06) --------------------------------------------------------------------
 def _interactions(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id)
     number = _int(request.GET.get("p"), 1)
     links = TabLinks(request, kind, record, "interactions")
     return _render(
@@ -251,7 +243,7 @@ def account_interactions(request: HttpRequest, account_id: int) -> HttpResponse:
 
 # --- Time entries (CUS-08) ----------------------------------------------------------------------
 def _time(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id)
     agents = list(desk_users(request.org))
     agent_ids = [str(u.pk) for u in agents]
     start, end = _date(request.GET.get("from")), _date(request.GET.get("to"))
@@ -298,7 +290,7 @@ def account_time(request: HttpRequest, account_id: int) -> HttpResponse:
 
 # --- Happiness (CUS-09, contacts only) ---------------------------------------------------------
 def contact_happiness(request: HttpRequest, contact_id: int) -> HttpResponse:
-    contact = _record(request, "contact", contact_id)
+    contact = tab_record(request, "contact", contact_id)
     number = _int(request.GET.get("p"), 1)
     links = TabLinks(request, "contact", contact, "happiness")
     return _render(
@@ -372,7 +364,7 @@ def _products(
     here (`_products_post`: the services' link and unlink); htmx then gets the tab again in
     place, a browser without JavaScript is sent back to the record page with this tab open,
     and a refused form is shown with status 400."""
-    record = _record(request, kind, record_id)
+    record = tab_record(request, kind, record_id)
     model = ContactProduct if kind == "contact" else AccountProduct
     link_form = None
     status = 200
