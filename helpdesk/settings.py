@@ -8,6 +8,7 @@ With DATABASE_URL and REDIS_URL (or CELERY_BROKER_URL) set, it runs on those ser
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -322,6 +323,12 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Deployments (or test workers: pytest-xdist gives each its own database, whose ids overlap)
+# that share one Redis must not share cache keys: an organization's cached rows in one would
+# be read as another's.
+CACHES["default"]["KEY_PREFIX"] = env.str(
+    "CACHE_KEY_PREFIX", default=os.environ.get("PYTEST_XDIST_WORKER", "")
+)
 
 # Sessions are kept in the database and read from the cache (cached_db): a page's first query
 # is saved. Pages run in the WSGI thread pool (helpdesk/asgi.py), whose threads keep their
