@@ -48,6 +48,18 @@ class Currency(models.TextChoices):
     CNY = "CNY", _("Chinese yuan (CNY)")
 
 
+class TicketModule(models.TextChoices):
+    """The CRM modules that can show a related list of desk tickets (CRM-08)."""
+
+    ACCOUNTS = "accounts", _("Accounts")
+    CONTACTS = "contacts", _("Contacts")
+    DEALS = "deals", _("Deals")
+
+
+def _all_ticket_modules() -> list[str]:
+    return [m.value for m in TicketModule]
+
+
 class CrmSettings(TenantModel):
     """The CRM's own settings, one row per organization (made on first save)."""
 
@@ -60,6 +72,8 @@ class CrmSettings(TenantModel):
         default=True,
         help_text=_("A Desk tab in the CRM for users who also have a desk account."),
     )
+    # CRM-08: the modules whose detail pages show a related list of desk tickets.
+    ticket_modules = models.JSONField(default=_all_ticket_modules, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -515,3 +529,95 @@ class SyncError(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.type}: {self.message[:40]}"
+
+
+# --- Desk tickets on CRM pages (CRM-08..CRM-13) ----------------------------------------------
+class DealTicket(TenantModel):
+    """A desk ticket linked to a deal (CRM-12). `org` is the CRM's organization; the ticket is
+    a row of `integration.desk_org`, named by its id (a row cannot reference another
+    organization's rows). Removing the integration removes the links."""
+
+    integration = TenantForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="deal_tickets"
+    )
+    deal = TenantForeignKey(Deal, on_delete=models.CASCADE, related_name="ticket_links")
+    ticket_id = models.BigIntegerField()
+    linked_by = _owner(_("linked by"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "deal", "ticket_id"], name="crm_deal_ticket_uniq"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["org", "integration", "ticket_id"], name="crm_deal_ticket_ticket")
+        ]
+
+    def __str__(self) -> str:
+        return f"deal {self.deal_id} <-> ticket {self.ticket_id}"
+
+
+# --- Sales signals (CRM-14) -------------------------------------------------------------------
+class SignalEvent(models.TextChoices):
+    NEW_TICKET = "new_ticket", _("New ticket")
+    NEW_COMMENT = "new_comment", _("New comment")
+    NEW_REPLY = "new_reply", _("New reply")
+    OVERDUE = "overdue", _("Ticket overdue")
+    ESCALATED = "escalated", _("Ticket escalated")
+    NEW_RATING = "new_rating", _("New rating")
+
+
+def _all_signal_events() -> list[str]:
+    return [e.value for e in SignalEvent]
+
+
+class SignalPreference(TenantModel):
+    """Which sales signals one CRM user receives, and whether they are also mailed (CRM-14).
+    No row: every event, in the app only."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    events = models.JSONField(default=_all_signal_events, blank=True)
+    mail = models.BooleanField(_("also send them by email"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "user"], name="crm_signal_pref_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"signals of {self.user_id}"
+
+
+class SalesSignal(TenantModel):
+    """One notification to one CRM user about a desk ticket of their contact, account or deal
+    (CRM-14). `org` is the CRM's organization; the ticket is named by id and number in
+    `integration.desk_org`, with its subject as it was (shown even if the desk is gone)."""
+
+    integration = TenantForeignKey(Integration, on_delete=models.CASCADE, related_name="signals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=20, choices=SignalEvent.choices)
+    ticket_id = models.BigIntegerField()
+    ticket_number = models.PositiveBigIntegerField()
+    subject = models.CharField(max_length=255)
+    # Why this user: the CRM record they own ("contact", "account" or "deal") and its id.
+    record_kind = models.CharField(max_length=10)
+    record_id = models.BigIntegerField()
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "user", "-created_at", "-id"], name="crm_signal_user"),
+            models.Index(
+                fields=["org", "user"],
+                condition=models.Q(read_at__isnull=True),
+                name="crm_signal_unread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.ticket_number} for {self.user_id}"

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Account, Contact
 from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.activities.models import TimeEntry
+from helpdesk.tickets.customer_stats import record_scope
 from helpdesk.tickets.helpcenter.models import Rating, RatingValue
 from helpdesk.tickets.models import Thread, Ticket
 from helpdesk.tickets.selectors import (
@@ -31,7 +32,7 @@ from helpdesk.tickets.selectors import (
     ticket_queryset,
 )
 
-from .stats import record_scope, record_tickets
+from .stats import record_tickets
 
 PAGE_SIZE = 25
 

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from helpdesk.http import apply_errors, client_ip
 from helpdesk.tenancy.selectors import desk_users
+from helpdesk.tickets.customer_stats import channel_donut, duration_text
 from helpdesk.tickets.models import Channel
 from helpdesk.tickets.selectors import SORT_LABELS, VIEWS
 
@@ -36,7 +37,7 @@ from ..forms import ProductLinkForm, ProductUnlinkForm
 from ..models import Account, AccountProduct, Contact, ContactProduct, Product
 from . import tab_selectors as ts
 from .common import tab_record
-from .stats import channel_donut, duration_text, overview_stats_cached
+from .stats import overview_stats_cached
 
 # The page's own parameters (list panel search and page, open tab, inline edit): kept in the
 # links of a tab, never read by it.

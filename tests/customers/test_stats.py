@@ -9,7 +9,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from customers.pages.stats import channel_donut, duration_text, overview_stats
+from customers.pages.stats import overview_stats
+from helpdesk.tickets.customer_stats import channel_donut, duration_text
 from helpdesk.tickets.helpcenter.models import Rating
 from helpdesk.tickets.models import StatusKind, Thread, Ticket
 from helpdesk.tickets.selectors import ticket_page

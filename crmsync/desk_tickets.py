@@ -1,0 +1,147 @@
+"""The desk's tickets as the CRM sees them (CRM-08..CRM-13): which desk tickets belong to a CRM
+record, and which desk ticket a CRM user may open from the CRM.
+
+**Which desk.** The integration's desk (this organization's, or another one authorised by a
+key), while the integration works (`integration_problem`: not deactivated, its authoriser
+still a CRM admin, its key not revoked). Without a working integration the CRM shows no
+tickets at all.
+
+**Which tickets.** A CRM contact's tickets are its linked desk contact's tickets; a CRM
+account's are its linked desk account's (the account's own tickets and its contacts', as the
+customers' pages count them, `helpdesk.tickets.customer_stats.record_scope`); a deal's are the
+tickets linked to it (`DealTicket`, CRM-12). A record the sync has not linked has none.
+
+**Who sees them.** Every CRM user sees the tickets of every CRM record (the CRM shows sales
+staff their customers' service): the list is the CRM's view of the customer, not the desk's
+ticket list. What a user may *do* with a ticket is the desk's decision: `DeskView.member` is
+their desk membership (None without a desk account: they may only comment, CRM-11).
+
+Reads and writes of the desk's rows run inside `DeskView.scope()`: another organization's desk
+is read under its row-level-security scope (see `crmsync.connector`)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from customers.models import Account
+from helpdesk.tenancy.models import Membership, Organization
+from helpdesk.tickets.customer_stats import record_scope
+from helpdesk.tickets.models import Ticket
+
+from .connector import DeskConnector
+from .models import CrmAccount, CrmContact, Deal, DealTicket, Integration, SyncKind, SyncLink
+from .selectors import integration_of
+from .services.integration import integration_problem
+
+CrmRecord = CrmAccount | CrmContact | Deal
+
+
+@dataclass
+class DeskView:
+    """The desk of this CRM user's organization, and their account there."""
+
+    integration: Integration
+    connector: DeskConnector
+    member: Membership | None  # their desk membership (`org` set to the desk's), or None
+
+    @property
+    def desk_org(self) -> Organization:
+        return self.integration.desk_org
+
+    @property
+    def has_desk_account(self) -> bool:
+        return self.member is not None
+
+    def scope(self) -> AbstractContextManager:
+        return self.connector.scope()
+
+
+def desk_view(actor: Membership) -> DeskView | None:
+    """The working desk of `actor`'s CRM, or None (no integration, or it cannot work now)."""
+    integration = integration_of(actor.org)
+    if integration is None or integration_problem(integration):
+        return None
+    connector = DeskConnector(integration)
+    member = connector.desk_users([actor.user_id]).get(actor.user_id)
+    if member is not None:
+        member.org = integration.desk_org
+    return DeskView(integration=integration, connector=connector, member=member)
+
+
+def linked_desk_id(integration: Integration, kind: str, crm_id: int) -> int | None:
+    """The desk record the sync linked to this CRM record (`kind`: "contact" or "account")."""
+    return (
+        SyncLink.objects.for_org(integration.org)
+        .filter(integration=integration, kind=kind, crm_id=crm_id)
+        .values_list("desk_id", flat=True)
+        .first()
+    )
+
+
+def record_scope_q(desk: DeskView, record: CrmRecord) -> Q | None:
+    """The filter of this CRM record's desk tickets (see the module's docstring), or None
+    when it has none. Call inside `desk.scope()` (an account reads its desk contacts)."""
+    integration = desk.integration
+    if isinstance(record, Deal):
+        ids = list(
+            DealTicket.objects.for_org(integration.org)
+            .filter(integration=integration, deal=record)
+            .values_list("ticket_id", flat=True)
+        )
+        return Q(pk__in=ids) if ids else None
+    if isinstance(record, CrmContact):
+        desk_id = linked_desk_id(integration, SyncKind.CONTACT, record.pk)
+        return Q(contact_id=desk_id) if desk_id is not None else None
+    desk_id = linked_desk_id(integration, SyncKind.ACCOUNT, record.pk)
+    if desk_id is None:
+        return None
+    return record_scope(desk.desk_org, Account(pk=desk_id, org_id=desk.desk_org.pk))
+
+
+def record_tickets(desk: DeskView, record: CrmRecord) -> QuerySet[Ticket]:
+    """This CRM record's desk tickets (none when it is not linked). Evaluate inside
+    `desk.scope()`."""
+    scope = record_scope_q(desk, record)
+    tickets = Ticket.objects.for_org(desk.desk_org)
+    return tickets.filter(scope) if scope is not None else tickets.none()
+
+
+def ticket_reachable(desk: DeskView, ticket: Ticket) -> bool:
+    """Is this desk ticket one of a CRM record's (its contact or account linked, or linked
+    to a deal)? Only those open from the CRM. Call inside `desk.scope()`."""
+    integration = desk.integration
+    if (
+        DealTicket.objects.for_org(integration.org)
+        .filter(integration=integration, ticket_id=ticket.pk)
+        .exists()
+    ):
+        return True
+    account_ids = {ticket.account_id} if ticket.account_id else set()
+    if ticket.contact_id:
+        contact = ticket.contact
+        if contact.account_id:
+            account_ids.add(contact.account_id)
+    links = SyncLink.objects.for_org(integration.org).filter(integration=integration)
+    return links.filter(
+        Q(kind=SyncKind.CONTACT, desk_id=ticket.contact_id or 0)
+        | Q(kind=SyncKind.ACCOUNT, desk_id__in=account_ids)
+    ).exists()
+
+
+def ticket_of(desk: DeskView, number: int) -> Ticket:
+    """The desk ticket with this number, if the CRM may open it; else 404 (an outsider learns
+    nothing: the same answer as for a number that does not exist). Call inside
+    `desk.scope()`."""
+    ticket = (
+        Ticket.objects.for_org(desk.desk_org)
+        .select_related("contact", "account", "status", "department", "owner")
+        .filter(number=number)
+        .first()
+    )
+    if ticket is None or not ticket_reachable(desk, ticket):
+        raise Http404
+    return ticket
