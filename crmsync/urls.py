@@ -5,6 +5,7 @@
 from django.urls import path
 
 from .views import keys, records, setup, sync
+from .views import tickets as desk_tickets
 
 crm_patterns = [
     path("accounts/", records.account_list, name="accounts"),
@@ -22,6 +23,20 @@ crm_patterns = [
     path("deals/<int:deal_id>/", records.deal_detail, name="deal_detail"),
     path("deals/<int:deal_id>/edit/", records.deal_edit, name="deal_edit"),
     path("deals/<int:deal_id>/delete/", records.deal_delete, name="deal_delete"),
+    # Desk tickets from the CRM (CRM-10, CRM-11): create one from a record, read and act on it.
+    path("tickets/new/", desk_tickets.ticket_create, name="ticket_create"),
+    path("tickets/<int:number>/", desk_tickets.ticket_detail, name="ticket"),
+    path("tickets/<int:number>/reply/", desk_tickets.ticket_reply, name="ticket_reply"),
+    path("tickets/<int:number>/forward/", desk_tickets.ticket_forward, name="ticket_forward"),
+    path("tickets/<int:number>/comment/", desk_tickets.ticket_comment, name="ticket_comment"),
+    path("tickets/<int:number>/update/", desk_tickets.ticket_update, name="ticket_update"),
+    path("tickets/<int:number>/close/", desk_tickets.ticket_close, name="ticket_close"),
+    path("tickets/<int:number>/delete/", desk_tickets.ticket_delete, name="ticket_delete"),
+    path(
+        "tickets/<int:number>/attachments/<int:attachment_id>/",
+        desk_tickets.ticket_attachment,
+        name="ticket_attachment",
+    ),
     path("products/", records.product_list, name="products"),
     path("products/new/", records.product_create, name="product_create"),
     path("products/<int:crm_product_id>/edit/", records.product_edit, name="product_edit"),
