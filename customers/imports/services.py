@@ -24,7 +24,6 @@ with Desk access. Blank cells leave the stored value as it is; tags are added, n
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,10 +34,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator, validate_email
 from django.db import connection, transaction
-from django.db.models import Field, JSONField, Q
+from django.db.models import JSONField, Q
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -50,7 +48,6 @@ from customers.models import (
     Contact,
     ContactTag,
     CustomerField,
-    CustomerHistory,
     HistoryAction,
     RecordKind,
     Tag,
@@ -58,10 +55,11 @@ from customers.models import (
 from customers.services import (
     customer_fields,
     ensure_can,
-    history_add_bulk,
+    history_add_many,
     owner_candidates,
     tag_names_clean,
 )
+from helpdesk.bulkinsert import insert_rows, new_ids, to_json
 from helpdesk.customvalues import clean_value
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership, Organization, TenantModel
@@ -511,59 +509,6 @@ def _lock_imports(org: Organization | int) -> None:
         )
 
 
-def _new_ids(model: type[TenantModel], count: int) -> list[int]:
-    if not count:
-        return []
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, count],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _default(field: Field, now: Any) -> Any:
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return now
-    return field.get_default()
-
-
-def _json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, cls=DjangoJSONEncoder, ensure_ascii=False)
-
-
-def _insert(
-    model: type[TenantModel],
-    rows: list[dict[str, Any]],
-    *,
-    with_ids: bool = True,
-    ignore_conflicts: bool = False,
-) -> None:
-    """INSERT `rows` (dicts by column; "id" given when `with_ids`) into `model`'s table in one
-    statement, the rows sent as one JSON document (json_populate_recordset); missing fields
-    take their defaults."""
-    if not rows:
-        return
-    now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if with_ids or not f.primary_key]
-    # One JSON form of each default (timestamps formatted once, not per row).
-    defaults = json.loads(
-        _json([{f.column: _default(f, now) for f in fields if not f.primary_key}])
-    )[0]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    # Identifiers come from the model's options; the rows are one parameter.
-    sql = (
-        f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
-        f"FROM json_populate_recordset(NULL::{table}, %s::json)"
-    )
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_json([{**defaults, **row} for row in rows])])
-
-
 def _update(
     model: type[TenantModel], org: Organization, rows: list[tuple[int, dict[str, Any]]]
 ) -> None:
@@ -588,7 +533,7 @@ def _update(
         f"FROM json_populate_recordset(NULL::{table}, %s::json) AS v "
         "WHERE r.org_id = %s AND r.id = v.id"
     )
-    document = _json([{**values, "id": pk} for pk, values in rows])
+    document = to_json([{**values, "id": pk} for pk, values in rows])
     with connection.cursor() as cursor:
         cursor.execute(sql, [timezone.now(), document, org.pk])
 
@@ -612,7 +557,7 @@ def _write_tags(org: Organization, kind: str, tags: dict[int, list[str]]) -> Non
     ids = known()
     missing = [name for key, name in names.items() if key not in ids]
     if missing:
-        _insert(
+        insert_rows(
             Tag,
             [{"org_id": org.pk, "name": name} for name in missing],
             with_ids=False,
@@ -626,28 +571,12 @@ def _write_tags(org: Organization, kind: str, tags: dict[int, list[str]]) -> Non
         for n in values
     ]
     for batch in _batches(links, 20_000):
-        _insert(link, batch, with_ids=False, ignore_conflicts=True)
+        insert_rows(link, batch, with_ids=False, ignore_conflicts=True)
 
 
 def _history(actor: Membership, kind: str, pks: list[int], ip: str | None) -> None:
-    """One "imported" entry per record in the customers' history (CUS-04): the first written
-    by `history_add_bulk`, the others copied from it in bulk."""
-    if not pks:
-        return
-    (first,) = history_add_bulk(
-        actor, RECORD_KINDS[kind], pks[:1], HistoryAction.IMPORTED, None, ip
-    )
-    template = {
-        f.attname: getattr(first, f.attname)
-        for f in CustomerHistory._meta.concrete_fields
-        if not f.primary_key
-    }
-    for batch in _batches(pks[1:], 20_000):
-        _insert(
-            CustomerHistory,
-            [{**template, "record_id": pk} for pk in batch],
-            with_ids=False,
-        )
+    """One "imported" entry per record in the customers' history (CUS-04)."""
+    history_add_many(actor, RECORD_KINDS[kind], pks, HistoryAction.IMPORTED, ip)
 
 
 @dataclass
@@ -696,8 +625,8 @@ def _write(
 
     new_rows = [row for row in plan.rows if row.target is None]
     for batch in _batches(new_rows):
-        ids = _new_ids(model, len(batch))
-        _insert(
+        ids = new_ids(model, len(batch))
+        insert_rows(
             model,
             [
                 {**values(row), "id": pk, "org_id": org.pk}
@@ -726,8 +655,8 @@ def _write(
 
 def _write_contacts(org: Organization, plan: Plan, progress: Progress) -> Outcome:
     account_ids = dict(plan.account_ids)
-    ids = _new_ids(Account, len(plan.new_accounts))
-    _insert(
+    ids = new_ids(Account, len(plan.new_accounts))
+    insert_rows(
         Account,
         [
             {"id": pk, "org_id": org.pk, "name": name}

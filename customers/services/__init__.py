@@ -25,7 +25,7 @@ from .fields import (
     customer_fields,
     customer_fields_reorder,
 )
-from .history import KINDS, history_add, history_add_bulk
+from .history import KINDS, history_add, history_add_bulk, history_add_many
 from .listeners import RecordChangeListener, change_origin, record_change_listen
 from .merge import MERGED_FIELDS, contacts_lock, contacts_merge, duplicate_contact_groups
 from .products import (
@@ -94,6 +94,7 @@ __all__ = [
     "ensure_can",
     "history_add",
     "history_add_bulk",
+    "history_add_many",
     "owner_candidates",
     "product_delete",
     "product_save",

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from helpdesk.bulkinsert import insert_rows, new_ids
 from helpdesk.tenancy.models import Membership
 
 from ..models import (
@@ -20,9 +21,10 @@ from ..models import (
     RecordKind,
 )
 from .common import _email, ensure_can
-from .history import _kind, history_add_bulk
+from .history import _kind, history_add_many
 
 # --- Bulk creation (the CRM sync's initial sync, CRM-04) -------------------------------------
+INSERT_BATCH = 5000
 BULK_FIELDS: dict[str, tuple[str, ...]] = {
     RecordKind.CONTACT: (
         *("first_name", "last_name", "email", "secondary_email", "phone", "mobile", "title"),
@@ -83,7 +85,20 @@ def records_create_bulk(
             )
     for record in records:
         record.full_clean(exclude=["org"], validate_unique=False, validate_constraints=False)
-    made = model.objects.bulk_create(records, batch_size=2000)
-    pks = [int(r.pk) for r in made]
-    history_add_bulk(actor, kind, pks, HistoryAction.ADDED)
+    # One INSERT per 5,000 rows from the checked values (helpdesk.bulkinsert: bulk_create
+    # spends most of its time preparing each value), and the same for the history entries.
+    pks = new_ids(model, len(records))
+    for start in range(0, len(records), INSERT_BATCH):
+        insert_rows(
+            model,
+            [
+                {"id": pk, "org_id": org.pk, **{f: getattr(r, f) for f in names}}
+                for pk, r in zip(
+                    pks[start : start + INSERT_BATCH],
+                    records[start : start + INSERT_BATCH],
+                    strict=True,
+                )
+            ],
+        )
+    history_add_many(actor, kind, pks, HistoryAction.ADDED)
     return pks

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from helpdesk.bulkinsert import insert_rows
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership, Organization, TenantModel, User
 
@@ -145,6 +146,33 @@ def history_add_bulk(
         for i, record in enumerate(records)
     ]
     return CustomerHistory.objects.bulk_create(entries, batch_size=1000)
+
+
+def history_add_many(
+    actor: Membership, kind: str, record_ids: Sequence[int], action: str, ip: str | None = None
+) -> None:
+    """The same entry (no changes) for many records of `actor.org`, given by id, in one INSERT
+    per 20,000 (helpdesk.bulkinsert): the CRM sync's bulk creations."""
+    template = _entry(
+        org_id=actor.org.pk,
+        actor=actor,
+        kind=kind,
+        record=0,
+        action=action,
+        changes=None,
+        ip=ip,
+    )
+    row = {
+        f.column: getattr(template, f.attname)
+        for f in CustomerHistory._meta.concrete_fields
+        if not f.primary_key and f.attname != "record_id"
+    }
+    for start in range(0, len(record_ids), 20_000):
+        insert_rows(
+            CustomerHistory,
+            [{**row, "record_id": pk} for pk in record_ids[start : start + 20_000]],
+            with_ids=False,
+        )
 
 
 def _display(org: Organization, field: str, value: Any) -> Any:
