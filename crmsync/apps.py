@@ -23,6 +23,13 @@ class CrmsyncConfig(AppConfig):
         record_change_listen(desk_changed)
         state_listen(on_transition)
 
+        # CRM-14: sales signals follow the desk tickets' history (tickets never imports us).
+        from helpdesk.tickets.services.history import history_listen
+
+        from .signals import history_recorded
+
+        history_listen(history_recorded)
+
         def forget(sender, instance, **kwargs):
             desk_integrations_forget(instance.desk_org_id)
             transaction.on_commit(lambda: desk_integrations_forget(instance.desk_org_id))

@@ -205,3 +205,8 @@ def desk_integrations_forget(desk_org_id: int) -> None:
 def outbox_pending() -> list[tuple[int, int]]:
     """(CRM organization id, integration id) with undelivered outbox rows anywhere."""
     return crosstenant.outbox_pending()
+
+
+def crm_desks() -> list[int]:
+    """Organizations whose desk a live CRM integration links to (the overdue sweep, CRM-14)."""
+    return crosstenant.crm_desks()

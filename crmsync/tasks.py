@@ -82,3 +82,64 @@ def initial_sync_task(org_id: int, run_id: int) -> None:
         deliver(crm_org=run.org, integration_id=run.integration_id)
 
     _run(org_id, run_id, work)
+
+
+# --- Sales signals (CRM-14) ----------------------------------------------------------------
+@shared_task(ignore_result=True)
+def signal_task(
+    org_id: int, integration_id: int, ticket_id: int, event: str, actor_id: int | None, key: str
+) -> int:
+    """Signal a ticket's history event to the CRM users it concerns (a redelivery adds none)."""
+    from .signals import signal_ticket_event
+
+    org = Organization.objects.get(pk=org_id)
+    return len(
+        signal_ticket_event(
+            crm_org=org,
+            integration_id=integration_id,
+            ticket_id=ticket_id,
+            event=event,
+            actor_id=actor_id,
+            key=key,
+        )
+    )
+
+
+@shared_task(ignore_result=True)
+def signal_overdue_task(org_id: int, integration_id: int, ticket_id: int, due_at: str) -> int:
+    """Signal that a ticket passed its due date `due_at` (ISO), once per due date."""
+    import datetime as dt
+
+    from .models import SignalEvent
+    from .signals import due_key, signal_ticket_event
+
+    due = dt.datetime.fromisoformat(due_at)
+    org = Organization.objects.get(pk=org_id)
+    return len(
+        signal_ticket_event(
+            crm_org=org,
+            integration_id=integration_id,
+            ticket_id=ticket_id,
+            event=SignalEvent.OVERDUE,
+            actor_id=None,
+            key=due_key(due),
+            due_at=due,
+        )
+    )
+
+
+@shared_task(ignore_result=True)
+def signal_overdue_sweep_task() -> int:
+    """The beat's sweep of overdue tickets (every CRMSYNC_OVERDUE_SWEEP_SECONDS)."""
+    from .signals import overdue_sweep
+
+    return overdue_sweep()
+
+
+@shared_task(ignore_result=True, autoretry_for=(Exception,), max_retries=5, retry_backoff=True)
+def signal_mail_task(org_id: int, signal_id: int) -> bool:
+    """Mail one signal to its user (once; a failed send is retried)."""
+    from .signals import signal_mail_send
+
+    org = Organization.objects.get(pk=org_id)
+    return signal_mail_send(crm_org=org, signal_id=signal_id)

@@ -4,7 +4,7 @@
 
 from django.urls import path
 
-from .views import keys, records, setup, sync
+from .views import keys, records, setup, signals, sync
 from .views import tickets as desk_tickets
 
 crm_patterns = [
@@ -54,6 +54,11 @@ crm_patterns = [
     path("setup/sync/dry-run/", sync.sync_dry_run, name="sync_dry_run"),
     path("setup/sync/resync/", sync.sync_resync, name="sync_resync"),
     path("setup/sync/runs/<int:sync_run_id>/", sync.sync_run, name="sync_run"),
+    # Sales signals (CRM-14): the current user's notifications and preferences.
+    path("signals/", signals.signal_list, name="signals"),
+    path("signals/settings/", signals.signal_settings, name="signal_settings"),
+    path("signals/read-all/", signals.signal_read_all, name="signals_read_all"),
+    path("signals/<int:signal_id>/read/", signals.signal_read, name="signal_read"),
 ]
 
 key_patterns = [

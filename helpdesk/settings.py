@@ -291,6 +291,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crmsync.tasks.outbox_sweep_task",
         "schedule": env.int("CRMSYNC_SWEEP_SECONDS", default=30),
     },
+    # Sales signals (CRM-14): tickets of CRM-synced desks that passed their due date.
+    "crmsync-overdue-signals": {
+        "task": "crmsync.tasks.signal_overdue_sweep_task",
+        "schedule": env.int("CRMSYNC_OVERDUE_SWEEP_SECONDS", default=60),
+    },
 }
 # Tests only: seconds a delivery waits before writing (a worker killed while applying).
 CRMSYNC_APPLY_DELAY_SECONDS = env.float("CRMSYNC_APPLY_DELAY_SECONDS", default=0.0)

@@ -664,7 +664,21 @@ def _crm_objects(tenant) -> dict[str, int]:
     key, _secret = key_issue(actor=tenant.admin, label=f"{org.name} key")
     integration = integration_connect_own(actor=tenant.admin)
     run = SyncRun.objects.create(org=org, integration=integration, kind="dry_run")
+    from crmsync.models import SalesSignal  # CRM-14: a sales signal of the admin's
+
+    signal = SalesSignal.objects.create(
+        org=org,
+        integration=integration,
+        user=tenant.admin.user,
+        event="new_ticket",
+        ticket_id=1,
+        ticket_number=1,
+        subject=f"{org.name} secret signal",
+        record_kind="contact",
+        record_id=contact.pk,
+    )
     return {
+        "signal_id": signal.pk,
         "sync_run_id": run.pk,
         "crm_account_id": account.pk,
         "crm_contact_id": contact.pk,
@@ -698,7 +712,18 @@ def _crm_rows(org) -> tuple:
         list(Integration.objects.for_org(org).values_list("pk", "state", "desk_org")),
         list(SyncRun.objects.for_org(org).order_by("pk").values_list("pk", "state")),
         OutboxEntry.objects.for_org(org).count(),
+        _signal_rows(org),
     )
+
+
+def _signal_rows(org) -> list:
+    """Sales signals and their preferences (CRM-14)."""
+    from crmsync.models import SalesSignal, SignalPreference
+
+    return [
+        list(SalesSignal.objects.for_org(org).order_by("pk").values_list("pk", "read_at")),
+        list(SignalPreference.objects.for_org(org).values_list("user", "events", "mail")),
+    ]
 
 
 @pytest.fixture(autouse=True)

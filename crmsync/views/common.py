@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from ..services.access import can
 from ..services.integration import desk_tab_url
+from ..signals import unread_count
 
 PER_PAGE = 25
 
@@ -20,6 +21,8 @@ def crm_render(
     base = {
         "crm_admin": can(actor, "configure"),
         "desk_tab_url": desk_tab_url(actor),
+        # Sales signals (CRM-14): the navigation's unread badge (partial index crm_signal_unread).
+        "signals_unread": unread_count(actor.org, actor.user),
     }
     return render(request, template, {**base, **(context or {})}, status=status)
 

@@ -195,3 +195,18 @@ def outbox_pending(*, limit: int = 1000) -> list[tuple[int, int]]:
             .order_by("crm_org_id", "integration_id")[:limit]
         )
         return [(int(a), int(b)) for a, b in rows]
+
+
+def crm_desks(*, limit: int = 1000) -> list[int]:
+    """The organizations whose desk a CRM integration (of any organization, not deactivated)
+    links to, for the sweep of overdue tickets (CRM-14 sales signals): ids only."""
+    model = apps.get_model("crmsync.Integration")
+    with _reading() as alias:
+        rows = (
+            model.objects.using(alias)
+            .exclude(state="deactivated")
+            .values_list("desk_org_id", flat=True)
+            .distinct()
+            .order_by("desk_org_id")[:limit]
+        )
+        return [int(pk) for pk in rows]

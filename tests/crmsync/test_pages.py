@@ -23,7 +23,21 @@ def records(acme):
     key, _secret = key_issue(actor=acme.admin, label="Globex")
     integration = integration_connect_own(actor=acme.admin)
     run = SyncRun.objects.create(org=org, integration=integration, kind="dry_run")
+    from crmsync.models import SalesSignal  # CRM-14: one of the admin's sales signals
+
+    signal = SalesSignal.objects.create(
+        org=org,
+        integration=integration,
+        user=acme.admin.user,
+        event="new_comment",
+        ticket_id=1,
+        ticket_number=1,
+        subject="Stapler jammed",
+        record_kind="contact",
+        record_id=contact.pk,
+    )
     return {
+        "signal_id": signal.pk,
         "sync_run_id": run.pk,
         "crm_account_id": account.pk,
         "crm_contact_id": contact.pk,
