@@ -22,6 +22,10 @@ class CrmsyncConfig(AppConfig):
         # CRM-04: desk-side changes reach the sync's outbox (customers never imports us).
         record_change_listen(desk_changed)
         state_listen(on_transition)
+        # CRM-17: the desk's rules read the CRM's data about a ticket's customer.
+        from . import classification
+
+        classification.register()
 
         # CRM-14: sales signals follow the desk tickets' history (tickets never imports us).
         from helpdesk.tickets.services.history import history_listen
@@ -34,5 +38,10 @@ class CrmsyncConfig(AppConfig):
             desk_integrations_forget(instance.desk_org_id)
             transaction.on_commit(lambda: desk_integrations_forget(instance.desk_org_id))
 
-        post_save.connect(forget, sender=Integration, dispatch_uid="crmsync-desk-forget")
-        post_delete.connect(forget, sender=Integration, dispatch_uid="crmsync-desk-forget-del")
+        # weak=False: `forget` is local to ready(); a weak reference would lose it at once.
+        post_save.connect(
+            forget, sender=Integration, weak=False, dispatch_uid="crmsync-desk-forget"
+        )
+        post_delete.connect(
+            forget, sender=Integration, weak=False, dispatch_uid="crmsync-desk-forget-del"
+        )

@@ -170,14 +170,16 @@ def desk_memberships(*, org_id: int, user_ids: list[int]) -> list[Membership]:
 # --- The CRM sync (CRM-04): callers are crmsync's connector only ------------------------------
 def desk_integrations(*, desk_org_id: int) -> list[dict]:
     """The CRM integrations (of any organization) that sync with the desk of `desk_org_id`:
-    id, org_id (the CRM's), state, direction, product_department_ids. A desk-side change is
-    written to their outbox; nothing of those CRMs' records is read."""
+    id, org_id (the CRM's), state, direction, product_department_ids, key_id (the desk's key
+    that authorised another organization's CRM, checked by the desk before it reads that CRM's
+    data about its customers, CRM-17). A desk-side change is written to their outbox; nothing
+    of those CRMs' records is read here."""
     model = apps.get_model("crmsync.Integration")
     with _reading() as alias:
         return list(
             model.objects.using(alias)
             .filter(desk_org_id=desk_org_id)
-            .values("id", "org_id", "state", "direction", "product_department_ids")
+            .values("id", "org_id", "state", "direction", "product_department_ids", "key_id")
             .order_by("id")
         )
 

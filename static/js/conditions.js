@@ -34,6 +34,19 @@
     return s;
   }
 
+  // The field picker: fields an app provides (the CRM's) under their group's heading.
+  function fieldPicker(value, label) {
+    var s = el("select", { "aria-label": label }), groups = {};
+    schema.fields.forEach(function (f) {
+      var opt = el("option", { value: f.name, text: f.label });
+      if (f.name === value) opt.selected = true;
+      if (!f.group) { s.appendChild(opt); return; }
+      if (!groups[f.group]) { groups[f.group] = el("optgroup", { label: f.group }); s.appendChild(groups[f.group]); }
+      groups[f.group].appendChild(opt);
+    });
+    return s;
+  }
+
   function input(type, value, label) {
     var i = el("input", { type: type, "aria-label": label });
     if (value !== undefined && value !== null) i.value = String(value).slice(0, type === "date" ? 10 : undefined);
@@ -59,10 +72,13 @@
     try { data = this.textarea.value.trim() ? JSON.parse(this.textarea.value) : { all: [] }; }
     catch (e) { data = null; }
     var root = data === null ? null : simple(data);
+    // A field this organization does not have now (a CRM integration removed): the rows
+    // would silently pick another field, so the JSON stays as it is.
+    var unknown = root !== null && (root.all || root.any).some(function (c) { return !byName[c.field]; });
     this.container.textContent = "";
-    if (root === null) {
+    if (root === null || unknown) {
       // Nested groups (or JSON the server sent back with an error): the textarea stays.
-      this.container.appendChild(el("p", { class: "help", text: L.nested }));
+      this.container.appendChild(el("p", { class: "help", text: (unknown && L.unknown) || L.nested }));
       this.container.hidden = false;
       this.showJson(true);
       return;
@@ -118,7 +134,7 @@
     function render() {
       row.node.textContent = "";
       var field = byName[row.leaf.field] || schema.fields[0];
-      var fieldSelect = select(schema.fields.map(function (f) { return [f.name, f.label]; }), field.name, L.field + " " + n);
+      var fieldSelect = fieldPicker(field.name, L.field + " " + n);
       var ops = field.operators.map(function (o) { return o[0]; });
       if (ops.indexOf(row.leaf.op) === -1) row.leaf.op = ops[0];
       var opSelect = select(field.operators, row.leaf.op, L.operator + " " + n);

@@ -7,8 +7,9 @@ rule criteria, blueprint criteria and validations.
                        "value": {"amount": 2, "unit": "hours"}}]}]}
 
 The API is four functions:
-- `schema_for(org, department=None)`: the fields a condition may name (built-in ticket
-  fields and the custom fields, `cf.<key>`), each with its type and operators;
+- `schema_for(org, department=None, sql=False)`: the fields a condition may name (built-in
+  ticket fields, the custom fields, `cf.<key>`, and, unless for SQL, the fields providers give
+  the organization, such as the CRM's `crm.<name>`), each with its type and operators;
 - `parse(data, schema=..., org=...)`: the parsed `Condition`, or `ConditionError` whose
   messages say what is wrong (unknown field, operator not valid for the type, bad value);
 - `matches(condition, ticket, now=...)`: the Python evaluator, for one ticket;
@@ -18,20 +19,34 @@ rules are in `run.py`'s docstring. `to_json` gives the normalised JSON to store.
 
 from .parse import Condition, ConditionError, parse, to_json
 from .run import matches, to_q
-from .schema import OPERATOR_LABELS, Extension, FieldSpec, Schema, T, register_field, schema_for
+from .schema import (
+    OPERATOR_LABELS,
+    Extension,
+    FieldProvider,
+    FieldSpec,
+    Schema,
+    T,
+    register_field,
+    register_provider,
+    schema_for,
+    unregister_provider,
+)
 
 __all__ = [
     "OPERATOR_LABELS",
     "Condition",
     "ConditionError",
     "Extension",
+    "FieldProvider",
     "FieldSpec",
     "Schema",
     "T",
     "matches",
     "parse",
     "register_field",
+    "register_provider",
     "schema_for",
     "to_json",
     "to_q",
+    "unregister_provider",
 ]

@@ -129,7 +129,14 @@ class _Parser:
         name, op = data["field"], data["op"]
         spec = self.schema.get(name) if isinstance(name, str) else None
         if spec is None:
-            self.errors.append(_("Unknown field “%(field)s”.") % {"field": name})
+            why = self.schema.unavailable(name)
+            if why is not None:  # a provider's field the organization lacks now, or SQL
+                self.errors.append(
+                    _("The field “%(field)s” is not available: %(why)s")
+                    % {"field": name, "why": why}
+                )
+            else:
+                self.errors.append(_("Unknown field “%(field)s”.") % {"field": name})
             return None
         if op not in spec.operators:
             self.errors.append(

@@ -8,7 +8,12 @@ property-based test (tests/tickets/rules/test_conditions_property.py):
   starts there, "after" is from the next day on, "between" includes both days;
 - "within the last N" is [now - N, now], "within the next N" is [now, now + N];
 - custom field values are read from the JSON column, typed by their field; a value of another
-  type (which the field validator never stores) is treated as empty by comparisons."""
+  type (which the field validator never stores) is treated as empty by comparisons.
+
+A provider's fields (`schema.FieldProvider`, e.g. the CRM's `crm.*`) have only the Python
+reading: `matches` asks the provider for the ticket's values once per call, and a condition on
+them is false while the provider has none for the ticket (its integration removed); `to_q`
+refuses them (a schema for SQL never offers them)."""
 
 from __future__ import annotations
 
@@ -52,7 +57,7 @@ from helpdesk.tenancy.models import TeamMember
 
 from ..models import PRIORITY_RANK, Priority, Tag, Ticket, TicketTag
 from .parse import Condition, Group, Leaf, Node, Window
-from .schema import EXTENSIONS, NEGATIVE, T
+from .schema import EXTENSIONS, NEGATIVE, PROVIDERS, T
 
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 DATETIME_RE = r"^\d{4}-\d{2}-\d{2}T"
@@ -144,6 +149,14 @@ class _Facts:
         self.ticket = ticket
         self._tags: set[str] | None = None
         self._teams: set[int] | None = None
+        self._provided: dict[str, dict[str, Any] | None] = {}
+
+    def provided(self, prefix: str) -> dict[str, Any] | None:
+        """A provider's values for the ticket (None: not available now), read once."""
+        if prefix not in self._provided:
+            provider = PROVIDERS.get(prefix)
+            self._provided[prefix] = None if provider is None else provider.facts(self.ticket)
+        return self._provided[prefix]
 
     @property
     def tags(self) -> set[str]:
@@ -188,9 +201,11 @@ def _custom(ticket: Ticket, leaf: Leaf) -> Any:
     return _text(value)
 
 
-def _value(ticket: Ticket, leaf: Leaf) -> Any:
+def _value(ticket: Ticket, leaf: Leaf, facts: _Facts) -> Any:
     """The ticket's value for the leaf's field, in the form the operators compare."""
     name = leaf.field.name
+    if leaf.field.provider:
+        return (facts.provided(leaf.field.provider) or {}).get(name)
     if leaf.field.custom is not None:
         return _custom(ticket, leaf)
     if name in EXTENSIONS:
@@ -211,7 +226,7 @@ def _empty(ticket: Ticket, leaf: Leaf, facts: _Facts) -> bool:
         return not facts.tags
     if kind == T.TEAM:
         return not facts.teams
-    value = _value(ticket, leaf)
+    value = _value(ticket, leaf, facts)
     return value is None or value == ""
 
 
@@ -221,7 +236,7 @@ def _positive(ticket: Ticket, leaf: Leaf, facts: _Facts, now: dt.datetime, tz: s
         return wanted.upper() in facts.tags
     if kind == T.TEAM:
         return bool(facts.teams & set(wanted if isinstance(wanted, tuple) else (wanted,)))
-    value = _value(ticket, leaf)
+    value = _value(ticket, leaf, facts)
     if kind in (T.DATE, T.DATETIME):
         return date_range(leaf, now=now, time_zone=tz).contains(value)
     if value is None:
@@ -257,6 +272,8 @@ def _matches(node: Node, ticket: Ticket, facts: _Facts, now: dt.datetime, tz: st
     if isinstance(node, Group):
         test = all if node.kind == "all" else any
         return test(_matches(child, ticket, facts, now, tz) for child in node.children)
+    if node.field.provider and facts.provided(node.field.provider) is None:
+        return False  # the provider's fields are gone (a CRM integration removed): never true
     if node.op == "is_empty":
         return _empty(ticket, node, facts)
     if node.op == "is_not_empty":
@@ -268,7 +285,8 @@ def _matches(node: Node, ticket: Ticket, facts: _Facts, now: dt.datetime, tz: st
 
 def matches(condition: Condition, ticket: Ticket, *, now: dt.datetime) -> bool:
     """Whether `ticket` (of the condition's organization) meets the condition at `now`.
-    Reads the ticket's tags or the owner's teams only when the condition names them."""
+    Reads the ticket's tags, the owner's teams or a provider's facts only when the condition
+    names them, once each."""
     if ticket.org_id != condition.org_id:
         raise ValueError("The ticket belongs to another organization than the condition.")
     return _matches(condition.root, ticket, _Facts(ticket), now, condition.time_zone)
@@ -389,6 +407,11 @@ def _positive_q(leaf: Leaf, org_id: int, now: dt.datetime, tz: str) -> Q:
 
 
 def _q(node: Node, org_id: int, now: dt.datetime, tz: str) -> Q:
+    if isinstance(node, Leaf) and node.field.provider:
+        raise ValueError(
+            f"The field {node.field.name!r} is read one ticket at a time and has no SQL reading: "
+            "parse conditions for to_q with schema_for(..., sql=True)."
+        )
     if isinstance(node, Group):
         parts = [_q(child, org_id, now, tz) for child in node.children]
         if not parts:

@@ -1,13 +1,17 @@
 """What a condition may name: the ticket's fields, their types and each type's operators.
 
-A field is a built-in ticket field (`priority`, `owner`, `due_at` ...) or a custom field of a
-department's layout (`cf.<key>`, typed by the custom field's type). The schema of an
-organization is read once (`schema_for`) and is then plain data."""
+A field is a built-in ticket field (`priority`, `owner`, `due_at` ...), a custom field of a
+department's layout (`cf.<key>`, typed by the custom field's type), a field an app above
+tickets registered for every organization (`register_field`), or a field an app above tickets
+provides to some organizations only, read one ticket at a time (`register_provider`: the CRM's
+data about the ticket's customer, `crm.<name>`). The schema of an organization is read once
+(`schema_for`) and is then plain data; a provider's fields are asked for only when a condition
+names one of them or the builder lists every field."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.utils.functional import Promise
@@ -87,6 +91,9 @@ class FieldSpec:
     nullable: bool = False
     choices: tuple[tuple[Any, str], ...] = ()
     custom: CustomField | None = field(default=None, compare=False)
+    # A provider's field (see FieldProvider): its prefix, and the builder's heading for it.
+    provider: str = ""
+    group: str = ""
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -204,21 +211,115 @@ def register_field(name: str, extension: Extension) -> None:
 
 
 @dataclass(frozen=True)
+class FieldProvider:
+    """Fields an app above tickets gives some organizations only, with values it reads about
+    one ticket at a time (CRM-17: customer type and open deals, while a CRM syncs with the
+    desk). Registered at start-up with `register_provider`; tickets never imports the app.
+
+    - `prefix` starts its fields' names ("crm."), so a condition naming one is known as
+      the provider's even when the organization does not have it (any more);
+    - `group`: the builder's heading for its fields ("CRM");
+    - `fields(org)`: the organization's fields now ([] when it has none: no CRM syncs with the
+      desk). Read only when a condition names a field of the prefix or the builder lists every
+      field, so an organization whose rules name none pays nothing;
+    - `facts(ticket)`: the ticket's values by field name, in the form the operators compare
+      (numbers as floats, None when empty), read once per evaluation of a condition; None when
+      the fields are not available for the ticket now: every condition on them is then false,
+      whatever its operator;
+    - `unavailable`: why its fields may be missing, in words an admin can act on.
+
+    These fields have no SQL reading: they serve the Python evaluator (rules, blueprints).
+    A schema for SQL (`schema_for(..., sql=True)`) does not offer them and `to_q` refuses
+    them."""
+
+    prefix: str
+    group: str | Promise
+    fields: Callable[[Any], list[FieldSpec]]
+    facts: Callable[[Any], dict[str, Any] | None]
+    unavailable: str | Promise
+
+
+PROVIDERS: dict[str, FieldProvider] = {}
+
+
+def register_provider(provider: FieldProvider) -> None:
+    """Add a provider of fields (the same prefix registered again replaces it)."""
+    if not provider.prefix.endswith(".") or provider.prefix == "cf.":
+        raise ValueError(f"A provider's prefix ends with a dot and is not cf.: {provider.prefix!r}")
+    PROVIDERS[provider.prefix] = provider
+
+
+def unregister_provider(prefix: str) -> None:
+    PROVIDERS.pop(prefix, None)
+
+
+def provider_of(name: Any) -> FieldProvider | None:
+    """The provider whose prefix starts `name`, if any."""
+    if not isinstance(name, str) or "." not in name:
+        return None
+    return PROVIDERS.get(name[: name.index(".") + 1])
+
+
+@dataclass(frozen=True)
 class Schema:
     """The fields of one organization (optionally one department's custom fields only), and
-    its time zone, in which date values ("2026-04-01") are read."""
+    its time zone, in which date values ("2026-04-01") are read.
+
+    `fields` are the fields every reading supports (Python and SQL); providers' fields are
+    read from `org` when first asked for (`get`, `all_fields`) and kept with the schema, unless
+    the schema is for SQL (`sql`)."""
 
     fields: dict[str, FieldSpec]
     time_zone: str
+    org: Any = field(default=None, compare=False, repr=False)
+    sql: bool = False
+    _provided: dict[str, dict[str, FieldSpec]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def provided(self, provider: FieldProvider) -> dict[str, FieldSpec]:
+        """The provider's fields for this organization (none in a schema for SQL)."""
+        if self.sql or self.org is None:
+            return {}
+        if provider.prefix not in self._provided:
+            specs = [s for s in provider.fields(self.org) if s.name.startswith(provider.prefix)]
+            self._provided[provider.prefix] = {
+                s.name: replace(s, provider=provider.prefix, group=str(provider.group))
+                for s in specs
+            }
+        return self._provided[provider.prefix]
 
     def get(self, name: str) -> FieldSpec | None:
-        return self.fields.get(name)
+        spec = self.fields.get(name)
+        if spec is None:
+            provider = provider_of(name)
+            if provider is not None:
+                spec = self.provided(provider).get(name)
+        return spec
+
+    def all_fields(self) -> dict[str, FieldSpec]:
+        """Every field, the providers' last (what the builder offers)."""
+        out = dict(self.fields)
+        for provider in PROVIDERS.values():
+            out.update(self.provided(provider))
+        return out
+
+    def unavailable(self, name: Any) -> str | None:
+        """Why `name`, a provider's field this schema lacks, cannot be used here; None for a
+        name no provider knows."""
+        provider = provider_of(name)
+        if provider is None:
+            return None
+        if self.sql:
+            return str(_("it is read one ticket at a time and cannot select lists of tickets."))
+        return str(provider.unavailable)
 
 
-def schema_for(org: Any, *, department: Any = None) -> Schema:
+def schema_for(org: Any, *, department: Any = None, sql: bool = False) -> Schema:
     """The organization's schema: built-in fields and the custom fields of `department`, or of
     every department when none is given (a key used by two departments keeps its first
-    definition: keys name one thing per organization in practice)."""
+    definition: keys name one thing per organization in practice). `sql`: for a condition
+    that `to_q` will translate (no provider's fields)."""
     specs = {spec.name: spec for spec in builtin_fields()}
     specs.update({name: extension.spec(org) for name, extension in EXTENSIONS.items()})
     customs = CustomField.objects.for_org(org).filter(is_active=True).order_by("department", "pk")
@@ -226,4 +327,4 @@ def schema_for(org: Any, *, department: Any = None) -> Schema:
         customs = customs.filter(department=department)
     for custom in customs:
         specs.setdefault(f"cf.{custom.key}", custom_field_spec(custom))
-    return Schema(fields=specs, time_zone=org.time_zone or "UTC")
+    return Schema(fields=specs, time_zone=org.time_zone or "UTC", org=org, sql=sql)

@@ -17,7 +17,7 @@ from helpdesk.http import apply_errors
 from helpdesk.tenancy.models import App, Department, Membership, Team
 from helpdesk.tenancy.permissions import require_app, require_app_admin
 
-from ..conditions import OPERATOR_LABELS, T, schema_for
+from ..conditions import OPERATOR_LABELS, ConditionError, Schema, T, parse, schema_for
 from ..conditions.schema import UNITS
 from ..models import TicketStatus
 from .forms import AssignmentRuleForm, WorkflowRuleForm, _members
@@ -56,7 +56,8 @@ def builder_schema(org: Any) -> dict[str, Any]:
         ],
     }
     fields = []
-    for spec in schema.fields.values():
+    # Fields apps provide to some organizations (the CRM's, CRM-17) come last, in their group.
+    for spec in schema.all_fields().values():
         label = spec.label
         if spec.custom is not None:
             label = f"{spec.label} ({spec.custom.department.name})"
@@ -65,6 +66,7 @@ def builder_schema(org: Any) -> dict[str, Any]:
             {
                 "name": spec.name,
                 "label": label,
+                "group": spec.group,
                 "type": spec.type,
                 "operators": [[op, str(OPERATOR_LABELS[op])] for op in spec.operators],
                 "choices": [[str(k), v] for k, v in values],
@@ -93,8 +95,26 @@ def builder_schema(org: Any) -> dict[str, Any]:
             "empty": _("No conditions: the rule applies to every ticket."),
             "yes": _("Yes"),
             "no": _("No"),
+            "unknown": _(
+                "These criteria name a field that is not available now: edit them as JSON."
+            ),
         },
     }
+
+
+def condition_problems(org: Any, rule: Any, schemas: dict[Any, Schema] | None = None) -> list[str]:
+    """Why the rule's stored criteria cannot be read now (a custom field removed, the CRM
+    integration that gave its CRM fields removed): the rule matches no ticket until fixed.
+    `schemas` keeps each department's schema for the next rule."""
+    schemas = {} if schemas is None else schemas
+    key = rule.department_id
+    if key not in schemas:
+        schemas[key] = schema_for(org, department=key)
+    try:
+        parse(rule.condition or {}, schema=schemas[key], org=org, check_refs=False)
+    except ConditionError as exc:
+        return list(exc.messages)
+    return []
 
 
 def _trigger_fields(org: Any) -> list[tuple[str, str]]:
@@ -116,16 +136,23 @@ def rules_home(request: HttpRequest) -> HttpResponse:
     )
     for department in departments:
         department.round_robin = department.pk in on  # type: ignore[attr-defined]
+    assignment_rules = list(
+        AssignmentRule.objects.for_org(org)
+        .select_related("department", "to_department", "to_owner", "to_team")
+        .order_by("order", "pk")
+    )
+    workflow_rules = list(
+        WorkflowRule.objects.for_org(org).select_related("department").order_by("order", "pk")
+    )
+    schemas: dict[Any, Schema] = {}
+    for rule in assignment_rules + workflow_rules:
+        rule.problems = condition_problems(org, rule, schemas)  # type: ignore[attr-defined]
     return render(
         request,
         "rules/home.html",
         {
-            "assignment_rules": AssignmentRule.objects.for_org(org)
-            .select_related("department", "to_department", "to_owner", "to_team")
-            .order_by("order", "pk"),
-            "workflow_rules": WorkflowRule.objects.for_org(org)
-            .select_related("department")
-            .order_by("order", "pk"),
+            "assignment_rules": assignment_rules,
+            "workflow_rules": workflow_rules,
             "departments": departments,
             "agents": desk_agents(org),
         },
@@ -177,6 +204,7 @@ def _edit(request: HttpRequest, kind: str, rule_id: int | None) -> HttpResponse:
             "rule": rule if rule.pk else None,
             "kind": kind,
             "builder": builder_schema(org),
+            "problems": condition_problems(org, rule) if rule.pk and not form.is_bound else [],
         },
         status=400 if form.errors else 200,
     )
