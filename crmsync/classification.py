@@ -26,8 +26,9 @@ fields, `crm.<name>`, are read one ticket at a time (rules and blueprints; never
   integration syncs with this desk are read, only through their links to this desk's records.
 - **Cost**: nothing for an organization whose conditions name no CRM field (the fields are
   asked for only then). Otherwise, per ticket: the CRMs from the cache (a key check for
-  another organization's CRM), then two queries (the links, then the account's or contact's
-  open deals), read once per pipeline run (`pipeline.cached`) for every rule that asks.
+  another organization's CRM, and two to switch to its scope and back), then two queries (the
+  links, then the account with its open deals; a third for a contact without an account: its
+  own deals), read once per pipeline run (`pipeline.cached`) for every rule that asks.
 """
 
 from __future__ import annotations
