@@ -9,7 +9,16 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.tenancy.models import DeskRole, Membership, Organization, User
 
-from .models import CrmAccount, CrmContact, CrmProduct, Currency, Deal, DealContact, Integration
+from .models import (
+    CrmAccount,
+    CrmContact,
+    CrmProduct,
+    Currency,
+    Deal,
+    DealContact,
+    Integration,
+    TicketModule,
+)
 from .selectors import crm_users
 
 
@@ -203,6 +212,14 @@ class SettingsForm(forms.Form):
         label=_("Show the Desk tab"),
         required=False,
         help_text=_("A Desk tab in the CRM for users who also have a desk account."),
+    )
+    # CRM-08: which modules' records show a related list of their desk tickets.
+    ticket_modules = forms.MultipleChoiceField(
+        label=_("Related lists of desk tickets"),
+        choices=TicketModule.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The records of these modules show their desk tickets."),
     )
 
 

@@ -4,7 +4,7 @@
 
 from django.urls import path
 
-from .views import keys, records, setup, signals, sync
+from .views import keys, record_tickets, records, setup, signals, sync
 from .views import tickets as desk_tickets
 
 crm_patterns = [
@@ -23,6 +23,43 @@ crm_patterns = [
     path("deals/<int:deal_id>/", records.deal_detail, name="deal_detail"),
     path("deals/<int:deal_id>/edit/", records.deal_edit, name="deal_edit"),
     path("deals/<int:deal_id>/delete/", records.deal_delete, name="deal_delete"),
+    # Desk tickets on CRM records (CRM-08, CRM-09, CRM-12, CRM-13).
+    path(
+        "accounts/<int:crm_account_id>/tickets/",
+        record_tickets.account_tickets,
+        name="account_tickets",
+    ),
+    path(
+        "accounts/<int:crm_account_id>/ticket-stats/",
+        record_tickets.account_ticket_stats,
+        name="account_ticket_stats",
+    ),
+    path(
+        "contacts/<int:crm_contact_id>/tickets/",
+        record_tickets.contact_tickets,
+        name="contact_tickets",
+    ),
+    path(
+        "contacts/<int:crm_contact_id>/ticket-stats/",
+        record_tickets.contact_ticket_stats,
+        name="contact_ticket_stats",
+    ),
+    path("deals/<int:deal_id>/tickets/", record_tickets.deal_tickets, name="deal_tickets"),
+    path(
+        "deals/<int:deal_id>/ticket-stats/",
+        record_tickets.deal_ticket_stats,
+        name="deal_ticket_stats",
+    ),
+    path(
+        "deals/<int:deal_id>/tickets/link/",
+        record_tickets.deal_tickets_link,
+        name="deal_tickets_link",
+    ),
+    path(
+        "deals/<int:deal_id>/tickets/<int:number>/unlink/",
+        record_tickets.deal_ticket_unlink,
+        name="deal_ticket_unlink",
+    ),
     # Desk tickets from the CRM (CRM-10, CRM-11): create one from a record, read and act on it.
     path("tickets/new/", desk_tickets.ticket_create, name="ticket_create"),
     path("tickets/<int:number>/", desk_tickets.ticket_detail, name="ticket"),

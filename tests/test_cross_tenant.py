@@ -696,6 +696,7 @@ def _crm_rows(org) -> tuple:
         CrmProduct,
         Deal,
         DealContact,
+        DealTicket,
         Integration,
         IntegrationKey,
         OutboxEntry,
@@ -713,6 +714,7 @@ def _crm_rows(org) -> tuple:
         list(SyncRun.objects.for_org(org).order_by("pk").values_list("pk", "state")),
         OutboxEntry.objects.for_org(org).count(),
         _signal_rows(org),
+        list(DealTicket.objects.for_org(org).order_by("pk").values_list("deal", "ticket_id")),
     )
 
 

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,7 +30,7 @@ from helpdesk.tenancy.models import App, DeskRole, Membership, Organization
 from helpdesk.tenancy.permissions import ensure_app_admin
 
 from ..connector import DeskConnector, key_check, key_hash, key_new
-from ..models import CrmSettings, Currency, Integration, IntegrationKey
+from ..models import CrmSettings, Currency, Integration, IntegrationKey, TicketModule
 from ..selectors import crm_settings, integration_of
 from .access import ensure_can, is_crm_admin
 
@@ -364,15 +364,28 @@ def desk_tab_url(actor: Membership) -> str | None:
 
 # --- Settings --------------------------------------------------------------------------------
 @transaction.atomic
-def crm_settings_save(*, actor: Membership, currency: str, desk_tab: bool) -> CrmSettings:
+def crm_settings_save(
+    *,
+    actor: Membership,
+    currency: str,
+    desk_tab: bool,
+    ticket_modules: Iterable[str] | None = None,
+) -> CrmSettings:
+    """Save the CRM's settings (CRM admins). `ticket_modules`: the modules whose records show
+    their desk tickets (CRM-08; TicketModule values, any order); None keeps them."""
     ensure_can(actor, "configure")
     if currency not in Currency.values:
         raise ValidationError({"currency": _("Choose a currency.")})
+    modules = None if ticket_modules is None else set(ticket_modules)
+    if modules is not None and not modules <= set(TicketModule.values):
+        raise ValidationError({"ticket_modules": _("Choose modules from the list.")})
     settings, _created = (
         CrmSettings.objects.for_org(actor.org).select_for_update().get_or_create(org=actor.org)
     )
     settings.currency = currency
     settings.desk_tab = bool(desk_tab)
+    if modules is not None:
+        settings.ticket_modules = [m for m in TicketModule.values if m in modules]
     settings.full_clean()
     settings.save()
     return settings

@@ -23,6 +23,7 @@ from ..models import PIPELINE, CrmAccount, CrmContact, CrmProduct, Deal, Stage
 from ..services import records
 from ..services.access import can, ensure_can
 from .common import crm_render, list_page
+from .record_tickets import tickets_panel
 
 gate = require_app(App.CRM)
 
@@ -184,6 +185,7 @@ def account_detail(request: HttpRequest, crm_account_id: int) -> HttpResponse:
     org = request.org
     deals, _key = selectors.deals_search(org, user=request.user, account=account, sort="close")
     contacts, _key = selectors.contacts_search(org, user=request.user, account=account)
+    settings = selectors.crm_settings(org)
     return crm_render(
         request,
         "crm/account_detail.html",
@@ -193,7 +195,8 @@ def account_detail(request: HttpRequest, crm_account_id: int) -> HttpResponse:
             "contacts": contacts,
             "can_edit": can(request.membership, "edit", account),
             "can_delete": can(request.membership, "delete", account),
-            "settings": selectors.crm_settings(org),
+            "settings": settings,
+            "tickets_panel": tickets_panel(request, account, settings),
         },
     )
 
@@ -296,6 +299,7 @@ def contact_detail(request: HttpRequest, crm_contact_id: int) -> HttpResponse:
     deals, _key = selectors.deals_search(
         request.org, user=request.user, contact=contact, sort="close"
     )
+    settings = selectors.crm_settings(request.org)
     return crm_render(
         request,
         "crm/contact_detail.html",
@@ -304,7 +308,8 @@ def contact_detail(request: HttpRequest, crm_contact_id: int) -> HttpResponse:
             "deals": deals,
             "can_edit": can(request.membership, "edit", contact),
             "can_delete": can(request.membership, "delete", contact),
-            "settings": selectors.crm_settings(request.org),
+            "settings": settings,
+            "tickets_panel": tickets_panel(request, contact, settings),
         },
     )
 
@@ -418,6 +423,7 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
         .select_related("account")
         .order_by("last_name", "first_name", "pk")
     )
+    settings = selectors.crm_settings(request.org)
     return crm_render(
         request,
         "crm/deal_detail.html",
@@ -427,7 +433,8 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
             "pipeline": PIPELINE,
             "can_edit": can(request.membership, "edit", deal),
             "can_delete": can(request.membership, "delete", deal),
-            "settings": selectors.crm_settings(request.org),
+            "settings": settings,
+            "tickets_panel": tickets_panel(request, deal, settings),
         },
     )
 

@@ -70,7 +70,13 @@ def _page(request: HttpRequest, status: int = 200, **forms) -> HttpResponse:
     context: dict = {
         "integration": integration,
         "settings_form": forms.get("settings_form")
-        or SettingsForm(initial={"currency": settings.currency, "desk_tab": settings.desk_tab}),
+        or SettingsForm(
+            initial={
+                "currency": settings.currency,
+                "desk_tab": settings.desk_tab,
+                "ticket_modules": settings.ticket_modules,
+            }
+        ),
     }
     if integration is None:
         context["connect_form"] = forms.get("connect_form") or ConnectOtherForm()
@@ -271,6 +277,7 @@ def settings(request: HttpRequest) -> HttpResponse:
                 actor=request.membership,
                 currency=form.cleaned_data["currency"],
                 desk_tab=form.cleaned_data["desk_tab"],
+                ticket_modules=form.cleaned_data["ticket_modules"],
             )
         except ValidationError as exc:
             apply_errors(form, exc)
