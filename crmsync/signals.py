@@ -13,8 +13,9 @@ contacts, accounts and deals they own.
   the CRMs syncing with the ticket's desk from the cache (`connector.desk_integrations`);
   with none it returns, having made no query. Otherwise it enqueues, after commit, one task
   per live integration: the work happens in Celery, under the CRM organization's scope.
-- **Recipients**: the ticket's contact and account are mapped through the integration's
-  `SyncLink`s to the CRM's contact and account; the deals linked to the ticket
+- **Recipients**: the ticket's contact and account (and its contact's account: an account's
+  tickets include its contacts', as the CRM's ticket lists count them) are mapped through
+  the integration's `SyncLink`s to the CRM's contact and accounts; the deals linked to the ticket
   (`DealTicket`) are added. Their owners who are active CRM users get one signal each, for
   the first reason in the order contact, account, deal; the person who caused the event does
   not. A user's `SignalPreference` picks the events (no row: all, in the app only) and may
@@ -37,7 +38,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -155,24 +156,34 @@ class Reason:
 
 
 def ticket_reasons(
-    integration: Integration, contact_id: int | None, account_id: int | None, ticket_id: int
+    integration: Integration, contact_id: int | None, account_ids: list[int], ticket_id: int
 ) -> list[Reason]:
-    """The CRM records a desk ticket concerns, in the order contact, account, deals: the
-    desk's contact and account through their sync links, the deals linked to the ticket."""
+    """The CRM records a desk ticket concerns, in the order contact, accounts, deals: the
+    desk's contact and accounts (the ticket's, then its contact's: an account's tickets are
+    also its contacts', as `desk_tickets` counts them) through their sync links, and the deals
+    linked to the ticket. Ids of the desk's records; the result names the CRM's."""
     org = integration.org
+    account_ids = list(dict.fromkeys(pk for pk in account_ids if pk))
     wanted = Q()
     if contact_id:
         wanted |= Q(kind=SyncKind.CONTACT, desk_id=contact_id)
-    if account_id:
-        wanted |= Q(kind=SyncKind.ACCOUNT, desk_id=account_id)
-    crm_ids: dict[str, int] = {}
+    if account_ids:
+        wanted |= Q(kind=SyncKind.ACCOUNT, desk_id__in=account_ids)
+    crm_ids: dict[tuple[str, int], int] = {}
     if wanted:
         links = SyncLink.objects.for_org(org).filter(wanted, integration=integration)
-        crm_ids = dict(links.values_list("kind", "crm_id"))
+        crm_ids = {
+            (kind, desk_id): crm_id
+            for kind, desk_id, crm_id in links.values_list("kind", "desk_id", "crm_id")
+        }
+    wanted_crm = [(SyncKind.CONTACT, CrmContact, contact_id)] + [
+        (SyncKind.ACCOUNT, CrmAccount, pk) for pk in account_ids
+    ]
     reasons: list[Reason] = []
-    for kind, model in ((SyncKind.CONTACT, CrmContact), (SyncKind.ACCOUNT, CrmAccount)):
-        if kind in crm_ids:
-            owner = model.objects.for_org(org).filter(pk=crm_ids[kind]).values("pk", "owner_id")
+    for kind, model, desk_id in wanted_crm:
+        crm_id = crm_ids.get((kind, desk_id))
+        if crm_id is not None:
+            owner = model.objects.for_org(org).filter(pk=crm_id).values("pk", "owner_id")
             reasons += [Reason(str(kind), r["pk"], r["owner_id"]) for r in owner]
     deals = (
         DealTicket.objects.for_org(org)
@@ -237,7 +248,15 @@ def signal_ticket_event(
         ticket = (
             Ticket.objects.for_org(integration.desk_org)
             .filter(pk=ticket_id)
-            .values("number", "subject", "contact_id", "account_id", "due_at", "status_kind")
+            .values(
+                "number",
+                "subject",
+                "contact_id",
+                "account_id",
+                "contact__account_id",
+                "due_at",
+                "status_kind",
+            )
             .first()
         )
     if ticket is None:
@@ -246,7 +265,12 @@ def signal_ticket_event(
         ticket["status_kind"] == StatusKind.CLOSED or ticket["due_at"] != due_at
     ):
         return []
-    reasons = ticket_reasons(integration, ticket["contact_id"], ticket["account_id"], ticket_id)
+    reasons = ticket_reasons(
+        integration,
+        ticket["contact_id"],
+        [ticket["account_id"], ticket["contact__account_id"]],
+        ticket_id,
+    )
     recipients = _recipients(crm_org, reasons, actor_id, event)
     if not recipients:
         return []
@@ -372,7 +396,7 @@ def signal_mail_send(*, crm_org: Organization, signal_id: int) -> bool:
 
 
 # --- The user's side: reading, preferences -------------------------------------------------
-def signals_of(org: Organization, user) -> object:
+def signals_of(org: Organization, user) -> QuerySet[SalesSignal]:
     """The user's signals, newest first (index crm_signal_user)."""
     return SalesSignal.objects.for_org(org).filter(user=user).order_by("-created_at", "-id")
 

@@ -183,6 +183,26 @@ def test_crm14_an_owner_of_two_records_gets_one_signal_for_the_first_reason(acme
     ]
 
 
+def test_crm14_the_account_of_the_tickets_contact_brings_its_owner_too(acme, world, committed):
+    """An account's tickets are also its contacts' (as the CRM's ticket lists count them)."""
+    ticket = committed(
+        ticket_create,
+        actor=acme.admin,
+        data=TicketInput(
+            subject="No account given", department=acme.department, contact=world.contact
+        ),
+    )
+    assert ticket.account_id is None
+    assert received(acme.org) == [("sam@acme.test", "new_ticket", "contact")]
+
+    Contact.objects.for_org(acme.org).filter(pk=world.contact.pk).update(account=world.account)
+    committed(thread_add, actor=acme.admin, ticket=ticket, kind="comment", body="Moved")
+    assert received(acme.org, "new_comment") == [
+        ("sam@acme.test", "new_comment", "contact"),
+        ("sue@acme.test", "new_comment", "account"),
+    ]
+
+
 def test_crm14_customer_reply_and_agent_reply_are_new_replies_a_forward_is_not(
     acme, bob, world, committed
 ):
