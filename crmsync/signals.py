@@ -91,9 +91,9 @@ def _live(desk_org_id: int) -> list[dict]:
 def history_recorded(row: TicketHistory) -> None:
     """`history_listen`: queue the signals of this history row, after commit. No query when no
     CRM syncs with the ticket's desk (the cached list is empty)."""
+    _due_date_changed(row)
     event = ACTIONS.get(row.action)
     if event is None:
-        _due_date_changed(row)
         return
     if event == SignalEvent.NEW_RATING and "rating" not in (row.changes or {}):
         return
@@ -113,8 +113,8 @@ def history_recorded(row: TicketHistory) -> None:
 
 
 def _due_date_changed(row: TicketHistory) -> None:
-    """A due date set in the past makes the ticket overdue now: the sweep, which follows due
-    dates as time passes them, would not see it."""
+    """A due date set in the past (on a new ticket or a change) makes the ticket overdue now:
+    the sweep, which follows due dates as time passes them, would not see it."""
     change = (row.changes or {}).get("due_at")
     if not change or not isinstance(change, list) or not change[-1]:
         return

@@ -279,6 +279,13 @@ def test_crm14_overdue_tickets_are_signalled_once_per_due_date(acme, world, comm
     assert len(received(acme.org, "overdue")) == 4
 
 
+def test_crm14_a_new_ticket_already_past_its_due_date_is_overdue_at_once(acme, world, committed):
+    world.ticket(committed, due_at=timezone.now() - dt.timedelta(hours=2))
+    assert len(received(acme.org, "overdue")) == 2
+    signals.overdue_sweep()
+    assert len(received(acme.org, "overdue")) == 2
+
+
 def test_crm14_overdue_sweep_is_bounded_and_continues_next_run(acme, world, committed):
     tickets = [world.ticket(committed, subject=f"T{n}") for n in range(3)]
     past = timezone.now() - dt.timedelta(minutes=5)
