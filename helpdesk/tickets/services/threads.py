@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import transaction
@@ -302,3 +302,68 @@ def _pending_images_purge(*, actor: Membership) -> None:
     if orphans:
         Attachment.objects.for_org(actor.org).filter(pk__in=[a.pk for a in orphans]).delete()
         transaction.on_commit(lambda: _delete_files(orphans))
+
+
+@transaction.atomic
+def crm_comment_add(
+    *,
+    ticket: Ticket,
+    author,
+    body: str,
+    files: Sequence[UploadedFile] = (),
+    ip: str | None = None,
+) -> Thread:
+    """A private comment on the ticket by a person of the CRM linked to this desk who has no
+    desk account (CRM-11: they may only comment). The thread entry, its attachments and the
+    history row name `author` (a user: people are one table across organizations), so the
+    desk shows who wrote it.
+
+    The caller (the CRM, which orchestrates it: see `crmsync.services.desk_actions`) checked
+    that the author may reach this ticket from the CRM; here only the desk's own guards apply
+    (a blueprint's restricted mode refuses comments as it does an agent's, BP-02). Otherwise
+    like `thread_add`'s comment: the ticket row locked, the body escaped (plain text only),
+    the files within the desk's limits, the search document rebuilt and followers told."""
+    from .access import _guarded
+
+    refusal = _guarded(Membership(org=ticket.org, user=author), ticket, "comment")
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+    Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).select_for_update().values_list(
+        "pk"
+    ).first()
+    clean_body = body_to_html(body, TEXT)
+    errors: dict[str, list[str]] = {}
+    if is_blank(clean_body) and not files:
+        errors["body"] = [_("Write a message.")]
+    try:
+        check_files(files)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    thread = Thread.objects.create(
+        org_id=ticket.org_id,
+        ticket=ticket,
+        kind=Thread.Kind.COMMENT,
+        author=author,
+        body=clean_body,
+    )
+    attachments: list[Attachment] = []
+    try:
+        attachments = _save_files(ticket=ticket, thread=thread, files=files, user=author)
+        history_record(
+            ticket=ticket,
+            actor=author,
+            ip=ip,
+            action="comment",
+            changes={"attachments": [None, [a.name for a in attachments]]} if attachments else {},
+        )
+        search_index_update(ticket)
+        Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).update(
+            last_activity_at=thread.created_at
+        )
+        followers_notify(ticket=ticket, actor=author, event="thread", thread=thread)
+    except BaseException:
+        _delete_files(attachments)
+        raise
+    return thread

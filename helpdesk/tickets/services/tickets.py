@@ -574,3 +574,30 @@ def _bulk_values(
             % {"department": ticket.department, "status": value}
         )
     return {"status": status}
+
+
+@transaction.atomic
+def ticket_delete(*, actor: Membership, ticket: Ticket) -> None:
+    """Delete the ticket with everything that hangs on it: its thread, attachments (their
+    files once the deletion is committed), history, tags, followers and the rows of the apps
+    above (all cascade). Asked from the CRM (CRM-11); refused unless the actor may edit the
+    ticket in its own department (a share's rights do not reach deletion)."""
+    from ..models import Attachment
+
+    ensure_ticket_can(actor, ticket, "edit")
+    if ticket_access(actor, ticket) != OWN:
+        raise PermissionDenied(_("Only agents of the ticket's own department may delete it."))
+    org = actor.org
+    Ticket.objects.for_org(org).filter(pk=ticket.pk).select_for_update().values_list("pk").first()
+    files = list(
+        Attachment.objects.for_org(org).filter(ticket=ticket).values_list("file", flat=True)
+    )
+    Ticket.objects.for_org(org).filter(pk=ticket.pk).delete()
+    storage = Attachment._meta.get_field("file").storage
+
+    def _delete_files() -> None:
+        for name in files:
+            if name:
+                storage.delete(name)
+
+    transaction.on_commit(_delete_files)
