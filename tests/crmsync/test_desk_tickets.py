@@ -22,6 +22,7 @@ from django.utils import timezone
 from crmsync.models import CrmAccount, CrmContact, CrmSettings, Deal, DealTicket, SyncLink
 from crmsync.services import integration as integration_svc
 from crmsync.services import records as crm_records
+from crmsync.tasks import deliver_task
 from customers import services as desk_records
 from customers.models import Account, Contact
 from helpdesk.tickets.helpcenter.models import Rating
@@ -32,6 +33,7 @@ from helpdesk.tickets.services.tickets import TicketInput, ticket_create, ticket
 from tests.conftest import login
 
 from .test_sync import deliver, desk_contact, sync  # noqa: F401 - the fixture
+from .test_sync_tenancy import synced  # noqa: F401 - the fixture
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -153,6 +155,8 @@ def test_crm08_account_page_shows_its_tickets_and_its_contacts_tickets(
     html = client.get(address, **HX).content.decode()
     assert "Server down" in html and "Someone else" not in html
     assert "Urgent" in html and "<html" not in html  # a fragment, with the priority shown
+    # Each row opens the ticket on the CRM's ticket page.
+    assert url(acme, "ticket", number=tickets["aoki_high"].number) in html
 
     # A contact's list has only its own tickets.
     assert numbers_listed(client, tickets_url(acme, crm["aoki"])) == {
@@ -378,6 +382,42 @@ def test_crm12_a_contacts_list_offers_its_deals(client, acme, sam, crm, tickets)
     contact_list = client.get(tickets_url(acme, crm["aoki"]), **HX).content.decode()
     assert f'data-deal="{crm["deal"].pk}"' in contact_list
     assert 'name="tickets"' in contact_list
+
+
+def test_crm08_a_desk_of_another_organization_shows_its_tickets_and_links_them(
+    client,
+    acme,
+    globex,
+    cora,
+    sam,
+    synced,  # noqa: F811 - the fixture
+):
+    """Acme's CRM linked to Globex's desk (a key Charlie issued): the desk's rows are read in
+    Globex's scope, the CRM's links in Acme's."""
+    ito_crm = crm_records.contact_save(
+        actor=cora,
+        contact=CrmContact(org=acme.org, last_name="Ito", email="ito@cust.test"),
+    )
+    firm = crm_records.account_save(actor=cora, account=CrmAccount(org=acme.org, name="Firm"))
+    deal = crm_records.deal_save(
+        actor=sam, deal=Deal(org=acme.org, name="Firm deal", account=firm, owner=sam.user)
+    )
+    deliver_task(acme.org.pk, synced.pk)
+    ito = Contact.objects.for_org(globex.org).get(email="ito@cust.test")
+    ito.account = Account.objects.for_org(globex.org).get(name="Firm")
+    ito = desk_records.contact_save(actor=globex.admin, contact=ito)
+    t = ticket(globex, ito, "Globex-side question")
+    login(client, sam)
+    assert numbers_listed(client, tickets_url(acme, ito_crm)) == {t.number}
+    assert numbers_listed(client, tickets_url(acme, firm)) == {t.number}
+    stats = url(acme, "contact_ticket_stats", crm_contact_id=ito_crm.pk)
+    assert 'data-stat="total">1<' in client.get(stats, **HX).content.decode()
+
+    response = client.post(url(acme, "deal_tickets_link", deal_id=deal.pk), {"tickets": [t.number]})
+    assert response.status_code == 302
+    assert numbers_listed(client, tickets_url(acme, deal)) == {t.number}
+    client.post(url(acme, "deal_ticket_unlink", deal_id=deal.pk, number=t.number))
+    assert numbers_listed(client, tickets_url(acme, deal)) == set()
 
 
 # --- Tenancy -----------------------------------------------------------------------------------
