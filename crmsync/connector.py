@@ -153,6 +153,13 @@ class DeskConnector:
             return nullcontext()
         return rls.tenant_scope(self.integration.desk_org_id)
 
+    def crm_scope(self) -> AbstractContextManager:
+        """The block reads the CRM's own rows (links, deal links), also when it runs inside
+        `scope()`: another organization's scope hides them."""
+        if self.integration.is_same_org:
+            return nullcontext()
+        return rls.tenant_scope(self.integration.org_id)
+
     def sync_actor(self) -> Membership | None:
         """The desk member in whose name the sync writes desk records through the customers
         services (call inside `scope()`): for another organization's desk, the Desk admin

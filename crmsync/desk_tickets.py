@@ -17,7 +17,9 @@ ticket list. What a user may *do* with a ticket is the desk's decision: `DeskVie
 their desk membership (None without a desk account: they may only comment, CRM-11).
 
 Reads and writes of the desk's rows run inside `DeskView.scope()`: another organization's desk
-is read under its row-level-security scope (see `crmsync.connector`)."""
+is read under its row-level-security scope (see `crmsync.connector`), which hides the CRM's
+own rows; so every function here reads the CRM's rows in `DeskView.crm_scope()` and the
+desk's in `DeskView.scope()` itself, and may be called inside or outside either."""
 
 from __future__ import annotations
 
@@ -59,6 +61,9 @@ class DeskView:
     def scope(self) -> AbstractContextManager:
         return self.connector.scope()
 
+    def crm_scope(self) -> AbstractContextManager:
+        return self.connector.crm_scope()
+
 
 def desk_view(actor: Membership) -> DeskView | None:
     """The working desk of `actor`'s CRM, or None (no integration, or it cannot work now)."""
@@ -74,24 +79,26 @@ def desk_view(actor: Membership) -> DeskView | None:
 
 def linked_desk_id(integration: Integration, kind: str, crm_id: int) -> int | None:
     """The desk record the sync linked to this CRM record (`kind`: "contact" or "account")."""
-    return (
-        SyncLink.objects.for_org(integration.org)
-        .filter(integration=integration, kind=kind, crm_id=crm_id)
-        .values_list("desk_id", flat=True)
-        .first()
-    )
+    with DeskConnector(integration).crm_scope():
+        return (
+            SyncLink.objects.for_org(integration.org)
+            .filter(integration=integration, kind=kind, crm_id=crm_id)
+            .values_list("desk_id", flat=True)
+            .first()
+        )
 
 
 def record_scope_q(desk: DeskView, record: CrmRecord) -> Q | None:
     """The filter of this CRM record's desk tickets (see the module's docstring), or None
-    when it has none. Call inside `desk.scope()` (an account reads its desk contacts)."""
+    when it has none."""
     integration = desk.integration
     if isinstance(record, Deal):
-        ids = list(
-            DealTicket.objects.for_org(integration.org)
-            .filter(integration=integration, deal=record)
-            .values_list("ticket_id", flat=True)
-        )
+        with desk.crm_scope():
+            ids = list(
+                DealTicket.objects.for_org(integration.org)
+                .filter(integration=integration, deal=record)
+                .values_list("ticket_id", flat=True)
+            )
         return Q(pk__in=ids) if ids else None
     if isinstance(record, CrmContact):
         desk_id = linked_desk_id(integration, SyncKind.CONTACT, record.pk)
@@ -99,11 +106,12 @@ def record_scope_q(desk: DeskView, record: CrmRecord) -> Q | None:
     desk_id = linked_desk_id(integration, SyncKind.ACCOUNT, record.pk)
     if desk_id is None:
         return None
-    return record_scope(desk.desk_org, Account(pk=desk_id, org_id=desk.desk_org.pk))
+    with desk.scope():  # the desk account's contacts
+        return record_scope(desk.desk_org, Account(pk=desk_id, org_id=desk.desk_org.pk))
 
 
 def record_tickets(desk: DeskView, record: CrmRecord) -> QuerySet[Ticket]:
-    """This CRM record's desk tickets (none when it is not linked). Evaluate inside
+    """This CRM record's desk tickets (none when it is not linked): a query to evaluate inside
     `desk.scope()`."""
     scope = record_scope_q(desk, record)
     tickets = Ticket.objects.for_org(desk.desk_org)
@@ -112,36 +120,38 @@ def record_tickets(desk: DeskView, record: CrmRecord) -> QuerySet[Ticket]:
 
 def ticket_reachable(desk: DeskView, ticket: Ticket) -> bool:
     """Is this desk ticket one of a CRM record's (its contact or account linked, or linked
-    to a deal)? Only those open from the CRM. Call inside `desk.scope()`."""
+    to a deal)? Only those open from the CRM."""
     integration = desk.integration
-    if (
-        DealTicket.objects.for_org(integration.org)
-        .filter(integration=integration, ticket_id=ticket.pk)
-        .exists()
-    ):
-        return True
     account_ids = {ticket.account_id} if ticket.account_id else set()
     if ticket.contact_id:
-        contact = ticket.contact
+        with desk.scope():
+            contact = ticket.contact
         if contact.account_id:
             account_ids.add(contact.account_id)
-    links = SyncLink.objects.for_org(integration.org).filter(integration=integration)
-    return links.filter(
-        Q(kind=SyncKind.CONTACT, desk_id=ticket.contact_id or 0)
-        | Q(kind=SyncKind.ACCOUNT, desk_id__in=account_ids)
-    ).exists()
+    with desk.crm_scope():
+        if (
+            DealTicket.objects.for_org(integration.org)
+            .filter(integration=integration, ticket_id=ticket.pk)
+            .exists()
+        ):
+            return True
+        links = SyncLink.objects.for_org(integration.org).filter(integration=integration)
+        return links.filter(
+            Q(kind=SyncKind.CONTACT, desk_id=ticket.contact_id or 0)
+            | Q(kind=SyncKind.ACCOUNT, desk_id__in=account_ids)
+        ).exists()
 
 
 def ticket_of(desk: DeskView, number: int) -> Ticket:
     """The desk ticket with this number, if the CRM may open it; else 404 (an outsider learns
-    nothing: the same answer as for a number that does not exist). Call inside
-    `desk.scope()`."""
-    ticket = (
-        Ticket.objects.for_org(desk.desk_org)
-        .select_related("contact", "account", "status", "department", "owner")
-        .filter(number=number)
-        .first()
-    )
+    nothing: the same answer as for a number that does not exist)."""
+    with desk.scope():
+        ticket = (
+            Ticket.objects.for_org(desk.desk_org)
+            .select_related("contact", "account", "status", "department", "owner")
+            .filter(number=number)
+            .first()
+        )
     if ticket is None or not ticket_reachable(desk, ticket):
         raise Http404
     return ticket

@@ -1,9 +1,8 @@
 """Reads of a CRM record's related list of desk tickets (CRM-08, CRM-09, CRM-13).
 
 **Which tickets** a record has is `crmsync.desk_tickets.record_tickets` (its linked desk
-contact's or account's tickets, or a deal's linked tickets), read here with each row in its
-own organization's scope (`_record_tickets`, for a desk of another organization); this module
-pages them by view and counts them. The views are the desk list's
+contact's or account's tickets, or a deal's linked tickets); this module pages them by view
+and counts them. The views are the desk list's
 (`helpdesk.tickets.selectors.view_filter`), with the same meaning: "open" is the status kind
 open (not on hold); "overdue", "escalated" and "high" leave closed tickets out.
 
@@ -17,18 +16,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Account
 from helpdesk.tenancy.models import Membership
-from helpdesk.tickets.customer_stats import OverviewStats, record_scope, tickets_stats
+from helpdesk.tickets.customer_stats import OverviewStats, tickets_stats
 from helpdesk.tickets.models import StatusKind, Ticket
 from helpdesk.tickets.selectors import view_filter
 
-from .desk_tickets import CrmRecord, DeskView, linked_desk_id, record_scope_q
-from .models import CrmAccount, CrmContact, SyncKind, TicketModule
+from .desk_tickets import CrmRecord, DeskView, record_tickets
+from .models import CrmAccount, CrmContact, TicketModule
 
 PER_PAGE = 25
 
@@ -92,28 +90,6 @@ class TicketListPage:
         return self.number < self.pages
 
 
-def _record_tickets(desk: DeskView, record: CrmRecord) -> QuerySet[Ticket]:
-    """`crmsync.desk_tickets.record_tickets`, with each read in its organization's scope:
-    call it in the CRM's scope and evaluate the result inside `desk.scope()`.
-
-    The CRM's rows (sync links, deal links) are read in the CRM's scope and the desk's rows
-    (an account's desk contacts) in the desk's: when the desk is another organization's, its
-    row-level-security scope hides the CRM's rows, so `record_scope_q` run wholly inside
-    `desk.scope()` would find no links there."""
-    if isinstance(record, CrmAccount):
-        desk_id = linked_desk_id(desk.integration, SyncKind.ACCOUNT, record.pk)
-        if desk_id is None:
-            scope = None
-        else:
-            with desk.scope():
-                account = Account(pk=desk_id, org_id=desk.desk_org.pk)
-                scope = record_scope(desk.desk_org, account)
-    else:  # a contact's sync link, a deal's ticket links: rows of the CRM only
-        scope = record_scope_q(desk, record)
-    tickets = Ticket.objects.for_org(desk.desk_org)
-    return tickets.filter(scope) if scope is not None else tickets.none()
-
-
 def _row(ticket: Ticket, now: dt.datetime) -> TicketRow:
     closed = ticket.status_kind == StatusKind.CLOSED
     return TicketRow(
@@ -143,7 +119,7 @@ def record_ticket_page(
     all), with the count of every view. A page past the last shows the last."""
     now = now or timezone.now()
     view = view if view in VIEWS else DEFAULT_VIEW
-    tickets = _record_tickets(desk, record).order_by()
+    tickets = record_tickets(desk, record).order_by()
     with desk.scope():
         counts = tickets.aggregate(
             **{
@@ -172,6 +148,6 @@ def record_ticket_stats(
 ) -> OverviewStats:
     """The customer service statistics of the record's desk tickets (CRM-13): the customers
     overview's figures (`tickets_stats`), in the desk's scope."""
-    tickets = _record_tickets(desk, record)
+    tickets = record_tickets(desk, record)
     with desk.scope():
         return tickets_stats(desk.desk_org, tickets, now)
