@@ -664,6 +664,19 @@ def _crm_objects(tenant) -> dict[str, int]:
     key, _secret = key_issue(actor=tenant.admin, label=f"{org.name} key")
     integration = integration_connect_own(actor=tenant.admin)
     run = SyncRun.objects.create(org=org, integration=integration, kind="dry_run")
+    # CRM-10/11: the CRM contact is linked to the desk contact of the tenant's ticket, so the
+    # CRM opens that ticket (crm:ticket and its actions) and the walker tries them for real.
+    from crmsync.models import SyncLink
+    from customers.models import Contact as DeskContact
+
+    SyncLink.objects.create(
+        org=org,
+        integration=integration,
+        kind="contact",
+        crm_id=contact.pk,
+        desk_id=DeskContact.objects.for_org(org).get(email=f"customer@{org.portal}.test").pk,
+        synced={},
+    )
     from crmsync.models import SalesSignal  # CRM-14: a sales signal of the admin's
 
     signal = SalesSignal.objects.create(

@@ -491,3 +491,16 @@ def test_crm10_records_of_another_organization_are_a_404(client, acme, globex, a
     login(client, ada)
     assert client.get(url(acme, "ticket_create") + "?contact=x").status_code == 404
     assert client.get(url(acme, "ticket_create")).status_code == 404
+
+
+def test_crm10_another_organizations_record_in_the_query_is_a_404(client, acme, globex, ada, yui):
+    theirs = CrmContact.objects.create(org=globex.org, last_name="Secret", email="s@globex.test")
+    login(client, ada)
+    create = url(acme, "ticket_create") + f"?contact={theirs.pk}"
+    assert client.get(create).status_code == 404
+    response = client.post(
+        create,
+        {"subject": "x", "department": acme.department.pk, "priority": "medium", "contact": ""},
+    )
+    assert response.status_code == 404
+    assert not Ticket.objects.for_org(acme.org).exists()
