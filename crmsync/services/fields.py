@@ -17,6 +17,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "mobile",
         "title",
         "description",
+        "account",
     ),
     SyncKind.PRODUCT: ("name", "code", "description", "is_active"),
 }
+# Fields that name a record of another kind: a contact's account. The sync carries them as the
+# CRM's id, maps a desk id to the CRM's through the links when it reads the desk and back when
+# it writes there; an account not linked (yet) reads and writes as none.
+REFERENCES: dict[str, dict[str, str]] = {SyncKind.CONTACT: {"account": SyncKind.ACCOUNT}}
+
+
+def attname(name: str) -> str:
+    """The model attribute holding a synced field's value ("account" -> "account_id")."""
+    return f"{name}_id" if name == "account" else name

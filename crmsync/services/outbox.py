@@ -23,7 +23,7 @@ from helpdesk.tenancy.models import Organization
 
 from ..connector import desk_integrations
 from ..models import Integration, OutboxEntry, SyncKind
-from .fields import FIELDS, ORIGIN
+from .fields import FIELDS, ORIGIN, attname
 
 WRITING = (Integration.State.ENABLED, Integration.State.PAUSED)
 
@@ -49,7 +49,7 @@ def crm_changed(org: Organization, kind: str, record: Any, before: dict) -> Outb
         return None
     if kind == SyncKind.PRODUCT and not integration.product_department_ids:
         return None
-    fields = [f for f in FIELDS[kind] if not before or before.get(f) != getattr(record, f)]
+    fields = [f for f in FIELDS[kind] if not before or before.get(f) != getattr(record, attname(f))]
     if not fields:
         return None
     row = OutboxEntry.objects.create(

@@ -54,7 +54,7 @@ from ..models import (
     SyncLink,
     SyncRun,
 )
-from .fields import FIELDS, ORIGIN
+from .fields import FIELDS, ORIGIN, REFERENCES, attname
 from .integration import integration_problem
 
 CRM_MODELS: dict[str, Any] = {
@@ -117,7 +117,50 @@ class Sides:
             if lock:
                 rows = rows.select_for_update()
             extra = ("department_id",) if side == DESK and kind == SyncKind.PRODUCT else ()
-            return rows.values(*FIELDS[kind], *extra).first()
+            values = rows.values(*FIELDS[kind], *extra).first()
+        if values is not None and side == DESK:
+            self.refs_from_desk(kind, [values])
+        return values
+
+    # References (a contact's account): the CRM's ids, mapped through the links -------------
+    def _ref_map(self, ref_kind: str, ids: set[int], *, from_side: str) -> dict[int, int]:
+        """{id on `from_side`: id on the other side} of linked records of `ref_kind`."""
+        if not ids:
+            return {}
+        key, value = ("desk_id", "crm_id") if from_side == DESK else ("crm_id", "desk_id")
+        links = SyncLink.objects.for_org(self.crm_org).filter(
+            integration=self.integration, kind=ref_kind, **{f"{key}__in": list(ids)}
+        )
+        return dict(links.values_list(key, value))
+
+    def refs_from_desk(self, kind: str, rows: list[dict]) -> list[dict]:
+        """Desk values with their references as the CRM's ids (in place)."""
+        for name, ref_kind in REFERENCES.get(kind, {}).items():
+            mapping = self._ref_map(
+                ref_kind, {r[name] for r in rows if r.get(name)}, from_side=DESK
+            )
+            for r in rows:
+                if r.get(name) is not None:
+                    r[name] = mapping.get(r[name])
+        return rows
+
+    def refs_to_desk(self, kind: str, changes: dict) -> dict:
+        """Values for the desk, their references as the desk's ids."""
+        return self.refs_to_desk_many(kind, [changes])[0]
+
+    def refs_to_desk_many(self, kind: str, rows: list[dict]) -> list[dict]:
+        """`refs_to_desk` of many rows, in one query per reference (copies)."""
+        refs = REFERENCES.get(kind, {})
+        if not any(r.get(name) for name in refs for r in rows):
+            return rows
+        rows = [dict(r) for r in rows]
+        for name, ref_kind in refs.items():
+            ids = {r[name] for r in rows if r.get(name)}
+            mapping = self._ref_map(ref_kind, ids, from_side=CRM)
+            for r in rows:
+                if r.get(name):
+                    r[name] = mapping.get(r[name])
+        return rows
 
     def in_scope(self, kind: str, values: dict) -> bool:
         """A desk product outside the chosen departments is not synced (CRM-06)."""
@@ -135,7 +178,7 @@ class Sides:
     def _write_crm(self, kind: str, pk: int | None, changes: dict) -> int:
         model = CRM_MODELS[kind]
         if pk is None:
-            record = model(org=self.crm_org, **changes)
+            record = model(org=self.crm_org, **{attname(k): v for k, v in changes.items()})
             record.full_clean()
             record.save()
             return record.pk
@@ -143,7 +186,7 @@ class Sides:
             return pk
         record = model.objects.for_org(self.crm_org).select_for_update().get(pk=pk)
         for name, value in changes.items():
-            setattr(record, name, value)
+            setattr(record, attname(name), value)
         record.full_clean()
         record.save(update_fields=[*changes, "updated_at"])
         return pk
@@ -151,9 +194,10 @@ class Sides:
     def _write_desk(self, kind: str, pk: int | None, changes: dict) -> int:
         model = DESK_MODELS[kind]
         actor = self.actor()
+        changes = self.refs_to_desk(kind, changes)
         with self.connector.scope(), desk_services.change_origin(ORIGIN):
             if pk is None:
-                record = model(org=self.desk_org, **changes)
+                record = model(org=self.desk_org, **{attname(k): v for k, v in changes.items()})
                 if kind == SyncKind.PRODUCT:
                     ids = self.integration.product_department_ids or []
                     record.department_id = ids[0] if ids else None
@@ -162,7 +206,7 @@ class Sides:
                     return pk
                 record = model.objects.for_org(self.desk_org).select_for_update().get(pk=pk)
                 for name, value in changes.items():
-                    setattr(record, name, value)
+                    setattr(record, attname(name), value)
             try:
                 if kind == SyncKind.CONTACT:
                     desk_services.contact_save(actor=actor, contact=record)
@@ -555,6 +599,8 @@ def _all_values(sides: Sides, side: str, kind: str) -> list[dict]:
         )
     if side == DESK and kind == SyncKind.PRODUCT:
         rows = [r for r in rows if sides.in_scope(kind, r)]
+    if side == DESK:
+        sides.refs_from_desk(kind, rows)
     return rows
 
 
@@ -785,8 +831,9 @@ def _import_batch(sides: Sides, kind: str, rows: list[dict]) -> bool:
     actor = sides.actor()
     try:
         with transaction.atomic():
+            desk_rows = sides.refs_to_desk_many(kind, rows)
             with sides.connector.scope(), desk_services.change_origin(ORIGIN):
-                pks = desk_services.records_create_bulk(actor=actor, kind=kind, rows=rows)
+                pks = desk_services.records_create_bulk(actor=actor, kind=kind, rows=desk_rows)
             _links_bulk(sides, kind, [(r["pk"], pk, r) for r, pk in zip(rows, pks, strict=True)])
     except ValidationError:
         return False
@@ -819,7 +866,10 @@ def _initial_from_desk(sides: Sides, kind: str, progress: _Progress) -> None:
         simple_ids = {r["pk"] for r in simple}
         with transaction.atomic():
             made = model.objects.bulk_create(
-                [model(org=sides.crm_org, **{f: r.get(f) for f in FIELDS[kind]}) for r in simple]
+                [
+                    model(org=sides.crm_org, **{attname(f): r.get(f) for f in FIELDS[kind]})
+                    for r in simple
+                ]
             )
             _links_bulk(
                 sides, kind, [(m.pk, r["pk"], r) for m, r in zip(made, simple, strict=True)]

@@ -330,3 +330,61 @@ def test_crm04_two_way_initial_sync_brings_each_side_the_others_records(
     crm.contact_save(actor=cora, contact=_set(mine, phone="777"))
     deliver(integration)
     assert Contact.objects.for_org(acme.org).get(email="deskonly@cust.test").phone == "777"
+
+
+# --- A contact's account (CRM-04) --------------------------------------------------------------
+def _crm_account(cora, name):
+    from crmsync.models import CrmAccount
+
+    return crm.account_save(actor=cora, account=CrmAccount(org=cora.org, name=name))
+
+
+def _desk_twin(acme, kind, crm_id):
+    return SyncLink.objects.for_org(acme.org).get(kind=kind, crm_id=crm_id).desk_id
+
+
+def test_crm04_a_contacts_account_follows_the_links_both_ways(acme, cora, sync):
+    from customers.models import Account
+
+    first, second = _crm_account(cora, "First Co"), _crm_account(cora, "Second Co")
+    contact, twin = linked_pair(acme, cora, sync, email="acc@cust.test", account=first)
+    desk_first, desk_second = (
+        _desk_twin(acme, "account", first.pk),
+        _desk_twin(acme, "account", second.pk),
+    )
+    assert twin.account_id == desk_first
+
+    # The CRM moves the contact to another account: the desk follows, once.
+    contact.account = second
+    crm.contact_save(actor=cora, contact=contact)
+    deliver(sync)
+    twin.refresh_from_db()
+    assert twin.account_id == desk_second
+    assert pending(acme.org) == 0
+    assert history(acme, twin) == [{"account": ["First Co", "Second Co"]}]
+
+    # Two-way: the desk moves it back; the CRM follows with its own account's id.
+    twin.account = Account.objects.for_org(acme.org).get(pk=desk_first)
+    desk.contact_save(actor=acme.admin, contact=twin)
+    deliver(sync)
+    contact.refresh_from_db()
+    assert contact.account_id == first.pk
+    assert (
+        SyncLink.objects.for_org(acme.org).get(kind="contact", crm_id=contact.pk).synced["account"]
+        == first.pk
+    )
+
+
+def test_crm04_the_initial_sync_gives_new_desk_contacts_their_accounts(
+    acme, cora, django_capture_on_commit_callbacks
+):
+    account = _crm_account(cora, "Bulk Co")
+    crm_contact(cora, last_name="One", email="one@cust.test", account=account)
+    crm_contact(cora, last_name="Two", email="two@cust.test")
+    integration = svc.integration_connect_own(actor=cora)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.integration_transition(actor=cora, integration=integration, action="enable")
+    desk_account = _desk_twin(acme, "account", account.pk)
+    contacts = Contact.objects.for_org(acme.org)
+    assert contacts.get(email="one@cust.test").account_id == desk_account
+    assert contacts.get(email="two@cust.test").account_id is None
