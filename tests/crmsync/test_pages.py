@@ -12,6 +12,11 @@ from tests.conftest import login
 from tests.test_cross_tenant import GARBAGE, _fill, _route_keys, _walk
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # the desk ticket's file (CRM-11 pages)
+
+
 @pytest.fixture
 def records(acme):
     org = acme.org
@@ -37,6 +42,7 @@ def records(acme):
         record_id=contact.pk,
     )
     return {
+        **_desk_ticket(acme, integration, contact),
         "signal_id": signal.pk,
         "sync_run_id": run.pk,
         "crm_account_id": account.pk,
@@ -45,6 +51,43 @@ def records(acme):
         "crm_product_id": product.pk,
         "key_id": key.pk,
     }
+
+
+def _desk_ticket(acme, integration, contact) -> dict[str, int]:
+    """A desk ticket of the CRM contact's desk twin, with a file (CRM-10, CRM-11 pages)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from crmsync.models import SyncLink
+    from customers.models import Contact
+    from helpdesk.tickets.services.threads import thread_add
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_create
+
+    twin = Contact.objects.create(org=acme.org, last_name="Lumbergh", email="bill@initech.test")
+    SyncLink.objects.create(
+        org=acme.org,
+        integration=integration,
+        kind="contact",
+        crm_id=contact.pk,
+        desk_id=twin.pk,
+        synced={},
+    )
+    ticket = ticket_create(
+        actor=acme.admin,
+        data=TicketInput(subject="Stapler", department=acme.department, contact=twin),
+    )
+    thread = thread_add(
+        actor=acme.admin,
+        ticket=ticket,
+        kind="comment",
+        body="note",
+        files=[SimpleUploadedFile("a.txt", b"x")],
+    )
+    return {"number": ticket.number, "attachment_id": thread.attachments.get().pk}
+
+
+# A page that needs a query string: New ticket is created from a record (CRM-10).
+def _query(name: str, records: dict) -> dict:
+    return {"contact": records["crm_contact_id"]} if name == "crm:ticket_create" else {}
 
 
 def _crm_routes():
@@ -61,7 +104,9 @@ def test_crm01_every_crm_page_renders_in_both_languages(client, acme, records, l
     seen = 0
     for route, name in _crm_routes():
         keys = {k: records[k] for k in _route_keys(route) if k != "portal"}
-        response = client.get(_fill(route, {"portal": acme.org.portal, **keys}))
+        response = client.get(
+            _fill(route, {"portal": acme.org.portal, **keys}), _query(name, records)
+        )
         if response.status_code == 405:  # POST-only actions
             continue
         assert response.status_code == 200, name
