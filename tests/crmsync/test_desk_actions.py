@@ -504,3 +504,65 @@ def test_crm10_another_organizations_record_in_the_query_is_a_404(client, acme, 
     )
     assert response.status_code == 404
     assert not Ticket.objects.for_org(acme.org).exists()
+
+
+# --- Another organization's desk (a key) ---------------------------------------------------------
+def test_crm10_crm11_with_another_organizations_desk(client, acme, globex, cora, sam, sue):
+    """Acme's CRM works with Globex's desk (Charlie's key): Sue also has a desk agent account
+    at Globex; Sam has none there. Everything happens in Globex's desk, under its scope."""
+    from crmsync.models import Integration
+    from crmsync.services import integration as svc
+    from tests.factories import MembershipFactory
+
+    _row, key = svc.key_issue(actor=globex.admin, label="Acme sales")
+    integration = svc.integration_connect_other(
+        actor=cora, portal=globex.org.portal, admin_email="charlie@globex.test", key=key
+    )
+    integration = svc.integration_options(
+        actor=cora,
+        integration=integration,
+        direction=Integration.Direction.TWO_WAY,
+        match_secondary_email=False,
+        product_department_ids=[],
+    )
+    integration = svc.integration_transition(actor=cora, integration=integration, action="enable")
+    MembershipFactory(org=globex.org, user=sue.user, desk_role="agent")
+    DepartmentAgentFactory(org=globex.org, department=globex.department, user=sue.user)
+    mei = crm.contact_save(
+        actor=cora, contact=CrmContact(org=acme.org, last_name="Mei", email="mei@cust.test")
+    )
+    deliver(integration)
+
+    response = login(client, sue).post(
+        url(acme, "ticket_create") + f"?contact={mei.pk}",
+        {
+            "subject": "Cross desk",
+            "department": globex.department.pk,
+            "priority": "medium",
+            "contact": mei.pk,
+        },
+    )
+    assert response.status_code == 302
+    ticket = Ticket.objects.for_org(globex.org).get(subject="Cross desk")
+    assert ticket.contact.email == "mei@cust.test"
+    assert not Ticket.objects.for_org(acme.org).exists()
+    page = client.get(url(acme, "ticket", ticket.number))
+    assert page.status_code == 200 and b"Cross desk" in page.content
+    assert b'data-testid="reply-panel"' in page.content
+    client.post(url(acme, "ticket_comment", ticket.number), {"comment-body": "from Sue"})
+    client.post(
+        url(acme, "ticket_update", ticket.number),
+        {
+            "fields-status": ticket.status_id,
+            "fields-priority": "urgent",
+            "fields-department": globex.department.pk,
+        },
+    )
+    login(client, sam).post(url(acme, "ticket_comment", ticket.number), {"comment-body": "Sam"})
+    assert client.post(url(acme, "ticket_close", ticket.number)).status_code == 403
+    rows = Thread.objects.for_org(globex.org).filter(ticket=ticket).order_by("pk")
+    assert list(rows.values_list("kind", "author_id")) == [
+        ("comment", sue.user_id),
+        ("comment", sam.user_id),
+    ]
+    assert Ticket.objects.for_org(globex.org).get(pk=ticket.pk).priority == "urgent"
