@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "customers.attachments",  # notes and files on contacts and accounts (CUS-11)
     "blueprints",
     "crmsync",  # the CRM module and its link to a desk (CRM)
+    "chat",  # live chat: departments, operators, conversations (CHAT)
     "sla",
     "reports",
     "helpdesk.demo",  # top layer: the demo data command

@@ -7,6 +7,8 @@ from django.urls import include, path
 from blueprints import ticket_urls as blueprints_ticket_urls
 from blueprints import urls as blueprints_urls
 from blueprints.actions import urls as bpactions_urls
+from chat import urls as chat_urls
+from chat.views import home as chat_home
 from crmsync import urls as crm_urls
 from crmsync.views import records as crm_records
 from helpdesk import streams
@@ -36,7 +38,8 @@ tenant_patterns = [
     path("customers/", include("customers.urls")),
     path("crm/", crm_records.home, name="crm_home"),
     path("crm/", include((crm_urls.crm_patterns, "crm"))),
-    path("chat/", apps.chat_home, name="chat_home"),
+    path("chat/", chat_home.home, name="chat_home"),
+    path("chat/", include((chat_urls.chat_patterns, "chat"))),
     path("setup/", include("helpdesk.tenancy.urls")),
     path(
         "setup/departments/<int:dept_id>/layout/", include((tickets_urls.layout_patterns, "layout"))

@@ -205,6 +205,7 @@ def _objects(tenant, extra_tickets: int = 0) -> dict[str, object]:
         **_sla_objects(tenant, department),
         **_crm_objects(tenant),
         **_import_objects(tenant),
+        **_chat_objects(tenant),
     }
 
 
@@ -270,6 +271,7 @@ def _snapshot(org) -> tuple:
         _sla_rows(org),
         _crm_rows(org),
         _import_rows(org),
+        _chat_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
 
@@ -739,6 +741,40 @@ def _signal_rows(org) -> list:
         list(SalesSignal.objects.for_org(org).order_by("pk").values_list("pk", "read_at")),
         list(SignalPreference.objects.for_org(org).values_list("user", "events", "mail")),
     ]
+
+
+def _chat_objects(tenant) -> dict[str, int]:
+    """A second chat department (CHAT-01; sign-up made the first) with an operator and a past
+    chat: nothing would stop a request that reached it from changing or deleting it."""
+    from chat.models import Conversation
+    from chat.services.departments import department_create
+
+    tenant.admin.org = tenant.org
+    department = department_create(
+        actor=tenant.admin, name=f"{tenant.org.name} secret chat", operators=[tenant.admin.user]
+    )
+    Conversation.objects.create(org=tenant.org, department=department, state="ended")
+    return {"chat_department_id": department.pk}
+
+
+def _chat_rows(org) -> tuple:
+    """Chat departments, operators, email settings and conversations (CHAT-01, CHAT-03..06)."""
+    from chat.models import ChatDepartment, ChatOperator, Conversation, EmailSetting
+
+    return (
+        list(
+            ChatDepartment.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "name", "description", "visibility", "is_enabled", "embed_key")
+        ),
+        list(ChatOperator.objects.for_org(org).order_by("pk").values_list("department", "user")),
+        list(
+            EmailSetting.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "is_enabled", "addresses")
+        ),
+        list(Conversation.objects.for_org(org).order_by("pk").values_list("pk", "department")),
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,8 @@ ORG-07)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -43,6 +45,19 @@ def portal_validate(portal: str, *, org: Organization | None = None) -> str:
     return portal
 
 
+# Apps above tenancy that set themselves up in a new organization (chat's default department,
+# CHAT-01) register here in their AppConfig.ready: tenancy never imports them.
+_created_listeners: list[Callable[[Membership], None]] = []
+
+
+def organization_created_listen(listener: Callable[[Membership], None]) -> None:
+    """Call `listener(membership)` for every new organization, inside `organization_create`'s
+    transaction and the new organization's row-level-security scope, once the account admin's
+    membership exists. Registering the same function twice keeps one."""
+    if listener not in _created_listeners:
+        _created_listeners.append(listener)
+
+
 @transaction.atomic
 def organization_create(
     *,
@@ -76,6 +91,8 @@ def organization_create(
         )
         DepartmentAgent.objects.create(org=org, department=department, user=user)
         # Its layout (statuses) is made by tickets on first use: tenancy never calls up.
+        for listener in _created_listeners:
+            listener(membership)
     return membership
 
 

@@ -1,13 +1,12 @@
-"""Landing pages of the organization and of each app."""
+"""The organization's landing page (each app has its own start page: the Chat app's is
+chat.views.home, mounted as "chat_home")."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 
-from ..models import App, Membership
-from ..permissions import nav_items, require_app
+from ..permissions import nav_items
 
 
 def org_home(request: HttpRequest) -> HttpResponse:
@@ -17,24 +16,3 @@ def org_home(request: HttpRequest) -> HttpResponse:
     if not items:
         return render(request, "apps/no_apps.html", status=403)
     return redirect(items[0][2], portal=request.org.portal)
-
-
-def _app_home(request: HttpRequest, app: str, template: str, extra: dict) -> HttpResponse:
-    org = request.org
-    colleagues = (
-        Membership.objects.for_org(org)
-        .filter(status=Membership.Status.ACTIVE)
-        .exclude(**{f"{app}_role": ""})
-        .select_related("user")
-        .order_by("user__full_name", "user__email")
-    )
-    return render(
-        request,
-        template,
-        {"app": app, "colleagues": colleagues, "role": request.membership.role(app), **extra},
-    )
-
-
-@require_app(App.CHAT)
-def chat_home(request: HttpRequest) -> HttpResponse:
-    return _app_home(request, App.CHAT, "apps/app_home.html", {"title": _("Chat")})

@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone, translation
 
+from chat.services.departments import default_department_ensure as default_chat_department_ensure
 from crmsync.models import CrmAccount, CrmContact, CrmProduct, Deal, Integration
 from crmsync.services import integration as crm_integration
 from crmsync.services import records as crm_records
@@ -138,6 +139,8 @@ class Command(BaseCommand):
             )
         self._desk(org, owner, departments, users)
         self._crm(org, users)
+        # CHAT-01: the chat department sign-up would have made (named after the portal).
+        default_chat_department_ensure(org=org, user=users["owner"])
         self._print(org)
 
     def _bilingual_statuses(self, owner: Membership, department: Department) -> None:

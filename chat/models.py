@@ -1,0 +1,150 @@
+"""Chat (CHAT): departments with their operators and email settings, and the conversations
+whose state decides whether a department may be disabled or deleted (CHAT-01, CHAT-03..06).
+
+The widget, the console and real-time delivery (CHAT-02, CHAT-07, CHAT-08) extend these."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from helpdesk.tenancy.fields import MemberForeignKey, TenantForeignKey
+from helpdesk.tenancy.models import TenantModel
+
+
+def new_embed_key() -> str:
+    """An unguessable key naming a public department in its embed code (CHAT-02)."""
+    return secrets.token_urlsafe(24)
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", pgettext_lazy("chat department", "Public")
+    PRIVATE = "private", pgettext_lazy("chat department", "Private")
+
+
+class ChatDepartment(TenantModel):
+    """A group of operators that visitors' chats go to. Public ones appear to visitors and
+    have an embed code; private ones are internal (a chat may be transferred to them)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True, max_length=1000)
+    visibility = models.CharField(
+        _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    # The widget names it under the portal (/<portal>/...), so unique per organization.
+    embed_key = models.CharField(max_length=64, default=new_embed_key)
+    operators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="ChatOperator", related_name="+", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("org", Lower("name"), name="chat_department_org_name_uniq"),
+            models.UniqueConstraint(fields=["org", "embed_key"], name="chat_department_embed_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == Visibility.PUBLIC
+
+
+class ChatOperator(TenantModel):
+    """A member who answers the department's chats (CHAT-03)."""
+
+    department = TenantForeignKey(
+        ChatDepartment, on_delete=models.CASCADE, related_name="operator_links"
+    )
+    user = MemberForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "department", "user"], name="chat_operator_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in chat department {self.department_id}"
+
+
+class EmailKind(models.TextChoices):
+    """The department's email settings (CHAT-04, seed 004), in the order the page shows them."""
+
+    FROM_ADDRESS = "from", _("From address")
+    TRANSCRIPT = "transcript", _("Transcript when a chat ends")
+    IP_BLOCK = "ip_block", _("Visitor IP blocked")
+    FEEDBACK = "feedback", _("Visitor feedback")
+    MISSED = "missed", _("Missed chat")
+    CC = "cc", _("CC on replies to visitors")
+
+
+class EmailSetting(TenantModel):
+    """One email setting of a department: on or off, and its addresses (the from address
+    takes exactly one). A department has one row per kind, made with it."""
+
+    department = TenantForeignKey(
+        ChatDepartment, on_delete=models.CASCADE, related_name="email_settings"
+    )
+    kind = models.CharField(max_length=20, choices=EmailKind.choices)
+    is_enabled = models.BooleanField(_("on"), default=False)
+    addresses = ArrayField(models.EmailField(max_length=254), default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "department", "kind"], name="chat_email_setting_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of chat department {self.department_id}"
+
+
+class Conversation(TenantModel):
+    """A visitor's chat with a department. Minimal for now: its state tells whether the
+    department has chats in progress (CHAT-06); the widget and console extend it (CHAT-07)."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", pgettext_lazy("chat state", "Waiting")
+        LIVE = "live", pgettext_lazy("chat state", "Live")
+        ENDED = "ended", pgettext_lazy("chat state", "Ended")
+        MISSED = "missed", pgettext_lazy("chat state", "Missed")
+
+    IN_PROGRESS = (State.WAITING, State.LIVE)
+
+    # A deleted department keeps its past chats (only ended or missed ones can be left).
+    department = TenantForeignKey(
+        ChatDepartment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    visitor_name = models.CharField(_("name"), max_length=150, blank=True)
+    visitor_email = models.EmailField(_("email address"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "department", "state"], name="chat_conv_dept_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chat {self.pk} ({self.state})"
