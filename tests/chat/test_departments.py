@@ -428,3 +428,33 @@ def test_chat_home_lists_the_operators_departments(client, acme, olga, sales):
     page = client.get(reverse("chat_home", kwargs={"portal": "acme"})).content.decode()
     assert "Sales" in page
     assert "acme" not in page.split('id="main"')[-1].split("</main>")[0].replace("/acme/", "")
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_chat_setup_pages_render_in_both_languages(client, acme, sales, language):
+    acme.admin.user.language = language
+    acme.admin.user.save()
+    login(client, acme.admin)
+    for u in (
+        reverse("chat_home", kwargs={"portal": "acme"}),
+        url(acme, "departments"),
+        url(acme, "department_create"),
+        url(acme, "department", sales),
+        url(acme, "department_delete", sales),
+    ):
+        response = client.get(u)
+        assert response.status_code == 200, u
+        assert response.headers["Content-Language"] == language
+
+
+def test_chat01_default_department_is_made_once(acme):
+    from chat.services.departments import default_department_ensure
+
+    assert default_department_ensure(org=acme.org, user=acme.admin.user) is None
+    assert ChatDepartment.objects.for_org(acme.org).count() == 1
+
+
+def test_chat01_an_organization_created_later_gets_its_own(acme, globex):
+    """Each sign-up makes its own default department; nobody sees another's."""
+    assert [d.name for d in ChatDepartment.objects.for_org(globex.org)] == ["globex"]
+    assert operators_of(globex.org, default_department(globex)) == [globex.admin.user]
