@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -100,8 +101,6 @@ def history_recorded(row: TicketHistory) -> None:
     live = _live(row.org_id)
     if not live:
         return
-    from .tasks import signal_task
-
     ticket_id, actor_id, key = row.ticket_id, row.actor_id, history_key(row.pk)
     for r in live:
         org_id, integration_id = r["org_id"], r["id"]
@@ -127,8 +126,6 @@ def _due_date_changed(row: TicketHistory) -> None:
     live = _live(row.org_id)
     if not live:
         return
-    from .tasks import signal_overdue_task
-
     ticket_id, due = row.ticket_id, due_at.isoformat()
     for r in live:
         org_id, integration_id = r["org_id"], r["id"]
@@ -304,8 +301,6 @@ def signal_ticket_event(
         SalesSignal.objects.bulk_create(signals)
         mailed = [s.pk for s in signals if recipients[s.user_id][2]]
         if mailed:
-            from .tasks import signal_mail_task
-
             org_id = crm_org.pk
             for signal_id in mailed:
                 transaction.on_commit(
@@ -324,8 +319,6 @@ def overdue_sweep(*, now: dt.datetime | None = None, batch: int = OVERDUE_BATCH)
     since the last sweep (a bookmark of due date and id in the cache, per desk), at most
     `batch` tickets in all; each is signalled once per due date (`signal_overdue_task`).
     Returns the number of tickets queued. Run by the beat without an organization."""
-    from .tasks import signal_overdue_task
-
     now = now or timezone.now()
     budget = batch
     queued = 0
@@ -451,3 +444,53 @@ def signal_preference_save(*, actor: Membership, events: list[str], mail: bool) 
     pref.full_clean()
     pref.save()
     return pref
+
+
+# --- The tasks (here, not in crmsync.tasks: they call this module and it queues them) --------
+@shared_task(ignore_result=True)
+def signal_task(
+    org_id: int, integration_id: int, ticket_id: int, event: str, actor_id: int | None, key: str
+) -> int:
+    """Signal a ticket's history event to the CRM users it concerns (a redelivery adds none)."""
+    org = Organization.objects.get(pk=org_id)
+    return len(
+        signal_ticket_event(
+            crm_org=org,
+            integration_id=integration_id,
+            ticket_id=ticket_id,
+            event=event,
+            actor_id=actor_id,
+            key=key,
+        )
+    )
+
+
+@shared_task(ignore_result=True)
+def signal_overdue_task(org_id: int, integration_id: int, ticket_id: int, due_at: str) -> int:
+    """Signal that a ticket passed its due date `due_at` (ISO), once per due date."""
+    due = dt.datetime.fromisoformat(due_at)
+    org = Organization.objects.get(pk=org_id)
+    return len(
+        signal_ticket_event(
+            crm_org=org,
+            integration_id=integration_id,
+            ticket_id=ticket_id,
+            event=SignalEvent.OVERDUE,
+            actor_id=None,
+            key=due_key(due),
+            due_at=due,
+        )
+    )
+
+
+@shared_task(ignore_result=True)
+def signal_overdue_sweep_task() -> int:
+    """The beat's sweep of overdue tickets (every CRMSYNC_OVERDUE_SWEEP_SECONDS)."""
+    return overdue_sweep()
+
+
+@shared_task(ignore_result=True, autoretry_for=(Exception,), max_retries=5, retry_backoff=True)
+def signal_mail_task(org_id: int, signal_id: int) -> bool:
+    """Mail one signal to its user (once; a failed send is retried)."""
+    org = Organization.objects.get(pk=org_id)
+    return signal_mail_send(crm_org=org, signal_id=signal_id)

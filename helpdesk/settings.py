@@ -294,7 +294,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Sales signals (CRM-14): tickets of CRM-synced desks that passed their due date.
     "crmsync-overdue-signals": {
-        "task": "crmsync.tasks.signal_overdue_sweep_task",
+        "task": "crmsync.signals.signal_overdue_sweep_task",
         "schedule": env.int("CRMSYNC_OVERDUE_SWEEP_SECONDS", default=60),
     },
 }

@@ -28,7 +28,8 @@ from crmsync.models import (
 )
 from crmsync.services import integration as svc
 from crmsync.services import records as crm
-from crmsync.tasks import deliver_task, signal_task
+from crmsync.signals import signal_task
+from crmsync.tasks import deliver_task
 from customers.models import Account, Contact
 from helpdesk.tickets.helpcenter.ratings import rating_set
 from helpdesk.tickets.models import StatusKind, Ticket, TicketHistory, TicketStatus
