@@ -38,6 +38,9 @@ class ChatDepartment(TenantModel):
         _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     is_enabled = models.BooleanField(_("enabled"), default=True)
+    # What the widget asks of a visitor before the chat starts (CHAT-07): optional by default.
+    name_required = models.BooleanField(_("visitor's name required"), default=False)
+    email_required = models.BooleanField(_("visitor's email address required"), default=False)
     # The widget names it under the portal (/<portal>/...), so unique per organization.
     embed_key = models.CharField(max_length=64, default=new_embed_key)
     operators = models.ManyToManyField(
@@ -116,8 +119,9 @@ class EmailSetting(TenantModel):
 
 
 class Conversation(TenantModel):
-    """A visitor's chat with a department. Minimal for now: its state tells whether the
-    department has chats in progress (CHAT-06); the widget and console extend it (CHAT-07)."""
+    """A visitor's chat with a department (CHAT-07). Its state tells whether the department
+    has chats in progress (CHAT-06). The visitor holds a secret token, given once when the chat
+    starts; only its hash is kept. `last_seq` numbers the messages (see ChatMessage.seq)."""
 
     class State(models.TextChoices):
         WAITING = "waiting", pgettext_lazy("chat state", "Waiting")
@@ -138,6 +142,20 @@ class Conversation(TenantModel):
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
     visitor_name = models.CharField(_("name"), max_length=150, blank=True)
     visitor_email = models.EmailField(_("email address"), blank=True)
+    visitor_ip = models.GenericIPAddressField(null=True, blank=True)
+    visitor_language = models.CharField(max_length=10, blank=True)
+    # sha256 of the visitor's token (hex); empty for chats made before the widget existed.
+    token_hash = models.CharField(max_length=64, blank=True)
+    accepted_by = MemberForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_seq = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
@@ -148,3 +166,42 @@ class Conversation(TenantModel):
 
     def __str__(self) -> str:
         return f"chat {self.pk} ({self.state})"
+
+
+class Sender(models.TextChoices):
+    VISITOR = "visitor", pgettext_lazy("chat sender", "Visitor")
+    OPERATOR = "operator", pgettext_lazy("chat sender", "Operator")
+    SYSTEM = "system", pgettext_lazy("chat sender", "System")
+
+
+MESSAGE_MAX_LENGTH = 4000
+
+
+class ChatMessage(TenantModel):
+    """One message of a conversation, plain text (escaped wherever it is shown). `seq` counts
+    1, 2, 3... within the conversation, in commit order: it is the event id of the streams, so
+    a client that reconnects asks for what follows the last one it has."""
+
+    conversation = TenantForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    author = MemberForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    body = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "conversation", "seq"], name="chat_message_seq_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.seq} of chat {self.conversation_id}"

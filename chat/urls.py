@@ -1,9 +1,11 @@
 """Chat URLs under /<portal>/chat/ (namespace "chat"; its start page is the top-level
-"chat_home"): Setup > Chat > Departments (CHAT-01, CHAT-03..CHAT-06)."""
+"chat_home"): Setup > Chat > Departments (CHAT-01, CHAT-03..CHAT-06), and the widget's
+public, cross-origin endpoints under widget/ and v/ (CHAT-02, CHAT-07; chat/views/visitor.py).
+Every other chat URL is same-origin."""
 
 from django.urls import path
 
-from .views import departments
+from .views import departments, visitor
 
 chat_patterns = [
     path("setup/departments/", departments.department_list, name="departments"),
@@ -47,5 +49,29 @@ chat_patterns = [
         "setup/departments/<int:chat_department_id>/delete/",
         departments.department_delete,
         name="department_delete",
+    ),
+    # The widget (public: the embed key or the conversation's token is the credential).
+    path("widget/<str:embed_key>.js", visitor.widget_script, name="widget_script"),
+    path("widget/<str:embed_key>/config/", visitor.widget_config, name="widget_config"),
+    path("widget/<str:embed_key>/conversations/", visitor.widget_start, name="widget_start"),
+    path(
+        "v/conversations/<int:chat_conversation_id>/messages/",
+        visitor.visitor_messages,
+        name="visitor_messages",
+    ),
+    path(
+        "v/conversations/<int:chat_conversation_id>/typing/",
+        visitor.visitor_typing,
+        name="visitor_typing",
+    ),
+    path(
+        "v/conversations/<int:chat_conversation_id>/end/",
+        visitor.visitor_end,
+        name="visitor_end",
+    ),
+    path(
+        "v/conversations/<int:chat_conversation_id>/stream/",
+        visitor.visitor_stream,
+        name="visitor_stream",
     ),
 ]

@@ -1,0 +1,294 @@
+"""Conversations (CHAT-07): start, post, accept, end; the same services for the widget's
+visitor and the operators' console.
+
+A visitor is known by the conversation's secret token (only its hash is stored): a wrong or
+missing token reads exactly as a missing conversation (404), so ids cannot be probed. An
+operator is a member of the organization who operates the conversation's department, or a
+chat supervisor / chat admin. Every write is one transaction; events are published on Redis
+after commit (chat/realtime.py), so what a stream delivers is always stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from helpdesk.tenancy.models import App, Membership, Organization, User
+
+from .. import realtime
+from ..models import (
+    MESSAGE_MAX_LENGTH,
+    ChatDepartment,
+    ChatMessage,
+    ChatOperator,
+    Conversation,
+    Sender,
+    Visibility,
+)
+from .access import can_configure
+
+NAME_MAX_LENGTH = 150
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- Who may see what --------------------------------------------------------------------------
+def public_departments(org: Organization) -> list[ChatDepartment]:
+    """The departments a visitor may pick: public and enabled. Private ones never appear."""
+    return list(
+        ChatDepartment.objects.for_org(org)
+        .filter(visibility=Visibility.PUBLIC, is_enabled=True)
+        .order_by("name", "pk")
+    )
+
+
+def department_for_embed(org: Organization, embed_key: str) -> ChatDepartment:
+    """The public, enabled department an embed code names; 404 otherwise (a private one's key
+    reads as a missing one)."""
+    department = (
+        ChatDepartment.objects.for_org(org)
+        .filter(embed_key=embed_key, visibility=Visibility.PUBLIC, is_enabled=True)
+        .first()
+    )
+    if department is None:
+        raise Http404
+    return department
+
+
+def conversation_for_visitor(
+    *, org: Organization, conversation_id: int, token: str
+) -> Conversation:
+    """The conversation whose token the visitor holds; 404 for a missing one, another
+    organization's, or a wrong token alike."""
+    conversation = (
+        Conversation.objects.for_org(org).filter(pk=conversation_id).exclude(token_hash="").first()
+    )
+    if conversation is None or not hmac.compare_digest(
+        conversation.token_hash, token_hash(token or "")
+    ):
+        raise Http404
+    return conversation
+
+
+def can_operate(actor: Membership, department: ChatDepartment | None) -> bool:
+    if not actor.has_app(App.CHAT):
+        return False
+    if can_configure(actor):
+        return True
+    return (
+        department is not None
+        and ChatOperator.objects.for_org(actor.org)
+        .filter(department=department, user_id=actor.user_id)
+        .exists()
+    )
+
+
+def conversation_for_operator(*, actor: Membership, conversation_id: int) -> Conversation:
+    """A conversation the member may answer; 404 otherwise (another organization's too)."""
+    conversation = (
+        Conversation.objects.for_org(actor.org)
+        .select_related("department")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None or not can_operate(actor, conversation.department):
+        raise Http404
+    return conversation
+
+
+# --- Starting ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Started:
+    conversation: Conversation
+    token: str  # given to the visitor once; only its hash is kept
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").replace("\x00", "").strip()
+    if not body:
+        raise ValidationError({"body": _("Write a message.")})
+    if len(body) > MESSAGE_MAX_LENGTH:
+        raise ValidationError({"body": _("At most %(n)d characters.") % {"n": MESSAGE_MAX_LENGTH}})
+    return body
+
+
+@transaction.atomic
+def conversation_start(
+    *,
+    entry: ChatDepartment,
+    department_id: int | None,
+    name: str,
+    email: str,
+    message: str,
+    ip: str | None,
+    language: str,
+) -> Started:
+    """A waiting conversation with the visitor's first message. `entry` is the department
+    whose embed code the widget carries; the visitor may pick another public department of
+    the same organization (`department_id`), never a private or disabled one."""
+    org_id = entry.org_id
+    department = entry
+    errors: dict[str, list[str]] = {}
+    if department_id is not None and department_id != entry.pk:
+        department = (
+            ChatDepartment.objects.for_org(org_id)
+            .filter(pk=department_id, visibility=Visibility.PUBLIC, is_enabled=True)
+            .first()
+        )
+        if department is None:
+            errors["department"] = [_("Choose one of the departments offered.")]
+    name = (name or "").replace("\x00", "").strip()
+    email = (email or "").strip()
+    if department is not None and department.name_required and not name:
+        errors["name"] = [_("Enter your name.")]
+    if len(name) > NAME_MAX_LENGTH:
+        errors["name"] = [_("At most %(n)d characters.") % {"n": NAME_MAX_LENGTH}]
+    if department is not None and department.email_required and not email:
+        errors["email"] = [_("Enter your email address.")]
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = [_("Enter a valid email address.")]
+    try:
+        body = _clean_body(message)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    token = secrets.token_urlsafe(32)
+    conversation = Conversation.objects.create(
+        org_id=org_id,
+        department=department,
+        visitor_name=name,
+        visitor_email=email,
+        visitor_ip=ip,
+        visitor_language=(language or "")[:10],
+        token_hash=token_hash(token),
+    )
+    _append(conversation, sender=Sender.VISITOR, author=None, body=body)
+    return Started(conversation=conversation, token=token)
+
+
+# --- Messages ----------------------------------------------------------------------------------
+def _append(
+    conversation: Conversation, *, sender: str, author: User | None, body: str
+) -> ChatMessage:
+    """Store one message with the conversation's next seq. The conditional UPDATE locks the
+    conversation's row until commit, so seqs are given and committed in order."""
+    now = timezone.now()
+    updated = (
+        Conversation.objects.for_org(conversation.org_id)
+        .filter(pk=conversation.pk, state__in=Conversation.IN_PROGRESS)
+        .update(last_seq=F("last_seq") + 1, last_message_at=now)
+    )
+    if not updated:
+        raise ValidationError({"body": _("This chat has ended.")})
+    seq = (
+        Conversation.objects.for_org(conversation.org_id)
+        .filter(pk=conversation.pk)
+        .values_list("last_seq", flat=True)
+        .get()
+    )
+    message = ChatMessage.objects.create(
+        org_id=conversation.org_id,
+        conversation=conversation,
+        seq=seq,
+        sender=sender,
+        author=author,
+        body=body,
+    )
+    conversation.last_seq, conversation.last_message_at = seq, now
+    event = realtime.message_event(message)
+    org_id, pk = conversation.org_id, conversation.pk
+    transaction.on_commit(lambda: realtime.publish(org_id, pk, event))
+    return message
+
+
+@transaction.atomic
+def message_post_visitor(*, conversation: Conversation, body: str) -> ChatMessage:
+    """The visitor's message (the conversation came from `conversation_for_visitor`)."""
+    return _append(conversation, sender=Sender.VISITOR, author=None, body=_clean_body(body))
+
+
+@transaction.atomic
+def message_post_operator(
+    *, actor: Membership, conversation: Conversation, body: str
+) -> ChatMessage:
+    """An operator's reply; a waiting chat is accepted by it."""
+    if conversation.org_id != actor.org.id or not can_operate(actor, conversation.department):
+        raise PermissionDenied
+    body = _clean_body(body)
+    if conversation.state == Conversation.State.WAITING:
+        conversation_accept(actor=actor, conversation=conversation)
+    return _append(conversation, sender=Sender.OPERATOR, author=actor.user, body=body)
+
+
+@transaction.atomic
+def conversation_accept(*, actor: Membership, conversation: Conversation) -> Conversation:
+    """The operator takes a waiting chat (the first to accept wins); refused once taken."""
+    if conversation.org_id != actor.org.id or not can_operate(actor, conversation.department):
+        raise PermissionDenied
+    now = timezone.now()
+    taken = (
+        Conversation.objects.for_org(actor.org)
+        .filter(pk=conversation.pk, state=Conversation.State.WAITING)
+        .update(state=Conversation.State.LIVE, accepted_by=actor.user, accepted_at=now)
+    )
+    if not taken:
+        raise ValidationError(_("Another operator has already accepted this chat."))
+    conversation.state, conversation.accepted_by, conversation.accepted_at = (
+        Conversation.State.LIVE,
+        actor.user,
+        now,
+    )
+    name = actor.user.full_name or actor.user.email
+    _append(
+        conversation,
+        sender=Sender.SYSTEM,
+        author=None,
+        body=_("%(name)s joined the chat.") % {"name": name},
+    )
+    return conversation
+
+
+@transaction.atomic
+def conversation_end(*, conversation: Conversation, actor: Membership | None = None) -> None:
+    """End the chat: by the visitor (`actor` None, the conversation came from its token) or
+    by an operator. Ending an ended chat changes nothing."""
+    if actor is not None and (
+        conversation.org_id != actor.org.id or not can_operate(actor, conversation.department)
+    ):
+        raise PermissionDenied
+    if conversation.state not in Conversation.IN_PROGRESS:
+        return
+    body = (
+        _("The visitor ended the chat.")
+        if actor is None
+        else _("%(name)s ended the chat.") % {"name": actor.user.full_name or actor.user.email}
+    )
+    _append(conversation, sender=Sender.SYSTEM, author=None, body=body)
+    Conversation.objects.for_org(conversation.org_id).filter(pk=conversation.pk).update(
+        state=Conversation.State.ENDED, ended_at=timezone.now()
+    )
+    conversation.state = Conversation.State.ENDED
+    org_id, pk = conversation.org_id, conversation.pk
+    transaction.on_commit(lambda: realtime.publish(org_id, pk, {"type": "state", "state": "ended"}))
+
+
+def typing_notify(*, conversation: Conversation, sender: str) -> None:
+    """Ephemeral: published, never stored."""
+    if conversation.state in Conversation.IN_PROGRESS:
+        realtime.publish(conversation.org_id, conversation.pk, {"type": "typing", "sender": sender})
