@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "chat",  # live chat: departments, operators, conversations (CHAT)
     "sla",
     "reports",
+    "api",  # the public REST API and personal API tokens (issue 16)
     "helpdesk.demo",  # top layer: the demo data command
 ]
 
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The API's answers are problem details, also where Django answers first (issue 16).
+    "api.middleware.ApiProblemMiddleware",
     "helpdesk.tenancy.middleware.TenantMiddleware",
     # Last: turns a sign-in refused by django-axes into the login page's lockout notice.
     "axes.middleware.AxesMiddleware",
@@ -458,3 +461,7 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 # refused unless this is on (a development or test setup talking to a local receiver).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+
+# The public API (issue 16): requests a personal API token may make per minute (0: no limit);
+# more are answered 429 with Retry-After (api/ratelimit.py).
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)

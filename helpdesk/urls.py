@@ -4,6 +4,7 @@ TenantMiddleware resolves the organization and checks membership."""
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api import urls as api_urls
 from blueprints import ticket_urls as blueprints_ticket_urls
 from blueprints import urls as blueprints_urls
 from blueprints.actions import urls as bpactions_urls
@@ -61,6 +62,8 @@ tenant_patterns = [
     path("help/", include((helpcenter_urls.public_patterns, "help"))),
     path("mail/", include((mailin_urls.public_patterns, "mailin_public"))),
     path("profile/", profile.profile, name="profile"),
+    path("profile/api-tokens/", include((api_urls.token_patterns, "api_tokens"))),
+    path("api/v1/", include((api_urls.api_patterns, "api"))),
     path("invitation/<str:token>/", account.invitation_accept_view, name="invitation_accept"),
 ]
 
