@@ -36,9 +36,9 @@ def decode(cursor: str, sort: str, model: type[Model], order: Sequence[str]) -> 
         values = data["v"]
         if not isinstance(values, list) or len(values) != len(order):
             raise invalid
-        typed = []
+        typed: list[Any] = []
         for term, value in zip(order, values, strict=True):
-            field = model._meta.get_field(term.lstrip("-"))
+            field: Any = model._meta.get_field(term.lstrip("-"))
             if value is None:
                 if not field.null:
                     raise invalid
@@ -65,7 +65,8 @@ def after(model: type[Model], order: Sequence[str], values: Sequence[Any]) -> Q:
     for term, value in zip(order, values, strict=True):
         desc = term.startswith("-")
         name = term.lstrip("-")
-        nullable = model._meta.get_field(name).null
+        field: Any = model._meta.get_field(name)
+        nullable = field.null
         if value is None:
             later = Q(**{f"{name}__isnull": False}) if desc else Q(pk__in=[])
             equal = Q(**{f"{name}__isnull": True})

@@ -93,3 +93,17 @@ def test_api03_problem_messages_follow_the_members_language(acme):
     api = ApiClient(issue(acme.admin), "acme")
     body = api.get("tickets/999").json()
     assert body["status"] == 404 and body["title"] != "Not found"
+
+
+def test_api03_token_requests_need_no_csrf_token(acme, alice_api):
+    """A script has no CSRF cookie: the token is the credential (the session is not used)."""
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(
+        alice_api.url("contacts"),
+        {"last_name": "Kim"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {alice_api.token}",
+    )
+    assert response.status_code == 201, response.content

@@ -194,3 +194,25 @@ def test_api01_reference_lists(acme, alice_api):
     statuses = alice_api.get(f"departments/{acme.department.pk}/statuses").json()
     assert {s["kind"] for s in statuses} >= {"open", "closed"}
     assert [p["name"] for p in alice_api.get("products").json()] == ["Widget"]
+
+
+def test_api01_ticket_read_queries_do_not_grow_with_the_thread(
+    acme, alice_api, django_assert_max_num_queries
+):
+    from helpdesk.tickets.services.threads import thread_add
+
+    short, long = _tickets(acme, 2)
+    for ticket, count in ((short, 1), (long, 8)):
+        for n in range(count):
+            thread_add(
+                actor=acme.admin,
+                ticket=ticket,
+                kind="comment",
+                body=f"note {n}",
+                files=[SimpleUploadedFile(f"n{n}.txt", b"x")],
+            )
+    with django_assert_max_num_queries(10) as few:
+        assert len(alice_api.get(f"tickets/{short.number}").json()["threads"]) == 1
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        body = alice_api.get(f"tickets/{long.number}").json()
+    assert len(body["threads"]) == 8 and all(t["attachments"] for t in body["threads"])
