@@ -66,3 +66,20 @@ def chats_in_progress(org: Organization, department: ChatDepartment) -> int:
         .filter(department=department, state__in=Conversation.IN_PROGRESS)
         .count()
     )
+
+
+def conversations_in_progress_for(actor: Membership) -> QuerySet[Conversation]:
+    """Waiting and live chats the member may answer: those of the departments they operate,
+    or every department's for a chat supervisor or chat admin (CHAT-07). Waiting ones first,
+    oldest first."""
+    from .services.access import can_configure
+
+    chats = (
+        Conversation.objects.for_org(actor.org)
+        .filter(state__in=Conversation.IN_PROGRESS)
+        .select_related("department", "accepted_by")
+    )
+    if not can_configure(actor):
+        operated = ChatOperator.objects.for_org(actor.org).filter(user_id=actor.user_id)
+        chats = chats.filter(department_id__in=operated.values("department_id"))
+    return chats.order_by("-state", "created_at", "pk")  # "waiting" > "live": waiting first

@@ -5,7 +5,7 @@ Every other chat URL is same-origin."""
 
 from django.urls import path
 
-from .views import departments, visitor
+from .views import console, departments, visitor
 
 chat_patterns = [
     path("setup/departments/", departments.department_list, name="departments"),
@@ -73,5 +73,36 @@ chat_patterns = [
         "v/conversations/<int:chat_conversation_id>/stream/",
         visitor.visitor_stream,
         name="visitor_stream",
+    ),
+    # The operators' console (members; same-origin).
+    path(
+        "conversations/<int:chat_conversation_id>/",
+        console.conversation_detail,
+        name="conversation",
+    ),
+    path(
+        "conversations/<int:chat_conversation_id>/accept/",
+        console.conversation_accept,
+        name="conversation_accept",
+    ),
+    path(
+        "conversations/<int:chat_conversation_id>/reply/",
+        console.conversation_reply,
+        name="conversation_reply",
+    ),
+    path(
+        "conversations/<int:chat_conversation_id>/typing/",
+        console.conversation_typing,
+        name="conversation_typing",
+    ),
+    path(
+        "conversations/<int:chat_conversation_id>/end/",
+        console.conversation_end,
+        name="conversation_end",
+    ),
+    path(
+        "conversations/<int:chat_conversation_id>/stream/",
+        console.conversation_stream,
+        name="conversation_stream",
     ),
 ]

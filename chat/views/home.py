@@ -1,4 +1,5 @@
-"""The Chat app's start page: the member's departments; the console comes with CHAT-07."""
+"""The Chat app's start page: the chats waiting and live that the member may answer
+(CHAT-07), and the member's departments."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 
 from ..models import ChatDepartment
+from ..selectors import conversations_in_progress_for
 from .common import chat_render
 
 
@@ -18,4 +20,5 @@ def home(request: HttpRequest) -> HttpResponse:
         .filter(operator_links__user=request.user)
         .order_by("name", "pk")
     )
-    return chat_render(request, "chat/home.html", {"departments": departments})
+    chats = conversations_in_progress_for(request.membership)
+    return chat_render(request, "chat/home.html", {"departments": departments, "chats": chats})

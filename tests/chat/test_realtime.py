@@ -223,3 +223,54 @@ def test_chat07_stream_of_another_conversation_or_portal_is_a_404(acme, globex):
 
     assert run_async(scenario) == [404, 404, 404, 404]
     assert Conversation.objects.for_org(acme.org).count() == 2
+
+
+# --- The operators' stream ---------------------------------------------------------------------
+def operator_stream_url(tenant, conversation_id: int) -> str:
+    return reverse(
+        "chat:conversation_stream",
+        kwargs={"portal": tenant.org.portal, "chat_conversation_id": conversation_id},
+    )
+
+
+def test_chat07_operator_stream_delivers_the_visitors_messages_and_typing(acme):
+    started = start_chat(acme, "one")
+    conversation = started.conversation
+    user = acme.admin.user
+
+    async def scenario():
+        client = AsyncClient()
+        await sync_to_async(client.force_login)(user)
+        response = await client.get(operator_stream_url(acme, conversation.pk), {"after": "0"})
+        assert response.status_code == 200
+        assert "Access-Control-Allow-Origin" not in response  # same-origin only
+        iterator = aiter(response.streaming_content)
+        chunks: list[bytes] = []
+        await read_until(iterator, chunks, lambda ev: seqs(ev) == [1])
+        await sync_to_async(svc.typing_notify)(conversation=conversation, sender="visitor")
+        await sync_to_async(svc.message_post_visitor)(conversation=conversation, body="two")
+        await read_until(iterator, chunks, lambda ev: 2 in seqs(ev))
+        return parse(chunks)
+
+    events = run_async(scenario)
+    assert [e["event"] for e in events] == ["message", "typing", "message"]
+
+
+def test_chat07_operator_stream_is_refused_to_outsiders_and_other_operators(acme, globex):
+    from tests.factories import UserFactory
+
+    started = start_chat(acme, "secret")
+    olga = acme.member(user=UserFactory(email="olga@acme.test"), desk_role="", chat_role="operator")
+
+    async def scenario():
+        answers = []
+        for user, portal in ((globex.admin.user, globex), (olga.user, acme)):
+            client = AsyncClient()
+            await sync_to_async(client.force_login)(user)
+            url = operator_stream_url(portal, started.conversation.pk)
+            answers.append((await client.get(url)).status_code)
+        return answers
+
+    # Charlie: not a member of Acme (Globex's portal has no such chat); Olga operates no
+    # department of this chat.
+    assert run_async(scenario) == [404, 404]
