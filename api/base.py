@@ -86,6 +86,14 @@ def authenticated_first(view):
     return wrapper
 
 
+def refuse_unknown(data, known) -> None:
+    """Unknown query or form parameters are refused (a 422 naming them), as unknown body
+    fields are by the input schemas: a misspelt filter must not silently list everything."""
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValidationError({name: [_("Unknown parameter.")] for name in unknown})
+
+
 def desk_member(request: HttpRequest) -> Membership:
     """The token's member, who must have the Desk (tickets and customer records)."""
     membership: Membership = request.membership  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from helpdesk.http import client_ip
 from helpdesk.tenancy.models import Membership, User
 
 from .. import cursors
-from ..base import desk_member, problem_responses
+from ..base import desk_member, problem_responses, refuse_unknown
 from ..schemas import (
     AccountIn,
     AccountOut,
@@ -180,6 +180,7 @@ ACCOUNT_FIELDS = ("name", "website", "phone", "email", "description")
 @router.get("/contacts", response={200: ContactPage, **problem_responses()})
 def contacts_list(request: HttpRequest, filters: Query[RecordFilters]):
     """Contacts, oldest first, a page at a time (follow `next_cursor`)."""
+    refuse_unknown(request.GET, RecordFilters.model_fields)
     membership = _viewer(request)
     qs = contacts_search(membership.org, query=filters.q, tag=filters.tag)
     return _page(qs, Contact, filters, contact_out)
@@ -227,6 +228,7 @@ def contact_change(request: HttpRequest, contact_id: int, payload: ContactPatch)
 @router.get("/accounts", response={200: AccountPage, **problem_responses()})
 def accounts_list(request: HttpRequest, filters: Query[RecordFilters]):
     """Accounts, oldest first, a page at a time (follow `next_cursor`)."""
+    refuse_unknown(request.GET, RecordFilters.model_fields)
     membership = _viewer(request)
     qs = accounts_search(membership.org, query=filters.q, tag=filters.tag)
     return _page(qs, Account, filters, account_out)

@@ -33,7 +33,7 @@ from helpdesk.tickets.services.tickets import TicketInput, ticket_create, ticket
 from helpdesk.tickets.views.ticket import attachment_download
 
 from .. import cursors
-from ..base import desk_member, problem_responses
+from ..base import desk_member, problem_responses, refuse_unknown
 from ..schemas import (
     AttachmentOut,
     BodyFormatValue,
@@ -151,6 +151,7 @@ def _attachment_out(request: HttpRequest, number: int, attachment: Attachment) -
 def tickets_list(request: HttpRequest, filters: Query[TicketFilters]):
     """Tickets the member sees, with the list page's filters, sort and search, a page at a
     time: follow `next_cursor`. The number of queries does not grow with the page size."""
+    refuse_unknown(request.GET, TicketFilters.model_fields)
     membership = desk_member(request)
     data = filters.model_dump(exclude_none=True, exclude={"cursor", "size"})
     query = {k: (v.isoformat() if isinstance(v, dt.date) else str(v)) for k, v in data.items()}
@@ -303,9 +304,13 @@ def _thread(
     kind: str,
     body: str,
     body_format: str,
-    cc: str,
+    cc: str | None,
     files: list[NinjaUploadedFile] | None,
 ) -> Status:
+    refuse_unknown(
+        request.POST, ("body", "body_format", "cc") if cc is not None else ("body", "body_format")
+    )
+    refuse_unknown(request.FILES, ("files",))
     membership = desk_member(request)
     ticket = _ticket(membership, number)
     uploads: list[UploadedFile] = list(files or [])
@@ -316,7 +321,7 @@ def _thread(
         body=body,
         body_format="html" if body_format == "html" else "text",
         files=uploads,
-        cc=cc if kind != Thread.Kind.COMMENT else "",
+        cc=cc or "",
         ip=client_ip(request),
     )
     thread = (
@@ -363,7 +368,7 @@ def ticket_comment(
     files: File[list[NinjaUploadedFile]] = None,  # type: ignore[assignment]
 ):
     """A private comment, with files (multipart/form-data)."""
-    return _thread(request, number, Thread.Kind.COMMENT, body, body_format, "", files)
+    return _thread(request, number, Thread.Kind.COMMENT, body, body_format, None, files)
 
 
 @router.get(

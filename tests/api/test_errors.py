@@ -107,3 +107,20 @@ def test_api03_token_requests_need_no_csrf_token(acme, alice_api):
         HTTP_AUTHORIZATION=f"Bearer {alice_api.token}",
     )
     assert response.status_code == 201, response.content
+
+
+def test_api03_unknown_parameters_are_refused_like_unknown_fields(acme, alice_api):
+    """A misspelt filter would otherwise list everything: it is a 422 naming it."""
+    body = alice_api.get("tickets", {"priorty": "high"}).json()
+    assert body["status"] == 422 and body["errors"] == {"priorty": ["Unknown parameter."]}
+    assert alice_api.get("contacts", {"query": "kim"}).json()["errors"] == {
+        "query": ["Unknown parameter."]
+    }
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_create
+
+    acme.admin.org = acme.org
+    ticket = ticket_create(
+        actor=acme.admin, data=TicketInput(subject="A", department=acme.department)
+    )
+    comment = alice_api.post_form(f"tickets/{ticket.number}/comments", {"body": "x", "cc": "a@b.c"})
+    assert comment.status_code == 422 and "cc" in comment.json()["errors"]
