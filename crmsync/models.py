@@ -583,9 +583,7 @@ class SignalPreference(TenantModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["org", "user"], name="crm_signal_pref_uniq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["org", "user"], name="crm_signal_pref_uniq")]
 
     def __str__(self) -> str:
         return f"signals of {self.user_id}"
