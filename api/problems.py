@@ -17,7 +17,9 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 PROBLEM_TYPE = "application/problem+json"
-TYPE_BASE = "https://madoguchi.dev/problems/"
+# Problem types name the kind of failure; they are not meant to be fetched (RFC 9457 3.1.1
+# allows such URIs), so they point at no host of ours or anyone's.
+TYPE_BASE = "urn:madoguchi:problem:"
 
 TITLES = {
     400: lambda: _("Bad request"),

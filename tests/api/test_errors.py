@@ -17,7 +17,7 @@ def _problem(response, status: int) -> dict:
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
     assert set(body) >= KEYS and body["status"] == status
-    assert body["type"].startswith("https://") and body["title"] and body["detail"]
+    assert body["type"].startswith("urn:madoguchi:problem:") and body["title"] and body["detail"]
     return body
 
 
