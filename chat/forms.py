@@ -89,11 +89,27 @@ class VisibilityForm(forms.Form):
     )
 
 
+class NameRequiredForm(forms.Form):
+    name_required = forms.BooleanField(
+        label=_("Visitors must give their name"),
+        required=False,
+        help_text=_("The chat widget asks for it before the chat starts."),
+    )
+
+
+class EmailRequiredForm(forms.Form):
+    email_required = forms.BooleanField(
+        label=_("Visitors must give their email address"), required=False
+    )
+
+
 # The department's settings that save one at a time (CHAT-05), by the name the page posts.
 FIELD_FORMS: dict[str, type[forms.Form]] = {
     "name": NameForm,
     "description": DescriptionForm,
     "visibility": VisibilityForm,
+    "name_required": NameRequiredForm,
+    "email_required": EmailRequiredForm,
 }
 
 

@@ -96,8 +96,11 @@ def department_update(
     name: str | None = None,
     description: str | None = None,
     visibility: str | None = None,
+    name_required: bool | None = None,
+    email_required: bool | None = None,
 ) -> ChatDepartment:
-    """Change the given settings (None: unchanged). Invalid input changes nothing."""
+    """Change the given settings (None: unchanged). Invalid input changes nothing.
+    `name_required` and `email_required`: what the widget asks of visitors (CHAT-07)."""
     ensure_can_configure(actor)
     ensure_same_org(actor.org, department)
     department = _locked(actor.org, department)
@@ -107,6 +110,10 @@ def department_update(
         department.description = description.strip()
     if visibility is not None:
         department.visibility = visibility
+    if name_required is not None:
+        department.name_required = name_required
+    if email_required is not None:
+        department.email_required = email_required
     _validate(actor.org, department)
     _save(department)
     return department

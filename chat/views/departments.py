@@ -161,7 +161,8 @@ def department_detail(request: HttpRequest, chat_department_id: int) -> HttpResp
 @require_POST
 @chat_supervisor
 def department_field(request: HttpRequest, chat_department_id: int) -> HttpResponse:
-    """Save one of name, description and type (CHAT-05)."""
+    """Save one of name, description, type and the visitor details the widget requires
+    (CHAT-05, CHAT-07)."""
     department = department_of(request, chat_department_id)
     field = request.POST.get("field", "")
     if field not in FIELD_FORMS:

@@ -296,3 +296,31 @@ def test_chat02_widget_script_is_small(acme):
     script = (ROOT / "static" / "chat" / "widget.js").read_bytes()
     assert len(gzip.compress(script, compresslevel=9)) < 20 * 1024
     assert b"innerHTML" not in script  # visitors' and operators' text goes in as textContent
+
+
+def test_chat07_supervisor_makes_name_and_email_required_and_the_widget_asks_for_them(
+    client, visitor, acme
+):
+    from tests.conftest import login
+
+    department = default_department(acme)
+    login(client, acme.admin)
+    field = reverse(
+        "chat:department_field",
+        kwargs={"portal": acme.org.portal, "chat_department_id": department.pk},
+    )
+    hx = {"HTTP_HX_REQUEST": "true"}
+    payloads = (
+        {"field": "name_required", "d-name_required-name_required": "on"},
+        {"field": "email_required", "d-email_required-email_required": "on"},
+    )
+    for data in payloads:
+        assert client.post(field, data, **hx).status_code == 200
+    config = visitor.get(widget_url(acme, "widget_config")).json()
+    assert config["name_required"] and config["email_required"]
+    response = visitor.post(widget_url(acme, "widget_start"), {"message": "hi"})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"name", "email"}
+    # Unchecked again (a checkbox posts nothing): optional.
+    assert client.post(field, {"field": "name_required"}, **hx).status_code == 200
+    assert not visitor.get(widget_url(acme, "widget_config")).json()["name_required"]
