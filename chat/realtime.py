@@ -124,10 +124,11 @@ async def conversation_events(
     """The stream of one conversation for a client that has every message up to `after`."""
     stored_after = sync_to_async(_stored_after)
     pubsub = None
+    conn = None
     url = redis_url()
     if url:
+        conn = aioredis.Redis.from_url(url, socket_connect_timeout=1.0)
         try:
-            conn = aioredis.Redis.from_url(url, socket_connect_timeout=1.0)
             pubsub = conn.pubsub()
             await pubsub.subscribe(channel(org_id, conversation_id))
         except (redis.RedisError, OSError) as exc:
@@ -169,10 +170,11 @@ async def conversation_events(
                     last = item["seq"]
                     yield _sse(item)
     finally:
-        if pubsub is not None:
-            try:
+        try:
+            if pubsub is not None:
                 await pubsub.unsubscribe()
                 await pubsub.aclose()
+            if conn is not None:
                 await conn.aclose()
-            except (redis.RedisError, OSError):
-                pass
+        except (redis.RedisError, OSError):
+            pass
