@@ -126,7 +126,7 @@ def ticket_reachable(desk: DeskView, ticket: Ticket) -> bool:
     if ticket.contact_id:
         with desk.scope():
             contact = ticket.contact
-        if contact.account_id:
+        if contact is not None and contact.account_id:
             account_ids.add(contact.account_id)
     with desk.crm_scope():
         if (

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
@@ -105,9 +106,7 @@ def history_recorded(row: TicketHistory) -> None:
     for r in live:
         org_id, integration_id = r["org_id"], r["id"]
         transaction.on_commit(
-            lambda org_id=org_id, integration_id=integration_id: signal_task.delay(
-                org_id, integration_id, ticket_id, event, actor_id, key
-            )
+            partial(signal_task.delay, org_id, integration_id, ticket_id, event, actor_id, key)
         )
 
 
@@ -130,9 +129,7 @@ def _due_date_changed(row: TicketHistory) -> None:
     for r in live:
         org_id, integration_id = r["org_id"], r["id"]
         transaction.on_commit(
-            lambda org_id=org_id, integration_id=integration_id: signal_overdue_task.delay(
-                org_id, integration_id, ticket_id, due
-            )
+            partial(signal_overdue_task.delay, org_id, integration_id, ticket_id, due)
         )
 
 
@@ -178,7 +175,7 @@ def ticket_reasons(
     ]
     reasons: list[Reason] = []
     for kind, model, desk_id in wanted_crm:
-        crm_id = crm_ids.get((kind, desk_id))
+        crm_id = crm_ids.get((str(kind), desk_id)) if desk_id is not None else None
         if crm_id is not None:
             owner = model.objects.for_org(org).filter(pk=crm_id).values("pk", "owner_id")
             reasons += [Reason(str(kind), r["pk"], r["owner_id"]) for r in owner]
@@ -303,9 +300,7 @@ def signal_ticket_event(
         if mailed:
             org_id = crm_org.pk
             for signal_id in mailed:
-                transaction.on_commit(
-                    lambda signal_id=signal_id: signal_mail_task.delay(org_id, signal_id)
-                )
+                transaction.on_commit(partial(signal_mail_task.delay, org_id, signal_id))
     return signals
 
 

@@ -52,14 +52,14 @@ def records_create_bulk(
     records = []
     for row in rows:
         record = model(org=org, **{f: row.get(f) or "" for f in texts})
-        if "account" in names:  # a contact's account: an id of this organization's accounts
+        if isinstance(record, Contact):  # its account: an id of this organization's accounts
             record.account_id = row.get("account") or None
         for f in ("email", "secondary_email"):
             if hasattr(record, f):
                 setattr(record, f, _email(getattr(record, f)))
         records.append(record)
     if kind == RecordKind.CONTACT:
-        account_ids = {r.account_id for r in records if r.account_id}
+        account_ids = {r.account_id for r in records if isinstance(r, Contact) and r.account_id}
         if len(account_ids) != Account.objects.for_org(org).filter(pk__in=account_ids).count():
             raise ValidationError(_("An account does not exist."))
         keys = [e for r in records for e in (r.email, getattr(r, "secondary_email", "")) if e]
