@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .fields import MemberForeignKey, TenantForeignKey
 
@@ -220,7 +221,7 @@ class CrmRole(models.TextChoices):
 
 class ChatRole(models.TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor")
-    OPERATOR = "operator", _("Operator")
+    OPERATOR = "operator", pgettext_lazy("chat role", "Operator")
 
 
 class AdminLevel(models.TextChoices):
