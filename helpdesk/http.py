@@ -8,7 +8,8 @@ from functools import lru_cache
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.http import HttpRequest
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -71,3 +72,40 @@ def client_ip(request: HttpRequest) -> str | None:
             break
         hop = previous
     return str(hop)
+
+
+# --- Stored files -----------------------------------------------------------------------------
+# Types a browser may show in the tab: images, PDF and plain text. Anything else, which a
+# browser could run or render as a page, is a download.
+INLINE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+)
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def stored_file_response(
+    file: FieldFile,
+    *,
+    name: str,
+    content_type: str,
+    inline_types: frozenset[str] = INLINE_TYPES,
+    private: bool = True,
+) -> FileResponse:
+    """A stored file (an attachment, a customer's file) for its reader: shown inline only for
+    `inline_types`, never sniffed, sandboxed, and not kept in shared caches (`private`). A file
+    missing from the storage is a 404."""
+    try:
+        handle = file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        as_attachment=content_type not in inline_types,
+        filename=name,
+        content_type=content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    if private:
+        response["Cache-Control"] = "private, no-store"
+    return response

@@ -14,13 +14,13 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from helpdesk.http import apply_errors, client_ip
+from helpdesk.http import apply_errors, client_ip, stored_file_response
 from helpdesk.tickets.forms import MultipleFileField
 
 from .. import services
@@ -38,15 +38,6 @@ from ..models import Account, Contact
 from .common import tab_record, tab_urls
 
 TAB = "attachments"
-# Types a browser may show in its own tab; anything else is a download (and never sniffed).
-INLINE_TYPES = {
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "application/pdf",
-    "text/plain",
-}
 
 
 class AttachmentForm(forms.Form):
@@ -168,20 +159,7 @@ def file_download(request: HttpRequest, file_id: int) -> FileResponse:
     as a page is a download; the type is never sniffed; the response is sandboxed."""
     services.ensure_can(request.membership, "view")
     item = _file(request, file_id)
-    try:
-        handle = item.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(
-        handle,
-        as_attachment=item.content_type not in INLINE_TYPES,
-        filename=item.name,
-        content_type=item.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return stored_file_response(item.file, name=item.name, content_type=item.content_type)
 
 
 def _record_of(item: CustomerFile | CustomerNote) -> tuple[str, Contact | Account]:

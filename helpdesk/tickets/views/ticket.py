@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from helpdesk.http import apply_errors, client_ip
+from helpdesk.http import apply_errors, client_ip, stored_file_response
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 
@@ -325,25 +325,6 @@ def attachment_download(request: HttpRequest, number: int, attachment_id: int) -
     if attachment.ticket_id != ticket.pk:
         current = Ticket.objects.for_org(request.org).filter(pk=attachment.ticket_id)
         ticket_for_member(request.membership, current.values_list("number", flat=True).get())
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    inline = attachment.content_type in (
-        "image/png",
-        "image/jpeg",
-        "image/gif",
-        "image/webp",
-        "application/pdf",
-        "text/plain",
+    return stored_file_response(
+        attachment.file, name=attachment.name, content_type=attachment.content_type
     )
-    response = FileResponse(
-        handle,
-        as_attachment=not inline,
-        filename=attachment.name,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response

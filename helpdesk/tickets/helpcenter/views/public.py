@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk.http import apply_errors, client_ip
+from helpdesk.http import IMAGE_TYPES, apply_errors, client_ip, stored_file_response
 from helpdesk.tenancy.middleware import tenant_public
 from helpdesk.tenancy.models import Department, Organization
 
@@ -451,17 +451,13 @@ def attachment(request: HttpRequest, number: int, attachment_id: int) -> FileRes
         raise Http404
     found = customer_ticket(org, hc, customer.contact, number)
     item = customer_attachment(found, attachment_id)
-    try:
-        handle = item.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    inline = item.content_type in ("image/png", "image/jpeg", "image/gif", "image/webp")
-    response = FileResponse(
-        handle, as_attachment=not inline, filename=item.name, content_type=item.content_type
+    return stored_file_response(
+        item.file,
+        name=item.name,
+        content_type=item.content_type,
+        inline_types=IMAGE_TYPES,
+        private=False,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return response
 
 
 # --- Rating through the closing mail's link ------------------------------------------------------
