@@ -54,7 +54,7 @@ def test_chat05_department_settings_save_as_they_change(live_server, new_context
     _clean(page)
 
     # The name saves when the field is left; the heading follows.
-    page.get_by_label("Name").fill("Support <JP>")
+    page.get_by_label("Name", exact=True).fill("Support <JP>")
     page.keyboard.press("Tab")
     expect(page.get_by_test_id("saved-name")).to_have_text("Saved")
     expect(page.get_by_role("heading", level=1)).to_have_text("Support <JP>")
@@ -83,7 +83,7 @@ def test_chat05_department_settings_save_as_they_change(live_server, new_context
     expect(page.get_by_test_id("embed-private")).to_be_visible()
 
     page.reload()
-    expect(page.get_by_label("Name")).to_have_value("Support <JP>")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Support <JP>")
     expect(page.get_by_label("Private")).to_be_checked()
     expect(page.get_by_label("Transcript when a chat ends", exact=True)).to_have_value(
         "boss@acme.test"

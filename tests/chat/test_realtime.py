@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 
 import pytest
@@ -187,7 +188,14 @@ def test_chat07_with_redis_unavailable_messages_are_stored_and_arrive_by_polling
         "chat:visitor_messages",
         kwargs={"portal": acme.org.portal, "chat_conversation_id": chat["id"]},
     )
-    response = visitor.post(messages_url, {"token": chat["token"], "body": "hello?"})
+    # The logger is listened to directly: another test's logging set-up may stop propagation.
+    realtime_logger = logging.getLogger("chat.realtime")
+    realtime_logger.addHandler(caplog.handler)
+    caplog.set_level(logging.WARNING, logger="chat.realtime")
+    try:
+        response = visitor.post(messages_url, {"token": chat["token"], "body": "hello?"})
+    finally:
+        realtime_logger.removeHandler(caplog.handler)
     assert response.status_code == 201
     assert "publish" in caplog.text  # logged, not raised
     polled = visitor.get(messages_url, {"token": chat["token"], "after": "1"}).json()
