@@ -6,15 +6,24 @@ seconds. Once it is older, the first request takes a lock in the cache and compu
 value while every other request keeps getting the previous one (kept for `keep` seconds), so
 an expiry costs one request its wait instead of all of them at once. With nothing cached, the
 request that takes the lock computes and the others wait for its value (up to `wait`
-seconds, then compute themselves)."""
+seconds, then compute themselves).
+
+`PrefixedRedisCache` is the cache backend (settings.CACHES): Redis, with a `clear()` that
+clears only this deployment's keys. Django's `RedisCache.clear()` flushes the whole Redis
+database, so where several deployments (or the test workers of pytest-xdist, each with its
+own `KEY_PREFIX`) share one Redis, one's clear wiped the others' cached sessions and figures.
+Here a prefixed cache deletes only the keys under its prefix; an unprefixed one still flushes
+the database, as Django's does."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 
 T = TypeVar("T")
 
@@ -48,3 +57,25 @@ def cached(
     finally:
         cache.delete(lock)
     return value
+
+
+# Characters Redis' MATCH pattern treats as special.
+_GLOB = re.compile(r"([*?\[\]\\])")
+_BATCH = 1000
+
+
+class PrefixedRedisCache(RedisCache):
+    def clear(self) -> bool:
+        if not self.key_prefix:
+            return super().clear()
+        client = self._cache.get_client(None, write=True)
+        pattern = _GLOB.sub(r"\\\1", self.key_prefix) + ":*"
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=pattern, count=_BATCH):
+            batch.append(key)
+            if len(batch) >= _BATCH:
+                client.delete(*batch)
+                batch.clear()
+        if batch:
+            client.delete(*batch)
+        return True

@@ -66,3 +66,24 @@ def test_tkt06_a_failed_computation_releases_the_lock():
         cached("k", broken)
     assert cache.get("k:computing") is None
     assert cached("k", lambda: "ok") == "ok"
+
+
+def test_a_prefixed_clear_leaves_other_deployments_keys(settings):
+    """Two deployments (or two test workers) sharing one Redis: one's `clear()` removes its
+    own keys only, where Django's flushes the whole database (and the other's sessions)."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis")
+    from django.core.cache import caches
+
+    from helpdesk.caching import PrefixedRedisCache
+
+    mine = PrefixedRedisCache(settings.REDIS_URL, {"KEY_PREFIX": "mine[1]"})
+    theirs = PrefixedRedisCache(settings.REDIS_URL, {"KEY_PREFIX": "theirs"})
+    mine.set_many({f"k{n}": n for n in range(1500)})
+    theirs.set("k1", "kept")
+    mine.clear()
+    assert mine.get("k1") is None and mine.get("k1499") is None
+    assert theirs.get("k1") == "kept"
+    theirs.clear()
+    assert theirs.get("k1") is None
+    assert isinstance(caches["default"], PrefixedRedisCache)
