@@ -9,6 +9,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +42,12 @@ class ChatDepartment(TenantModel):
     # What the widget asks of a visitor before the chat starts (CHAT-07): optional by default.
     name_required = models.BooleanField(_("visitor's name required"), default=False)
     email_required = models.BooleanField(_("visitor's email address required"), default=False)
+    # A waiting chat nobody accepts within this becomes a missed chat (issue 15, item 3).
+    missed_after_seconds = models.PositiveIntegerField(
+        _("missed after (seconds)"),
+        default=120,
+        validators=[MinValueValidator(30), MaxValueValidator(3600)],
+    )
     # The widget names it under the portal (/<portal>/...), so unique per organization.
     embed_key = models.CharField(max_length=64, default=new_embed_key)
     operators = models.ManyToManyField(
@@ -154,6 +161,28 @@ class Conversation(TenantModel):
         related_name="+",
     )
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # Routing (issue 15, item 3): the operator a waiting chat is offered to first; any
+    # operator of the department may still accept it.
+    assigned_to = MemberForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # When a waiting chat becomes missed (none once accepted, ended or missed); the missed-chat
+    # sweep finds the due ones (crosstenant.due_organizations reads `due_at`) through a global
+    # partial index the migration makes (chat_conversation_due_global), like sla.ClockDue.
+    due_at = models.DateTimeField(null=True, blank=True)
+    missed_at = models.DateTimeField(null=True, blank=True)
+    # The desk ticket made of this chat (chat to ticket, or the message a visitor left).
+    ticket = TenantForeignKey(
+        "tickets.Ticket",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -162,10 +191,50 @@ class Conversation(TenantModel):
     class Meta:
         indexes = [
             models.Index(fields=["org", "department", "state"], name="chat_conv_dept_state"),
+            models.Index(
+                fields=["org", "due_at"],
+                name="chat_conv_due",
+                condition=models.Q(state="waiting", due_at__isnull=False),
+            ),
+            models.Index(fields=["org", "visitor_email"], name="chat_conv_visitor_email"),
         ]
 
     def __str__(self) -> str:
         return f"chat {self.pk} ({self.state})"
+
+
+class Presence(models.TextChoices):
+    AVAILABLE = "available", pgettext_lazy("operator presence", "Available")
+    BUSY = "busy", pgettext_lazy("operator presence", "Busy")
+    AWAY = "away", pgettext_lazy("operator presence", "Away")
+
+
+DEFAULT_CHAT_LIMIT = 3
+
+
+class OperatorStatus(TenantModel):
+    """An operator's presence and how many chats they take at once (issue 15, item 3). New
+    chats are routed only to available operators under their limit; a member without a row
+    is away, with the default limit."""
+
+    user = MemberForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    presence = models.CharField(
+        _("presence"), max_length=10, choices=Presence.choices, default=Presence.AWAY
+    )
+    max_chats = models.PositiveSmallIntegerField(
+        _("chats at once"),
+        default=DEFAULT_CHAT_LIMIT,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "user"], name="chat_operator_status_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.presence}"
 
 
 class Sender(models.TextChoices):
