@@ -5,7 +5,9 @@ The widget, the console and real-time delivery (CHAT-02, CHAT-07, CHAT-08) exten
 
 from __future__ import annotations
 
+import os
 import secrets
+import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -187,6 +189,12 @@ class Conversation(TenantModel):
     last_seq = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The tracked visitor who started it, or whom an operator invited (CHAT-08).
+    visitor = TenantForeignKey(
+        "Visitor", on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
+    )
+    # Where the visitor asked the transcript to be mailed when the chat ends (CHAT-07).
+    transcript_to = models.EmailField(blank=True)
 
     class Meta:
         indexes = [
@@ -262,6 +270,10 @@ class ChatMessage(TenantModel):
         related_name="+",
     )
     body = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
+    # A file sent with the message (its body is the file's name).
+    attachment = TenantForeignKey(
+        "ChatAttachment", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -274,3 +286,140 @@ class ChatMessage(TenantModel):
 
     def __str__(self) -> str:
         return f"message {self.seq} of chat {self.conversation_id}"
+
+
+# --- Files, feedback, blocking and tracking (CHAT-07, CHAT-08; issue 15 items 2, 5 and 7) ------
+def chat_file_path(instance: ChatAttachment, filename: str) -> str:
+    """Under the organization's prefix with an unguessable name, like tickets' attachments."""
+    ext = os.path.splitext(filename)[1].lower()[:10]
+    return f"org/{instance.org_id}/chat/{uuid.uuid4().hex}{ext}"
+
+
+class ChatAttachment(TenantModel):
+    """A file the visitor sent in a chat: stored privately, served through views that check
+    the visitor's token or the operator's access (helpdesk.http.stored_file_response)."""
+
+    conversation = TenantForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=chat_file_path, max_length=255)
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=120)
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "conversation"], name="chat_attachment_conv")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatFeedback(TenantModel):
+    """The visitor's rating (1 to 5) and comment at the end of a chat; one per chat."""
+
+    RATINGS = [(n, str(n)) for n in range(1, 6)]
+
+    conversation = TenantForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="feedback_entries"
+    )
+    operator = MemberForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"), choices=RATINGS)
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "conversation"], name="chat_feedback_uniq"),
+        ]
+        indexes = [models.Index(fields=["org", "created_at"], name="chat_feedback_created")]
+
+    def __str__(self) -> str:
+        return f"feedback {self.rating} on chat {self.conversation_id}"
+
+
+class BlockedIP(TenantModel):
+    """A visitor's address an operator blocked: no new chat starts from it."""
+
+    ip = models.GenericIPAddressField(_("IP address"))
+    conversation = TenantForeignKey(
+        Conversation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    blocked_by = MemberForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["org", "ip"], name="chat_blocked_ip_uniq")]
+
+    def __str__(self) -> str:
+        return str(self.ip)
+
+
+URL_MAX_LENGTH = 2000
+TITLE_MAX_LENGTH = 300
+
+
+class Visitor(TenantModel):
+    """A browser the widget saw (CHAT-08), known by the random key it keeps in the host page's
+    localStorage. A visit is pages seen with less than `VISIT_GAP` between them; `visits` > 1
+    means a returning visitor. An operator's invitation waits here until the widget's next
+    report picks it up (the conversation's token, given once, then cleared)."""
+
+    key = models.CharField(max_length=64)
+    department = TenantForeignKey(
+        ChatDepartment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    visit_started_at = models.DateTimeField()
+    visits = models.PositiveIntegerField(default=1)
+    page_views = models.PositiveIntegerField(default=0)
+    current_url = models.CharField(max_length=URL_MAX_LENGTH, blank=True)
+    current_title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True)
+    referrer = models.CharField(max_length=URL_MAX_LENGTH, blank=True)
+    invite_conversation = TenantForeignKey(
+        Conversation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    invite_token = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "key"], name="chat_visitor_key_uniq")]
+        indexes = [models.Index(fields=["org", "last_seen_at"], name="chat_visitor_seen")]
+
+    def __str__(self) -> str:
+        return f"visitor {self.pk}"
+
+
+class PageView(TenantModel):
+    """One page a tracked visitor opened (CHAT-08); pruned after `CHAT_TRACKING_DAYS`."""
+
+    visitor = TenantForeignKey(Visitor, on_delete=models.CASCADE, related_name="views")
+    url = models.CharField(max_length=URL_MAX_LENGTH)
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True)
+    referrer = models.CharField(max_length=URL_MAX_LENGTH, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "visitor", "created_at"], name="chat_pageview_visitor"),
+            models.Index(fields=["org", "created_at"], name="chat_pageview_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
