@@ -7,10 +7,17 @@ less CPU (bench/tickets.py). So plain HTTP goes to the WSGI handler, while every
 ASGI server carries (later websockets) goes to Django's ASGI handler; the lifespan protocol
 is answered here.
 
+The pool has one thread per process by default (`WEB_THREADS`), as gunicorn's sync workers:
+a page is almost all Python, and several threads of one process only queue for the
+interpreter lock, each waking from a query to wait behind the others. Under wrk at
+concurrency 8 on two cores, two processes of one thread each served the ticket list about
+1.6 times the requests per second of two processes of eight threads (README, "Benchmarks").
+Scale with processes (`WEB_CONCURRENCY`, one or two per core), not threads.
+
 Event streams (server-sent events) hold their response open: in the pool each would hold a
-thread, and a handful would starve every page. So a path that names a stream (its last segment
-is `stream`, see helpdesk/streams.py) goes to Django's ASGI handler too, where an async view
-waits on the event loop without a thread.
+thread, and one would starve every page. So a path that names a stream (its last segment is
+`stream`, see helpdesk/streams.py) goes to Django's ASGI handler, where an async view waits
+on the event loop without a thread.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 django_asgi = get_asgi_application()
-pages = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WEB_THREADS", "8")))
+pages = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WEB_THREADS", "1")))
 
 from helpdesk.streams import is_stream_path  # noqa: E402 - after Django is set up
 

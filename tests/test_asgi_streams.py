@@ -1,9 +1,9 @@
 """Open event streams never starve the pages (helpdesk/asgi.py, helpdesk/streams.py).
 
-Ordinary pages run in a pool of WEB_THREADS (8) WSGI threads; a path ending in `/stream/` is
-served by Django's ASGI handler, where an async view holds no thread. The test runs the real
-ASGI application under uvicorn, holds ten streams open (more than the pool's threads) and
-times an ordinary page."""
+Ordinary pages run in a pool of WEB_THREADS WSGI threads (one by default); a path ending in
+`/stream/` is served by Django's ASGI handler, where an async view holds no thread. The test
+runs the real ASGI application under uvicorn, holds ten streams open (more than the pool's
+threads) and times an ordinary page."""
 
 from __future__ import annotations
 
@@ -61,7 +61,6 @@ def uvicorn(app: str = "helpdesk.asgi:application"):
     env = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),
-        "WEB_THREADS": "8",
         "DEBUG": "1",
         "PYTHONUNBUFFERED": "1",
     }
