@@ -6,3 +6,8 @@ class ApiConfig(AppConfig):
     name = "api"
     label = "api"
     verbose_name = _("API")
+
+    def ready(self) -> None:
+        from .webhooks import events
+
+        events.connect()

@@ -461,6 +461,8 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 # refused unless this is on (a development or test setup talking to a local receiver).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+# The API's webhooks: failed deliveries in a row (each after its retries) that disable one.
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=5)
 
 # The public API (issue 16): requests a personal API token may make per minute (0: no limit);
 # more are answered 429 with Retry-After (api/ratelimit.py).

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from api import urls as api_urls
+from api.webhooks import urls as webhook_urls
 from blueprints import ticket_urls as blueprints_ticket_urls
 from blueprints import urls as blueprints_urls
 from blueprints.actions import urls as bpactions_urls
@@ -59,6 +60,7 @@ tenant_patterns = [
     path("setup/blueprint-actions/", include((bpactions_urls.setup_patterns, "bpactions"))),
     path("setup/sla/", include((sla_urls.setup_patterns, "sla"))),
     path("setup/crm-keys/", include((crm_urls.key_patterns, "crmkeys"))),
+    path("setup/webhooks/", include((webhook_urls.setup_patterns, "webhooks"))),
     path("help/", include((helpcenter_urls.public_patterns, "help"))),
     path("mail/", include((mailin_urls.public_patterns, "mailin_public"))),
     path("profile/", profile.profile, name="profile"),

@@ -75,10 +75,13 @@ class UnsafeTarget(WebhookError):
 class DeliveryFailed(WebhookError):
     """Connection, timeout, TLS or an error status. Retried for 5xx, 429 and network errors."""
 
-    def __init__(self, message: str, *, status: int | None = None, retry: bool = True) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, retry: bool = True, body: bytes = b""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry = retry
+        self.body = body  # the error answer's body (for a delivery log), if there was one
 
 
 @dataclass(frozen=True)
@@ -295,5 +298,6 @@ def deliver(
             f"{target.host} answered HTTP {status}.",
             status=status,
             retry=status >= 500 or status in (408, 429),
+            body=data,
         )
     raise DeliveryFailed(f"Could not reach {target.host}: {last_error}")

@@ -827,14 +827,29 @@ def _api_objects(tenant) -> dict[str, object]:
         scopes=["read", "write"],
         expires_at=timezone.now() + dt.timedelta(days=1),
     )
-    return {"api_token_id": issued.token.pk, "api_bearer": issued.raw}
+    from api.models import WebhookSubscription
+
+    webhook = WebhookSubscription.objects.create(
+        org=tenant.org,
+        name=f"{tenant.org.name} secret webhook",
+        url="http://127.0.0.1:9/hook",
+        events=["ticket.created"],
+        secret_encrypted="x",
+    )
+    return {"api_token_id": issued.token.pk, "api_bearer": issued.raw, "webhook_id": webhook.pk}
 
 
-def _api_rows(org) -> list:
-    from api.models import ApiToken
+def _api_rows(org) -> tuple:
+    from api.models import ApiToken, WebhookDelivery, WebhookSubscription
 
-    return list(
-        ApiToken.objects.for_org(org).order_by("pk").values_list("pk", "name", "revoked_at")
+    return (
+        list(ApiToken.objects.for_org(org).order_by("pk").values_list("pk", "name", "revoked_at")),
+        list(
+            WebhookSubscription.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "name", "url", "events", "secret_encrypted", "is_active")
+        ),
+        list(WebhookDelivery.objects.for_org(org).values_list("pk")),
     )
 
 

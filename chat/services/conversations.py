@@ -264,6 +264,18 @@ def conversation_accept(*, actor: Membership, conversation: Conversation) -> Con
     return conversation
 
 
+# Apps above chat that follow ended chats (the API's webhooks) register a listener at start-up;
+# each is called with the conversation inside the ending transaction. A registry: chat imports
+# none of them.
+_ended_listeners: list = []
+
+
+def conversation_ended_listen(listener) -> None:
+    """Call `listener(conversation)` when a chat ends (registered once)."""
+    if listener not in _ended_listeners:
+        _ended_listeners.append(listener)
+
+
 @transaction.atomic
 def conversation_end(*, conversation: Conversation, actor: Membership | None = None) -> None:
     """End the chat: by the visitor (`actor` None, the conversation came from its token) or
@@ -284,6 +296,8 @@ def conversation_end(*, conversation: Conversation, actor: Membership | None = N
         state=Conversation.State.ENDED, ended_at=timezone.now()
     )
     conversation.state = Conversation.State.ENDED
+    for listener in _ended_listeners:
+        listener(conversation)
     org_id, pk = conversation.org_id, conversation.pk
     transaction.on_commit(lambda: realtime.publish(org_id, pk, {"type": "state", "state": "ended"}))
 
