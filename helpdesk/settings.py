@@ -248,7 +248,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The host names nothing (the folders below are the broker); kombu warns when it is missing.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or "")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A broker that needs no server, for a bare laptop: one machine only, not for production.
@@ -294,6 +295,11 @@ CELERY_BEAT_SCHEDULE = {
     "crmsync-outbox-sweep": {
         "task": "crmsync.tasks.outbox_sweep_task",
         "schedule": env.int("CRMSYNC_SWEEP_SECONDS", default=30),
+    },
+    # Missed chats (issue 15): waiting chats nobody accepted within their department's time.
+    "chat-missed-sweep": {
+        "task": "chat.tasks.missed_sweep_task",
+        "schedule": env.int("CHAT_MISSED_SWEEP_SECONDS", default=15),
     },
     # Sales signals (CRM-14): tickets of CRM-synced desks that passed their due date.
     "crmsync-overdue-signals": {
