@@ -35,6 +35,7 @@ from ..models import (
     Sender,
     Visibility,
 )
+from . import routing
 from .access import can_configure
 
 NAME_MAX_LENGTH = 150
@@ -179,6 +180,7 @@ def conversation_start(
         token_hash=token_hash(token),
     )
     _append(conversation, sender=Sender.VISITOR, author=None, body=body)
+    routing.on_start(conversation)  # offered to an operator; the missed-chat timer starts
     return Started(conversation=conversation, token=token)
 
 
@@ -241,11 +243,18 @@ def conversation_accept(*, actor: Membership, conversation: Conversation) -> Con
     """The operator takes a waiting chat (the first to accept wins); refused once taken."""
     if conversation.org_id != actor.org.id or not can_operate(actor, conversation.department):
         raise PermissionDenied
+    routing.ensure_under_limit(actor.org, actor.user)  # the operator's concurrent-chat limit
     now = timezone.now()
     taken = (
         Conversation.objects.for_org(actor.org)
         .filter(pk=conversation.pk, state=Conversation.State.WAITING)
-        .update(state=Conversation.State.LIVE, accepted_by=actor.user, accepted_at=now)
+        .update(
+            state=Conversation.State.LIVE,
+            accepted_by=actor.user,
+            accepted_at=now,
+            assigned_to=actor.user,
+            due_at=None,
+        )
     )
     if not taken:
         raise ValidationError(_("Another operator has already accepted this chat."))
@@ -293,7 +302,7 @@ def conversation_end(*, conversation: Conversation, actor: Membership | None = N
     )
     _append(conversation, sender=Sender.SYSTEM, author=None, body=body)
     Conversation.objects.for_org(conversation.org_id).filter(pk=conversation.pk).update(
-        state=Conversation.State.ENDED, ended_at=timezone.now()
+        state=Conversation.State.ENDED, ended_at=timezone.now(), due_at=None
     )
     conversation.state = Conversation.State.ENDED
     for listener in _ended_listeners:

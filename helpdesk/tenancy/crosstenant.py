@@ -34,7 +34,10 @@ from .models import Invitation, Membership, User
 CROSS_TENANT_MODELS: tuple[type[models.Model], ...] = (Membership, Invitation)
 # Tables of apps above tenancy whose due rows a sweep finds in every organization (read only
 # to learn which organizations have due work; the work is then claimed per organization).
-CROSS_TENANT_LABELS: tuple[str, ...] = ("sla.ClockDue",)  # the SLA escalation sweep
+CROSS_TENANT_LABELS: tuple[str, ...] = (
+    "sla.ClockDue",  # the SLA escalation sweep
+    "chat.Conversation",  # the missed-chat sweep (waiting chats past their due_at)
+)
 # Tables of apps above tenancy that one organization looks up in another, by label: a CRM
 # connecting to another organization's desk checks the key that desk's admin issued (CRM-02).
 # The CRM sync (CRM-04) finds the CRMs that sync with a desk and the undelivered outbox rows.

@@ -146,6 +146,7 @@ CROSS_TENANT_CALLERS = {
     "helpdesk/tenancy/services/invitations.py": "the stale-invitation sweep",
     "helpdesk/tenancy/rls.py": "grants the cross-tenant role its tables",
     "sla/sweep.py": "the SLA sweep: which organizations have due escalations",
+    "chat/services/missed.py": "the missed-chat sweep: which organizations have due chats",
     "crmsync/connector.py": "a CRM linked to another organization's desk: its key and users",
 }
 

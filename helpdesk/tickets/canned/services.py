@@ -15,7 +15,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from helpdesk.tenancy.guards import ensure_same_org
-from helpdesk.tenancy.models import App, Department, Membership
+from helpdesk.tenancy.models import App, Department, DepartmentAgent, Membership
 from helpdesk.tenancy.permissions import ensure_app, ensure_app_admin
 
 from ..html import html_to_text, text_to_html
@@ -73,6 +73,30 @@ def canned_for_ticket(
         When(owner_id=member.user_id, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
     return list(qs.order_by(mine_first, "title", "pk")[:limit])
+
+
+def canned_for_member(
+    *, member: Membership, query: str = "", limit: int = 50
+) -> list[CannedResponse]:
+    """What a reply box without a ticket offers (the chat console): the member's own
+    responses first, then those of the desk departments they are an agent of."""
+    agent_of = DepartmentAgent.objects.for_org(member.org).filter(user_id=member.user_id)
+    qs = CannedResponse.objects.for_org(member.org).filter(
+        Q(owner_id=member.user_id) | Q(department_id__in=agent_of.values("department_id"))
+    )
+    for word in query.split()[:5]:
+        qs = qs.filter(Q(title__icontains=word) | Q(body__icontains=word))
+    mine_first = Case(
+        When(owner_id=member.user_id, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return list(qs.order_by(mine_first, "title", "pk")[:limit])
+
+
+def canned_fill(*, member: Membership, canned: CannedResponse, values: dict[str, str]) -> str:
+    """A canned response's text with the given placeholder values (plain text; the others
+    empty), for a reply box without a ticket."""
+    ensure_same_org(member.org, canned)
+    return placeholders.render(canned.body, values)
 
 
 def placeholder_values(*, ticket: Ticket, agent: Membership) -> dict[str, str]:
