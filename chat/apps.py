@@ -14,3 +14,9 @@ class ChatConfig(AppConfig):
         from .services.departments import default_department_on_signup
 
         organization_created_listen(default_department_on_signup)
+
+        # CHAT-04: the transcript mail when a chat ends.
+        from .services.conversations import conversation_ended_listen
+        from .services.transcripts import on_chat_ended
+
+        conversation_ended_listen(on_chat_ended)

@@ -2,7 +2,9 @@
 counted in the cache (Redis in production: one INCR per request, shared by every process).
 
 Limits per client address and minute: `CHAT_RATE_LIMIT_START_PER_MINUTE` chats started (10),
-`CHAT_RATE_LIMIT_MESSAGE_PER_MINUTE` messages and typing notices (120); 0 turns one off."""
+`CHAT_RATE_LIMIT_MESSAGE_PER_MINUTE` messages, typing notices and feedback (120),
+`CHAT_RATE_LIMIT_FILE_PER_MINUTE` files (20), `CHAT_RATE_LIMIT_TRACK_PER_MINUTE` tracked pages
+and heartbeats (120); 0 turns one off."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-DEFAULTS = {"start": 10, "message": 120}
+DEFAULTS = {"start": 10, "message": 120, "file": 20, "track": 120}
 
 
 def limit_of(action: str) -> int:

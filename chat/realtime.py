@@ -64,6 +64,12 @@ def message_event(message: ChatMessage) -> dict[str, Any]:
         "author": author,
         "body": message.body,
         "created_at": message.created_at.isoformat(),
+        # A file sent with the message: each side builds its own access-checked link.
+        "attachment": (
+            {"id": message.attachment_id, "size": message.attachment.size}
+            if message.attachment_id and message.attachment
+            else None
+        ),
     }
 
 
@@ -94,7 +100,7 @@ def messages_after(conversation: Conversation, after: int) -> list[dict[str, Any
     messages = (
         ChatMessage.objects.for_org(conversation.org_id)
         .filter(conversation=conversation, seq__gt=after)
-        .select_related("author")
+        .select_related("author", "attachment")
         .order_by("seq")[:REPLAY_LIMIT]
     )
     return [message_event(m) for m in messages]

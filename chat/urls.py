@@ -5,7 +5,7 @@ Every other chat URL is same-origin."""
 
 from django.urls import path
 
-from .views import console, departments, visitor
+from .views import blocking, console, departments, visitor, visitors
 
 chat_patterns = [
     path("setup/departments/", departments.department_list, name="departments"),
@@ -70,6 +70,27 @@ chat_patterns = [
         name="visitor_end",
     ),
     path(
+        "v/conversations/<int:chat_conversation_id>/files/",
+        visitor.visitor_files,
+        name="visitor_files",
+    ),
+    path(
+        "v/conversations/<int:chat_conversation_id>/files/<int:chat_attachment_id>/",
+        visitor.visitor_file,
+        name="visitor_file",
+    ),
+    path(
+        "v/conversations/<int:chat_conversation_id>/feedback/",
+        visitor.visitor_feedback,
+        name="visitor_feedback",
+    ),
+    path(
+        "v/conversations/<int:chat_conversation_id>/transcript/",
+        visitor.visitor_transcript,
+        name="visitor_transcript",
+    ),
+    path("widget/<str:embed_key>/track/", visitor.widget_track, name="widget_track"),
+    path(
         "v/conversations/<int:chat_conversation_id>/stream/",
         visitor.visitor_stream,
         name="visitor_stream",
@@ -105,4 +126,24 @@ chat_patterns = [
         console.conversation_stream,
         name="conversation_stream",
     ),
+    # Files, blocking, visitors and feedback (CHAT-07, CHAT-08; issue 15 items 2, 5, 7).
+    path(
+        "conversations/<int:chat_conversation_id>/files/<int:chat_attachment_id>/",
+        visitors.conversation_file,
+        name="conversation_file",
+    ),
+    path(
+        "conversations/<int:chat_conversation_id>/block/",
+        blocking.conversation_block,
+        name="conversation_block",
+    ),
+    path("setup/blocked/", blocking.blocked_list, name="blocked"),
+    path(
+        "setup/blocked/<int:chat_blocked_ip_id>/unblock/",
+        blocking.blocked_remove,
+        name="blocked_remove",
+    ),
+    path("visitors/", visitors.visitor_list, name="visitors"),
+    path("visitors/<int:chat_visitor_id>/", visitors.visitor_detail, name="visitor"),
+    path("feedback/", visitors.feedback_list, name="feedback"),
 ]

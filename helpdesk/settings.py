@@ -301,6 +301,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chat.tasks.missed_sweep_task",
         "schedule": env.int("CHAT_MISSED_SWEEP_SECONDS", default=15),
     },
+    # Missed chats (issue 15): waiting chats nobody accepted within their department's time.
+    "chat-missed-sweep": {
+        "task": "chat.tasks.missed_sweep_task",
+        "schedule": env.int("CHAT_MISSED_SWEEP_SECONDS", default=15),
+    },
     # Sales signals (CRM-14): tickets of CRM-synced desks that passed their due date.
     "crmsync-overdue-signals": {
         "task": "crmsync.signals.signal_overdue_sweep_task",

@@ -28,6 +28,7 @@ from helpdesk.tenancy.models import App, Membership, Organization, User
 from .. import realtime
 from ..models import (
     MESSAGE_MAX_LENGTH,
+    ChatAttachment,
     ChatDepartment,
     ChatMessage,
     ChatOperator,
@@ -186,7 +187,12 @@ def conversation_start(
 
 # --- Messages ----------------------------------------------------------------------------------
 def _append(
-    conversation: Conversation, *, sender: str, author: User | None, body: str
+    conversation: Conversation,
+    *,
+    sender: str,
+    author: User | None,
+    body: str,
+    attachment: ChatAttachment | None = None,
 ) -> ChatMessage:
     """Store one message with the conversation's next seq. The conditional UPDATE locks the
     conversation's row until commit, so seqs are given and committed in order."""
@@ -211,6 +217,7 @@ def _append(
         sender=sender,
         author=author,
         body=body,
+        attachment=attachment,
     )
     conversation.last_seq, conversation.last_message_at = seq, now
     event = realtime.message_event(message)

@@ -22,6 +22,7 @@ from helpdesk.tenancy.permissions import require_app
 from .. import realtime
 from ..models import ChatMessage, Conversation, Sender
 from ..services import conversations as svc
+from ..services.feedback import feedback_for_conversation
 from .common import chat_render
 
 
@@ -48,6 +49,7 @@ def _context(request: HttpRequest, conversation: Conversation, **extra) -> dict:
         "chat_messages": history,
         "in_progress": conversation.state in Conversation.IN_PROGRESS,
         "waiting": conversation.state == Conversation.State.WAITING,
+        "chat_feedback": feedback_for_conversation(conversation),
         **extra,
     }
 

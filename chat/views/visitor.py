@@ -26,13 +26,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.csrf import csrf_exempt
 
-from helpdesk.http import client_ip
+from helpdesk.http import client_ip, stored_file_response
 from helpdesk.streams import event_stream
 from helpdesk.tenancy.middleware import tenant_public
 
 from .. import realtime
 from ..models import Conversation, Sender
 from ..ratelimit import rate_limit_hit
+from ..services import blocking, feedback, files, tracking, transcripts
 from ..services import conversations as svc
 
 WIDGET_SCRIPT = "chat/widget.js"
@@ -183,6 +184,16 @@ def _strings() -> dict[str, str]:
         "again": _("New chat"),
         "error": _("Something went wrong. Try again."),
         "you": _("You"),
+        "attach": _("Attach a file"),
+        "file": _("File"),
+        "rate": _("How was this chat?"),
+        "rating": _("Rating"),
+        "stars": _("%(n)s of 5"),
+        "comment": _("Comment"),
+        "sendRating": _("Send rating"),
+        "thanks": _("Thank you for your feedback!"),
+        "transcript": _("Email me the transcript"),
+        "transcriptSent": _("The transcript will be sent to your email address."),
     }
 
 
@@ -220,6 +231,8 @@ def widget_start(request: HttpRequest, embed_key: str) -> HttpResponse:
     data = _data(request)
     if throttled := _throttled("start", request):
         return throttled
+    if blocking.is_blocked(request.portal_org, client_ip(request)):
+        return JsonResponse({"error": blocking.blocked_message()}, status=403)
     raw_department = str(data.get("department") or "").strip()
     department_id = None
     if raw_department:
@@ -236,6 +249,7 @@ def widget_start(request: HttpRequest, embed_key: str) -> HttpResponse:
         language=_language(request),
     )
     conversation = started.conversation
+    tracking.conversation_link(conversation, str(data.get("visitor") or ""))
     return JsonResponse(
         {
             "id": conversation.pk,
@@ -289,6 +303,94 @@ def visitor_end(request: HttpRequest, chat_conversation_id: int) -> HttpResponse
         return denied
     svc.conversation_end(conversation=conversation)
     return JsonResponse({"state": Conversation.State.ENDED})
+
+
+# --- Files, feedback, transcript (CHAT-07) and tracking (CHAT-08) ------------------------------
+@widget_endpoint
+def visitor_files(request: HttpRequest, chat_conversation_id: int) -> HttpResponse:
+    """POST (multipart): the visitor's `file`, which becomes a message of the chat."""
+    data = _data(request)
+    conversation = _conversation(request, chat_conversation_id, data)
+    if denied := _method(request, "POST"):
+        return denied
+    if throttled := _throttled("file", request):
+        return throttled
+    message = files.file_send_visitor(conversation=conversation, upload=request.FILES.get("file"))
+    return JsonResponse(
+        {"seq": message.seq, "message": realtime.message_event(message)}, status=201
+    )
+
+
+@widget_endpoint
+def visitor_file(
+    request: HttpRequest, chat_conversation_id: int, chat_attachment_id: int
+) -> HttpResponse:
+    """A file of the visitor's chat (`?token=`: a link cannot send a header)."""
+    conversation = _conversation(request, chat_conversation_id, {})
+    if denied := _method(request, "GET"):
+        return denied
+    attachment = files.attachment_of(conversation, chat_attachment_id)
+    return stored_file_response(
+        attachment.file, name=attachment.name, content_type=attachment.content_type
+    )
+
+
+@widget_endpoint
+def visitor_feedback(request: HttpRequest, chat_conversation_id: int) -> HttpResponse:
+    """POST `rating` (1 to 5) and `comment`, once the chat has ended."""
+    data = _data(request)
+    conversation = _conversation(request, chat_conversation_id, data)
+    if denied := _method(request, "POST"):
+        return denied
+    if throttled := _throttled("message", request):
+        return throttled
+    feedback.feedback_leave(
+        conversation=conversation,
+        rating=str(data.get("rating") or ""),
+        comment=str(data.get("comment") or ""),
+    )
+    return JsonResponse({"ok": True}, status=201)
+
+
+@widget_endpoint
+def visitor_transcript(request: HttpRequest, chat_conversation_id: int) -> HttpResponse:
+    """POST `email` (the visitor's own when empty): the transcript by mail, now for an ended
+    chat, else when it ends."""
+    data = _data(request)
+    conversation = _conversation(request, chat_conversation_id, data)
+    if denied := _method(request, "POST"):
+        return denied
+    if throttled := _throttled("start", request):
+        return throttled
+    sent = transcripts.transcript_request(
+        conversation=conversation, email=str(data.get("email") or "")
+    )
+    return JsonResponse({"sent": sent})
+
+
+@widget_endpoint
+def widget_track(request: HttpRequest, embed_key: str) -> HttpResponse:
+    """The page the visitor opened (`visitor`, `url`, `title`, `referrer`) or, with `ping`,
+    a heartbeat of the open page. Answers the operator's invitation when there is one."""
+    if denied := _method(request, "POST"):
+        return denied
+    data = _data(request)
+    if throttled := _throttled("track", request):
+        return throttled
+    report = tracking.track(
+        org=request.portal_org,
+        embed_key=embed_key,
+        key=str(data.get("visitor") or ""),
+        url=str(data.get("url") or ""),
+        title=str(data.get("title") or ""),
+        referrer=str(data.get("referrer") or ""),
+        ip=client_ip(request),
+        page_view=not data.get("ping"),
+    )
+    answer: dict = {}
+    if report.invite_conversation_id:
+        answer["invite"] = {"id": report.invite_conversation_id, "token": report.invite_token}
+    return JsonResponse(answer)
 
 
 # --- The stream --------------------------------------------------------------------------------

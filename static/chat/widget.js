@@ -24,6 +24,8 @@
   var pollTimer = null;
   var typingTimer = null;
   var lastTyping = 0;
+  var visitorKey = null;
+  var TRACK_MS = 15000;
 
   var CSS =
     ":host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,-apple-system,'Hiragino Sans','Yu Gothic',sans-serif}" +
@@ -39,7 +41,9 @@
     "li{margin:6px 0;max-width:85%;padding:7px 10px;border-radius:10px;background:#eef1f6;white-space:pre-wrap;word-wrap:break-word}" +
     "li.visitor{margin-left:auto;background:#dbe8ff}li.system{max-width:100%;background:none;color:#555;font-size:12px;text-align:center}" +
     "li b{display:block;font-size:11px;color:#555}.foot{border-top:1px solid #ddd;padding:8px 10px;display:flex;flex-direction:column;gap:6px}" +
-    ".row{display:flex;gap:6px;justify-content:space-between}.typing{min-height:18px;font-size:12px;color:#555}";
+    ".row{display:flex;gap:6px;justify-content:space-between}.typing{min-height:18px;font-size:12px;color:#555}" +
+    "li a{color:inherit}.file{position:absolute;width:1px;height:1px;opacity:0}fieldset{border:0;margin:0;padding:0;display:flex;gap:4px}legend{font-weight:600;font-size:13px;margin-bottom:4px}" +
+    ".stars label{font-weight:400;border:1px solid #999;border-radius:6px;padding:4px 9px;cursor:pointer}.stars input{position:absolute;opacity:0}.stars input:checked+span{font-weight:700}.stars label:has(input:checked){background:#1f5fbf;color:#fff}";
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -172,6 +176,7 @@
       ["name", "email", "department", "message"].forEach(function (name) {
         if (form.elements[name]) data[name] = form.elements[name].value;
       });
+      if (visitorKey) data.visitor = visitorKey;
       Object.keys(errors).forEach(function (k) {
         errors[k].textContent = "";
       });
@@ -216,7 +221,34 @@
     var error = el("p", { class: "err", role: "alert" });
     var row = el("div", { class: "row" });
     var end = el("button", { class: "btn secondary", type: "button" }, S.end);
+    var file = el("input", { type: "file", class: "file", id: "f-file", tabindex: "-1", "aria-hidden": "true" });
+    var attach = el("button", { class: "btn secondary", type: "button" }, S.attach);
     row.appendChild(end);
+    row.appendChild(attach);
+    row.appendChild(file);
+    attach.addEventListener("click", function () {
+      file.click();
+    });
+    file.addEventListener("change", function () {
+      if (!file.files.length) return;
+      var data = new FormData();
+      data.append("token", chat.token);
+      data.append("lang", lang);
+      data.append("file", file.files[0]);
+      error.textContent = "";
+      fetch(base + conversationPath("files/"), { method: "POST", mode: "cors", credentials: "omit", body: data })
+        .then(function (response) {
+          return response.json().then(function (body) {
+            if (response.status === 201) return add(body.message);
+            var errs = body.errors || {};
+            error.textContent = (errs.file || []).join(" ") || body.error || S.error;
+          });
+        })
+        .catch(function () {
+          error.textContent = S.error;
+        });
+      file.value = "";
+    });
     row.appendChild(el("button", { class: "btn", type: "submit" }, S.send));
     form.appendChild(input);
     form.appendChild(error);
@@ -264,7 +296,10 @@
     if (message.sender !== "system") {
       item.appendChild(el("b", {}, message.sender === "visitor" ? S.you : message.author || ""));
     }
-    item.appendChild(document.createTextNode(message.body));
+    if (message.attachment) {
+      var link = el("a", { href: base + conversationPath("files/" + message.attachment.id + "/") + "?token=" + encodeURIComponent(chat.token), target: "_blank", rel: "noopener" }, message.body);
+      item.appendChild(link);
+    } else item.appendChild(document.createTextNode(message.body));
     log.appendChild(item);
     if (message.sender === "operator") {
       status.textContent = "";
@@ -281,6 +316,8 @@
     status.textContent = S.ended;
     typing.textContent = "";
     clear(foot);
+    if (!chat.rated) foot.appendChild(rateForm());
+    if (!chat.mailed) foot.appendChild(transcriptForm());
     var again = el("button", { class: "btn", type: "button" }, S.again);
     again.addEventListener("click", function () {
       chat = null;
@@ -288,6 +325,117 @@
       showStart();
     });
     foot.appendChild(again);
+  }
+
+  // --- At the end: rating and transcript (CHAT-07) -------------------------------------------
+  function rateForm() {
+    var form = el("form", { "data-rate": "" });
+    var set = el("fieldset", { class: "stars" });
+    set.appendChild(el("legend", {}, S.rate));
+    for (var n = 1; n <= 5; n++) {
+      var label = el("label", { title: S.stars.replace("%(n)s", n) });
+      var radio = el("input", { type: "radio", name: "rating", value: String(n), "aria-label": S.stars.replace("%(n)s", n) });
+      label.appendChild(radio);
+      label.appendChild(el("span", {}, String(n)));
+      set.appendChild(label);
+    }
+    form.appendChild(set);
+    var comment = el("textarea", { rows: "2", maxlength: "2000", id: "f-comment", name: "comment" });
+    form.appendChild(el("label", { for: "f-comment" }, S.comment + " " + S.optional));
+    form.appendChild(comment);
+    var error = el("p", { class: "err", role: "alert" });
+    form.appendChild(error);
+    form.appendChild(el("button", { class: "btn", type: "submit" }, S.sendRating));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var picked = form.querySelector("input[name=rating]:checked");
+      error.textContent = "";
+      request("POST", conversationPath("feedback/"), { token: chat.token, rating: picked ? picked.value : "", comment: comment.value }).then(
+        function (res) {
+          if (res.status === 201) {
+            chat.rated = true;
+            save();
+            form.replaceWith(el("p", { class: "note", role: "status" }, S.thanks));
+            return;
+          }
+          var errs = (res.data && res.data.errors) || {};
+          error.textContent = [].concat(errs.rating || [], errs.comment || [], errs.__all__ || []).join(" ") || (res.data && res.data.error) || S.error;
+        },
+        function () {
+          error.textContent = S.error;
+        }
+      );
+    });
+    return form;
+  }
+
+  function transcriptForm() {
+    var form = el("form");
+    var email = el("input", { type: "email", id: "f-transcript", autocomplete: "email" });
+    form.appendChild(el("label", { for: "f-transcript" }, S.email));
+    form.appendChild(email);
+    var error = el("p", { class: "err", role: "alert" });
+    form.appendChild(error);
+    form.appendChild(el("button", { class: "btn secondary", type: "submit" }, S.transcript));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      error.textContent = "";
+      request("POST", conversationPath("transcript/"), { token: chat.token, email: email.value }).then(
+        function (res) {
+          if (res.status === 200) {
+            chat.mailed = true;
+            save();
+            form.replaceWith(el("p", { class: "note", role: "status" }, S.transcriptSent));
+            return;
+          }
+          var errs = (res.data && res.data.errors) || {};
+          error.textContent = (errs.email || []).join(" ") || (res.data && res.data.error) || S.error;
+        },
+        function () {
+          error.textContent = S.error;
+        }
+      );
+    });
+    return form;
+  }
+
+  // --- Visitor tracking (CHAT-08): pages viewed, a heartbeat, an operator's invitation --------
+  function track(ping) {
+    if (!visitorKey) return;
+    var data = { visitor: visitorKey, url: location.href, title: document.title, referrer: document.referrer };
+    if (ping) data = { visitor: visitorKey, ping: "1" };
+    request("POST", "widget/" + key + "/track/", data).then(function (res) {
+      var invite = res.status === 200 && res.data.invite;
+      if (!invite || (chat && !chat.ended && chat.id === invite.id)) return;
+      stop();
+      chat = { id: invite.id, token: invite.token, last: 0, ended: false };
+      save();
+      showChat();
+      toggle(true);
+      request("GET", conversationPath("messages/"), { token: chat.token, after: 0 }).then(function (r) {
+        (r.data.messages || []).forEach(add);
+        connect();
+      });
+    });
+  }
+
+  function startTracking() {
+    try {
+      visitorKey = localStorage.getItem("madoguchi-visitor");
+      if (!visitorKey) {
+        var bytes = new Uint8Array(18);
+        crypto.getRandomValues(bytes);
+        visitorKey = btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+        localStorage.setItem("madoguchi-visitor", visitorKey);
+      }
+    } catch (e) {
+      visitorKey = null; // storage refused: not tracked
+      return;
+    }
+    track(false);
+    setInterval(function () {
+      if (!document.hidden) track(true);
+    }, TRACK_MS);
   }
 
   function stop() {
@@ -352,6 +500,7 @@
     title.textContent = S.title;
     closeButton.setAttribute("aria-label", S.close);
     document.body.appendChild(host);
+    startTracking();
     chat = load();
     if (chat && chat.id && chat.token) {
       var known = chat.last;

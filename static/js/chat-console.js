@@ -23,8 +23,9 @@
       who.textContent = message.sender === "visitor" ? log.dataset.visitorLabel : message.author;
       item.appendChild(who);
     }
-    var body = document.createElement("span");
+    var body = document.createElement(message.attachment ? "a" : "span");
     body.className = "chat-body";
+    if (message.attachment) body.href = log.dataset.file.replace(/0\/$/, message.attachment.id + "/");
     body.textContent = message.body;
     item.appendChild(body);
     log.appendChild(item);
