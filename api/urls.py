@@ -9,11 +9,14 @@ from helpdesk.tenancy.middleware import tenant_public
 
 from . import views
 from .base import api, authenticated_first
-from .routers import customers, reference, tickets
+from .routers import blueprints, chat, crm, customers, reference, tickets
 
 api.add_router("", tickets.router)
 api.add_router("", customers.router)
 api.add_router("", reference.router)
+api.add_router("", blueprints.router)
+api.add_router("", crm.router)
+api.add_router("", chat.router)
 
 _ninja_patterns, _app, _namespace = api.urls
 for _pattern in _ninja_patterns:
