@@ -216,3 +216,55 @@ def test_org01_api_token_of_acme_gets_404_for_globex_crm_chats_and_transitions(
     assert outsider.post(f"tickets/{ticket.number}/transitions/{submit.pk}").status_code == 404
     ticket.refresh_from_db()
     assert ticket.status.name == "Open"
+
+
+# --- Webhook events from the blueprint engine and ratings (issue 16, item 4) ---------------
+def test_api04_transition_completed_and_rating_received_are_delivered(
+    approval, settings, django_capture_on_commit_callbacks
+):
+    import json
+
+    from api.webhooks import services as hooks
+    from helpdesk.tickets.helpcenter.ratings import rating_set
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_update
+    from tests.api.test_webhooks import Receiver
+
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    desk, _blueprint, states, submit = approval
+    receiver = Receiver()
+    try:
+        hooks.subscription_create(
+            actor=desk.admin,
+            name="ERP",
+            url=receiver.url,
+            events=["ticket.transition_completed", "ticket.rated"],
+        )
+        ticket = desk.ticket()
+        with django_capture_on_commit_callbacks(execute=True):
+            done = _api(desk.agent).post(
+                f"tickets/{ticket.number}/transitions/{submit.pk}", {"data": {"cf.note": "ok"}}
+            )
+        assert done.status_code == 200
+        [sent] = [json.loads(r["body"]) for r in receiver.requests]
+        assert sent["event"] == "ticket.transition_completed"
+        assert sent["data"]["transition"] == {
+            "id": submit.pk,
+            "name": "Submit",
+            "from": "Open",
+            "to": "Awaiting approval",
+        }
+        assert sent["data"]["actor"]["email"] == "bob@acme.test"
+        assert sent["data"]["ticket"]["number"] == ticket.number
+        closed = desk.status("Closed", ticket.department)
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket_update(actor=desk.admin, ticket=ticket, data=TicketInput(status=closed))
+        ticket.refresh_from_db()
+        with django_capture_on_commit_callbacks(execute=True):
+            rating_set(ticket=ticket, contact=desk.contact, value="good", comment="Quick <b>")
+        events = [json.loads(r["body"])["event"] for r in receiver.requests]
+        assert events.count("ticket.rated") == 1
+        rated = json.loads(receiver.requests[-1]["body"])
+        assert rated["event"] == "ticket.rated"
+        assert "Quick <b>" in json.dumps(rated["data"]["changes"], ensure_ascii=False)
+    finally:
+        receiver.close()
