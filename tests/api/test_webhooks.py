@@ -335,3 +335,20 @@ def test_org01_webhook_pages_refuse_outsiders_and_agents(client, acme, globex, b
     assert client.get("/acme/setup/webhooks/").status_code == 403
     assert client.post(edit_url + "delete/").status_code == 403
     assert WebhookSubscription.objects.for_org(acme.org).filter(pk=subscription.pk).exists()
+
+
+def test_api04_sla_escalation_is_delivered(acme, receiver, local_ok, committed):
+    from helpdesk.tickets.services.escalation import Escalation, tickets_escalate
+
+    _subscribe(acme, receiver.url, events=["ticket.sla_escalated"])
+    ticket = committed(_ticket, acme=acme)
+    committed(
+        tickets_escalate,
+        org_id=acme.org.pk,
+        escalations=[Escalation(ticket_id=ticket.pk, level=1, target="resolution")],
+    )
+    [request] = receiver.requests
+    payload = json.loads(request["body"])
+    assert payload["event"] == "ticket.sla_escalated"
+    assert payload["data"]["ticket"]["number"] == ticket.number
+    assert payload["data"]["changes"]["escalation_level"] == [0, 1]
