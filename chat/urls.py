@@ -70,6 +70,11 @@ chat_patterns = [
         name="visitor_end",
     ),
     path(
+        "v/conversations/<int:chat_conversation_id>/leave-message/",
+        visitor.visitor_leave_message,
+        name="visitor_leave_message",
+    ),
+    path(
         "v/conversations/<int:chat_conversation_id>/files/",
         visitor.visitor_files,
         name="visitor_files",
@@ -121,6 +126,19 @@ chat_patterns = [
         console.conversation_end,
         name="conversation_end",
     ),
+    path(
+        "conversations/<int:chat_conversation_id>/transfer/",
+        console.conversation_transfer,
+        name="conversation_transfer",
+    ),
+    path(
+        "conversations/<int:chat_conversation_id>/ticket/",
+        console.conversation_ticket,
+        name="conversation_ticket",
+    ),
+    path("console/", console.console_home, name="console"),
+    path("console/chats/", console.console_chats, name="console_chats"),
+    path("console/presence/", console.console_presence, name="console_presence"),
     path(
         "conversations/<int:chat_conversation_id>/stream/",
         console.conversation_stream,

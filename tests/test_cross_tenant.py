@@ -73,6 +73,7 @@ CHAT_WIDGET_URLS = {
     "chat:visitor_messages": "the conversation's token is the credential",
     "chat:visitor_typing": "the conversation's token is the credential",
     "chat:visitor_end": "the conversation's token is the credential",
+    "chat:visitor_leave_message": "the conversation's token is the credential (a missed chat)",
     # Not walked, like every chat stream (see below).
     "chat:visitor_stream": "the conversation's token is the credential",
 }
@@ -771,6 +772,10 @@ def _chat_objects(tenant) -> dict[str, int]:
         actor=tenant.admin, name=f"{tenant.org.name} secret chat", operators=[tenant.admin.user]
     )
     Conversation.objects.create(org=tenant.org, department=department, state="ended")
+    # The admin is available (issue 15): the widget's chat below is routed to them.
+    from chat.models import OperatorStatus
+
+    OperatorStatus.objects.create(org=tenant.org, user=tenant.admin.user, presence="available")
     # A visitor's chat through the widget (CHAT-07): its id and the department's embed key.
     from chat.services.conversations import conversation_start
 
@@ -792,7 +797,7 @@ def _chat_objects(tenant) -> dict[str, int]:
 
 def _chat_rows(org) -> tuple:
     """Chat departments, operators, email settings and conversations (CHAT-01, CHAT-03..06)."""
-    from chat.models import ChatDepartment, ChatOperator, Conversation, EmailSetting
+    from chat.models import ChatDepartment, ChatOperator, Conversation, EmailSetting, OperatorStatus
 
     return (
         list(
@@ -806,7 +811,17 @@ def _chat_rows(org) -> tuple:
             .order_by("pk")
             .values_list("pk", "is_enabled", "addresses")
         ),
-        list(Conversation.objects.for_org(org).order_by("pk").values_list("pk", "department")),
+        list(
+            Conversation.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "department", "state", "accepted_by", "assigned_to", "ticket")
+        ),
+        # Presence and limits (issue 15, item 3): an outsider's POST changes neither.
+        list(
+            OperatorStatus.objects.for_org(org)
+            .order_by("pk")
+            .values_list("user", "presence", "max_chats")
+        ),
     )
 
 

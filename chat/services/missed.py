@@ -166,7 +166,7 @@ def leave_message(
     thread). Once per chat."""
     conversation = (
         Conversation.objects.for_org(conversation.org_id)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("org", "department")
         .get(pk=conversation.pk)
     )

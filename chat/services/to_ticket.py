@@ -136,7 +136,7 @@ def conversation_to_ticket(
         raise PermissionDenied
     conversation = (
         Conversation.objects.for_org(actor.org)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("org")
         .get(pk=conversation.pk)
     )

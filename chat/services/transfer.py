@@ -49,7 +49,7 @@ def _ensure_operates(actor: Membership, conversation: Conversation) -> None:
 def _locked(conversation: Conversation) -> Conversation:
     return (
         Conversation.objects.for_org(conversation.org_id)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("department")
         .get(pk=conversation.pk)
     )

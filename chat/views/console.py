@@ -13,17 +13,54 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from helpdesk.http import client_ip
 from helpdesk.streams import event_stream
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
+from helpdesk.tickets.canned.services import canned_fill, canned_for_member
 
 from .. import realtime
-from ..models import ChatMessage, Conversation, Sender
+from ..forms_console import PresenceForm, TicketForm, TransferForm
+from ..models import ChatDepartment, ChatMessage, Conversation, Presence, Sender
 from ..services import conversations as svc
+from ..services import routing, to_ticket, transfer
 from ..services.feedback import feedback_for_conversation
+from ..services.history import chats_for_console, past_chats
 from .common import chat_render
+
+
+def _console_extras(request: HttpRequest, conversation: Conversation, extra: dict) -> dict:
+    """The conversation page's console parts: past chats, chat to ticket, and while the chat
+    is in progress the canned responses and the transfer form (issue 15, items 3 and 6)."""
+    actor = request.membership
+    context = {
+        "past_chats": past_chats(actor, conversation),
+        "ticket_form": extra.pop("ticket_form", None) or TicketForm(org=request.org),
+    }
+    if conversation.state in Conversation.IN_PROGRESS:
+        context["canned"] = _canned(request, conversation)
+        context["transfer_form"] = extra.pop("transfer_form", None) or TransferForm(
+            actor=actor, conversation=conversation
+        )
+    return context
+
+
+def _canned(request: HttpRequest, conversation: Conversation) -> list[tuple[str, str]]:
+    """The canned responses the reply box offers (the desk's own service), filled in for
+    this chat: (title, text)."""
+    member = request.membership
+    values = {
+        "contact.name": conversation.visitor_name,
+        "agent.name": member.user.display_name,
+        "department.name": conversation.department.name if conversation.department else "",
+    }
+    return [
+        (c.title, canned_fill(member=member, canned=c, values=values))
+        for c in canned_for_member(member=member)
+    ]
 
 
 def _by_script(request: HttpRequest) -> bool:
@@ -49,6 +86,7 @@ def _context(request: HttpRequest, conversation: Conversation, **extra) -> dict:
         "chat_messages": history,
         "in_progress": conversation.state in Conversation.IN_PROGRESS,
         "waiting": conversation.state == Conversation.State.WAITING,
+        **_console_extras(request, conversation, extra),
         "chat_feedback": feedback_for_conversation(conversation),
         **extra,
     }
@@ -145,3 +183,140 @@ def _operated(request: HttpRequest, chat_conversation_id: int) -> Conversation:
     return svc.conversation_for_operator(
         actor=request.membership, conversation_id=chat_conversation_id
     )
+
+
+# --- The console's home: presence, and the chats to answer -------------------------------------
+def _console_context(request: HttpRequest, presence_form: PresenceForm | None = None) -> dict:
+    actor = request.membership
+    status = routing.status_of(request.org, actor.user_id)
+    lists = chats_for_console(actor)
+    console_lists = [
+        ("offered", _("Offered to you"), lists["offered"], _("No chat is waiting for you.")),
+        ("waiting", _("Waiting"), lists["waiting"], _("No chat is waiting.")),
+        ("mine", _("Your live chats"), lists["mine"], _("You have no live chat.")),
+        ("live", _("Other live chats"), lists["live"], _("No other live chat.")),
+    ]
+    return {
+        "console_lists": console_lists,
+        "status": status,
+        "load": routing.load_of(request.org, actor.user_id),
+        "presence_form": presence_form
+        or PresenceForm(initial={"presence": status.presence, "max_chats": status.max_chats}),
+    }
+
+
+@require_app(App.CHAT)
+def console_home(request: HttpRequest) -> HttpResponse:
+    """The operators' console: the member's presence and limit, the chats offered to them,
+    waiting and live chats of their departments (refreshed every few seconds)."""
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return chat_render(request, "chat/console.html", _console_context(request))
+
+
+@require_app(App.CHAT)
+def console_chats(request: HttpRequest) -> HttpResponse:
+    """The lists alone (the console refreshes them)."""
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return chat_render(request, "chat/console_chats.html", _console_context(request))
+
+
+@require_app(App.CHAT)
+@require_POST
+def console_presence(request: HttpRequest) -> HttpResponse:
+    form = PresenceForm(request.POST)
+    if form.is_valid():
+        try:
+            routing.presence_set(
+                actor=request.membership,
+                presence=form.cleaned_data["presence"],
+                max_chats=form.cleaned_data["max_chats"],
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            if form.cleaned_data["presence"] == Presence.AVAILABLE:
+                _route_waiting(request)
+            messages.success(request, _("Your presence is saved."))
+            return redirect("chat:console", portal=request.org.portal)
+    return chat_render(
+        request, "chat/console.html", _console_context(request, presence_form=form), status=400
+    )
+
+
+def _route_waiting(request: HttpRequest) -> None:
+    """The operator became available: waiting chats nobody was offered go out now."""
+    for department in ChatDepartment.objects.for_org(request.org).filter(
+        operator_links__user_id=request.user.pk, is_enabled=True
+    ):
+        routing.route_waiting(request.org, department)
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# --- Transfer and chat to ticket ---------------------------------------------------------------
+@require_app(App.CHAT)
+@require_POST
+def conversation_transfer(request: HttpRequest, chat_conversation_id: int) -> HttpResponse:
+    """Transfer to an operator (`user`) or to a department (`department`). The operator who
+    gave it away goes back to the console (they may not operate the new department)."""
+    conversation = svc.conversation_for_operator(
+        actor=request.membership, conversation_id=chat_conversation_id
+    )
+    form = TransferForm(request.POST, actor=request.membership, conversation=conversation)
+    if form.is_valid():
+        try:
+            if form.cleaned_data.get("user"):
+                transfer.transfer_to_operator(
+                    actor=request.membership,
+                    conversation=conversation,
+                    user=form.cleaned_data["user"],
+                )
+            else:
+                transfer.transfer_to_department(
+                    actor=request.membership,
+                    conversation=conversation,
+                    department=form.cleaned_data["department"],
+                )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The chat was transferred."))
+            return redirect("chat:console", portal=request.org.portal)
+    context = _context(request, conversation, transfer_form=form)
+    return chat_render(request, "chat/conversation.html", context, status=400)
+
+
+@require_app(App.CHAT)
+@require_POST
+def conversation_ticket(request: HttpRequest, chat_conversation_id: int) -> HttpResponse:
+    """Chat to ticket, in one click (issue 15, item 6)."""
+    conversation = svc.conversation_for_operator(
+        actor=request.membership, conversation_id=chat_conversation_id
+    )
+    form = TicketForm(request.POST, org=request.org)
+    if form.is_valid():
+        try:
+            ticket = to_ticket.conversation_to_ticket(
+                actor=request.membership,
+                conversation=conversation,
+                department=form.cleaned_data["department"],
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Ticket #%(number)s was made of this chat.") % {"number": ticket.number}
+            )
+            return redirect(_page(request, conversation))
+    conversation.refresh_from_db()
+    context = _context(request, conversation, ticket_form=form)
+    return chat_render(request, "chat/conversation.html", context, status=400)

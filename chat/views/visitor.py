@@ -33,8 +33,9 @@ from helpdesk.tenancy.middleware import tenant_public
 from .. import realtime
 from ..models import Conversation, Sender
 from ..ratelimit import rate_limit_hit
-from ..services import blocking, feedback, files, tracking, transcripts
+from ..services import blocking, feedback, files, missed, tracking, transcripts
 from ..services import conversations as svc
+from ..services.transfer import visitor_department_label
 
 WIDGET_SCRIPT = "chat/widget.js"
 _LANGUAGES = {code for code, _name in settings.LANGUAGES}
@@ -184,6 +185,10 @@ def _strings() -> dict[str, str]:
         "again": _("New chat"),
         "error": _("Something went wrong. Try again."),
         "you": _("You"),
+        "leave": _("Leave a message"),
+        "leaveNote": _("Nobody could answer. Leave a message and we will reply by email."),
+        "leaveSend": _("Send message"),
+        "leaveSent": _("Thank you. Your message was sent; we will reply by email."),
         "attach": _("Attach a file"),
         "file": _("File"),
         "rate": _("How was this chat?"),
@@ -273,6 +278,8 @@ def visitor_messages(request: HttpRequest, chat_conversation_id: int) -> HttpRes
         return JsonResponse(
             {
                 "state": conversation.state,
+                # A private department's name never reaches the visitor (issue 15, item 3).
+                "department": visitor_department_label(conversation.department),
                 "messages": realtime.messages_after(conversation, _after(request)),
             }
         )
@@ -391,6 +398,26 @@ def widget_track(request: HttpRequest, embed_key: str) -> HttpResponse:
     if report.invite_conversation_id:
         answer["invite"] = {"id": report.invite_conversation_id, "token": report.invite_token}
     return JsonResponse(answer)
+
+
+@widget_endpoint
+def visitor_leave_message(request: HttpRequest, chat_conversation_id: int) -> HttpResponse:
+    """A missed chat's visitor leaves a message (`name`, `email`, `message`): it becomes a
+    desk ticket (issue 15, item 3). Answers 201 without the ticket's details."""
+    data = _data(request)
+    conversation = _conversation(request, chat_conversation_id, data)
+    if denied := _method(request, "POST"):
+        return denied
+    if throttled := _throttled("start", request):
+        return throttled
+    missed.leave_message(
+        conversation=conversation,
+        name=str(data.get("name") or ""),
+        email=str(data.get("email") or ""),
+        message=str(data.get("message") or ""),
+        ip=client_ip(request),
+    )
+    return JsonResponse({"sent": True}, status=201)
 
 
 # --- The stream --------------------------------------------------------------------------------

@@ -308,7 +308,7 @@
     body.scrollTop = body.scrollHeight;
   }
 
-  function ended() {
+  function ended(state) {
     stop();
     if (!chat) return;
     chat.ended = true;
@@ -316,6 +316,10 @@
     status.textContent = S.ended;
     typing.textContent = "";
     clear(foot);
+    if (state === "missed") {
+      status.textContent = S.leaveNote;
+      if (!chat.left) foot.appendChild(leaveForm());
+    }
     if (!chat.rated) foot.appendChild(rateForm());
     if (!chat.mailed) foot.appendChild(transcriptForm());
     var again = el("button", { class: "btn", type: "button" }, S.again);
@@ -325,6 +329,44 @@
       showStart();
     });
     foot.appendChild(again);
+  }
+
+  // --- A missed chat: leave a message, which becomes a ticket (issue 15) -----------------------
+  function leaveForm() {
+    var form = el("form", { "data-leave": "" });
+    var errors = {};
+    var name = el("input", { autocomplete: "name", maxlength: "150" });
+    var email = el("input", { type: "email", autocomplete: "email" });
+    errors.name = field(form, "leave-name", S.name, name, false);
+    errors.email = field(form, "leave-email", S.email, email, true);
+    errors.message = field(form, "leave-message", S.message, el("textarea", { rows: "3", maxlength: "4000" }), true);
+    var general = el("p", { class: "err", role: "alert" });
+    form.appendChild(general);
+    form.appendChild(el("button", { class: "btn", type: "submit" }, S.leaveSend));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      Object.keys(errors).forEach(function (k) {
+        errors[k].textContent = "";
+      });
+      general.textContent = "";
+      var data = { token: chat.token, name: name.value, email: email.value, message: form.elements["leave-message"].value };
+      request("POST", conversationPath("leave-message/"), data).then(function (res) {
+        if (res.status === 201) {
+          chat.left = true;
+          save();
+          form.replaceWith(el("p", { class: "note", role: "status" }, S.leaveSent));
+          return;
+        }
+        var fieldErrors = (res.data && res.data.errors) || {};
+        Object.keys(fieldErrors).forEach(function (k) {
+          (errors[k] || general).textContent = fieldErrors[k].join(" ");
+        });
+        if (!Object.keys(fieldErrors).length) general.textContent = (res.data && res.data.error) || S.error;
+      }, function () {
+        general.textContent = S.error;
+      });
+    });
+    return form;
   }
 
   // --- At the end: rating and transcript (CHAT-07) -------------------------------------------
@@ -456,7 +498,7 @@
         return;
       }
       (res.data.messages || []).forEach(add);
-      if (res.data.state === "ended" || res.data.state === "missed") ended();
+      if (res.data.state === "ended" || res.data.state === "missed") ended(res.data.state);
     });
   }
 
@@ -483,7 +525,9 @@
       }, 4000);
     });
     stream.addEventListener("state", function (event) {
-      if (JSON.parse(event.data).state === "ended") ended();
+      var state = JSON.parse(event.data).state;
+      if (state === "ended" || state === "missed") ended(state);
+      else if (state === "waiting") status.textContent = S.waiting; // transferred: waits again
     });
     stream.onerror = function () {
       // A closed stream (refused, or not an event stream) is not retried by the browser.
@@ -515,7 +559,7 @@
         }
         (r.data.messages || []).forEach(add);
         if (chat.last < known) chat.last = known;
-        if (r.data.state === "ended" || r.data.state === "missed") ended();
+        if (r.data.state === "ended" || r.data.state === "missed") ended(r.data.state);
         else connect();
       });
     } else {

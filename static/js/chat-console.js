@@ -46,8 +46,11 @@
         typing.textContent = "";
       }, 4000);
     });
-    stream.addEventListener("state", function () {
-      window.location.reload(); // the chat ended: the page shows it without the forms
+    stream.addEventListener("state", function (event) {
+      var state = JSON.parse(event.data).state;
+      // Ended or missed: the page shows it without the forms. A transfer (waiting or live
+      // again) changes nothing here: the operator who transferred is sent to the console.
+      if (state === "ended" || state === "missed") window.location.reload();
     });
     stream.onerror = function () {
       if (stream.readyState === 2) setTimeout(connect, 5000); // closed: try again later
@@ -58,6 +61,21 @@
 
   if (!form) return;
   var textarea = form.querySelector("textarea");
+  var canned = document.getElementById("chat-canned");
+  if (canned) {
+    // A canned response goes into the reply (where the cursor is), to be read and sent.
+    canned.addEventListener("change", function () {
+      var option = canned.options[canned.selectedIndex];
+      if (!option || !option.value) return;
+      var text = option.dataset.text || "";
+      var start = textarea.selectionStart || 0;
+      var end = textarea.selectionEnd || 0;
+      textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
+      canned.selectedIndex = 0;
+      textarea.focus();
+      textarea.selectionStart = textarea.selectionEnd = start + text.length;
+    });
+  }
   var errors = document.getElementById("chat-reply-errors");
   var lastTyping = 0;
 
