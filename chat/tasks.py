@@ -12,3 +12,12 @@ def missed_sweep_task() -> int:
     from .services.missed import missed_sweep
 
     return missed_sweep().missed
+
+
+@shared_task(ignore_result=True)
+def tracking_prune_task() -> int:
+    """Beat, daily (CHAT-08): page views older than `CHAT_TRACKING_DAYS`, and visitors not
+    seen since, in every organization."""
+    from .services.tracking import tracking_prune
+
+    return tracking_prune()

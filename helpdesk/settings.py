@@ -301,10 +301,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chat.tasks.missed_sweep_task",
         "schedule": env.int("CHAT_MISSED_SWEEP_SECONDS", default=15),
     },
-    # Missed chats (issue 15): waiting chats nobody accepted within their department's time.
-    "chat-missed-sweep": {
-        "task": "chat.tasks.missed_sweep_task",
-        "schedule": env.int("CHAT_MISSED_SWEEP_SECONDS", default=15),
+    # Visitor tracking (CHAT-08): old page views and long-gone visitors, daily.
+    "chat-tracking-prune": {
+        "task": "chat.tasks.tracking_prune_task",
+        "schedule": 60 * 60 * 24,
     },
     # Sales signals (CRM-14): tickets of CRM-synced desks that passed their due date.
     "crmsync-overdue-signals": {

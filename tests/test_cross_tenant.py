@@ -76,6 +76,12 @@ CHAT_WIDGET_URLS = {
     "chat:visitor_leave_message": "the conversation's token is the credential (a missed chat)",
     # Not walked, like every chat stream (see below).
     "chat:visitor_stream": "the conversation's token is the credential",
+    # Files, feedback, transcript (CHAT-07) and page reports (CHAT-08, the embed key).
+    "chat:visitor_files": "the conversation's token is the credential",
+    "chat:visitor_file": "the conversation's token is the credential (a file of that chat)",
+    "chat:visitor_feedback": "the conversation's token is the credential",
+    "chat:visitor_transcript": "the conversation's token is the credential",
+    "chat:widget_track": "a public department's embed key; the visitor's own key",
 }
 PUBLIC_TENANT_URLS |= set(CHAT_WIDGET_URLS)
 # The mail relay's inbound endpoint (TKT-07) is a portal URL for non-members too: the
@@ -289,6 +295,7 @@ def _snapshot(org) -> tuple:
         _crm_rows(org),
         _import_rows(org),
         _chat_rows(org),
+        _chat_visitor_rows(org),
         _api_rows(org),
         org.__class__.objects.filter(pk=org.pk).values_list("portal", "plan", "name").get(),
     )
@@ -792,7 +799,69 @@ def _chat_objects(tenant) -> dict[str, int]:
         "chat_department_id": department.pk,
         "embed_key": department.embed_key,
         "chat_conversation_id": started.conversation.pk,
+        **_chat_visitor_objects(tenant, department, started.conversation),
     }
+
+
+def _chat_visitor_objects(tenant, department, conversation) -> dict[str, int]:
+    """A chat's file, a blocked address and a tracked visitor (CHAT-07, CHAT-08)."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from chat.models import BlockedIP, ChatAttachment, ChatFeedback, PageView, Visitor
+
+    attachment = ChatAttachment(
+        org=tenant.org,
+        conversation=conversation,
+        name="secret.txt",
+        size=6,
+        content_type="text/plain",
+        sender="visitor",
+    )
+    attachment.file.save("secret.txt", ContentFile(b"secret"), save=False)
+    attachment.save()
+    block = BlockedIP.objects.create(org=tenant.org, ip="203.0.113.66", conversation=conversation)
+    now = timezone.now()
+    visitor = Visitor.objects.create(
+        org=tenant.org,
+        key=f"walker-{tenant.org.portal}-visitor-key",
+        department=department,
+        first_seen_at=now,
+        last_seen_at=now,
+        visit_started_at=now,
+        page_views=1,
+        current_url="https://shop.example/",
+        current_title=f"{tenant.org.name} secret page",
+    )
+    PageView.objects.create(
+        org=tenant.org, visitor=visitor, url="https://shop.example/", created_at=now
+    )
+    ended = conversation.__class__.objects.create(
+        org=tenant.org, department=department, state="ended", visitor=visitor
+    )
+    ChatFeedback.objects.create(org=tenant.org, conversation=ended, rating=5, comment="secret")
+    return {
+        "chat_attachment_id": attachment.pk,
+        "chat_blocked_ip_id": block.pk,
+        "chat_visitor_id": visitor.pk,
+    }
+
+
+def _chat_visitor_rows(org) -> tuple:
+    """Files, feedback, blocked addresses, visitors and their pages (CHAT-07, CHAT-08)."""
+    from chat.models import BlockedIP, ChatAttachment, ChatFeedback, PageView, Visitor
+
+    return (
+        list(ChatAttachment.objects.for_org(org).order_by("pk").values_list("pk", "file")),
+        list(ChatFeedback.objects.for_org(org).order_by("pk").values_list("pk", "rating")),
+        list(BlockedIP.objects.for_org(org).order_by("pk").values_list("pk", "ip")),
+        list(
+            Visitor.objects.for_org(org)
+            .order_by("pk")
+            .values_list("pk", "page_views", "last_seen_at", "invite_token")
+        ),
+        PageView.objects.for_org(org).count(),
+    )
 
 
 def _chat_rows(org) -> tuple:

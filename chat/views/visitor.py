@@ -384,16 +384,22 @@ def widget_track(request: HttpRequest, embed_key: str) -> HttpResponse:
     data = _data(request)
     if throttled := _throttled("track", request):
         return throttled
-    report = tracking.track(
-        org=request.portal_org,
-        embed_key=embed_key,
-        key=str(data.get("visitor") or ""),
-        url=str(data.get("url") or ""),
-        title=str(data.get("title") or ""),
-        referrer=str(data.get("referrer") or ""),
-        ip=client_ip(request),
-        page_view=not data.get("ping"),
-    )
+    try:
+        report = tracking.track(
+            org=request.portal_org,
+            embed_key=embed_key,
+            key=str(data.get("visitor") or ""),
+            url=str(data.get("url") or ""),
+            title=str(data.get("title") or ""),
+            referrer=str(data.get("referrer") or ""),
+            ip=client_ip(request),
+            page_view=not data.get("ping"),
+        )
+    except ValidationError:
+        # A report that names no department of ours is the 404 of a missing one, whatever
+        # else is wrong with it (the valid report finds its department in its one statement).
+        svc.department_for_embed(request.portal_org, embed_key)
+        raise
     answer: dict = {}
     if report.invite_conversation_id:
         answer["invite"] = {"id": report.invite_conversation_id, "token": report.invite_token}

@@ -83,9 +83,9 @@ def conversation_file(
     conversation = svc.conversation_for_operator(
         actor=request.membership, conversation_id=chat_conversation_id
     )
-    if request.method != "GET":
-        return HttpResponse(status=405, headers={"Allow": "GET"})
     attachment = files.attachment_of(conversation, chat_attachment_id)
+    if request.method != "GET":  # after the lookups: another's file is a 404 for any method
+        return HttpResponse(status=405, headers={"Allow": "GET"})
     return stored_file_response(
         attachment.file, name=attachment.name, content_type=attachment.content_type
     )
