@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 SECRET_PREFIX = "whsec_"
 EXCERPT_CHARS = 500
 MAX_SUBSCRIPTIONS = 20  # per organization
+KEEP_DELIVERIES = 200  # per subscription, in the delivery log
 EVENT_HEADER = "X-Madoguchi-Event"
 DELIVERY_HEADER = "X-Madoguchi-Delivery"
 
@@ -332,9 +333,13 @@ def delivery_attempt(*, org_id: int, delivery_id: int, last_try: bool) -> str:
 
 
 def _finish(delivery: WebhookDelivery, state: str) -> None:
-    WebhookDelivery.objects.for_org(delivery.org_id).filter(pk=delivery.pk).update(
-        state=state, finished_at=timezone.now()
-    )
+    rows = WebhookDelivery.objects.for_org(delivery.org_id)
+    rows.filter(pk=delivery.pk).update(state=state, finished_at=timezone.now())
+    # The log keeps a subscription's latest deliveries (their tries go with them).
+    mine = rows.filter(subscription_id=delivery.subscription_id)
+    cutoff = list(mine.order_by("-pk").values_list("pk", flat=True)[KEEP_DELIVERIES:][:1])
+    if cutoff:
+        mine.filter(pk__lte=cutoff[0]).exclude(state=DeliveryState.PENDING).delete()
 
 
 @transaction.atomic

@@ -352,3 +352,19 @@ def test_api04_sla_escalation_is_delivered(acme, receiver, local_ok, committed):
     assert payload["event"] == "ticket.sla_escalated"
     assert payload["data"]["ticket"]["number"] == ticket.number
     assert payload["data"]["changes"]["escalation_level"] == [0, 1]
+
+
+def test_api04_delivery_log_keeps_the_latest_deliveries(acme, receiver, local_ok, committed):
+    from api.webhooks.services import KEEP_DELIVERIES
+
+    subscription, _secret = _subscribe(acme, receiver.url)
+    old = [
+        WebhookDelivery(org=acme.org, subscription=subscription, event="ticket.created", state=s)
+        for s in [DeliveryState.DELIVERED] * KEEP_DELIVERIES + [DeliveryState.PENDING]
+    ]
+    WebhookDelivery.objects.bulk_create(old)
+    committed(_ticket, acme=acme)
+    kept = WebhookDelivery.objects.for_org(acme.org).filter(subscription=subscription)
+    assert kept.count() == KEEP_DELIVERIES  # the oldest went; a pending one is never cut
+    assert kept.filter(pk=old[0].pk).count() == 0
+    assert kept.filter(pk=old[-1].pk, state=DeliveryState.PENDING).exists()
