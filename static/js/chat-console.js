@@ -74,6 +74,7 @@
       canned.selectedIndex = 0;
       textarea.focus();
       textarea.selectionStart = textarea.selectionEnd = start + text.length;
+      textarea.dispatchEvent(new Event("input")); // the visitor sees the operator typing
     });
   }
   var errors = document.getElementById("chat-reply-errors");
