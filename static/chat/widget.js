@@ -43,7 +43,7 @@
     "li b{display:block;font-size:11px;color:#555}.foot{border-top:1px solid #ddd;padding:8px 10px;display:flex;flex-direction:column;gap:6px}" +
     ".row{display:flex;gap:6px;justify-content:space-between}.typing{min-height:18px;font-size:12px;color:#555}" +
     "li a{color:inherit}.file{position:absolute;width:1px;height:1px;opacity:0}fieldset{border:0;margin:0;padding:0;display:flex;gap:4px}legend{font-weight:600;font-size:13px;margin-bottom:4px}" +
-    ".stars label{font-weight:400;border:1px solid #999;border-radius:6px;padding:4px 9px;cursor:pointer}.stars input{position:absolute;opacity:0}.stars input:checked+span{font-weight:700}.stars label:has(input:checked){background:#1f5fbf;color:#fff}";
+    ".stars label{position:relative;font-weight:400;border:1px solid #999;border-radius:6px;padding:4px 9px;cursor:pointer}.stars input{position:absolute;inset:0;width:100%;height:100%;margin:0;opacity:0;cursor:pointer}.stars label:focus-within{outline:3px solid #f2a900}.stars input:checked+span{font-weight:700}.stars label:has(input:checked){background:#1f5fbf;color:#fff}";
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
