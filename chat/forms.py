@@ -103,6 +103,18 @@ class EmailRequiredForm(forms.Form):
     )
 
 
+class MissedAfterForm(forms.Form):
+    missed_after_seconds = forms.IntegerField(
+        label=_("Missed after (seconds)"),
+        min_value=30,
+        max_value=3600,
+        help_text=_(
+            "A chat nobody accepts within this becomes a missed chat: the visitor can leave a "
+            "message, which becomes a ticket."
+        ),
+    )
+
+
 # The department's settings that save one at a time (CHAT-05), by the name the page posts.
 FIELD_FORMS: dict[str, type[forms.Form]] = {
     "name": NameForm,
@@ -110,6 +122,7 @@ FIELD_FORMS: dict[str, type[forms.Form]] = {
     "visibility": VisibilityForm,
     "name_required": NameRequiredForm,
     "email_required": EmailRequiredForm,
+    "missed_after_seconds": MissedAfterForm,
 }
 
 

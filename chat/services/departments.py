@@ -98,6 +98,7 @@ def department_update(
     visibility: str | None = None,
     name_required: bool | None = None,
     email_required: bool | None = None,
+    missed_after_seconds: int | None = None,
 ) -> ChatDepartment:
     """Change the given settings (None: unchanged). Invalid input changes nothing.
     `name_required` and `email_required`: what the widget asks of visitors (CHAT-07)."""
@@ -114,6 +115,8 @@ def department_update(
         department.name_required = name_required
     if email_required is not None:
         department.email_required = email_required
+    if missed_after_seconds is not None:  # issue 15: when a waiting chat becomes missed
+        department.missed_after_seconds = missed_after_seconds
     _validate(actor.org, department)
     _save(department)
     return department

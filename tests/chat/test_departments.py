@@ -221,9 +221,9 @@ def test_chat05_every_setting_saves_at_once_and_the_page_shows_it_on_reload(clie
     department = default_department(acme)
     login(client, acme.admin)
     page = client.get(url(acme, "department", department)).content.decode()
-    # Name, description, type, the two visitor details the widget requires, status and six
-    # email settings each post as soon as they change.
-    assert page.count('hx-trigger="change, submit"') == 12
+    # Name, description, type, the two visitor details the widget requires, the missed-chat
+    # time (issue 15), status and six email settings each post as soon as they change.
+    assert page.count('hx-trigger="change, submit"') == 13
 
     field = url(acme, "department_field", department)
     response = client.post(field, {"field": "name", "d-name-name": "Support <team>"}, **HX)

@@ -186,3 +186,35 @@ def test_missed_a_left_message_finds_the_existing_contact(client, acme):
     assert response.status_code == 201
     assert Ticket.objects.for_org(acme.org).get().contact_id == contact.pk
     assert Contact.objects.for_org(acme.org).count() == 1
+
+
+def test_missed_the_departments_time_is_set_in_setup_and_checked(client, acme):
+    from tests.conftest import login
+
+    department = default_department(acme)
+    url = reverse(
+        "chat:department_field",
+        kwargs={"portal": acme.org.portal, "chat_department_id": department.pk},
+    )
+    login(client, acme.admin)
+    key = "d-missed_after_seconds-missed_after_seconds"
+    page = client.get(
+        reverse(
+            "chat:department",
+            kwargs={"portal": acme.org.portal, "chat_department_id": department.pk},
+        )
+    ).content.decode()
+    assert "Missed after (seconds)" in page
+    response = client.post(url, {"field": "missed_after_seconds", key: "10"})
+    assert response.status_code == 400
+    assert "greater than or equal to 30" in response.content.decode()
+    department.refresh_from_db()
+    assert department.missed_after_seconds == 120
+    response = client.post(
+        url, {"field": "missed_after_seconds", key: "300"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    department.refresh_from_db()
+    assert department.missed_after_seconds == 300
+    chat = start(acme).conversation
+    assert abs((chat.due_at - chat.created_at).total_seconds() - 300) < 5
