@@ -16,6 +16,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -140,10 +141,10 @@ def track(
         department=connection.ops.quote_name(ChatDepartment._meta.db_table),
         pageview=connection.ops.quote_name(PageView._meta.db_table),
     )
-    params = {
+    params: dict[str, Any] = {
         "org": org.pk,
         "embed": embed_key,
-        "public": Visibility.PUBLIC,
+        "public": str(Visibility.PUBLIC),
         "key": key,
         "ip": ip,
         "now": now,
