@@ -254,13 +254,15 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or ""
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A broker that needs no server, for a bare laptop: one machine only, not for production.
     _queue = BASE_DIR / ".celery-fs"
-    for _folder in ("out", "processed", "results"):
+    for _folder in ("out", "processed", "results", "control"):
         (_queue / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue / "out"),
         "data_folder_out": str(_queue / "out"),
         "processed_folder": str(_queue / "processed"),
         "store_processed": False,
+        # Its exchange tables (kombu's default: a `control` folder in the working directory).
+        "control_folder": str(_queue / "control"),
     }
     CELERY_RESULT_BACKEND = CELERY_RESULT_BACKEND or "file://" + str(_queue / "results")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
