@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from customers.services import contact_get_or_create_by_email
 from helpdesk.tenancy.guards import ensure_same_org
@@ -48,7 +49,11 @@ def transcript_text(conversation: Conversation) -> str:
         if message.sender == Sender.VISITOR:
             who = visitor
         elif message.sender == Sender.OPERATOR:
-            who = message.author.display_name if message.author else _("Operator")
+            who = (
+                message.author.display_name
+                if message.author
+                else pgettext("chat sender", "Operator")
+            )
         else:
             who = "—"
         lines.append(f"[{when}] {who}: {message.body}")
