@@ -333,7 +333,7 @@
 
   // --- A missed chat: leave a message, which becomes a ticket (issue 15) -----------------------
   function leaveForm() {
-    var form = el("form", { "data-leave": "" });
+    var form = el("form", { "data-leave": "", novalidate: "" });
     var errors = {};
     var name = el("input", { autocomplete: "name", maxlength: "150" });
     var email = el("input", { type: "email", autocomplete: "email" });

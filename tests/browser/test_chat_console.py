@@ -140,3 +140,54 @@ def test_console_operator_and_visitor_chat_transfer_to_private_and_ticket(new_co
             assert answer["department"] == "Support"
             assert "Billing" not in json.dumps(answer)
             assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_console_missed_chat_the_visitor_leaves_a_message_that_becomes_a_ticket(new_context, acme):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from chat.services.missed import missed_sweep
+
+    entry = ChatDepartment.objects.for_org(acme.org).get(name="acme")
+    with uvicorn() as port:
+        app = f"http://127.0.0.1:{port}"
+        page_html = (
+            '<!doctype html><html lang="en"><head><title>Shop</title></head><body>'
+            f'<script src="{app}/acme/chat/widget/{entry.embed_key}.js" async></script>'
+            "</body></html>"
+        )
+        with shop(page_html) as shop_url:
+            errors: list[str] = []
+            visitor = new_context().new_page()
+            visitor.on("pageerror", lambda e: errors.append(str(e)))
+            visitor.goto(shop_url)
+            visitor.get_by_role("button", name="Chat", exact=True).click()
+            visitor.get_by_label("Name").fill("Vera")
+            visitor.get_by_label("Message").fill("Anyone there?")
+            visitor.get_by_role("button", name="Start chat").click()
+            expect(visitor.get_by_text("Waiting for an operator…")).to_be_visible()
+
+            # Nobody accepts it in time: the beat's sweep (run here) makes it missed.
+            assert missed_sweep(now=timezone.now() + dt.timedelta(minutes=3)).missed == 1
+            expect(
+                visitor.get_by_text(
+                    "Nobody could answer. Leave a message and we will reply by email."
+                )
+            ).to_be_visible()
+            form = visitor.locator("form[data-leave]")
+            # The visitor gave no address when the chat started: the form asks for one.
+            form.get_by_label("Message").fill("Please call me back.")
+            form.get_by_role("button", name="Send message").click()
+            expect(form.locator("#f-leave-email-err")).to_contain_text("Enter your email address")
+            form.get_by_label("Email address").fill("vera@shop.example")
+            form.get_by_role("button", name="Send message").click()
+            expect(
+                visitor.get_by_text("Thank you. Your message was sent; we will reply by email.")
+            ).to_be_visible()
+            ticket = Ticket.objects.for_org(acme.org).get()
+            assert ticket.channel == "chat"
+            assert ticket.contact.email == "vera@shop.example"
+            assert "Please call me back." in ticket.threads.get().body
+            assert errors == []
