@@ -236,6 +236,13 @@ def chat_start_with(*, actor: Membership, visitor: Visitor, body: str) -> Conver
     department = visitor.department
     if department is None or not department.is_enabled:
         raise ValidationError({"body": [_("This visitor's chat department is not available.")]})
+    in_chat = (
+        Conversation.objects.for_org(actor.org)
+        .filter(visitor=visitor, state__in=Conversation.IN_PROGRESS)
+        .exists()
+    )
+    if in_chat:
+        raise ValidationError({"body": [_("This visitor is already in a chat.")]})
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     conversation = Conversation.objects.create(

@@ -218,6 +218,12 @@ def test_chat08_operator_starts_a_chat_and_the_visitor_widget_gets_it(client, ac
     assert polled["messages"][0]["body"] == f"Can I help you find a tea? {XSS}"
     assert polled["messages"][0]["sender"] == "operator"
 
+    # While that chat goes on, a second invitation is refused.
+    again = client.post(url, {"body": "Still there?"})
+    assert again.status_code == 400
+    assert "This visitor is already in a chat." in again.content.decode()
+    assert Conversation.objects.for_org(acme.org).count() == 1
+
 
 def test_chat08_a_chat_the_visitor_starts_joins_their_tracked_record(client, acme):
     visitor = visitor_client()
