@@ -151,13 +151,20 @@ def routable_operators(org: Organization | int, department: ChatDepartment) -> l
 
 
 def previous_operator_id(conversation: Conversation) -> int | None:
-    """Who answered this visitor's latest earlier chat (by their email address)."""
+    """Who answered this visitor's latest earlier chat: the same email address (any case) or
+    the same tracked visitor (the widget's key, CHAT-08)."""
+    same = Q()
     email = (conversation.visitor_email or "").strip()
-    if not email:
+    if email:
+        same |= Q(visitor_email__iexact=email)
+    visitor_id = getattr(conversation, "visitor_id", None)
+    if visitor_id:
+        same |= Q(visitor_id=visitor_id)
+    if not same:
         return None
     return (
         Conversation.objects.for_org(conversation.org_id)
-        .filter(visitor_email__iexact=email, accepted_by__isnull=False)
+        .filter(same, accepted_by__isnull=False)
         .exclude(pk=conversation.pk)
         .order_by("-created_at", "-pk")
         .values_list("accepted_by_id", flat=True)
@@ -191,6 +198,21 @@ def on_start(conversation: Conversation) -> None:
     Conversation.objects.for_org(conversation.org_id).filter(pk=conversation.pk).update(due_at=due)
     conversation.due_at = due
     route(conversation)
+
+
+def prefer_previous(conversation: Conversation) -> None:
+    """Once the chat is linked to its tracked visitor: offer it to the visitor's previous
+    operator instead, when they may take it now (routing at the start knew only the email)."""
+    if conversation.state != Conversation.State.WAITING or conversation.department is None:
+        return
+    previous = previous_operator_id(conversation)
+    if previous is None or previous == conversation.assigned_to_id:
+        return
+    if previous in routable_operators(conversation.org_id, conversation.department):
+        Conversation.objects.for_org(conversation.org_id).filter(
+            pk=conversation.pk, state=Conversation.State.WAITING
+        ).update(assigned_to_id=previous)
+        conversation.assigned_to_id = previous
 
 
 def route_waiting(org: Organization | int, department: ChatDepartment) -> int:

@@ -33,7 +33,7 @@ from helpdesk.tenancy.middleware import tenant_public
 from .. import realtime
 from ..models import Conversation, Sender
 from ..ratelimit import rate_limit_hit
-from ..services import blocking, feedback, files, missed, tracking, transcripts
+from ..services import blocking, feedback, files, missed, routing, tracking, transcripts
 from ..services import conversations as svc
 from ..services.transfer import visitor_department_label
 
@@ -255,6 +255,7 @@ def widget_start(request: HttpRequest, embed_key: str) -> HttpResponse:
     )
     conversation = started.conversation
     tracking.conversation_link(conversation, str(data.get("visitor") or ""))
+    routing.prefer_previous(conversation)  # a returning visitor known by the widget's key
     return JsonResponse(
         {
             "id": conversation.pk,

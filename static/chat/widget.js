@@ -320,7 +320,7 @@
       status.textContent = S.leaveNote;
       if (!chat.left) foot.appendChild(leaveForm());
     }
-    if (!chat.rated) foot.appendChild(rateForm());
+    if (!chat.rated && state !== "missed") foot.appendChild(rateForm()); // nobody answered: nothing to rate
     if (!chat.mailed) foot.appendChild(transcriptForm());
     var again = el("button", { class: "btn", type: "button" }, S.again);
     again.addEventListener("click", function () {

@@ -165,3 +165,37 @@ def test_routing_accept_clears_the_offer_and_the_missed_timer(acme, olga, pete, 
         olga.user_id: 0,
         pete.user_id: 1,
     }
+
+
+def test_routing_a_returning_visitor_known_by_the_widgets_key_gets_their_operator(
+    client, acme, olga, pete, sales
+):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from chat.models import Conversation, Visitor
+
+    presence(acme, olga)
+    presence(acme, pete)
+    now = timezone.now()
+    visitor = Visitor.objects.create(
+        org=acme.org,
+        key="returning-visitor-key-0001",
+        department=sales,
+        first_seen_at=now,
+        last_seen_at=now,
+        visit_started_at=now,
+        page_views=1,
+    )
+    earlier = start(sales, email="")  # no address: only the widget's key knows them
+    accept(pete, earlier)
+    svc.conversation_end(conversation=earlier)
+    Conversation.objects.for_org(acme.org).filter(pk=earlier.pk).update(visitor=visitor)
+    accept(pete, start(sales, email="busy@shop.example"))  # Pete is busier than Olga
+    response = client.post(
+        reverse("chat:widget_start", kwargs={"portal": "acme", "embed_key": sales.embed_key}),
+        {"message": "Me again", "visitor": visitor.key},
+    )
+    assert response.status_code == 201
+    chat = Conversation.objects.for_org(acme.org).get(pk=response.json()["id"])
+    assert (chat.visitor_id, chat.assigned_to_id) == (visitor.pk, pete.user_id)
