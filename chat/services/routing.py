@@ -95,7 +95,24 @@ def presence_set(
     if max_chats is not None:
         status.max_chats = max_chats
     status.save(update_fields=["presence", "max_chats", "updated_at"])
+    _reroute_for(actor, status)
     return status
+
+
+def _reroute_for(actor: Membership, status: OperatorStatus) -> None:
+    """An operator who becomes available is offered the waiting chats nobody was offered;
+    one who becomes busy or away gives back the waiting chats offered to them."""
+    chats = Conversation.objects.for_org(actor.org).select_related("department")
+    if status.presence == Presence.AVAILABLE:
+        departments = ChatDepartment.objects.for_org(actor.org).filter(
+            operator_links__user_id=actor.user_id, is_enabled=True
+        )
+        for department in departments:
+            route_waiting(actor.org, department)
+        return
+    offered = chats.filter(state=Conversation.State.WAITING, assigned_to_id=actor.user_id)
+    for conversation in offered.order_by("created_at", "pk")[:50]:
+        route(conversation)
 
 
 def ensure_under_limit(org: Organization | int, user: User, *, adding: int = 1) -> None:

@@ -24,7 +24,7 @@ from helpdesk.tickets.canned.services import canned_fill, canned_for_member
 
 from .. import realtime
 from ..forms_console import PresenceForm, TicketForm, TransferForm
-from ..models import ChatDepartment, ChatMessage, Conversation, Presence, Sender
+from ..models import ChatMessage, Conversation, Sender
 from ..services import conversations as svc
 from ..services import routing, to_ticket, transfer
 from ..services.feedback import feedback_for_conversation
@@ -236,21 +236,11 @@ def console_presence(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            if form.cleaned_data["presence"] == Presence.AVAILABLE:
-                _route_waiting(request)
             messages.success(request, _("Your presence is saved."))
             return redirect("chat:console", portal=request.org.portal)
     return chat_render(
         request, "chat/console.html", _console_context(request, presence_form=form), status=400
     )
-
-
-def _route_waiting(request: HttpRequest) -> None:
-    """The operator became available: waiting chats nobody was offered go out now."""
-    for department in ChatDepartment.objects.for_org(request.org).filter(
-        operator_links__user_id=request.user.pk, is_enabled=True
-    ):
-        routing.route_waiting(request.org, department)
 
 
 def _form_errors(form, exc: ValidationError) -> None:

@@ -134,7 +134,6 @@ def test_routing_a_waiting_chat_is_offered_when_an_operator_becomes_available(ac
     assert chat.assigned_to_id is None
     olga.org = acme.org
     routing.presence_set(actor=olga, presence="available")
-    assert routing.route_waiting(acme.org, sales) == 1
     chat.refresh_from_db()
     assert chat.assigned_to_id == olga.user_id
 
@@ -199,3 +198,23 @@ def test_routing_a_returning_visitor_known_by_the_widgets_key_gets_their_operato
     assert response.status_code == 201
     chat = Conversation.objects.for_org(acme.org).get(pk=response.json()["id"])
     assert (chat.visitor_id, chat.assigned_to_id) == (visitor.pk, pete.user_id)
+
+
+def test_routing_an_operator_going_away_gives_back_the_chats_offered_to_them(
+    acme, olga, pete, sales
+):
+    presence(acme, olga)
+    chat = start(sales)
+    assert chat.assigned_to_id == olga.user_id
+    presence(acme, pete)
+    olga.org = acme.org
+    routing.presence_set(actor=olga, presence="away")
+    chat.refresh_from_db()
+    assert chat.assigned_to_id == pete.user_id
+    pete.org = acme.org
+    routing.presence_set(actor=pete, presence="busy")
+    chat.refresh_from_db()
+    assert chat.assigned_to_id is None  # nobody may take it now; any operator may accept
+    routing.presence_set(actor=olga, presence="available")
+    chat.refresh_from_db()
+    assert chat.assigned_to_id == olga.user_id
