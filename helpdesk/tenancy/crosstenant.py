@@ -38,6 +38,12 @@ CROSS_TENANT_LABELS: tuple[str, ...] = (
     "sla.ClockDue",  # the SLA escalation sweep
     "chat.Conversation",  # the missed-chat sweep (waiting chats past their due_at)
 )
+# Of those, tables the role may read only some columns of (rls.sync grants SELECT on these
+# columns alone): a chat's row also holds the visitor's name, address and token hash, none of
+# which a sweep needs to learn which organizations have due chats.
+CROSS_TENANT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "chat.Conversation": ("id", "org_id", "state", "due_at"),
+}
 # Tables of apps above tenancy that one organization looks up in another, by label: a CRM
 # connecting to another organization's desk checks the key that desk's admin issued (CRM-02).
 # The CRM sync (CRM-04) finds the CRMs that sync with a desk and the undelivered outbox rows.

@@ -196,7 +196,7 @@ def _search_operators_leakproof(cursor) -> None:
 def sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
     """Create the runtime and cross-tenant roles, grant them what they need, and give every
     tenant table its policy. Idempotent; runs after every migrate (as the owner)."""
-    from .crosstenant import cross_tenant_models
+    from .crosstenant import CROSS_TENANT_COLUMNS, cross_tenant_models
 
     runtime, cross = settings.DB_RUNTIME_ROLE, settings.DB_CROSS_ROLE
     if not runtime:
@@ -239,13 +239,34 @@ def sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
         # A swept table of a later migration is granted by the sync after that `migrate`.
         existing_tables = set(connection.introspection.table_names(cursor=None))
         cross_models = [m for m in cross_tenant_models() if m._meta.db_table in existing_tables]
-        cross_tables += [m._meta.db_table for m in cross_models]
+        columns = {
+            apps.get_model(label)._meta.db_table: names
+            for label, names in CROSS_TENANT_COLUMNS.items()
+            if apps.is_installed(label.split(".")[0])
+        }
+        cross_tables += [m._meta.db_table for m in cross_models if m._meta.db_table not in columns]
         _execute(
             cursor,
             sql.SQL("GRANT SELECT ON {} TO {}").format(
                 sql.SQL(", ").join(map(sql.Identifier, cross_tables)), cross_id
             ),
         )
+        for table, names in columns.items():
+            if table not in existing_tables:
+                continue
+            # A table-wide grant (an earlier sync's) would cover every column: revoke it first.
+            _execute(
+                cursor,
+                sql.SQL("REVOKE SELECT ON {} FROM {}").format(sql.Identifier(table), cross_id),
+            )
+            _execute(
+                cursor,
+                sql.SQL("GRANT SELECT ({}) ON {} TO {}").format(
+                    sql.SQL(", ").join(map(sql.Identifier, names)),
+                    sql.Identifier(table),
+                    cross_id,
+                ),
+            )
         _search_operators_leakproof(cursor)
         cursor.execute(
             "SELECT tablename, policyname, roles FROM pg_policies"

@@ -214,6 +214,23 @@ def test_org01_crosstenant_uses_its_own_connection_and_role(acme, globex, settin
             conn.execute("SELECT count(*) FROM tenancy_department")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_org01_crosstenant_role_reads_only_the_columns_a_sweep_needs(acme):
+    """The missed-chat sweep learns which organizations have due chats from `chat_conversation`,
+    whose rows also hold the visitor's name, address and token hash: the cross-tenant role may
+    read the sweep's columns and no other."""
+    with _login_as(settings.DB_CROSS_ROLE) as conn:
+        conn.execute(
+            "SELECT org_id, min(due_at) FROM chat_conversation WHERE state = 'waiting'"
+            " GROUP BY org_id"
+        )
+        for column in ("visitor_email", "visitor_name", "visitor_ip", "token_hash"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT {column} FROM chat_conversation")  # noqa: S608
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM chat_conversation")
+
+
 def test_org01_search_keeps_its_index_under_row_level_security(db):
     """PostgreSQL applies a policy before any condition whose function is not LEAKPROOF, and
     then cannot use an index for it: the full-text match is marked so that the ticket search
