@@ -22,6 +22,7 @@ on the event loop without a thread.
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
@@ -29,6 +30,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 django_asgi = get_asgi_application()
 pages = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WEB_THREADS", "1")))
@@ -56,3 +58,11 @@ async def application(scope, receive, send):
     if scope["type"] == "lifespan":
         return await lifespan(receive, send)
     return await django_asgi(scope, receive, send)
+
+
+# What importing Django and the project makes (settings, models, every view module through
+# the URL patterns: about 170,000 objects) lives as long as the process. Frozen, the
+# collector's full passes skip it: a full pass costs about 1 ms instead of 90, which every
+# request waiting behind it would pay.
+get_resolver().reverse_dict  # noqa: B018 - imports the URL patterns' modules, builds the map
+gc.freeze()

@@ -77,3 +77,25 @@ def test_uvicorn_starts_and_stops_without_a_lifespan_notice():
     assert "Application shutdown complete" in output, output
     assert "unsupported" not in output.lower(), output
     assert "warning" not in output.lower(), output
+
+
+def test_the_process_freezes_what_it_imported_so_full_collections_stay_short():
+    """helpdesk/asgi.py imports every view module (through the URL patterns) and freezes the
+    objects made so far: the collector's full passes then skip them (about 1 ms instead of
+    90 ms per pass, which every waiting request would pay)."""
+    code = (
+        "import gc, time, helpdesk.asgi\n"
+        "start = time.perf_counter(); gc.collect(); took = time.perf_counter() - start\n"
+        "print(gc.get_freeze_count(), took)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    frozen, took = done.stdout.split()
+    assert int(frozen) > 100_000
+    assert float(took) < 0.05
