@@ -15,18 +15,33 @@ are still stored (the failure is logged, not raised); a stream then sends what i
 ends, and EventSource reconnects after `retry` milliseconds, which is polling by another name
 (the widget also polls `messages?after=` when streams fail).
 
+Every stream of a process shares one Redis connection (`Subscriber`, one per event loop: a
+uvicorn worker has one): a task reads that connection and puts each published event on the
+queues of the streams of its conversation; a channel is subscribed while at least one stream
+of it is open, and a stream waits for Redis to confirm the subscription before it reads the
+database. When the connection fails (Redis restarts, the network drops), every stream ends:
+the client reconnects with `Last-Event-ID` and the database gives it what it missed, once;
+the next stream connects again (at most one attempt per `RECONNECT_SECONDS`, so a Redis that
+is down costs a stream nothing but its replay). A stream whose client reads too slowly to
+keep up (`QUEUE_LIMIT` events behind) ends the same way.
+
 Settings: `CHAT_REDIS_URL` (default `REDIS_URL`); with neither, nothing is published.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import logging
+import os
+import threading
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import redis
-import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
@@ -40,6 +55,11 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 3000
 REPLAY_LIMIT = 500
+CONNECT_SECONDS = 1.0
+SUBSCRIBE_SECONDS = 2.0
+RECONNECT_SECONDS = 1.0
+PING_SECONDS = 10.0
+QUEUE_LIMIT = 1000
 _clients: dict[str, redis.Redis] = {}
 
 
@@ -124,43 +144,307 @@ def _sse(event: dict[str, Any]) -> str:
     return f"event: {event.get('type', 'notice')}\ndata: {data}\n\n"
 
 
+# --- The shared subscriber ---------------------------------------------------------------------
+class RedisUnavailable(Exception):
+    """The shared subscriber has no connection to Redis (now, or for the moment)."""
+
+
+_END = object()  # put on a listener's queue: the stream ends, its client reconnects
+
+
+class Listener:
+    """One stream's share of the subscriber: the events of its channel, in publish order."""
+
+    def __init__(self, subscriber: Subscriber, channel: str) -> None:
+        self.subscriber = subscriber
+        self.channel = channel
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.ended = False
+        self.closed = False
+
+    def deliver(self, event: Any) -> None:
+        if self.ended:
+            return
+        if event is _END or self.queue.qsize() >= QUEUE_LIMIT:
+            self.ended = True  # too far behind: the client catches up from the database
+            event = _END
+        self.queue.put_nowait(event)
+
+    async def get(self) -> Any:
+        return await self.queue.get()
+
+    def close(self) -> None:
+        """Leave the channel (synchronous: called from a stream's `finally`)."""
+        if not self.closed:
+            self.closed = True
+            self.subscriber.leave(self)
+
+
+class Subscriber:
+    """One Redis connection of an event loop for every stream on it (see the module's
+    docstring). It speaks the few commands of Redis's protocol it needs (SUBSCRIBE, UNSUBSCRIBE,
+    PING, AUTH, CLIENT SETNAME) on an asyncio stream, so that a failure is seen as one and
+    never retried behind the streams' backs: a silent reconnect would lose what was published
+    in between."""
+
+    _names = itertools.count(1)
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = f"madoguchi-chat-{os.getpid()}-{next(self._names)}"  # CLIENT LIST shows it
+        self.listeners: dict[str, set[Listener]] = {}
+        self.connects = 0  # connections opened (for tests and the benchmark)
+        self.delivered = 0  # events put on listeners' queues
+        self._pending: dict[str, deque[asyncio.Future[None]]] = {}  # SUBSCRIBEs not confirmed
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+        self._failed_at = -RECONNECT_SECONDS
+        self._last_read = 0.0
+
+    @property
+    def connected(self) -> bool:
+        return self._writer is not None
+
+    # Joining and leaving a channel.
+    async def join(self, channel: str) -> Listener:
+        """A listener of `channel`, once Redis has confirmed the subscription: whatever is
+        published from then on reaches it. Raises RedisUnavailable."""
+        await self._connect()
+        listener = Listener(self, channel)
+        listeners = self.listeners.get(channel)
+        confirmed: asyncio.Future[None] | None
+        if listeners is None:
+            listeners = self.listeners[channel] = set()
+            confirmed = asyncio.get_running_loop().create_future()
+            self._pending.setdefault(channel, deque()).append(confirmed)
+            self._send("SUBSCRIBE", channel)
+        else:
+            pending = self._pending.get(channel)
+            confirmed = pending[-1] if pending else None
+        listeners.add(listener)
+        if confirmed is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_SECONDS)
+            except BaseException:
+                listener.close()
+                raise
+        if listener.ended:  # the connection failed while it waited
+            listener.close()
+            raise RedisUnavailable("the connection to Redis was lost")
+        return listener
+
+    def leave(self, listener: Listener) -> None:
+        listeners = self.listeners.get(listener.channel)
+        if listeners is None or listener not in listeners:
+            return
+        listeners.discard(listener)
+        if not listeners:
+            del self.listeners[listener.channel]
+            if self._writer is not None:
+                self._send("UNSUBSCRIBE", listener.channel)
+
+    # The connection.
+    async def _connect(self) -> None:
+        if self._writer is not None:
+            return
+        async with self._lock:
+            if self._writer is not None:
+                return
+            loop = asyncio.get_running_loop()
+            if loop.time() - self._failed_at < RECONNECT_SECONDS:
+                raise RedisUnavailable("Redis failed a moment ago")
+            try:
+                reader, writer = await asyncio.wait_for(self._open(), CONNECT_SECONDS)
+            except (OSError, TimeoutError, ValueError, RedisUnavailable) as exc:
+                self._failed_at = loop.time()
+                raise RedisUnavailable(str(exc) or type(exc).__name__) from exc
+            self._reader, self._writer = reader, writer
+            self._last_read = loop.time()
+            self.connects += 1
+            self._tasks = [
+                loop.create_task(self._read_loop(reader, writer)),
+                loop.create_task(self._ping_loop(writer)),
+            ]
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise ValueError(f"unsupported Redis URL scheme {parts.scheme!r}")
+        reader, writer = await asyncio.open_connection(
+            parts.hostname or "127.0.0.1", parts.port or 6379, ssl=parts.scheme == "rediss" or None
+        )
+        try:
+            commands: list[tuple[str, ...]] = []
+            if parts.password is not None:
+                user = unquote(parts.username or "")
+                password = unquote(parts.password)
+                commands.append(("AUTH", user, password) if user else ("AUTH", password))
+            commands.append(("CLIENT", "SETNAME", self.name))
+            for command in commands:
+                writer.write(_command(*command))
+                reply = await _read_reply(reader)
+                if isinstance(reply, RedisUnavailable):
+                    raise reply
+        except BaseException:
+            writer.close()
+            raise
+        return reader, writer
+
+    def _send(self, *args: str) -> None:
+        if self._writer is not None:
+            self._writer.write(_command(*args))
+
+    async def _read_loop(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                reply = await _read_reply(reader)
+                self._last_read = loop.time()
+                if not isinstance(reply, list) or len(reply) < 3:
+                    continue  # PONG, or an error reply to a command of ours
+                kind, name = reply[0], reply[1].decode()
+                if kind == b"message":
+                    self._fan_out(name, reply[2])
+                elif kind == b"subscribe":
+                    pending = self._pending.get(name)
+                    if pending:
+                        confirmed = pending.popleft()
+                        if not confirmed.done():
+                            confirmed.set_result(None)
+                        if not pending:
+                            del self._pending[name]
+        except asyncio.CancelledError:
+            self._fail(writer, None)
+            raise
+        except (OSError, EOFError, ValueError, IndexError, AttributeError) as exc:
+            logger.warning("chat: the streams' Redis connection failed, they end: %r", exc)
+            self._fail(writer, exc)
+
+    async def _ping_loop(self, writer: asyncio.StreamWriter) -> None:
+        """A connection that stops answering (a half-open TCP connection) is a failed one."""
+        loop = asyncio.get_running_loop()
+        while self._writer is writer:
+            await asyncio.sleep(PING_SECONDS)
+            if self._writer is not writer:
+                return
+            if loop.time() - self._last_read > 2 * PING_SECONDS:
+                writer.transport.abort()  # the read loop sees it and fails
+                return
+            self._send("PING")
+
+    def _fan_out(self, name: str, data: bytes) -> None:
+        listeners = self.listeners.get(name)
+        if not listeners:
+            return  # unsubscribed meanwhile
+        try:
+            event = json.loads(data)
+        except ValueError:
+            return
+        if not isinstance(event, dict):
+            return
+        for listener in listeners:
+            listener.deliver(event)
+            self.delivered += 1
+
+    def _fail(self, writer: asyncio.StreamWriter, exc: BaseException | None) -> None:
+        """The connection is gone: every stream ends, and the next one connects anew."""
+        if self._writer is writer:
+            self._writer = self._reader = None
+            if exc is not None:
+                self._failed_at = asyncio.get_running_loop().time()
+        writer.close()
+        listeners = [item for group in self.listeners.values() for item in group]
+        self.listeners.clear()
+        for listener in listeners:
+            listener.closed = True
+            listener.deliver(_END)
+        for pending in self._pending.values():
+            for confirmed in pending:
+                if not confirmed.done():
+                    confirmed.set_result(None)  # its listener has ended: join raises
+        self._pending.clear()
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        self._tasks = []
+
+
+def _command(*args: str) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg.encode()
+        parts += [b"$%d\r\n" % len(data), data, b"\r\n"]
+    return b"".join(parts)
+
+
+async def _read_reply(reader: asyncio.StreamReader) -> Any:
+    """One reply of the Redis protocol (RESP2); an error reply is returned, not raised."""
+    line = await reader.readline()
+    if not line.endswith(b"\r\n"):
+        raise EOFError("Redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"*":
+        count = int(rest)
+        return None if count < 0 else [await _read_reply(reader) for _ in range(count)]
+    if kind == b"$":
+        size = int(rest)
+        return None if size < 0 else (await reader.readexactly(size + 2))[:-2]
+    if kind == b":":
+        return int(rest)
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        return RedisUnavailable(rest.decode(errors="replace"))
+    raise ValueError(f"unexpected Redis reply {line[:20]!r}")
+
+
+_subscribers: dict[tuple[asyncio.AbstractEventLoop, str], Subscriber] = {}
+_subscribers_lock = threading.Lock()
+
+
+def subscriber() -> Subscriber:
+    """The shared subscriber of the running event loop (and of `redis_url()`)."""
+    loop = asyncio.get_running_loop()
+    key = (loop, redis_url())
+    with _subscribers_lock:
+        found = _subscribers.get(key)
+        if found is None:
+            for old in [k for k in _subscribers if k[0].is_closed()]:
+                del _subscribers[old]  # loops of finished requests (async_to_sync, tests)
+            found = _subscribers[key] = Subscriber(key[1])
+        return found
+
+
+# --- The stream --------------------------------------------------------------------------------
 async def conversation_events(
     org_id: int, conversation_id: int, after: int, *, heartbeat: float = HEARTBEAT_SECONDS
 ) -> AsyncIterator[str]:
     """The stream of one conversation for a client that has every message up to `after`."""
     stored_after = sync_to_async(_stored_after)
-    pubsub = None
-    conn = None
-    url = redis_url()
-    if url:
-        conn = aioredis.Redis.from_url(url, socket_connect_timeout=1.0)
+    listener: Listener | None = None
+    if redis_url():
         try:
-            pubsub = conn.pubsub()
-            await pubsub.subscribe(channel(org_id, conversation_id))
-        except (redis.RedisError, OSError) as exc:
+            listener = await subscriber().join(channel(org_id, conversation_id))
+        except (RedisUnavailable, TimeoutError) as exc:
             logger.warning("chat: stream cannot subscribe, replay only: %s", exc)
-            pubsub = None
     last = after
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         for event in await stored_after(org_id, conversation_id, last):
             last = event["seq"]
             yield _sse(event)
-        if pubsub is None:
+        if listener is None:
             return  # the client reconnects with Last-Event-ID: polling
         while True:
             try:
-                raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=heartbeat)
-            except (redis.RedisError, OSError) as exc:
-                logger.warning("chat: stream lost Redis, client will reconnect: %s", exc)
-                return
-            if raw is None:
+                event = await asyncio.wait_for(listener.get(), heartbeat)
+            except TimeoutError:
                 yield ": heartbeat\n\n"
                 continue
-            try:
-                event = json.loads(raw["data"])
-            except (TypeError, ValueError):
-                continue
+            if event is _END:
+                return  # Redis failed, or this client fell behind: it reconnects and resumes
             if event.get("type") != "message":
                 yield _sse(event)
                 continue
@@ -176,11 +460,5 @@ async def conversation_events(
                     last = item["seq"]
                     yield _sse(item)
     finally:
-        try:
-            if pubsub is not None:
-                await pubsub.unsubscribe()
-                await pubsub.aclose()
-            if conn is not None:
-                await conn.aclose()
-        except (redis.RedisError, OSError):
-            pass
+        if listener is not None:
+            listener.close()

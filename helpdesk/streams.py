@@ -35,8 +35,15 @@ def is_stream_path(path: str) -> bool:
 async def _without_database(events: AsyncIterator[str]) -> AsyncIterator[str]:
     # Runs in this request's thread-sensitive context, where its connections live.
     await sync_to_async(connections.close_all)()
-    async for event in events:
-        yield event
+    try:
+        async for event in events:
+            yield event
+    finally:
+        # Closed early (the client left): the events' own clean-up runs now, not at the
+        # garbage collector's leisure (a chat stream leaves its Redis channel there).
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def event_stream(events: AsyncIterator[str]) -> StreamingHttpResponse:
