@@ -118,11 +118,49 @@ IGNORED = {
     "own_outgoing.eml": "our own outgoing mail",
 }
 HELD = {"garbage.eml": "no header", "no_sender.eml": "no sender address"}
+# Replies to a ticket that a corpus message opened:
+# name: (the message that opened the ticket, the new text in full, what is folded away)
+REPLIES = {
+    # Gmail, nine levels of nested gmail_quote between Emily, Taro and Acme Support, Japanese
+    # and English mixed; References start at the Outlook mail that opened the ticket.
+    "gmail_long_thread_ja_en.eml": (
+        "outlook_inline_image.eml",
+        [
+            "山田さん、サポートの皆さま",
+            "Thank you for the revised quote (見積書 v3). A few last points before we sign:",
+            "1. 保守契約の開始日を6月1日にしていただけますか。",
+            "2. Please add the on-site training (2 days) as a separate line item.",
+            "3. 支払条件は月末締め翌月末払いでお願いします。",
+            "If the numbers are final, we can send the purchase order (注文書) by Friday.",
+            "よろしくお願いいたします。",
+            "Emily Carter",
+            "Procurement / 購買部",
+        ],
+        [
+            # Every level, newest to oldest, with its attribution line.
+            "On Fri, May 17, 2024 at 6:05 PM Acme Support",
+            "改訂版の見積書 v3 を添付いたしました。",
+            "Training is now included at no extra cost for the first day.",
+            "2024年5月16日(木) 16:40 山田 太郎",
+            "台数は50台で確定です。",
+            "Emily will handle the contract from here.",
+            "ご確認ありがとうございます。台数をお知らせいただけますか。",
+            "Could you quote for 50 units instead of 30?",
+            "Here is the revised quote (v2).",
+            "英語版マニュアルもご用意できます。",
+            "見積書の単価が前回と異なっています。ご確認ください。",
+            "購買部のEmily CarterをCCに追加します。",
+            "お見積もりのご依頼ありがとうございます。担当の佐藤が確認いたします。",
+            "2024年5月8日(水) 11:02 山田 太郎",
+            "添付の見積書についてご確認ください。",
+        ],
+    ),
+}
 
 
 def test_tkt07_the_corpus_is_covered_by_the_expectations():
     names = {p.name for p in CORPUS.glob("*.eml")}
-    assert names == set(CREATED) | set(IGNORED) | set(HELD)
+    assert names == set(CREATED) | set(IGNORED) | set(HELD) | set(REPLIES)
 
 
 @pytest.mark.django_db
@@ -173,3 +211,37 @@ def test_tkt07_unreadable_mail_is_held_with_its_bytes(feed, acme, name):
     assert not Ticket.objects.for_org(acme.org).exists()
     entry = InboundMessage.objects.for_org(acme.org).get()
     assert bytes(entry.raw) == (CORPUS / name).read_bytes()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(REPLIES))
+def test_tkt07_a_long_reply_chain_lands_in_its_thread_with_the_history_folded(
+    feed, acme, support, name
+):
+    opened_by, new_lines, folded = REPLIES[name]
+    ticket = feed(opened_by).ticket
+    result = feed(name)
+    assert result.outcome == "appended", result.reason
+    assert result.ticket.pk == ticket.pk
+    assert Ticket.objects.for_org(acme.org).count() == 1
+    ticket.refresh_from_db()
+    assert ticket.subject == "見積もりのお問い合わせ"  # the reply does not rename the ticket
+    threads = list(Thread.objects.for_org(acme.org).filter(ticket=ticket).order_by("pk"))
+    assert [t.kind for t in threads] == [Thread.Kind.INCOMING, Thread.Kind.INCOMING]
+    assert threads[-1].pk == result.thread.pk
+    body = result.thread.body
+    text = visible_text(body)
+    # Nothing of the new text is lost, line by line and in order.
+    positions = [text.find(line) for line in new_lines]
+    assert -1 not in positions, [(line, text) for line in new_lines if line not in text]
+    assert positions == sorted(positions)
+    # The history is one fold under the new text; every level of it is kept there.
+    assert body.count("<details>") == 1
+    assert body.index("Procurement / 購買部") < body.index("<details>")
+    hidden = folded_text(body)
+    for expected in folded:
+        assert expected in hidden, (expected, hidden)
+        assert expected not in text, expected
+    quoted = body[body.index("<details>") :]
+    assert quoted.count("<blockquote") >= 9  # the nesting survives the sanitiser
+    assert "<script" not in body and "onclick" not in body
