@@ -315,3 +315,67 @@ def test_bp17_save_as_draft_and_save_live(drawn, client):
         "Blueprint saved as a draft: it applies to no ticket yet."
     )
     assert Blueprint.objects.get(pk=blueprint.pk).status == "draft"
+
+
+def test_bp04_bp15_the_editors_state_panel_carries_the_states_sla_and_its_form(make, client):
+    """Issue 12, item 1: the graph the editor draws gives each state its SLA note (what the
+    state's panel lists) with the link to the SLA form; a state without one offers to set it.
+    The note follows the SLA when it changes, and the link opens that state's form."""
+    from helpdesk.tickets.mailtemplates.models import MailTemplate
+    from sla.services.config import LevelInput, state_sla_save
+
+    desk = make.desk
+    blueprint, states = make.blueprint(name="Returns", statuses=("Open", "Waiting approval"))
+    timed = states["Waiting approval"]
+    template = MailTemplate.objects.create(
+        org=desk.org, name="Escalation", subject="#{{ticket.number}}", body="{{ticket.subject}}"
+    )
+    state_sla_save(
+        actor=desk.admin,
+        state=timed,
+        minutes=240,
+        business_hours=True,
+        levels=[
+            LevelInput(
+                level=1, when="after", offset_minutes=60, template=template, notify_owner=True
+            )
+        ],
+    )
+    login(client, desk.admin)
+
+    def notes():
+        response = client.get(_url(desk, blueprint))
+        assert response.status_code == 200
+        return {s["name"]: s["notes"] for s in response.json()["states"]}
+
+    def form(state):
+        return reverse("sla:state_sla", kwargs={"portal": desk.org.portal, "state_id": state.pk})
+
+    assert notes() == {
+        "Open": [
+            {
+                "heading": "SLA",
+                "text": "No SLA",
+                "link_text": "Set an SLA",
+                "url": form(states["Open"]),
+            }
+        ],
+        "Waiting approval": [
+            {
+                "heading": "SLA",
+                "text": "4 hours in business hours, 1 escalation level",
+                "link_text": "Edit SLA",
+                "url": form(timed),
+            }
+        ],
+    }
+    # The panel's list is where the editor page puts them.
+    page = client.get(_url(desk, blueprint, "editor")).content.decode()
+    assert 'class="bpe-notes"' in page
+    # The link opens the state's SLA form, filled with what is set.
+    opened = client.get(form(timed))
+    assert opened.status_code == 200
+    assert "Waiting approval" in opened.content.decode()
+    # Changed elsewhere, the editor shows the new SLA at its next load.
+    state_sla_save(actor=desk.admin, state=timed, minutes=90, business_hours=False)
+    assert notes()["Waiting approval"][0]["text"] == "1 hour 30 minutes in calendar hours"
