@@ -5,8 +5,14 @@ search included (ORG, TKT-06)."""
 from __future__ import annotations
 
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,14 +43,7 @@ def test_first_command_sets_up_demo_data_on_the_embedded_default():
         check=False,
     )
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
-    assert "owner@demo.madoguchi.test" in setup.stdout
-    # A quiet start (issue 8 item 12): nothing a newcomer would take for a fault.
-    worrying = [
-        line
-        for line in (setup.stdout + setup.stderr).splitlines()
-        if "warning" in line.lower() or "unsupported" in line.lower()
-    ]
-    assert worrying == []
+    _quiet_and_ends_with_the_logins(setup.stdout, setup.stderr)
     probe = (
         "from helpdesk.tickets.models import Ticket; from helpdesk.tickets import search; "
         "from django.db import connection; "
@@ -66,6 +65,7 @@ def test_first_command_sets_up_demo_data_on_the_embedded_default():
     assert host.endswith(".pgdata")
     assert "ログインできません" in subjects
     _runtime_role_is_walled_in()
+    _the_web_server_starts_and_stops_quietly()
 
 
 def _runtime_role_is_walled_in() -> None:
@@ -95,3 +95,89 @@ def _runtime_role_is_walled_in() -> None:
     unscoped, scoped = result.stdout.strip().splitlines()[-2:]
     assert unscoped == "madoguchi_app 0"
     assert scoped == "True True"
+
+
+# Lines a newcomer would take for a fault: Python's and Django's warnings (DeprecationWarning,
+# "WARNINGS:" of the system checks), uvicorn's "ASGI 'lifespan' protocol appears unsupported",
+# errors and tracebacks.
+WORRYING = re.compile(r"warn|unsupported|error|traceback|exception", re.IGNORECASE)
+SITE_URL = "http://localhost:8000"  # bin/start's default (PORT 8000)
+
+
+def _quiet_and_ends_with_the_logins(stdout: str, stderr: str) -> None:
+    """Issue 8 item 12, a quiet start: nothing a newcomer would worry about, and the output ends
+    with where to go and how to log in, the block the server's closing banner repeats."""
+    assert [line for line in (stdout + stderr).splitlines() if WORRYING.search(line)] == []
+    assert stderr.strip() == ""
+    lines = stdout.rstrip("\n").splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("Log in at "))
+    heading, *people, last = lines[start:]
+    assert lines[start - 1] == f"Demo organization ready: {SITE_URL}/demo/"
+    assert re.fullmatch(
+        rf"Log in at {re.escape(SITE_URL)}/accounts/login/ with password “[^”]+” as:", heading
+    ), heading
+    logins = [re.fullmatch(r"  (\S+@demo\.madoguchi\.test) +(\S.*\S)  \((.+)\)", p) for p in people]
+    assert None not in logins, people
+    emails = [m.group(1) for m in logins]
+    assert {"owner@demo.madoguchi.test", "agent@demo.madoguchi.test"} <= set(emails)
+    assert len(emails) == len(set(emails)) >= 5
+    # Names without role suffixes (issue 8 item 11): the role is in its own parentheses.
+    assert all("admin" not in m.group(2).lower() for m in logins)
+    assert last == "==> Set up done (--no-server). Start everything with: bin/start"
+    # What the full start prints last, once the server answers (bin/start repeats this block).
+    saved = (ROOT / ".run" / "demo-logins.txt").read_text().rstrip("\n").splitlines()
+    assert saved[saved.index(heading) :] == [heading, *people]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _the_web_server_starts_and_stops_quietly() -> None:
+    """The web server as bin/start runs it (uvicorn, two processes, warnings only, the runtime
+    role) answers /healthz and prints nothing on its way up or down: no lifespan notice, no
+    access lines that would scroll the banner away."""
+    script = (ROOT / "bin" / "start").read_text()
+    assert 'WEB_CONCURRENCY="${WEB_CONCURRENCY:-2}" uvicorn helpdesk.asgi:application' in script
+    assert "--log-level warning" in script
+    port = _free_port()
+    env = {
+        **_embedded_env(),
+        "DATABASE_USER": "madoguchi_app",
+        "DATABASE_PASSWORD": "",
+        "WEB_CONCURRENCY": "2",
+        "SITE_URL": SITE_URL,
+    }
+    env.pop("DEBUG", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1"]
+        + ["--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    health = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+                    health = (r.status, r.read().decode())
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+    finally:
+        # bin/start stops the server with SIGINT (it releases the embedded PostgreSQL then).
+        server.send_signal(signal.SIGINT)
+        try:
+            output, _ = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output, _ = server.communicate()
+    assert health is not None and health[0] == 200, (health, output[-3000:])
+    assert '"status": "ok"' in health[1]
+    assert output.strip() == "", output[-3000:]
