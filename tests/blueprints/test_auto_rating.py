@@ -180,3 +180,27 @@ def test_bp05_no_auto_transition_for_a_ticket_outside_the_from_state(
     assert _autos(billing) == []
     autos = [e for e in no_after_actions if e.kind == LogKind.AUTO]
     assert [e.ticket_id for e in autos] == [waiting.pk]  # the one ticket that moved
+
+
+def test_bp05_rating_from_the_help_centers_ticket_page_moves_the_ticket(
+    client, make, review, django_capture_on_commit_callbacks
+):
+    """The other way in: the contact signed in to the help center rates on the ticket's page."""
+    from tests.tickets.helpcenter.conftest import mailed_link, open_help_center
+
+    desk = make.desk
+    blueprint, _states = review
+    capture = django_capture_on_commit_callbacks
+    open_help_center(desk.org, [desk.department])
+    ticket = desk.ticket()
+    _take(blueprint, ticket, "Close", desk.agent, capture)
+    with capture(execute=True):  # the magic link is mailed after commit
+        client.post(f"/{desk.org.portal}/help/signin/", {"email": desk.contact.email})
+    assert client.post(mailed_link(desk.contact.email)).status_code == 302
+    page = f"/{desk.org.portal}/help/tickets/{ticket.number}/"
+    with capture(execute=True):
+        response = client.post(page + "rate/", {"value": "okay", "comment": "OK"})
+    assert response.status_code == 302 and response["Location"] == page
+    ticket.refresh_from_db()
+    assert ticket.status.name == "Reviewed"
+    assert _autos(ticket) == ["Rating received"]
