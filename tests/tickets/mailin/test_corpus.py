@@ -9,7 +9,7 @@ import pytest
 from helpdesk.tickets.mailin.models import InboundMessage
 from helpdesk.tickets.models import Attachment, Channel, Thread, Ticket
 
-from .conftest import CORPUS, folded_text, visible_text
+from .conftest import CORPUS, corpus, folded_text, visible_text
 
 # name: (outcome, subject, what the message shows, what is folded away, files kept)
 CREATED = {
@@ -245,3 +245,34 @@ def test_tkt07_a_long_reply_chain_lands_in_its_thread_with_the_history_folded(
     quoted = body[body.index("<details>") :]
     assert quoted.count("<blockquote") >= 9  # the nesting survives the sanitiser
     assert "<script" not in body and "onclick" not in body
+
+
+@pytest.mark.django_db
+def test_tkt07_the_long_chain_as_plain_text_folds_the_same_way(feed, acme, support):
+    """The same reply from a text-only client (its text/plain part alone, in ISO-2022-JP as
+    older Japanese mailers send it, ">" nine deep):
+    the new text whole on top, every level in the fold."""
+    import email
+    from email import policy
+
+    name = "gmail_long_thread_ja_en.eml"
+    opened_by, new_lines, folded = REPLIES[name]
+    ticket = feed(opened_by).ticket
+    original = email.message_from_bytes(corpus(name), policy=policy.default)
+    text_only = email.message.EmailMessage(policy=policy.SMTP)
+    for header in ("From", "To", "Cc", "Subject", "Date", "In-Reply-To", "References"):
+        text_only[header] = original[header]
+    text_only["Message-ID"] = "<plain-long-thread-0009@example.co.jp>"
+    text_only.set_content(original.get_body(("plain",)).get_content(), charset="iso-2022-jp")
+    result = feed(text_only.as_bytes())
+    assert result.outcome == "appended", result.reason
+    assert result.ticket.pk == ticket.pk
+    body = result.thread.body
+    text = visible_text(body)
+    positions = [text.find(line) for line in new_lines]
+    assert -1 not in positions, [(line, text) for line in new_lines if line not in text]
+    assert positions == sorted(positions)
+    hidden = folded_text(body)
+    for expected in folded:
+        assert expected in hidden, (expected, hidden)
+        assert expected not in text, expected
