@@ -54,6 +54,38 @@ router = Router(tags=["tickets"])
 
 MAX_SIZE = 100
 RELATED = ("status", "department", "contact", "account", "owner")
+# The columns `ticket_out` and the cursors read: the list loads these alone (a page of full
+# rows with five joined tables cost a third of the call in building model instances).
+LIST_COLUMNS = (
+    "org_id",
+    "number",
+    "subject",
+    "priority",
+    "priority_rank",
+    "channel",
+    "status_kind",
+    "due_at",
+    "custom_fields",
+    "created_at",
+    "updated_at",
+    "last_activity_at",
+    "closed_at",
+    "status__org_id",
+    "status__name",
+    "status__kind",
+    "status__department_id",
+    "status__is_default",
+    "department__org_id",
+    "department__name",
+    "contact__org_id",
+    "contact__first_name",
+    "contact__last_name",
+    "contact__email",
+    "account__org_id",
+    "account__name",
+    "owner__full_name",
+    "owner__email",
+)
 
 
 class TicketFilters(Schema):
@@ -161,7 +193,7 @@ def tickets_list(request: HttpRequest, filters: Query[TicketFilters]):
     params = form.cleaned_data
     sort = filters.sort
     order = SORTS[sort]
-    qs = ticket_queryset(membership, params).select_related(*RELATED).defer("search_vector")
+    qs = ticket_queryset(membership, params).select_related(*RELATED).only(*LIST_COLUMNS)
     if filters.cursor:
         values = cursors.decode(filters.cursor, sort, Ticket, order)
         qs = qs.filter(cursors.after(Ticket, order, values))
