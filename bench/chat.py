@@ -18,10 +18,12 @@
    (console reply), each with a marker in its body. Phase 2: the same, while wrk loads the
    ticket list of `bench-0` at concurrency 8 (a new connection per request).
 5. Prints, per phase: delivery time from the moment the POST is sent to the message's arrival
-   in the other side's stream (p50/p95/p99/max), the POST's own time, messages sent, received,
-   lost and duplicated (every stream is checked: each seq exactly once), streams' reconnects,
-   this script's event-loop lag, and the ticket list's p50/p95 alone and under the chat load;
-   the load average; Redis connections held by the server's subscribers.
+   in the other side's stream (p50/p95/p99/max), from the message's `created_at` to its
+   arrival (the real-time path alone), the POST's own time, messages sent, received, lost and
+   duplicated (every stream is checked: each seq exactly once), streams' reconnects, the CPU
+   of the server's workers and of this script, this script's event-loop lag, and the ticket
+   list's p50/p95 alone and under the chat load; the load average; the Redis connections of
+   the server's subscribers.
 Targets: delivery p95 under 100 ms, nothing lost or duplicated, ticket list p95 under 150 ms.
 """
 
@@ -374,6 +376,7 @@ async def run(args, urls: dict, operators: list[Operator], cookie, server) -> tu
         for phase, with_wrk in ((1, False), (2, not args.no_wrk)):
             load.phase = phase
             figures["load"][phase] = [os.getloadavg()[0]]
+            cpu_before, wall_before = cpu_seconds(server), time.perf_counter()
             until = time.perf_counter() + args.duration
             talkers = [
                 asyncio.create_task(talk(posts, chat, urls, args.interval, until, load))
@@ -385,6 +388,10 @@ async def run(args, urls: dict, operators: list[Operator], cookie, server) -> tu
                 )
             await asyncio.gather(*talkers)
             figures["load"][phase].append(os.getloadavg()[0])
+            cpu_after, wall = cpu_seconds(server), time.perf_counter() - wall_before
+            figures.setdefault("cpu", {})[phase] = tuple(
+                (after - before) / wall for before, after in zip(cpu_before, cpu_after, strict=True)
+            )
             print(f"phase {phase} done", flush=True)
         await asyncio.sleep(GRACE_SECONDS)  # the last messages arrive
         figures["subscribers"] = subscriber_connections(server)
@@ -446,6 +453,11 @@ def report(args, load: Load, figures: dict) -> bool:
             f"ms, p95 {percentile(after_store, 0.95):.1f} ms, max "
             f"{max(after_store, default=float('nan')):.1f} ms"
         )
+        script_cores, server_cores = figures["cpu"][phase]
+        print(
+            f"  CPU: the server's workers {server_cores:.2f} cores, this script "
+            f"{script_cores:.2f} cores (of 2)"
+        )
         posts = load.post_ms[phase]
         print(
             f"  the POST itself: p50 {percentile(posts, 0.5):.1f} ms, "
@@ -471,14 +483,32 @@ def report(args, load: Load, figures: dict) -> bool:
     return ok
 
 
+def worker_pids(server: subprocess.Popen) -> list[str]:
+    return subprocess.run(
+        ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+
+
+def cpu_seconds(server: subprocess.Popen) -> tuple[float, float]:
+    """CPU time used so far by this script and by the server's workers."""
+    import resource
+
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    tick = os.sysconf("SC_CLK_TCK")
+    theirs = 0.0
+    for pid in worker_pids(server):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            theirs += (int(fields[11]) + int(fields[12])) / tick
+    return mine.ru_utime + mine.ru_stime, theirs
+
+
 def subscriber_connections(server: subprocess.Popen) -> str:
     """The server's subscriber connections to Redis (named with the worker's pid), and the
     channels each is subscribed to."""
     import redis
 
-    workers = subprocess.run(
-        ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=False
-    ).stdout.split()
+    workers = worker_pids(server)
     prefixes = tuple(f"madoguchi-chat-{pid}-" for pid in workers)
     found = [
         int(c.get("sub", 0))
