@@ -193,7 +193,8 @@ class Subscriber:
         self.url = url
         self.name = f"madoguchi-chat-{os.getpid()}-{next(self._names)}"  # CLIENT LIST shows it
         self.listeners: dict[str, set[Listener]] = {}
-        self.connects = 0  # connections opened (for tests and the benchmark)
+        self.attempts = 0  # connections tried (for tests and the benchmark)
+        self.connects = 0  # connections opened
         self.delivered = 0  # events put on listeners' queues
         self._pending: dict[str, deque[asyncio.Future[None]]] = {}  # SUBSCRIBEs not confirmed
         self._reader: asyncio.StreamReader | None = None
@@ -255,6 +256,7 @@ class Subscriber:
             loop = asyncio.get_running_loop()
             if loop.time() - self._failed_at < RECONNECT_SECONDS:
                 raise RedisUnavailable("Redis failed a moment ago")
+            self.attempts += 1
             try:
                 reader, writer = await asyncio.wait_for(self._open(), CONNECT_SECONDS)
             except (OSError, TimeoutError, ValueError, RedisUnavailable) as exc:
