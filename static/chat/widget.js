@@ -308,9 +308,12 @@
     body.scrollTop = body.scrollHeight;
   }
 
+  var endShown = null; // the token of the chat whose end is on show: the stream, the poll and
+  // the "End chat" answer all report the end, and drawing it again would reset the rating form
   function ended(state) {
     stop();
-    if (!chat) return;
+    if (!chat || endShown === chat.token + state) return;
+    endShown = chat.token + state;
     chat.ended = true;
     save();
     status.textContent = S.ended;

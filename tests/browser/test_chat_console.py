@@ -134,7 +134,7 @@ def test_console_operator_and_visitor_chat_transfer_to_private_and_ticket(new_co
             # The visitor's page and the widget's answers never name the private department.
             assert "Billing" not in visitor.content()
             assert "Billing" not in shadow_text(visitor)
-            url = f"{app}/acme/chat/v/conversations/{chat.pk}/messages/?token={token}"
+            url = f"{app}/acme/chat/v/conversations/{chat.pk}/messages/?token={token}&lang=en"
             with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our test server
                 answer = json.loads(response.read())
             assert answer["department"] == "Support"

@@ -58,6 +58,7 @@ def test_dep_menu_leads_to_layouts_hours_and_holidays(alice_client, acme, billin
         "SLA policies",
         "Mail templates",
         "CRM integration keys",  # CRM-02: keys another organization's CRM connects with
+        "Webhooks",  # issue 16: signed event deliveries to other systems
     ]
     nav = re.search(r'<nav class="sidebar".*?</nav>', response.content.decode(), re.S).group(0)
     assert re.findall(r"<h2>([^<]+)</h2>", nav) == [
