@@ -47,6 +47,6 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD python -c "import os, urllib.request as r; host = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('*.') or 'localhost'; r.urlopen(r.Request('http://127.0.0.1:8000/healthz', headers={'Host': host, 'X-Forwarded-Proto': 'https'}), timeout=8)"
 
 # uvicorn reads WEB_CONCURRENCY for its number of worker processes. Each serves one page at a
-# time (WEB_THREADS=1, helpdesk/asgi.py): set it to one or two per core of the container.
+# time (helpdesk/serving.py): set it to one or two per core of the container.
 ENV WEB_CONCURRENCY=3
 CMD ["uvicorn", "helpdesk.asgi:application", "--host", "0.0.0.0", "--port", "8000"]

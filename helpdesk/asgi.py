@@ -2,22 +2,17 @@
 
 Our pages are synchronous Django views. Served through Django's ASGI handler, each request
 gets a fresh thread and every middleware hook crosses between async and sync code; served
-through the WSGI handler in a bounded thread pool (a2wsgi), the same page costs about a fifth
-less CPU (bench/tickets.py). So plain HTTP goes to the WSGI handler, while everything else an
-ASGI server carries (later websockets) goes to Django's ASGI handler; the lifespan protocol
-is answered here.
+through the WSGI handler, the same page costs about a fifth less CPU (bench/tickets.py). So
+plain HTTP goes to the WSGI handler, one page at a time per process with the event loop held
+meanwhile (helpdesk/serving.py: a busy process accepts no connection, so the next one goes to
+an idle process); everything else an ASGI server carries goes to Django's ASGI handler; the
+lifespan protocol is answered here. Scale with processes (`WEB_CONCURRENCY`, one or two per
+core).
 
-The pool has one thread per process by default (`WEB_THREADS`), as gunicorn's sync workers:
-a page is almost all Python, and several threads of one process only queue for the
-interpreter lock, each waking from a query to wait behind the others. Under wrk at
-concurrency 8 on two cores, two processes of one thread each served the ticket list about
-1.6 times the requests per second of two processes of eight threads (README, "Benchmarks").
-Scale with processes (`WEB_CONCURRENCY`, one or two per core), not threads.
-
-Event streams (server-sent events) hold their response open: in the pool each would hold a
-thread, and one would starve every page. So a path that names a stream (its last segment is
-`stream`, see helpdesk/streams.py) goes to Django's ASGI handler, where an async view waits
-on the event loop without a thread.
+Event streams (server-sent events) hold their response open: served as pages, each would hold
+the process. So a path that names a stream (its last segment is `stream`, see
+helpdesk/streams.py) goes to Django's ASGI handler, where an async view waits on the event
+loop without a thread.
 """
 
 from __future__ import annotations
@@ -27,13 +22,14 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
+from helpdesk.serving import OnePageAtATime  # noqa: E402
+
 django_asgi = get_asgi_application()
-pages = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WEB_THREADS", "1")))
+pages = OnePageAtATime(get_wsgi_application())
 
 from helpdesk.streams import is_stream_path  # noqa: E402 - after Django is set up
 

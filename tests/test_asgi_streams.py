@@ -1,9 +1,9 @@
 """Open event streams never starve the pages (helpdesk/asgi.py, helpdesk/streams.py).
 
-Ordinary pages run in a pool of WEB_THREADS WSGI threads (one by default); a path ending in
+Ordinary pages run one at a time per process (helpdesk/serving.py); a path ending in
 `/stream/` is served by Django's ASGI handler, where an async view holds no thread. The test
-runs the real ASGI application under uvicorn, holds ten streams open (more than the pool's
-threads) and times an ordinary page."""
+runs the real ASGI application under uvicorn, holds ten streams open and times an ordinary
+page."""
 
 from __future__ import annotations
 
