@@ -84,10 +84,13 @@ def _owner_choices(org, department: Department | None) -> list[tuple[str, str]]:
     if department is not None:
         agents = agents.filter(department=department)
     active = Membership.objects.for_org(org).filter(status=Membership.Status.ACTIVE)
-    users = User.objects.filter(pk__in=agents.values("user_id"), memberships__in=active).order_by(
-        "full_name", "email"
+    users = (
+        User.objects.filter(pk__in=agents.values("user_id"), memberships__in=active)
+        .order_by("full_name", "email")
+        .values_list("pk", "full_name", "email")
     )
-    return [("", _("Unassigned"))] + [(str(u.pk), u.display_name) for u in users]
+    # As `User.display_name`: the name, else the address.
+    return [("", _("Unassigned"))] + [(str(pk), name or email) for pk, name, email in users]
 
 
 class TicketForm(CustomFieldsMixin, forms.Form):
