@@ -12,11 +12,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StateNote:
-    """One state's cell in a provider's column: a short text and a link."""
+    """One state's cell in a provider's column: a short text and a link, and the lines that
+    detail it (the SLA's escalation levels)."""
 
     text: str
     link_text: str
     url: str
+    details: tuple[str, ...] = ()
 
 
 # (organization id, portal, state ids) -> {state id: note}

@@ -117,7 +117,13 @@ def graph_read(blueprint: Blueprint, portal: str) -> dict[str, Any]:
                 "y": s["y"],
                 "tickets": s["tickets"],
                 "notes": [
-                    {"heading": h, "text": n.text, "link_text": n.link_text, "url": n.url}
+                    {
+                        "heading": h,
+                        "text": n.text,
+                        "details": list(n.details),
+                        "link_text": n.link_text,
+                        "url": n.url,
+                    }
                     for h, n in zip(columns.headings, columns.notes[s["pk"]], strict=True)
                     if n is not None
                 ],

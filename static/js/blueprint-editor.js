@@ -258,6 +258,15 @@
       a.href = n.url;
       a.textContent = n.link_text;
       li.appendChild(a);
+      if ((n.details || []).length) { // the SLA's escalation levels, one line each
+        var sub = document.createElement("ul");
+        n.details.forEach(function (line) {
+          var item = document.createElement("li");
+          item.textContent = line;
+          sub.appendChild(item);
+        });
+        li.appendChild(sub);
+      }
       notes.appendChild(li);
     });
     var out = t.querySelector(".bpe-out");

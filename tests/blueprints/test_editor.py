@@ -356,6 +356,7 @@ def test_bp04_bp15_the_editors_state_panel_carries_the_states_sla_and_its_form(m
             {
                 "heading": "SLA",
                 "text": "No SLA",
+                "details": [],
                 "link_text": "Set an SLA",
                 "url": form(states["Open"]),
             }
@@ -364,6 +365,7 @@ def test_bp04_bp15_the_editors_state_panel_carries_the_states_sla_and_its_form(m
             {
                 "heading": "SLA",
                 "text": "4 hours in business hours, 1 escalation level",
+                "details": ["Level 1: 1 hour after the due time, mails the ticket's owner"],
                 "link_text": "Edit SLA",
                 "url": form(timed),
             }
