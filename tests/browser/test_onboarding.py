@@ -70,7 +70,8 @@ def test_org02_org06_signup_invite_accept_and_switch_to_japanese(
     expect(admin.get_by_role("status")).to_contain_text("Welcome to Madoguchi!")
     expect(admin.get_by_test_id("org-switcher")).to_have_text(ORG_NAME)
     # The stylesheet and htmx are served (static_errors also fails the test on any 404).
-    assert admin.evaluate("typeof window.htmx") == "object", "htmx did not load"
+    # htmx is a deferred script, run after the page shows: wait for it (a timeout: not served).
+    admin.wait_for_function("typeof window.htmx === 'object'", timeout=10_000)
     assert admin.evaluate(
         "[...document.styleSheets].some(s => s.href && s.href.endsWith('/css/app.css')"
         " && s.cssRules.length > 0)"
