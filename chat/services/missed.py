@@ -13,13 +13,11 @@ is logged, not raised).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
@@ -31,11 +29,10 @@ from helpdesk.tenancy.rls import tenant_scope
 from helpdesk.tickets.models import Ticket
 
 from .. import realtime
-from ..models import MESSAGE_MAX_LENGTH, Conversation, EmailKind, EmailSetting, Sender
+from ..models import MESSAGE_MAX_LENGTH, Conversation, EmailKind, Sender
 from .conversations import NAME_MAX_LENGTH, _append
 from .to_ticket import desk_departments, make_ticket, transcript_text
-
-logger = logging.getLogger(__name__)
+from .transcripts import send, setting_addresses, staff_language
 
 LABEL = "chat.Conversation"
 BATCH = 200
@@ -91,24 +88,11 @@ def conversation_miss(conversation: Conversation, *, now=None) -> None:
     transaction.on_commit(
         lambda: realtime.publish(org_id, pk, {"type": "state", "state": "missed"})
     )
-    addresses = _setting_addresses(conversation, EmailKind.MISSED)
-    if addresses:
+    if setting_addresses(conversation.org_id, conversation.department_id, EmailKind.MISSED):
         transaction.on_commit(partial(missed_mail_send, org_id=org_id, conversation_id=pk))
 
 
-# --- The missed-chat mail ----------------------------------------------------------------------
-def _setting_addresses(conversation: Conversation, kind: str) -> list[str]:
-    if conversation.department_id is None:
-        return []
-    addresses = (
-        EmailSetting.objects.for_org(conversation.org_id)
-        .filter(department_id=conversation.department_id, kind=kind, is_enabled=True)
-        .values_list("addresses", flat=True)
-        .first()
-    )
-    return list(addresses or [])
-
-
+# --- The missed-chat mail (through the department's mail helpers, transcripts.py) -----------
 def missed_mail_send(*, org_id: int, conversation_id: int) -> bool:
     """The department's missed-chat notice: who the visitor was and what they wrote."""
     with tenant_scope(org_id):
@@ -117,11 +101,10 @@ def missed_mail_send(*, org_id: int, conversation_id: int) -> bool:
             .select_related("department", "org")
             .get(pk=conversation_id)
         )
-        to = _setting_addresses(conversation, EmailKind.MISSED)
+        to = setting_addresses(org_id, conversation.department_id, EmailKind.MISSED)
         if not to:
             return False
-        sender = _setting_addresses(conversation, EmailKind.FROM_ADDRESS)
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(staff_language(org_id)):
             visitor = conversation.visitor_name or conversation.visitor_email or _("A visitor")
             department = conversation.department.name if conversation.department else "—"
             subject = _("Missed chat from %(visitor)s (%(department)s)") % {
@@ -137,18 +120,13 @@ def missed_mail_send(*, org_id: int, conversation_id: int) -> bool:
                 "",
                 transcript_text(conversation),
             ]
-    message = EmailMessage(
-        " ".join(subject.splitlines()),
-        "\n".join(lines),
-        from_email=sender[0] if sender else settings.DEFAULT_FROM_EMAIL,
-        to=to,
-    )
-    try:
-        message.send()
-    except Exception as exc:  # noqa: BLE001 - a refusing mail server must not undo the chat
-        logger.warning("chat: missed-chat mail for %s failed: %s", conversation_id, exc)
-        return False
-    return True
+        return send(
+            org_id=org_id,
+            department_id=conversation.department_id,
+            subject=subject,
+            body="\n".join(lines),
+            to=to,
+        )
 
 
 # --- Leave a message ---------------------------------------------------------------------------
