@@ -68,12 +68,15 @@ class _ReusingClient(RedisCacheClient):
     """Django's client builds a new `redis.Redis` for every operation (about 0.2 ms each: it
     copies some 170 response callbacks); one per connection pool serves every thread."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._reused: dict[int, object] = {}  # id of a connection pool -> its client
+
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
-        reused = self.__dict__.setdefault("_reused", {})
-        client = reused.get(id(pool))
+        client = self._reused.get(id(pool))
         if client is None:
-            client = reused[id(pool)] = self._client(connection_pool=pool)
+            client = self._reused[id(pool)] = self._client(connection_pool=pool)
         return client
 
 

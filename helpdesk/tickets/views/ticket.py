@@ -222,24 +222,28 @@ def _properties_values(form: TicketPropertiesForm) -> dict[str, str]:
     return values
 
 
-def _ticket(request: HttpRequest, number: int, *, for_update: bool = False) -> Ticket:
-    """The ticket with its status and department. Contact, account and people load on their
-    own: each further join costs PostgreSQL more planning than a primary-key lookup costs.
+# What the ticket page shows of the ticket's relations: joined in its read (prepared
+# statements keep the join's planning) instead of a query each when the template reads them.
+PAGE_RELATED = ("status", "department", "owner", "contact", "account")
+
+
+def _ticket(
+    request: HttpRequest,
+    number: int,
+    *,
+    for_update: bool = False,
+    related: tuple[str, ...] = ("status", "department"),
+) -> Ticket:
+    """The ticket with its status and department (or `related`); the changes read no more.
     `for_update` locks it until the caller's transaction ends (a change reads it once)."""
-    return ticket_for_member(
-        request.membership, number, for_update=for_update, related=("status", "department")
-    )
+    return ticket_for_member(request.membership, number, for_update=for_update, related=related)
 
 
 @require_app(App.DESK)
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     """The ticket page. `?images=<thread id>` (or `=description`) shows that one message's
     remote images."""
-    # The page shows the owner, contact and account: joined here (prepared statements keep
-    # the join's planning) instead of a query each when the template reads them.
-    ticket = ticket_for_member(
-        request.membership, number, related=("status", "department", "owner", "contact", "account")
-    )
+    ticket = _ticket(request, number, related=PAGE_RELATED)
     if moved := ticket_extras.merged_redirect(request, ticket):  # a merged ticket (TKT-01)
         return moved
     context = _detail_context(request, ticket, show_images=request.GET.get("images", ""))
