@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -26,6 +27,7 @@ from tests.factories import PASSWORD, UserFactory
 from tests.test_asgi_streams import uvicorn
 
 XSS = "<img src=x onerror=alert(1)>"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def shadow_text(page) -> str:
@@ -120,6 +122,15 @@ def test_console_operator_and_visitor_chat_transfer_to_private_and_ticket(new_co
             expect(operator.get_by_test_id("chat-ticket-link")).to_contain_text(
                 f"Ticket #{ticket.number}"
             )
+
+            # Blocking asks first, naming the address (opened, looked at, closed unsent).
+            operator.get_by_test_id("chat-block-confirm").locator("summary").click()
+            expect(operator.get_by_test_id("chat-block")).to_be_visible()
+            expect(operator.get_by_test_id("chat-block-confirm")).to_contain_text("127.0.0.1")
+            ARTIFACTS.mkdir(exist_ok=True)
+            operator.screenshot(path=str(ARTIFACTS / "chat-console-block.png"), full_page=True)
+            operator.get_by_test_id("chat-block-confirm").locator("summary").click()
+            expect(operator.get_by_test_id("chat-block")).to_be_hidden()
 
             # Transfer to the private department Billing.
             operator.get_by_test_id("chat-transfer").click()
