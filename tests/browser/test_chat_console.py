@@ -90,6 +90,7 @@ def test_console_operator_and_visitor_chat_transfer_to_private_and_ticket(new_co
             operator.get_by_role("button", name="Save").click()
             expect(operator.get_by_test_id("chat-presence-now")).to_contain_text("Available")
             operator.get_by_role("link", name="Vera").click()
+            operator.wait_for_load_state("load")  # the console's deferred script is listening
             log = operator.get_by_test_id("chat-log")
             expect(log).to_contain_text("Do you ship to Osaka?")
             expect(operator.get_by_text("vera@shop.example").first).to_be_visible()

@@ -70,8 +70,9 @@ def test_org02_org06_signup_invite_accept_and_switch_to_japanese(
     expect(admin.get_by_role("status")).to_contain_text("Welcome to Madoguchi!")
     expect(admin.get_by_test_id("org-switcher")).to_have_text(ORG_NAME)
     # The stylesheet and htmx are served (static_errors also fails the test on any 404).
-    # htmx is a deferred script, run after the page shows: wait for it (a timeout: not served).
-    admin.wait_for_function("typeof window.htmx === 'object'", timeout=10_000)
+    # htmx is a deferred script: it has run once the page's load event fired.
+    admin.wait_for_load_state("load")
+    assert admin.evaluate("typeof window.htmx") == "object", "htmx did not load"
     assert admin.evaluate(
         "[...document.styleSheets].some(s => s.href && s.href.endsWith('/css/app.css')"
         " && s.cssRules.length > 0)"
