@@ -19,7 +19,9 @@ from helpdesk.tickets.models import Ticket
 class Visit:
     """The ticket left state `left_id` (None: it was in no state) and entered `entered_id`
     (None: it left the blueprint) at `at`; by taking `transition_id` (None: not a transition)
-    as `actor_id` (None: automatic or not a transition), which the blueprint report keeps."""
+    as `actor_id` (None: automatic or not a transition), which the blueprint report keeps.
+    `first`: the ticket is being created, so it has no earlier visit a listener need look
+    for."""
 
     ticket: Ticket
     left_id: int | None
@@ -27,6 +29,7 @@ class Visit:
     at: dt.datetime
     transition_id: int | None = None
     actor_id: int | None = None
+    first: bool = False
 
 
 Listener = Callable[[Visit], None]
@@ -52,9 +55,10 @@ def state_visit(
     at: dt.datetime,
     transition_id: int | None = None,
     actor_id: int | None = None,
+    first: bool = False,
 ) -> None:
     """Tell the listeners the ticket moved from `left_id` to `entered_id` (same state: no
-    move, nothing told)."""
+    move, nothing told); `first`: it entered its first state on its creation."""
     if left_id == entered_id:
         return
     visit = Visit(
@@ -64,6 +68,7 @@ def state_visit(
         at=at,
         transition_id=transition_id,
         actor_id=actor_id,
+        first=first,
     )
     for listener in _listeners:
         listener(visit)

@@ -4,7 +4,8 @@ with the ticket row locked, so a ticket's visits never overlap.
 
 Leaving a state closes the ticket's open visit and stores its length in calendar and in
 business seconds (the department's schedule, DEP-03); entering a state opens a new one. At
-most three small indexed queries per move (read the open visit, close it, open the next)."""
+most three small indexed queries per move (read the open visit, close it, open the next);
+one when a ticket enters its first state as it is created."""
 
 from __future__ import annotations
 
@@ -34,10 +35,13 @@ def business_seconds(org_id: int, department_id: int, start: dt.datetime, end: d
 def visit_recorded(visit: Visit) -> None:
     """Close the ticket's open visit and open one if it entered a state. The open visit is
     closed even on an entry (left_id None): a visit left open by a path that told no one
-    must not keep the ticket's next visit out."""
+    must not keep the ticket's next visit out; a ticket entering its first state on its
+    creation has none (`visit.first`: no read)."""
     ticket = visit.ticket
     open_visit = (
-        StateVisit.objects.for_org(ticket.org_id)
+        None
+        if visit.first
+        else StateVisit.objects.for_org(ticket.org_id)
         .filter(ticket_id=ticket.pk, left_at__isnull=True)
         .values_list("pk", "entered_at", "department_id")
         .first()

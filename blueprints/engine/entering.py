@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..visits import state_visit
 from . import definitions
-from .common import _moving, close_windows, insert_row, move_instance  # noqa: F401
+from .common import _moving, close_windows, insert_row, insert_rows, move_instance  # noqa: F401
 from .definitions import Compiled, Definitions
 
 
@@ -70,9 +70,11 @@ def enter(
     now: dt.datetime,
     actor: Any = None,
     defs: Definitions | None = None,
+    first: bool = False,
 ) -> Any:
     """The ticket enters the blueprint in the state of its status, keeping the "before"
-    snapshot (BP-16) of the compiled definition; logged."""
+    snapshot (BP-16) of the compiled definition; logged. `first`: the ticket is being
+    created (the state-visit listeners need not look for an earlier visit)."""
     compiled = (
         blueprint
         if isinstance(blueprint, Compiled)
@@ -81,32 +83,29 @@ def enter(
     assert compiled is not None
     blueprint = compiled.blueprint
     state = compiled.state_by_status[ticket.status_id]
-    instance = insert_row(
-        TicketBlueprint(
-            org_id=ticket.org_id,
-            ticket=ticket,
-            blueprint=blueprint,
-            state=state,
-            entered_at=now,
-            started_at=now,
-            before=compiled.before(),
-        )
+    instance = TicketBlueprint(
+        org_id=ticket.org_id,
+        ticket=ticket,
+        blueprint=blueprint,
+        state=state,
+        entered_at=now,
+        started_at=now,
+        before=compiled.before(),
     )
+    entry = TransitionLog(
+        org_id=ticket.org_id,
+        ticket=ticket,
+        blueprint=blueprint,
+        kind=LogKind.ENTERED,
+        name=blueprint.name,
+        to_status_id=ticket.status_id,
+        actor=actor,
+        at=now,
+        data=_version_data(defs or definitions.current(ticket.org_id), blueprint.pk),
+    )
+    insert_rows(instance, entry)  # one round trip for both
     _share_with_owner_departments(ticket, blueprint, instance.before)
-    state_visit(ticket=ticket, left_id=None, entered_id=state.pk, at=now)
-    insert_row(
-        TransitionLog(
-            org_id=ticket.org_id,
-            ticket=ticket,
-            blueprint=blueprint,
-            kind=LogKind.ENTERED,
-            name=blueprint.name,
-            to_status_id=ticket.status_id,
-            actor=actor,
-            at=now,
-            data=_version_data(defs or definitions.current(ticket.org_id), blueprint.pk),
-        )
-    )
+    state_visit(ticket=ticket, left_id=None, entered_id=state.pk, at=now, first=first)
     return instance
 
 
@@ -173,7 +172,7 @@ def blueprint_step(ctx: pipeline.Context) -> None:
         if removed:
             continue  # an admin took the ticket out of it (BP-18): it does not come back
         actor = ctx.actor.user if ctx.actor else None
-        enter(ticket, compiled, now=ctx.now, actor=actor, defs=defs)
+        enter(ticket, compiled, now=ctx.now, actor=actor, defs=defs, first=creating)
         return
 
 

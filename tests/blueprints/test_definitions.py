@@ -252,3 +252,30 @@ def test_bp21_an_update_costs_the_step_one_query_in_a_blueprint_or_in_none(make)
         with_step = _queries(lambda t=ticket: update(t, "high"))
         assert with_step - without == 1, ticket
     assert _blueprint_of(outside) is None
+
+
+def test_bp21_entering_on_create_costs_the_step_three_queries(make):
+    """Issue 10, Performance: a ticket entering a blueprint as it is created costs the step
+    the definitions' token, one statement writing its instance and its log entry, and the
+    blueprint report's visit (no read of an earlier visit: a new ticket has none). The
+    entry is logged and the report's visit opened all the same."""
+    from helpdesk.tickets import pipeline
+    from reports.models import StateVisit
+
+    desk = make.desk
+    make.blueprint(name="Every ticket", statuses=("Open", "Doing"))
+    desk.ticket()  # compiles the definitions
+    pipeline.unregister("blueprints", engine.blueprint_step)
+    try:
+        without = _queries(desk.ticket)
+    finally:
+        pipeline.register("blueprints", engine.blueprint_step)
+    tickets = []
+    with_step = _queries(lambda: tickets.append(desk.ticket()))
+    assert with_step - without == 3
+    (ticket,) = tickets
+    assert _blueprint_of(ticket) == "Every ticket"
+    entry = TransitionLog.objects.get(ticket=ticket)
+    assert (entry.kind, entry.name) == (LogKind.ENTERED, "Every ticket")
+    visit = StateVisit.objects.get(ticket=ticket)
+    assert visit.left_at is None and visit.state.status.name == "Open"
