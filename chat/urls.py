@@ -1,7 +1,13 @@
 """Chat URLs under /<portal>/chat/ (namespace "chat"; its start page is the top-level
 "chat_home"): Setup > Chat > Departments (CHAT-01, CHAT-03..CHAT-06), and the widget's
 public, cross-origin endpoints under widget/ and v/ (CHAT-02, CHAT-07; chat/views/visitor.py).
-Every other chat URL is same-origin."""
+Every other chat URL is same-origin.
+
+The message posts and typing notices of both sides are served beside the pages, on threads
+of their own with the process's event loop free (`is_message_path`, helpdesk/asgi.py); the
+streams by Django's ASGI handler (helpdesk/streams.py)."""
+
+import re
 
 from django.urls import path
 
@@ -165,3 +171,16 @@ chat_patterns = [
     path("visitors/<int:chat_visitor_id>/", visitors.visitor_detail, name="visitor"),
     path("feedback/", visitors.feedback_list, name="feedback"),
 ]
+
+
+# The paths of the chat's messages and typing notices: the widget's messages (posted, and
+# polled) and typing, the console's reply and typing. helpdesk/asgi.py serves them beside the
+# pages; tests/chat/test_message_posts.py checks that these four URLs are matched and no other.
+_MESSAGE_PATH = re.compile(
+    r"/[^/]+/chat/(?:v/conversations/\d+/(?:messages|typing)|conversations/\d+/(?:reply|typing))/"
+)
+
+
+def is_message_path(path: str) -> bool:
+    """Whether an ASGI request path names one of the chat's message posts (see above)."""
+    return _MESSAGE_PATH.fullmatch(path) is not None

@@ -13,6 +13,13 @@ Event streams (server-sent events) hold their response open: served as pages, ea
 the process. So a path that names a stream (its last segment is `stream`, see
 helpdesk/streams.py) goes to Django's ASGI handler, where an async view waits on the event
 loop without a thread.
+
+The chat's message posts and typing notices (`chat.urls.is_message_path`) are served beside
+the pages (helpdesk/serving.py, `BesideThePages`: the WSGI handler on threads of their own,
+the loop free), so that a message neither waits for the page its process runs nor holds the
+loop on which the streams of the process send. While a process has streams or such posts in
+progress, a page lets the loop run between slices of a few milliseconds (`share_loop`); a
+process without them holds its loop for the whole page as before.
 """
 
 from __future__ import annotations
@@ -26,12 +33,16 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
-from helpdesk.serving import OnePageAtATime  # noqa: E402
+from helpdesk.serving import BesideThePages, OnePageAtATime  # noqa: E402
 
 django_asgi = get_asgi_application()
-pages = OnePageAtATime(get_wsgi_application())
+_wsgi = get_wsgi_application()
+_sharing = 0  # requests in progress that need the loop while a page runs: streams, chat posts
+pages = OnePageAtATime(_wsgi, share_loop=lambda: _sharing > 0)
+beside = BesideThePages(_wsgi)
 
-from helpdesk.streams import is_stream_path  # noqa: E402 - after Django is set up
+from chat.urls import is_message_path  # noqa: E402 - after Django is set up
+from helpdesk.streams import is_stream_path  # noqa: E402
 
 
 async def lifespan(receive, send) -> None:
@@ -48,12 +59,28 @@ async def lifespan(receive, send) -> None:
             return
 
 
+def served_by(scope):
+    """The application a request goes to: the pages (one at a time), the chat's posts beside
+    them, or Django's ASGI handler (streams, and whatever is not HTTP)."""
+    if scope["type"] != "http" or is_stream_path(scope["path"]):
+        return django_asgi
+    if is_message_path(scope["path"]):
+        return beside
+    return pages
+
+
 async def application(scope, receive, send):
-    if scope["type"] == "http" and not is_stream_path(scope["path"]):
-        return await pages(scope, receive, send)
     if scope["type"] == "lifespan":
         return await lifespan(receive, send)
-    return await django_asgi(scope, receive, send)
+    app = served_by(scope)
+    if app is pages:
+        return await pages(scope, receive, send)
+    global _sharing
+    _sharing += 1
+    try:
+        return await app(scope, receive, send)
+    finally:
+        _sharing -= 1
 
 
 # What importing Django and the project makes (settings, models, every view module through

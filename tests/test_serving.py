@@ -137,3 +137,43 @@ def test_the_event_loop_waits_while_a_page_runs():
     sent = asyncio.run(main())
     assert order == ["page done", "loop ran"]
     assert sent[-1]["body"] == b"ok"
+
+
+def test_while_the_loop_is_shared_it_runs_between_slices_of_the_page():
+    """A process that serves streams or the chat's async posts (`share_loop`) lets its loop run
+    every few milliseconds of a page: a coroutine of the loop (a stream's send, a chat post)
+    goes on while the page runs, instead of after it."""
+    order = []
+
+    def page(environ, start_response):
+        time.sleep(0.3)
+        order.append("page done")
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    app = OnePageAtATime(page, share_loop=lambda: True)
+
+    async def beside() -> float:
+        started = time.perf_counter()
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+        order.append("beside done")
+        return time.perf_counter() - started
+
+    async def main():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            sent.append(message)
+
+        other = asyncio.ensure_future(beside())
+        await app(_scope(), receive, send)
+        return sent, await other
+
+    sent, beside_took = asyncio.run(main())
+    assert order == ["beside done", "page done"]
+    assert beside_took < 0.2
+    assert sent[-1]["body"] == b"ok"

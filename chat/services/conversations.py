@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -73,15 +72,22 @@ def conversation_for_visitor(
     *, org: Organization, conversation_id: int, token: str
 ) -> Conversation:
     """The conversation whose token the visitor holds; 404 for a missing one, another
-    organization's, or a wrong token alike."""
-    conversation = (
-        Conversation.objects.for_org(org).filter(pk=conversation_id).exclude(token_hash="").first()
-    )
+    organization's, or a wrong token alike. Read by SQL of its own: every message the widget
+    posts starts here, and the ORM's compiling of the query cost twice the query (about 1.4 ms
+    a post, bench/chat.py)."""
+    found = Conversation.objects.raw(_VISITOR_SQL, [org.id, conversation_id])
+    conversation = next(iter(found), None)
     if conversation is None or not hmac.compare_digest(
         conversation.token_hash, token_hash(token or "")
     ):
         raise Http404
     return conversation
+
+
+_VISITOR_SQL = (
+    f"SELECT * FROM {Conversation._meta.db_table}"  # noqa: S608 - a table name, no input
+    " WHERE org_id = %s AND id = %s AND token_hash <> ''"
+)
 
 
 def can_operate(actor: Membership, department: ChatDepartment | None) -> bool:
@@ -194,23 +200,33 @@ def _append(
     body: str,
     attachment: ChatAttachment | None = None,
 ) -> ChatMessage:
-    """Store one message with the conversation's next seq. The conditional UPDATE locks the
-    conversation's row until commit, so seqs are given and committed in order."""
+    """Store one message with the conversation's next seq, in one statement: the conditional
+    UPDATE of the conversation's row (in progress only) numbers it and locks the row until
+    commit, so seqs are given and committed in order, and the INSERT takes that number."""
     now = timezone.now()
-    updated = (
-        Conversation.objects.for_org(conversation.org_id)
-        .filter(pk=conversation.pk, state__in=Conversation.IN_PROGRESS)
-        .update(last_seq=F("last_seq") + 1, last_message_at=now)
-    )
-    if not updated:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _APPEND_SQL,
+            [
+                now,
+                conversation.org_id,
+                conversation.pk,
+                list(Conversation.IN_PROGRESS),
+                conversation.org_id,
+                conversation.pk,
+                sender,
+                author.pk if author is not None else None,
+                body,
+                attachment.pk if attachment is not None else None,
+                now,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise ValidationError({"body": _("This chat has ended.")})
-    seq = (
-        Conversation.objects.for_org(conversation.org_id)
-        .filter(pk=conversation.pk)
-        .values_list("last_seq", flat=True)
-        .get()
-    )
-    message = ChatMessage.objects.create(
+    message_id, seq = row
+    message = ChatMessage(
+        id=message_id,
         org_id=conversation.org_id,
         conversation=conversation,
         seq=seq,
@@ -218,12 +234,31 @@ def _append(
         author=author,
         body=body,
         attachment=attachment,
+        created_at=now,
     )
+    message._state.adding = False
+    message._state.db = connection.alias
     conversation.last_seq, conversation.last_message_at = seq, now
     event = realtime.message_event(message)
     org_id, pk = conversation.org_id, conversation.pk
     transaction.on_commit(lambda: realtime.publish(org_id, pk, event))
     return message
+
+
+def _append_sql() -> str:
+    conversations, messages = Conversation._meta.db_table, ChatMessage._meta.db_table
+    return (
+        f"WITH numbered AS (UPDATE {conversations} SET last_seq = last_seq + 1,"  # noqa: S608
+        " last_message_at = %s WHERE org_id = %s AND id = %s AND state = ANY(%s)"
+        " RETURNING last_seq)"
+        f" INSERT INTO {messages} (org_id, conversation_id, seq, sender, author_id, body,"
+        " attachment_id, created_at)"
+        " SELECT %s, %s, numbered.last_seq, %s, %s, %s, %s, %s FROM numbered"
+        " RETURNING id, seq"
+    )
+
+
+_APPEND_SQL = _append_sql()  # table names only: no input
 
 
 @transaction.atomic
