@@ -23,7 +23,9 @@
    duplicated (every stream is checked: each seq exactly once), streams' reconnects, the CPU
    of the server's workers and of this script, this script's event-loop lag, and the ticket
    list's p50/p95 alone and under the chat load; the load average; the Redis connections of
-   the server's subscribers.
+   the server's subscribers. Also the server's CPU per message (its workers' CPU over the
+   messages posted: the post, its publish and its fan-out to two streams) and its workers'
+   event-loop lag (bench/chat_server.py probes each worker's loop every 100 ms).
 Targets: delivery p95 under 100 ms, nothing lost or duplicated, ticket list p95 under 150 ms.
 """
 
@@ -35,11 +37,13 @@ import contextlib
 import datetime as dt
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -377,6 +381,7 @@ async def run(args, urls: dict, operators: list[Operator], cookie, server) -> tu
             load.phase = phase
             figures["load"][phase] = [os.getloadavg()[0]]
             cpu_before, wall_before = cpu_seconds(server), time.perf_counter()
+            window_start = time.time()
             until = time.perf_counter() + args.duration
             talkers = [
                 asyncio.create_task(talk(posts, chat, urls, args.interval, until, load))
@@ -392,6 +397,8 @@ async def run(args, urls: dict, operators: list[Operator], cookie, server) -> tu
             figures.setdefault("cpu", {})[phase] = tuple(
                 (after - before) / wall for before, after in zip(cpu_before, cpu_after, strict=True)
             )
+            figures.setdefault("cpu_seconds", {})[phase] = cpu_after[1] - cpu_before[1]
+            figures.setdefault("windows", {})[phase] = (window_start, time.time())
             print(f"phase {phase} done", flush=True)
         await asyncio.sleep(GRACE_SECONDS)  # the last messages arrive
         figures["subscribers"] = subscriber_connections(server)
@@ -454,9 +461,16 @@ def report(args, load: Load, figures: dict) -> bool:
             f"{max(after_store, default=float('nan')):.1f} ms"
         )
         script_cores, server_cores = figures["cpu"][phase]
+        per_message = figures["cpu_seconds"][phase] * 1000 / max(1, len(sent))
         print(
-            f"  CPU: the server's workers {server_cores:.2f} cores, this script "
-            f"{script_cores:.2f} cores (of 2)"
+            f"  CPU: the server's workers {server_cores:.2f} cores ({per_message:.1f} ms a "
+            f"message), this script {script_cores:.2f} cores (of 2)"
+        )
+        lags = figures["server_lag"].get(phase, [])
+        print(
+            f"  the workers' event-loop lag: p50 {percentile(lags, 0.5):.1f} ms, p95 "
+            f"{percentile(lags, 0.95):.1f} ms, p99 {percentile(lags, 0.99):.1f} ms, max "
+            f"{max(lags, default=float('nan')):.1f} ms ({len(lags)} samples)"
         )
         posts = load.post_ms[phase]
         print(
@@ -481,6 +495,61 @@ def report(args, load: Load, figures: dict) -> bool:
             )
     print("\nresult:", "ok" if ok else "MISSED")
     return ok
+
+
+def start_server(lag_dir: str) -> subprocess.Popen:
+    """bench/tickets.py's server (RLS on), serving bench/chat_server.py's app: helpdesk.asgi's
+    with each worker's event loop probed."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": base.BENCH_URL,
+        "DATABASE_USER": "madoguchi_app",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CONN_MAX_AGE": "600",
+        "CHAT_BENCH_LAG_DIR": lag_dir,
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.chat_server:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PORT),
+            "--workers",
+            "2",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=2)  # noqa: S310
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+def server_lag(lag_dir: str, windows: dict[int, tuple[float, float]]) -> dict[int, list[float]]:
+    """The workers' event-loop lag samples (ms) of each phase's window (unix times)."""
+    found: dict[int, list[float]] = {phase: [] for phase in windows}
+    for name in os.listdir(lag_dir):
+        for line in Path(lag_dir, name).read_text().splitlines():
+            at, lag = (float(x) for x in line.split())
+            for phase, (start, end) in windows.items():
+                if start <= at <= end:
+                    found[phase].append(lag)
+    return found
 
 
 def worker_pids(server: subprocess.Popen) -> list[str]:
@@ -532,10 +601,14 @@ def main() -> None:
     base.ensure_database()
     base.setup_django()
     base.generate(args.tickets)  # migrates, and makes the tickets once
+    from django.core.management import call_command
+
+    call_command("collectstatic", "--noinput", verbosity=0)  # DEBUG off: the list's CSS
     embed_key, operators = setup_chat(args.conversations)
     urls = paths(embed_key)
     cookie = base.session_cookie()
-    server = base.start_server(rls=True)
+    lag_dir = tempfile.mkdtemp(prefix="chatbench-lag-")
+    server = start_server(lag_dir)
     try:
         figures_alone = {} if args.no_wrk else {"list_alone": list_under_wrk(cookie, 10)}
         try:
@@ -552,10 +625,12 @@ def main() -> None:
         runner(go())
         load, figures = holder["result"]
         figures.update(figures_alone)
+        figures["server_lag"] = server_lag(lag_dir, figures["windows"])
     finally:
         os.killpg(server.pid, signal.SIGINT)
         with contextlib.suppress(subprocess.TimeoutExpired):
             server.wait(timeout=20)
+        shutil.rmtree(lag_dir, ignore_errors=True)
     sys.exit(0 if report(args, load, figures) else 1)
 
 
