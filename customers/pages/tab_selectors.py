@@ -1,11 +1,14 @@
 """What the contact and account tabs list (CUS-06..CUS-09): the record's tickets, the
 interactions on them, their time entries and ratings.
 
-Every list reads only the record's tickets that the member may open (`stats.record_tickets`,
-the ticket list's visibility rule) and pages with a LIMIT one row longer than the page (that
-row only tells whether a next page exists), so each tab costs a fixed number of queries
-however many tickets the record has. The tickets tab is the ticket list's own query
-(`ticket_queryset`) narrowed to the record, so its counts are the list's counts."""
+Every list reads only the record's tickets that the member may open (the ticket list's
+visibility rule: `stats.record_scope_sql`, `stats.record_ticket_ids_sql`) and pages with a
+LIMIT one row longer than the page (that row only tells whether a next page exists), so each
+tab costs a fixed number of queries however many tickets the record has. Lists in time order
+(interactions, ratings) walk an index of the organization's entries newest first and stop
+once the page is full; the time entries join the record's ticket ids. The tickets tab is the
+ticket list's own query (`ticket_queryset`) narrowed to the record, so its counts are the
+list's counts."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import CharField, F, Q, QuerySet, Sum, Value
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +36,7 @@ from helpdesk.tickets.selectors import (
     ticket_queryset,
 )
 
-from .stats import record_tickets
+from .stats import record_scope_sql, record_ticket_ids_sql, serial_cursor
 
 PAGE_SIZE = 25
 
@@ -168,26 +172,46 @@ def _name(last: str | None, first: str | None) -> str:
     return " ".join(p for p in (last, first) if p)
 
 
+# The page's keys: each kind's newest entries of the record's tickets, read from an index in
+# time order (`thread_interactions`, `rating_rated`) and checked ticket by ticket until the
+# page is full; for a record with few tickets the planner reads those tickets' entries
+# instead (`thread_ticket`). Kinds and ids are written in (see stats.record_scope_sql).
+INTERACTION_KEYS_SQL = """
+(SELECT th.id, th.created_at, th.kind AS entry_kind FROM tickets_thread th
+ WHERE th.org_id = {org} AND th.kind IN ('reply', 'comment')
+   AND EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.id = th.ticket_id AND {scope})
+ ORDER BY th.created_at DESC, th.kind DESC, th.id DESC LIMIT {limit})
+UNION ALL
+(SELECT r.id, r.rated_at, 'rating' FROM {ratings} r
+ WHERE r.org_id = {org}
+   AND EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.id = r.ticket_id AND {scope})
+ ORDER BY r.rated_at DESC, r.id DESC LIMIT {limit})
+ORDER BY created_at DESC, entry_kind DESC, id DESC LIMIT {size} OFFSET {offset}
+"""
+
+
 def interactions_page(membership: Membership, record: Contact | Account, page: int = 1) -> Page:
     """Agents' replies and private comments, and the contacts' ratings, on the record's tickets,
     newest first. Three queries whatever the number of tickets: the page's keys (a UNION of
-    the two kinds' id and time, which the thread index answers alone), then the page's thread
+    the two kinds' newest, each read from an index in time order), then the page's thread
     entries and ratings with their ticket, status, author and contact."""
     org = membership.org
-    ticket_ids = record_tickets(membership, record).values("pk")
-    threads = (
-        Thread.objects.for_org(org)
-        .filter(ticket_id__in=ticket_ids, kind__in=INTERACTION_KINDS)
-        .values("id", "created_at", entry_kind=F("kind"))
+    assert tuple(INTERACTION_KINDS) == ("reply", "comment")  # written into the SQL
+    offset = (page - 1) * PAGE_SIZE
+    sql = INTERACTION_KEYS_SQL.format(
+        org=int(org.pk),
+        scope=record_scope_sql(membership, record, "t"),
+        ratings=Rating._meta.db_table,
+        limit=offset + PAGE_SIZE + 1,
+        size=PAGE_SIZE + 1,
+        offset=offset,
     )
-    ratings = (
-        Rating.objects.for_org(org)
-        .filter(ticket_id__in=ticket_ids)
-        .values("id", "rated_at", entry_kind=Value(RATING, output_field=CharField()))
-    )
-    # In a UNION the columns go by position: both sides list the same ones in the same order.
-    union = threads.union(ratings, all=True).order_by("-created_at", "-entry_kind", "-id")
-    keys = _page(union, page)
+    with serial_cursor() as cursor:
+        cursor.execute(sql)
+        found = [
+            {"id": row[0], "created_at": row[1], "entry_kind": row[2]} for row in cursor.fetchall()
+        ]
+    keys = Page(rows=found[:PAGE_SIZE], number=page, has_next=len(found) > PAGE_SIZE)
     thread_ids = [k["id"] for k in keys.rows if k["entry_kind"] != RATING]
     rating_ids = [k["id"] for k in keys.rows if k["entry_kind"] == RATING]
     ticket = {
@@ -284,14 +308,57 @@ class TimeTab:
     totals: TimeTotals
 
 
-def _billing_q(billing: str) -> Q:
-    if billing == "billable":
-        return Q(billable=True)
-    if billing == "billed":
-        return Q(billed=True)
-    if billing == "non_billable":
-        return Q(billable=False)
-    return Q()
+# The totals and the page's keys of the record's time entries in one pass: the entries of
+# the period and agent, joined to the record's ticket ids (each once, see
+# stats.record_ticket_ids_sql, so the planner knows how many there are: it reads each
+# ticket's entries from the covering `timeentry_ticket` index, or the organization's entries
+# against a hash of the tickets), summed in a first row (id NULL), then the page's keys of
+# the billing filter.
+TIME_SQL = """
+WITH e AS MATERIALIZED (
+    SELECT e.id, e.work_date, e.minutes, e.billable, e.billed
+    FROM {entries} e JOIN ({tickets}) t ON t.id = e.ticket_id
+    WHERE e.org_id = {org}{where}
+),
+totals AS (
+    SELECT COALESCE(SUM(minutes), 0) AS all_minutes,
+        COALESCE(SUM(minutes) FILTER (WHERE billable), 0) AS billable_minutes,
+        COALESCE(SUM(minutes) FILTER (WHERE billed), 0) AS billed_minutes,
+        COALESCE(SUM(minutes) FILTER (WHERE NOT billable), 0) AS non_billable_minutes
+    FROM e
+),
+page AS (
+    SELECT id, work_date, minutes, billable, billed FROM e WHERE TRUE{billing}
+    ORDER BY work_date DESC, id DESC LIMIT {size} OFFSET {offset}
+)
+SELECT totals.*, p.id, p.work_date, p.minutes, p.billable, p.billed, x.note, tk.number,
+    tk.subject, tk.status_kind, u.full_name, u.email
+FROM totals
+LEFT JOIN page p ON TRUE
+LEFT JOIN {entries} x ON x.org_id = {org} AND x.id = p.id
+LEFT JOIN tickets_ticket tk ON tk.org_id = {org} AND tk.id = x.ticket_id
+LEFT JOIN tenancy_user u ON u.id = x.user_id
+ORDER BY p.work_date DESC, p.id DESC
+"""
+BILLING_SQL = {
+    "billable": " AND billable",
+    "billed": " AND billed",
+    "non_billable": " AND NOT billable",
+}
+
+
+@dataclass(frozen=True)
+class TimeRow:
+    pk: int
+    work_date: dt.date
+    minutes: int
+    billable: bool
+    billed: bool
+    note: str
+    number: int
+    subject: str
+    status_kind: str
+    agent: str  # the user's name or email, "" when the user is gone
 
 
 def time_tab(
@@ -306,67 +373,91 @@ def time_tab(
 ) -> TimeTab:
     """The time entries of the record's tickets, newest day first, and the totals of all,
     billable, billed and non-billable minutes in the chosen period and of the chosen agent
-    (the billing filter narrows the rows only, so the four totals stay side by side). Two
-    queries."""
-    entries = TimeEntry.objects.for_org(membership.org).filter(
-        ticket_id__in=record_tickets(membership, record).values("pk")
-    )
+    (the billing filter narrows the rows only, so the four totals stay side by side). One
+    query: the entries are read once, summed, and the page's rows joined to their ticket and
+    agent."""
+    where, params = "", list[Any]()
     if start:
-        entries = entries.filter(work_date__gte=start)
+        where += " AND e.work_date >= %s"
+        params.append(start)
     if end:
-        entries = entries.filter(work_date__lte=end)
+        where += " AND e.work_date <= %s"
+        params.append(end)
     if user_id:
-        entries = entries.filter(user_id=user_id)
-    sums = entries.aggregate(
-        sum_all=Sum("minutes"),
-        sum_billable=Sum("minutes", filter=Q(billable=True)),
-        sum_billed=Sum("minutes", filter=Q(billed=True)),
-        sum_non_billable=Sum("minutes", filter=Q(billable=False)),
+        where += " AND e.user_id = %s"
+        params.append(user_id)
+    sql = TIME_SQL.format(
+        entries=TimeEntry._meta.db_table,
+        tickets=record_ticket_ids_sql(membership, record),
+        org=int(membership.org_id),
+        where=where,
+        billing=BILLING_SQL.get(billing, ""),
+        size=PAGE_SIZE + 1,
+        offset=(page - 1) * PAGE_SIZE,
     )
-    totals = TimeTotals(**{k.removeprefix("sum_"): v or 0 for k, v in sums.items()})
-    rows = (
-        entries.filter(_billing_q(billing))
-        .select_related("user")
-        .annotate(
-            number=F("ticket__number"),
-            subject=F("ticket__subject"),
-            status_kind=F("ticket__status_kind"),
+    with serial_cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    totals = TimeTotals(*(int(value) for value in found[0][:4]))
+    rows = [
+        TimeRow(
+            pk=row[4],
+            work_date=row[5],
+            minutes=row[6],
+            billable=row[7],
+            billed=row[8],
+            note=row[9],
+            number=row[10],
+            subject=row[11],
+            status_kind=row[12],
+            agent=row[13] or row[14] or "",
         )
-        .only(
-            "work_date",
-            "minutes",
-            "billable",
-            "billed",
-            "note",
-            "user__full_name",
-            "user__email",
-        )
-        .order_by("-work_date", "-pk")
-    )
-    return TimeTab(page=_page(rows, page), totals=totals)
+        for row in found
+        if row[4] is not None
+    ]
+    result = Page(rows=rows[:PAGE_SIZE], number=page, has_next=len(rows) > PAGE_SIZE)
+    return TimeTab(page=result, totals=totals)
 
 
 # --- Happiness (CUS-09) ---------------------------------------------------------------------
+# The page's ratings: the organization's newest first (`rating_rated`), each checked against
+# the record's tickets until the page is full (or the record's few tickets' ratings sorted).
+HAPPINESS_KEYS_SQL = """
+SELECT r.id FROM {ratings} r
+WHERE r.org_id = {org}
+  AND EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.id = r.ticket_id AND {scope})
+ORDER BY r.rated_at DESC, r.id DESC LIMIT {size} OFFSET {offset}
+"""
+
+
 def happiness_page(membership: Membership, contact: Contact, page: int = 1) -> Page:
     """The ratings of the contact's tickets, newest first, each with who rated, the ticket,
-    the value, the comment and the time. One query."""
-    ratings = (
-        Rating.objects.for_org(membership.org)
-        .filter(ticket_id__in=record_tickets(membership, contact).values("pk"))
-        .select_related("contact", "agent")
-        .annotate(number=F("ticket__number"), subject=F("ticket__subject"))
-        .only(
-            "rated_at",
-            "value",
-            "comment",
-            "contact__first_name",
-            "contact__last_name",
-            "agent__full_name",
-            "agent__email",
-        )
-        .order_by("-rated_at", "-pk")
+    the value, the comment and the time. One query (the page's keys a sub-select)."""
+    keys = HAPPINESS_KEYS_SQL.format(
+        ratings=Rating._meta.db_table,
+        org=int(membership.org_id),
+        scope=record_scope_sql(membership, contact, "t"),
+        size=PAGE_SIZE + 1,
+        offset=(page - 1) * PAGE_SIZE,
     )
-    return _page(ratings, page)
+    with serial_cursor():
+        rows = list(
+            Rating.objects.for_org(membership.org)
+            .filter(pk__in=RawSQL(keys, []))  # noqa: S611 - ids are integers
+            .select_related("contact", "agent")
+            .annotate(number=F("ticket__number"), subject=F("ticket__subject"))
+            .only(
+                "rated_at",
+                "value",
+                "comment",
+                "contact__first_name",
+                "contact__last_name",
+                "agent__full_name",
+                "agent__email",
+            )
+            .order_by("-rated_at", "-pk")
+        )
+    return Page(rows=rows[:PAGE_SIZE], number=page, has_next=len(rows) > PAGE_SIZE)
 
 
 RATING_LABELS = dict(RatingValue.choices)

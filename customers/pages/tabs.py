@@ -10,7 +10,7 @@ into `#tab-panel` with htmx. Filters and pages inside a tab are links and GET fo
 agent, list) do not clash with the page's own (q, page, tab, edit).
 
 Every tab needs the Desk role's "view" and reads the record through the organization; every
-list reads only the tickets this member may open (`stats.record_tickets`)."""
+list reads only the tickets this member may open (`stats.record_scope_sql`)."""
 
 from __future__ import annotations
 

@@ -106,8 +106,20 @@ class TicketCounter(TenantModel):
         return f"{self.org_id}: {self.last_number}"
 
 
-# What the contact and account pages' statistics read of a ticket (customers.pages.stats).
-CUSTOMER_STATS_COLUMNS = ["department", "status_kind", "channel", "due_at", "closed_at"]
+# What the contact and account pages' statistics read of a ticket (customers.pages.stats),
+# so an account's or a contact's tickets are counted and averaged from an index alone. The
+# contact's index also carries the ticket's account: an account's tickets are those of its
+# own index plus its contacts' tickets of another account (or none).
+CUSTOMER_STATS_COLUMNS = [
+    "department",
+    "status_kind",
+    "channel",
+    "due_at",
+    "closed_at",
+    "first_response",
+    "answered_turns",
+    "answered_wait",
+]
 
 
 class Ticket(TenantModel):
@@ -166,6 +178,16 @@ class Ticket(TenantModel):
     # The latest thread entry or change (anything that writes history), kept by the services
     # so the list sorts by it on an index instead of aggregating the thread (TKT-06).
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    # The customer's waits for an agent's answer, kept by the thread services
+    # (services.threads.reply_figures_update) whenever a customer message or an agent's reply
+    # is written, so the customer pages' average response times sum columns instead of
+    # walking every thread (CUS-03). A turn starts at the ticket's creation, or at the
+    # customer's first message after an agent's reply, and ends at the next agent reply:
+    # `first_response` is the first turn's wait (None until an agent replies),
+    # `answered_turns` the number of answered turns and `answered_wait` their summed wait.
+    first_response = models.DurationField(null=True, blank=True, editable=False)
+    answered_turns = models.PositiveIntegerField(default=0, editable=False)
+    answered_wait = models.DurationField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -222,7 +244,7 @@ class Ticket(TenantModel):
             # status kind, due date, channel and closing from the index alone (CUS-03).
             models.Index(
                 fields=["org", "contact", "-created_at", "-id"],
-                include=CUSTOMER_STATS_COLUMNS,
+                include=[*CUSTOMER_STATS_COLUMNS, "account"],
                 name="ticket_contact_recent",
             ),
             models.Index(
@@ -277,7 +299,16 @@ class Thread(TenantModel):
                 fields=["org", "ticket", "created_at"],
                 include=["kind", "author", "id"],
                 name="thread_ticket",
-            )
+            ),
+            # The organization's replies and comments newest first: the contact and account
+            # pages' Interactions tab walks it and stops once a page of the record's is found,
+            # instead of sorting every entry of the record's tickets (CUS-06).
+            models.Index(
+                fields=["org", "-created_at", "-id"],
+                include=["ticket", "kind"],
+                condition=models.Q(kind__in=["reply", "comment"]),
+                name="thread_interactions",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -179,7 +179,13 @@ class TimeEntry(TenantModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["org", "ticket", "-work_date"], name="timeentry_ticket"),
+            # The ticket's entries newest day first; the included columns let the contact and
+            # account pages total a customer's time from the index alone (CUS-08).
+            models.Index(
+                fields=["org", "ticket", "-work_date"],
+                include=["minutes", "billable", "billed", "user"],
+                name="timeentry_ticket",
+            ),
             models.Index(fields=["org", "user", "-work_date"], name="timeentry_user"),
         ]
 

@@ -29,6 +29,7 @@ from ..models import (
 )
 from .access import department_ids, ensure_can
 from .history import history_record
+from .threads import reply_figures_update
 from .tickets import search_index_update
 
 
@@ -145,6 +146,8 @@ def ticket_merge(
     )
 
     Thread.objects.for_org(org).filter(ticket=source).update(ticket=target)
+    # The source's customer messages and replies now count on the target (CUS-03).
+    reply_figures_update(org_id=org.pk, ticket_ids=[source.pk, target.pk])
     Attachment.objects.for_org(org).filter(ticket=source).update(ticket=target)
     TicketHistory.objects.for_org(org).filter(ticket=source).update(ticket=target)
     target_tags = TicketTag.objects.for_org(org).filter(ticket=target).values("tag_id")

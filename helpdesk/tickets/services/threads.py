@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -134,6 +134,78 @@ def _parse_addresses(value: str) -> list[str]:
     return addresses
 
 
+# --- The customer's waits, kept per ticket (CUS-03) ---------------------------------------
+# The ticket's events in time order: its creation and the customer's messages (agent = 0),
+# agents' public replies (agent = 1; a reply whose author is gone no longer counts, as when
+# it was written by no agent). `k` numbers the turns: an event belongs to turn k when k agent
+# replies come before it; the turn's answer is reply number k + 1, its start the first of
+# its customer events. Only the rows that change are written.
+REPLY_FIGURES_SQL = """
+WITH t AS (
+    SELECT id, created_at FROM tickets_ticket WHERE org_id = %(org)s AND id = ANY(%(ids)s)
+),
+ev AS (
+    SELECT t.id AS ticket_id, t.created_at AS at, 0 AS agent FROM t
+    UNION ALL
+    SELECT th.ticket_id, th.created_at, CASE WHEN th.kind = %(reply)s THEN 1 ELSE 0 END
+    FROM tickets_thread th JOIN t ON th.ticket_id = t.id
+    WHERE th.org_id = %(org)s
+      AND (th.kind = %(incoming)s OR (th.kind = %(reply)s AND th.author_id IS NOT NULL))
+),
+g AS (
+    SELECT ticket_id, at, agent,
+        SUM(agent) OVER (PARTITION BY ticket_id ORDER BY at, agent ROWS UNBOUNDED PRECEDING)
+            - agent AS k
+    FROM ev
+),
+w AS (
+    SELECT ticket_id, k,
+        MIN(at) FILTER (WHERE agent = 0) AS asked,
+        MIN(at) FILTER (WHERE agent = 1) AS answered
+    FROM g GROUP BY ticket_id, k
+),
+f AS (
+    SELECT ticket_id,
+        MIN(answered - asked) FILTER (WHERE k = 0) AS first_response,
+        COUNT(*) AS turns,
+        SUM(answered - asked) AS wait
+    FROM w WHERE answered IS NOT NULL AND asked IS NOT NULL
+    GROUP BY ticket_id
+)
+UPDATE tickets_ticket tk
+SET first_response = f.first_response, answered_turns = COALESCE(f.turns, 0),
+    answered_wait = f.wait
+FROM t LEFT JOIN f ON f.ticket_id = t.id
+WHERE tk.org_id = %(org)s AND tk.id = t.id
+  AND (tk.first_response, tk.answered_turns, tk.answered_wait)
+      IS DISTINCT FROM (f.first_response, COALESCE(f.turns, 0), f.wait)
+"""
+
+
+def reply_figures_update(*, org_id: int, ticket_ids: Sequence[int]) -> int:
+    """Recount the customer's waits of these tickets of the organization from their thread
+    (`Ticket.first_response`, `answered_turns`, `answered_wait`): one UPDATE reading each
+    ticket's thread from its index. Called wherever an agent's reply is written or thread
+    entries move between tickets (a merge), inside that transaction and after the tickets'
+    rows are locked; a recount rather than a step, so entries written out of time order
+    count as they would in order. A customer message written now changes nothing (it starts
+    or joins a turn no reply has answered yet), so the incoming paths do not call it.
+    Returns the number of tickets whose figures changed."""
+    if not ticket_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REPLY_FIGURES_SQL,
+            {
+                "org": org_id,
+                "ids": list(ticket_ids),
+                "reply": Thread.Kind.REPLY.value,
+                "incoming": Thread.Kind.INCOMING.value,
+            },
+        )
+        return cursor.rowcount
+
+
 @transaction.atomic
 def thread_add(
     *,
@@ -236,6 +308,8 @@ def thread_add(
         Ticket.objects.for_org(ticket.org_id).filter(pk=ticket.pk).update(
             last_activity_at=thread.created_at
         )
+        if kind == Thread.Kind.REPLY:
+            reply_figures_update(org_id=ticket.org_id, ticket_ids=[ticket.pk])
         followers_notify(ticket=ticket, actor=actor.user, event="thread", thread=thread)
     except BaseException:
         _delete_files(attachments)
