@@ -95,24 +95,72 @@ def can_operate(actor: Membership, department: ChatDepartment | None) -> bool:
         return False
     if can_configure(actor):
         return True
-    return (
-        department is not None
-        and ChatOperator.objects.for_org(actor.org)
-        .filter(department=department, user_id=actor.user_id)
-        .exists()
-    )
+    if department is None:
+        return False
+    # By SQL of its own: every reply of an operator asks it twice (the chat's lookup, then the
+    # service), and the ORM's compiling cost six times the query (1.3 ms of CPU instead of 0.2).
+    with connection.cursor() as cursor:
+        cursor.execute(_OPERATES_SQL, [actor.org.id, department.pk, actor.user_id])
+        return cursor.fetchone() is not None
+
+
+_OPERATES_SQL = (
+    f"SELECT 1 FROM {ChatOperator._meta.db_table}"  # noqa: S608 - a table name, no input
+    " WHERE org_id = %s AND department_id = %s AND user_id = %s"
+)
 
 
 def conversation_for_operator(*, actor: Membership, conversation_id: int) -> Conversation:
-    """A conversation the member may answer; 404 otherwise (another organization's too)."""
-    conversation = (
-        Conversation.objects.for_org(actor.org)
-        .select_related("department")
-        .filter(pk=conversation_id)
-        .first()
-    )
+    """A conversation the member may answer; 404 otherwise (another organization's too).
+    Read with its department by SQL of its own: every reply and typing notice of an operator
+    starts here, and the ORM's compiling cost five times the query (3 ms of CPU instead of 0.5,
+    bench/chat.py)."""
+    if _FROM_DB_AS_IS:
+        with connection.cursor() as cursor:
+            cursor.execute(_OPERATOR_SQL, [actor.org.id, conversation_id])
+            row = cursor.fetchone()
+        conversation = None if row is None else _with_department(row)
+    else:  # a field that converts what the database gives: the ORM reads it
+        conversation = (
+            Conversation.objects.for_org(actor.org)
+            .select_related("department")
+            .filter(pk=conversation_id)
+            .first()
+        )
     if conversation is None or not can_operate(actor, conversation.department):
         raise Http404
+    return conversation
+
+
+_CONVERSATION_FIELDS = Conversation._meta.concrete_fields
+_DEPARTMENT_FIELDS = ChatDepartment._meta.concrete_fields
+# The rows are turned into models as the database gives them, as Model.from_db expects from
+# the ORM: right only while no field converts its values (JSON, custom fields).
+_FROM_DB_AS_IS = not any(
+    hasattr(field, "from_db_value") for field in (*_CONVERSATION_FIELDS, *_DEPARTMENT_FIELDS)
+)
+_OPERATOR_SQL = (
+    "SELECT "  # noqa: S608 - table and column names, no input
+    + ", ".join(
+        [f"c.{field.column}" for field in _CONVERSATION_FIELDS]
+        + [f"d.{field.column}" for field in _DEPARTMENT_FIELDS]
+    )
+    + f" FROM {Conversation._meta.db_table} c LEFT JOIN {ChatDepartment._meta.db_table} d"
+    " ON d.org_id = c.org_id AND d.id = c.department_id WHERE c.org_id = %s AND c.id = %s"
+)
+
+
+def _with_department(row: tuple) -> Conversation:
+    count = len(_CONVERSATION_FIELDS)
+    conversation = Conversation.from_db(
+        connection.alias, [field.attname for field in _CONVERSATION_FIELDS], row[:count]
+    )
+    department = None
+    if conversation.department_id is not None:
+        department = ChatDepartment.from_db(
+            connection.alias, [field.attname for field in _DEPARTMENT_FIELDS], row[count:]
+        )
+    conversation.department = department
     return conversation
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 from django.db import connection, connections
+from django.http import Http404
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -375,3 +376,26 @@ def test_chat07_an_id_out_of_any_range_reads_as_a_missing_chat(acme):
         response = client.post(url, {"token": started.token, "body": "x"})
         assert response.status_code == 404
         assert response.json() == {"error": "not found"}
+
+
+def test_chat07_the_operators_read_of_a_chat_is_the_orms(acme):
+    """conversation_for_operator reads the chat and its department by SQL of its own: the same
+    values as the ORM's, a chat without a department too."""
+    from chat.models import ChatDepartment
+
+    started = start_chat(acme, "one")
+    pk = started.conversation.pk
+    chats = Conversation.objects.for_org(acme.org).select_related("department")
+    for _round in range(2):
+        got = svc.conversation_for_operator(actor=acme.admin, conversation_id=pk)
+        expected = chats.get(pk=pk)
+        for field in Conversation._meta.concrete_fields:
+            assert getattr(got, field.attname) == getattr(expected, field.attname), field.name
+        if expected.department is None:
+            assert got.department is None
+        for field in ChatDepartment._meta.concrete_fields if expected.department else ():
+            value = getattr(got.department, field.attname)
+            assert value == getattr(expected.department, field.attname), field.name
+        Conversation.objects.for_org(acme.org).filter(pk=pk).update(department=None)
+    with pytest.raises(Http404):
+        svc.conversation_for_operator(actor=acme.admin, conversation_id=pk + 1000)
