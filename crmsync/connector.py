@@ -13,6 +13,7 @@ This is the only module of crmsync that reads or writes another organization's r
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
 from contextlib import AbstractContextManager, nullcontext
@@ -86,9 +87,20 @@ class DeskConnector:
             ) % {"portal": self.desk_org.portal}
         return None
 
-    def memberships(self, user_ids: list[int]) -> dict[int, Membership]:
-        """These people's memberships in the desk's organization, by user id."""
+    def memberships(
+        self, user_ids: list[int], known: Membership | None = None
+    ) -> dict[int, Membership]:
+        """These people's memberships in the desk's organization, by user id. `known`: a
+        membership read already in this request (the reader's): when the desk is this
+        organization's and it is the only one asked for, no query."""
         integration = self.integration
+        if (
+            known is not None
+            and integration.is_same_org
+            and list(user_ids) == [known.user_id]
+            and known.org_id == integration.org_id
+        ):
+            return {known.user_id: copy.copy(known)}
         if integration.is_same_org:
             rows = list(
                 Membership.objects.for_org(integration.org).filter(user_id__in=list(user_ids))
@@ -101,11 +113,13 @@ class DeskConnector:
             )
         return {m.user_id: m for m in rows}
 
-    def desk_users(self, user_ids: list[int]) -> dict[int, Membership]:
+    def desk_users(
+        self, user_ids: list[int], known: Membership | None = None
+    ) -> dict[int, Membership]:
         """Those of these people who have an active desk account (a Desk role) there."""
         return {
             user_id: m
-            for user_id, m in self.memberships(user_ids).items()
+            for user_id, m in self.memberships(user_ids, known).items()
             if m.is_active and (m.desk_role or m.is_account_admin)
         }
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -36,10 +37,11 @@ from helpdesk.tickets.models import Ticket
 
 from .connector import DeskConnector
 from .models import CrmAccount, CrmContact, Deal, DealTicket, Integration, SyncKind, SyncLink
-from .selectors import integration_of
+from .selectors import any_of, integration_of
 from .services.integration import integration_problem
 
 CrmRecord = CrmAccount | CrmContact | Deal
+_UNREAD: Any = object()
 
 
 @dataclass
@@ -65,13 +67,15 @@ class DeskView:
         return self.connector.crm_scope()
 
 
-def desk_view(actor: Membership) -> DeskView | None:
-    """The working desk of `actor`'s CRM, or None (no integration, or it cannot work now)."""
-    integration = integration_of(actor.org)
-    if integration is None or integration_problem(integration):
+def desk_view(actor: Membership, integration: Integration | None = _UNREAD) -> DeskView | None:
+    """The working desk of `actor`'s CRM, or None (no integration, or it cannot work now).
+    `integration`: the CRM's integration when the caller has read it already."""
+    if integration is _UNREAD:
+        integration = integration_of(actor.org)
+    if integration is None or integration_problem(integration, known=actor):
         return None
     connector = DeskConnector(integration)
-    member = connector.desk_users([actor.user_id]).get(actor.user_id)
+    member = connector.desk_users([actor.user_id], known=actor).get(actor.user_id)
     if member is not None:
         member.org = integration.desk_org
     return DeskView(integration=integration, connector=connector, member=member)
@@ -99,7 +103,7 @@ def record_scope_q(desk: DeskView, record: CrmRecord) -> Q | None:
                 .filter(integration=integration, deal=record)
                 .values_list("ticket_id", flat=True)
             )
-        return Q(pk__in=ids) if ids else None
+        return Q(any_of("pk", ids)) if ids else None
     if isinstance(record, CrmContact):
         desk_id = linked_desk_id(integration, SyncKind.CONTACT, record.pk)
         return Q(contact_id=desk_id) if desk_id is not None else None
@@ -107,15 +111,49 @@ def record_scope_q(desk: DeskView, record: CrmRecord) -> Q | None:
     if desk_id is None:
         return None
     with desk.scope():  # the desk account's contacts
-        return record_scope(desk.desk_org, Account(pk=desk_id, org_id=desk.desk_org.pk))
+        scope = record_scope(desk.desk_org, Account(pk=desk_id, org_id=desk.desk_org.pk))
+    return _as_arrays(scope)
 
 
 def record_tickets(desk: DeskView, record: CrmRecord) -> QuerySet[Ticket]:
     """This CRM record's desk tickets (none when it is not linked): a query to evaluate inside
     `desk.scope()`."""
-    scope = record_scope_q(desk, record)
+    return tickets_in(desk, record_scope_q(desk, record))
+
+
+def tickets_in(desk: DeskView, scope: Q | None) -> QuerySet[Ticket]:
+    """The desk's tickets in `scope` (a `record_scope_q`; None: none)."""
     tickets = Ticket.objects.for_org(desk.desk_org)
     return tickets.filter(scope) if scope is not None else tickets.none()
+
+
+def scope_branches(scope: Q | None) -> list[Q]:
+    """The alternatives of a scope (an account's: its own tickets, its contacts' tickets),
+    each of which an index answers alone; one for a contact or a deal, none without a scope."""
+    if scope is None:
+        return []
+    if scope.connector == Q.OR and not scope.negated and len(scope.children) > 1:
+        return [child if isinstance(child, Q) else Q(child) for child in scope.children]
+    return [scope]
+
+
+def _as_arrays(scope: Q) -> Q:
+    """`field__in=[ids]` conditions as `field = ANY(%s)` with the ids as one array parameter:
+    an account's hundred contacts or a deal's thousand tickets are one parameter instead of a
+    thousand (each of which Python binds and PostgreSQL parses in every query)."""
+    children: list = []
+    for child in scope.children:
+        if isinstance(child, Q):
+            children.append(_as_arrays(child))
+        elif isinstance(child, tuple) and isinstance(child[1], list | tuple):
+            name, values = child
+            if name.endswith("__in"):
+                children.append(Q(any_of(name.removesuffix("__in"), list(values))))
+            else:
+                children.append(child)
+        else:
+            children.append(child)
+    return Q(*children, _connector=scope.connector, _negated=scope.negated)
 
 
 def ticket_reachable(desk: DeskView, ticket: Ticket) -> bool:

@@ -142,7 +142,10 @@ class CrmContact(TenantModel):
             # Matching by primary and secondary email (CRM-05) reads these.
             models.Index("org", Lower("email"), name="crm_contact_org_email"),
             models.Index("org", Lower("secondary_email"), name="crm_contact_org_email2"),
-            models.Index("org", Lower("last_name"), name="crm_contact_org_last_name"),
+            # The list's default order (name, then id): its first page reads 25 entries.
+            models.Index(
+                "org", Lower("last_name"), Lower("first_name"), "id", name="crm_contact_org_name"
+            ),
             models.Index(fields=["org", "owner"], name="crm_contact_org_owner"),
             models.Index(fields=["org", "account"], name="crm_contact_org_account"),
         ]
@@ -223,6 +226,8 @@ class Deal(TenantModel):
         indexes = [
             models.Index("org", Lower("name"), name="crm_deal_org_name"),
             models.Index(fields=["org", "stage"], name="crm_deal_org_stage"),
+            # The list's default order (expected close date, then id).
+            models.Index(fields=["org", "expected_close", "id"], name="crm_deal_org_close"),
             models.Index(fields=["org", "owner"], name="crm_deal_org_owner"),
             models.Index(fields=["org", "account"], name="crm_deal_org_account"),
         ]

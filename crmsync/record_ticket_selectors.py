@@ -6,29 +6,43 @@ and counts them. The views are the desk list's
 (`helpdesk.tickets.selectors.view_filter`), with the same meaning: "open" is the status kind
 open (not on hold); "overdue", "escalated" and "high" leave closed tickets out.
 
-**Cost**: a page of the list is the record's scope (one or two queries), one aggregate with
-the count of every view, and one query for the page's rows with their status and owner,
-whatever the number of tickets. The statistics are `tickets_stats`, the customers overview's
-three queries."""
+**Cost**: a page of the list is the record's scope (one or two queries), one query with the
+count of every view, and one query for the page's rows (values, with their status and owner
+joined), whatever the number of tickets. Counts are capped as the desk's ticket list caps them
+(`helpdesk.tickets.selectors.COUNT_CAP`): each view counts at most COUNT_CAP + 1 tickets, so
+an account with 50,000 tickets neither counts nor sorts them all before its first page; past
+the cap the list says "1,000+" and pages on without a total. The statistics are
+`tickets_stats`, the customers overview's three queries."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.customer_stats import OverviewStats, tickets_stats
-from helpdesk.tickets.models import StatusKind, Ticket
-from helpdesk.tickets.selectors import view_filter
+from helpdesk.tickets.models import Priority, StatusKind
+from helpdesk.tickets.selectors import COUNT_CAP, view_filter
 
-from .desk_tickets import CrmRecord, DeskView, record_tickets
+from .desk_tickets import (
+    CrmRecord,
+    DeskView,
+    record_scope_q,
+    record_tickets,
+    scope_branches,
+    tickets_in,
+)
 from .models import CrmAccount, CrmContact, TicketModule
 
 PER_PAGE = 25
+PRIORITY_LABELS = dict(Priority.choices)
 
 # The related list's views (CRM-09), in the order of its tabs.
 VIEWS: dict[str, object] = {
@@ -65,44 +79,132 @@ class TicketRow:
     due_at: dt.datetime | None
     created_at: dt.datetime
     overdue: bool
+    url: str = ""  # its page in the CRM
+    unlink_url: str = ""  # on a deal's list, where "Unlink" posts
 
 
 @dataclass
 class TicketListPage:
     view: str
-    counts: dict[str, int]
+    counts: dict[str, int]  # exact up to COUNT_CAP; COUNT_CAP + 1 means more
     rows: list[TicketRow]
     number: int  # the page's number, 1-based
-    pages: int
+    has_next: bool
+    cap: int
     per_page: int = PER_PAGE
     extra: dict = field(default_factory=dict)
 
     @property
     def count(self) -> int:
-        return self.counts[self.view]
+        return min(self.counts[self.view], self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self.counts[self.view] > self.cap
+
+    @property
+    def pages(self) -> int | None:
+        """The number of pages, None when the count is capped."""
+        return None if self.capped else max(1, -(-self.count // self.per_page))
 
     @property
     def has_previous(self) -> bool:
         return self.number > 1
 
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
+
+ROW_FIELDS = (
+    "number",
+    "subject",
+    "status__name",
+    "status_kind",
+    "priority",
+    "owner__full_name",
+    "owner__email",
+    "due_at",
+    "created_at",
+)
 
 
-def _row(ticket: Ticket, now: dt.datetime) -> TicketRow:
-    closed = ticket.status_kind == StatusKind.CLOSED
+def _row(v: dict, now: dt.datetime, url_of: Callable[[int], str] | None) -> TicketRow:
+    due = v["due_at"]
     return TicketRow(
-        number=ticket.number,
-        subject=ticket.subject,
-        status=ticket.status.name,
-        status_kind=ticket.status_kind,
-        priority=ticket.priority,
-        priority_label=str(ticket.get_priority_display()),
-        owner=ticket.owner.display_name if ticket.owner else "",
-        due_at=ticket.due_at,
-        created_at=ticket.created_at,
-        overdue=bool(ticket.due_at and ticket.due_at < now and not closed),
+        url=url_of(v["number"]) if url_of else "",
+        number=v["number"],
+        subject=v["subject"],
+        status=v["status__name"],
+        status_kind=v["status_kind"],
+        priority=v["priority"],
+        priority_label=str(PRIORITY_LABELS.get(v["priority"], v["priority"])),
+        owner=v["owner__full_name"] or v["owner__email"] or "",  # User.display_name
+        due_at=due,
+        created_at=v["created_at"],
+        overdue=bool(due and due < now and v["status_kind"] != StatusKind.CLOSED),
+    )
+
+
+def capped_counts(views: dict[str, list[QuerySet]]) -> dict[str, int]:
+    """The number of rows of each view, exact up to COUNT_CAP (COUNT_CAP + 1 means more), in
+    one query. A view is the union of its branches (`desk_tickets.scope_branches`), each read
+    through its own index up to COUNT_CAP + 1 rows:
+    `SELECT (SELECT count(*) FROM ((... LIMIT cap + 1) UNION (... LIMIT cap + 1))), ...`.
+    One OR over the branches would let PostgreSQL walk the organization's every ticket in
+    the hope of meeting COUNT_CAP of them early (bench/crm_pages.py: 0.5 s and more)."""
+    parts: list[str] = []
+    params: list = []
+    for branches in views.values():
+        sqls = []
+        for rows in branches:
+            try:
+                sql, branch_params = (
+                    rows.order_by().values("pk")[: COUNT_CAP + 1].query.sql_with_params()
+                )
+            except EmptyResultSet:  # `.none()`
+                continue
+            sqls.append(f"({sql})")
+            params.extend(branch_params)
+        if not sqls:
+            parts.append("0")
+            continue
+        union = " UNION ".join(sqls)
+        parts.append(f"(SELECT count(*) FROM ({union}) AS capped)")  # noqa: S608 - Django's SQL
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 - Django's SQL
+        return {
+            key: min(count, COUNT_CAP + 1)
+            for key, count in zip(views, cursor.fetchone(), strict=True)
+        }
+
+
+def view_counts(
+    desk: DeskView,
+    scope: Q | None,
+    branches: list[QuerySet],
+    actor: Membership,
+    now: dt.datetime,
+) -> dict[str, int]:
+    """The count of every view, capped. First the record's tickets up to COUNT_CAP + 1: when
+    there are no more than COUNT_CAP, one aggregate over them counts every view exactly (one
+    pass over at most COUNT_CAP tickets); else each view counts up to COUNT_CAP + 1
+    (`capped_counts`). Two queries either way (one for a record without tickets)."""
+    total = capped_counts({DEFAULT_VIEW: branches})[DEFAULT_VIEW]
+    if total > COUNT_CAP:
+        capped = capped_counts(
+            {
+                key: [rows.filter(view_filter(key, actor, now)) for rows in branches]
+                for key in VIEWS
+                if key != DEFAULT_VIEW
+            }
+        )
+        return {DEFAULT_VIEW: total, **capped}
+    if not total:
+        return dict.fromkeys(VIEWS, 0)
+    return tickets_in(desk, scope).aggregate(
+        **{
+            key: Count("pk", filter=view_filter(key, actor, now))
+            if key != DEFAULT_VIEW
+            else Count("pk")
+            for key in VIEWS
+        }
     )
 
 
@@ -114,33 +216,42 @@ def record_ticket_page(
     view: str = DEFAULT_VIEW,
     page: int = 1,
     now: dt.datetime | None = None,
+    url_of: Callable[[int], str] | None = None,
 ) -> TicketListPage:
     """One page (newest first) of the record's desk tickets in `view` (a key of VIEWS, else
-    all), with the count of every view. A page past the last shows the last."""
+    all), with the count of every view (capped). A page past the last shows the last while
+    the count is exact; past a capped count, an empty page. `url_of`: a ticket number's
+    address in the CRM (TicketRow.url)."""
     now = now or timezone.now()
     view = view if view in VIEWS else DEFAULT_VIEW
-    tickets = record_tickets(desk, record).order_by()
+    scope = record_scope_q(desk, record)
+    branches = [tickets_in(desk, branch) for branch in scope_branches(scope)]
     with desk.scope():
-        counts = tickets.aggregate(
-            **{
-                key: Count("pk", filter=view_filter(key, actor, now))
-                if key != "all"
-                else Count("pk")
-                for key in VIEWS
-            }
-        )
-        pages = max(1, -(-counts[view] // PER_PAGE))
-        number = min(max(1, page), pages)
+        counts = view_counts(desk, scope, branches, actor, now)
+        count = counts[view]
+        number = max(1, page)
+        if count <= COUNT_CAP:
+            number = min(number, max(1, -(-count // PER_PAGE)))
         start = (number - 1) * PER_PAGE
-        chosen = (
-            tickets.filter(view_filter(view, actor, now))
-            .select_related("status", "owner")
-            .order_by("-created_at", "-id")[start : start + PER_PAGE]
-            if counts[view]
+        # One row more than the page tells whether there is a next page, counted or not.
+        values = (
+            list(
+                tickets_in(desk, scope)
+                .filter(view_filter(view, actor, now))
+                .order_by("-created_at", "-id")
+                .values(*ROW_FIELDS)[start : start + PER_PAGE + 1]
+            )
+            if count
             else []
         )
-        rows = [_row(ticket, now) for ticket in chosen]
-    return TicketListPage(view=view, counts=counts, rows=rows, number=number, pages=pages)
+    return TicketListPage(
+        view=view,
+        counts=counts,
+        rows=[_row(v, now, url_of) for v in values[:PER_PAGE]],
+        number=number,
+        has_next=len(values) > PER_PAGE,
+        cap=COUNT_CAP,
+    )
 
 
 def record_ticket_stats(

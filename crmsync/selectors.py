@@ -1,18 +1,43 @@
 """Reading the CRM (CRM-01): lists with search, filters and sorting; the CRM's users.
 
 Sorting takes a whitelisted key (`-` for descending) and always ends with the primary key, so
-pages never repeat or skip a row."""
+pages never repeat or skip a row.
+
+**Search** matches a text anywhere in the listed columns, regardless of case, as
+`column ILIKE '%text%'` (`contains`): the operator a trigram index serves (crmsync migration
+0004 makes them where PostgreSQL has pg_trgm), and one the `rls` sync marks LEAKPROOF so that
+PostgreSQL may use that index under row-level security. Django's `icontains`
+(`UPPER(column) LIKE UPPER(...)`) could use neither. A contact's account name is matched
+through the ids of the matching accounts (`account_id = ANY(ARRAY(...))`), which PostgreSQL
+combines with the other columns' index scans where a join inside the OR would scan every
+contact."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Lower
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Lookup,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower
 
 from helpdesk.tenancy.models import AdminLevel, Membership, Organization, User
 
 from .models import (
+    CLOSED_STAGES,
     PIPELINE,
     CrmAccount,
     CrmContact,
@@ -50,7 +75,69 @@ def crm_settings(org: Organization) -> CrmSettings:
 
 
 def integration_of(org: Organization) -> Integration | None:
-    return Integration.objects.for_org(org).select_related("desk_org", "authorised_by").first()
+    integration = (
+        Integration.objects.for_org(org).select_related("desk_org", "authorised_by").first()
+    )
+    if integration is not None:
+        integration.org = org  # its own organization, read already: no query for it later
+    return integration
+
+
+# --- Search --------------------------------------------------------------------------------
+class _ILike(Lookup):
+    """`lhs ILIKE rhs` (not registered on any field: used as an expression)."""
+
+    lookup_name = "crm_ilike"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", (*lhs_params, *rhs_params)
+
+
+class _AnyOf(Lookup):
+    """`lhs = ANY(rhs)`, rhs an array (here `ARRAY(SELECT ...)`, computed once)."""
+
+    lookup_name = "crm_any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
+
+
+def any_of(field: str, values: list) -> _AnyOf:
+    """`field = ANY(%s)`, the values as one array parameter (a condition for `filter`)."""
+    return _AnyOf(F(field), Value(list(values)))
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` with LIKE's wildcards and escape character in `text` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def contains(columns: tuple[str, ...], text: str) -> Q:
+    """Any of `columns` contains `text`, regardless of case (see the module's docstring)."""
+    pattern = Value(like_pattern(text), output_field=CharField())
+    condition = Q()
+    for column in columns:
+        condition |= Q(_ILike(F(column), pattern))
+    return condition
+
+
+ACCOUNT_SEARCH = ("name", "website", "phone", "industry")
+CONTACT_SEARCH = ("last_name", "first_name", "email", "secondary_email", "phone", "mobile")
+DEAL_SEARCH = ("name",)
+PRODUCT_SEARCH = ("name", "code")
+
+
+def _account_named(org: Organization, text: str, field: str = "account_id") -> Q:
+    """Rows whose account's name contains `text`: `field = ANY(ARRAY(ids of those accounts))`."""
+    ids = CrmAccount.objects.for_org(org).filter(contains(("name",), text)).values("pk")
+    return Q(_AnyOf(F(field), ArraySubquery(ids)))
 
 
 # --- Lists ---------------------------------------------------------------------------------
@@ -112,18 +199,22 @@ def accounts_search(
 ) -> tuple[QuerySet[CrmAccount], str]:
     rows = CrmAccount.objects.for_org(org).select_related("owner")
     if query:
-        rows = rows.filter(
-            Q(name__icontains=query)
-            | Q(website__icontains=query)
-            | Q(phone__icontains=query)
-            | Q(industry__icontains=query)
-        )
+        rows = rows.filter(contains(ACCOUNT_SEARCH, query))
     rows = _owner_filter(rows, owner, user)
     if type in CrmAccount.Type.values:
         rows = rows.filter(type=type)
-    rows = rows.annotate(
-        open_deals=Count("deals", filter=~Q(deals__stage__in=("won", "lost")), distinct=True)
+    # A correlated count, computed for the rows of the page only (PostgreSQL evaluates it
+    # after the sort and limit), where a join and GROUP BY counted every account's deals.
+    open_deals = (
+        Deal.objects.for_org(org)
+        .filter(account_id=OuterRef("pk"))
+        .exclude(stage__in=CLOSED_STAGES)
+        .order_by()
+        .values("account_id")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
+    rows = rows.annotate(open_deals=Coalesce(Subquery(open_deals), 0))
     return ACCOUNT_SORTS.apply(rows, sort)
 
 
@@ -150,15 +241,7 @@ def contacts_search(
 ) -> tuple[QuerySet[CrmContact], str]:
     rows = CrmContact.objects.for_org(org).select_related("account", "owner")
     if query:
-        rows = rows.filter(
-            Q(last_name__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(email__icontains=query)
-            | Q(secondary_email__icontains=query)
-            | Q(phone__icontains=query)
-            | Q(mobile__icontains=query)
-            | Q(account__name__icontains=query)
-        )
+        rows = rows.filter(contains(CONTACT_SEARCH, query) | _account_named(org, query))
     rows = _owner_filter(rows, owner, user)
     if account is not None:
         rows = rows.filter(account=account)
@@ -197,7 +280,7 @@ def deals_search(
     """`stage` is a stage, "open" (not closed) or "closed"."""
     rows = Deal.objects.for_org(org).select_related("account", "owner")
     if query:
-        rows = rows.filter(Q(name__icontains=query) | Q(account__name__icontains=query))
+        rows = rows.filter(contains(DEAL_SEARCH, query) | _account_named(org, query))
     rows = _owner_filter(rows, owner, user)
     if stage == "open":
         rows = rows.exclude(stage__in=("won", "lost"))
@@ -228,7 +311,7 @@ def products_search(
 ) -> tuple[QuerySet[CrmProduct], str]:
     rows = CrmProduct.objects.for_org(org)
     if query:
-        rows = rows.filter(Q(name__icontains=query) | Q(code__icontains=query))
+        rows = rows.filter(contains(PRODUCT_SEARCH, query))
     if active == "yes":
         rows = rows.filter(is_active=True)
     elif active == "no":

@@ -390,7 +390,7 @@ def signals_of(org: Organization, user) -> QuerySet[SalesSignal]:
 
 
 def unread_count(org: Organization, user) -> int:
-    """The user's unread signals (the partial index crm_signal_unread)."""
+    """The user's (a user or their id) unread signals (the partial index crm_signal_unread)."""
     return SalesSignal.objects.for_org(org).filter(user=user, read_at=None).count()
 
 

@@ -169,27 +169,36 @@ def integration_connect_other(
     return integration
 
 
-def authoriser_left(integration: Integration) -> bool:
-    """The admin who authorised the integration is no longer an active CRM admin here."""
+def authoriser_left(integration: Integration, known: Membership | None = None) -> bool:
+    """The admin who authorised the integration is no longer an active CRM admin here.
+    `known`: a membership read already in this request (the reader's), used if it is the
+    authoriser's."""
     if integration.authorised_by_id is None:
         return True
-    member = (
-        Membership.objects.for_org(integration.org)
-        .filter(user_id=integration.authorised_by_id)
-        .first()
-    )
+    if (
+        known is not None
+        and known.user_id == integration.authorised_by_id
+        and known.org_id == integration.org_id
+    ):
+        member: Membership | None = known
+    else:
+        member = (
+            Membership.objects.for_org(integration.org)
+            .filter(user_id=integration.authorised_by_id)
+            .first()
+        )
     if member is None:
         return True
     member.org = integration.org
     return not (member.is_active and is_crm_admin(member))
 
 
-def integration_problem(integration: Integration) -> str | None:
+def integration_problem(integration: Integration, known: Membership | None = None) -> str | None:
     """Why the integration cannot work now (and so syncs nothing), in words; None when it
-    can. Checked whenever it is used."""
+    can. Checked whenever it is used. `known`: see `authoriser_left`."""
     if integration.state == State.DEACTIVATED:
         return _("The integration is deactivated: nothing is synced and the Desk tab is hidden.")
-    if authoriser_left(integration):
+    if authoriser_left(integration, known):
         return _(
             "The admin who set up the integration is no longer a CRM admin here. Another CRM "
             "admin must re-authorise it."

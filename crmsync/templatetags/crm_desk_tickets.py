@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 from django.urls import reverse
 
-from ..desk_tickets import desk_view
+from .. import per_request
 from ..services.desk_actions import can_create
 
 register = template.Library()
@@ -16,7 +16,7 @@ register = template.Library()
 def crm_new_ticket(context, record, kind: str) -> dict:
     request = context["request"]
     url = ""
-    if can_create(desk_view(request.membership)):
+    if can_create(per_request.desk(request)):
         url = reverse("crm:ticket_create", kwargs={"portal": request.org.portal})
         url = f"{url}?{kind}={record.pk}"
     return {"url": url}

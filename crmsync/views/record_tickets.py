@@ -19,6 +19,7 @@ needs CRM access; the desk's rows are read in the desk's scope (`crmsync.desk_ti
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -39,7 +40,7 @@ from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 from helpdesk.tickets.customer_stats import duration_text
 
-from .. import selectors
+from .. import per_request
 from ..desk_tickets import CrmRecord, DeskView, desk_view
 from ..models import CrmAccount, CrmContact, CrmSettings, Deal, TicketModule
 from ..record_ticket_selectors import (
@@ -52,7 +53,7 @@ from ..record_ticket_selectors import (
 from ..services import deal_tickets as svc
 from ..services.access import can
 from ..services.integration import integration_problem
-from .common import crm_render
+from .common import crm_render, url_maker
 
 gate = require_app(App.CRM)
 LINK_DEALS_SHOWN = 50  # deals offered under "Link to deal"
@@ -107,7 +108,7 @@ def tickets_panel(request: HttpRequest, record: CrmRecord, settings: CrmSettings
     module = module_of(record)
     if module not in (settings.ticket_modules or []):
         return None
-    if selectors.integration_of(request.org) is None:
+    if per_request.integration(request) is None:
         return None
     return _urls(request, KIND_OF_MODULE[module], record)
 
@@ -120,7 +121,7 @@ def _record(request: HttpRequest, kind: Kind, record_id: int) -> CrmRecord:
     if kind.key != "account":
         queryset = queryset.select_related("account")
     record = get_object_or_404(queryset, pk=record_id)
-    if kind.module not in (selectors.crm_settings(request.org).ticket_modules or []):
+    if kind.module not in (per_request.settings_of(request).ticket_modules or []):
         raise Http404
     return record
 
@@ -139,10 +140,10 @@ def _with(url: str, **params: Any) -> str:
 
 
 def _desk_problem(request: HttpRequest) -> tuple[DeskView | None, str]:
-    desk = desk_view(request.membership)
+    desk = per_request.desk(request)
     if desk is not None:
         return desk, ""
-    integration = selectors.integration_of(request.org)
+    integration = per_request.integration(request)
     if integration is None:
         return None, _("This CRM is not linked to a desk: there are no tickets to show.")
     return None, integration_problem(integration) or _("The desk cannot be reached now.")
@@ -193,7 +194,16 @@ def _tickets(request: HttpRequest, kind_key: str, record_id: int) -> HttpRespons
             actor=request.membership,
             view=requested,
             page=_page_int(request.GET.get("page")),
+            url_of=url_maker("crm:ticket", "number", portal=request.org.portal),
         )
+        can_unlink = kind.key == "deal" and can(request.membership, "edit", record)
+        if can_unlink:
+            unlink = url_maker(
+                "crm:deal_ticket_unlink", "number", portal=request.org.portal, deal_id=record.pk
+            )
+            page.rows = [
+                dataclasses.replace(row, unlink_url=unlink(row.number)) for row in page.rows
+            ]
         context.update(
             page=page,
             tabs=[
@@ -201,6 +211,7 @@ def _tickets(request: HttpRequest, kind_key: str, record_id: int) -> HttpRespons
                     "key": key,
                     "label": label,
                     "count": page.counts[key],
+                    "capped": page.counts[key] > page.cap,
                     "current": key == page.view,
                     "url": _with(urls["tickets"], view=key),
                 }
@@ -210,7 +221,7 @@ def _tickets(request: HttpRequest, kind_key: str, record_id: int) -> HttpRespons
             next_url=_with(urls["tickets"], view=page.view, page=page.number + 1),
             back=urls["detail"] + "#crm-tickets",
             link_deals=_link_deals(request, kind, record),
-            can_unlink=kind.key == "deal" and can(request.membership, "edit", record),
+            can_unlink=can_unlink,
             desk_name=desk.desk_org.name,
         )
     return _respond(request, kind, record, "crm/_tickets.html", context)

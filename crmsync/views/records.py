@@ -17,12 +17,12 @@ from helpdesk.http import apply_errors, query_text
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 
-from .. import selectors
+from .. import per_request, selectors
 from ..forms import AccountForm, ContactForm, DealForm, ProductForm
 from ..models import PIPELINE, CrmAccount, CrmContact, CrmProduct, Deal, Stage
 from ..services import records
 from ..services.access import can, ensure_can
-from .common import crm_render, list_page
+from .common import crm_render, list_page, list_rows, person, url_maker
 from .record_tickets import tickets_panel
 
 gate = require_app(App.CRM)
@@ -57,6 +57,91 @@ PRODUCT_SORTS = [
     ("price", gettext_lazy("Unit price")),
     ("-price", gettext_lazy("Highest price")),
 ]
+
+
+# --- The lists' rows: values, not model instances ----------------------------------------------
+ACCOUNT_FIELDS = ("pk", "name", "type", "industry", "phone", "owner__full_name", "owner__email")
+CONTACT_FIELDS = (
+    "pk",
+    "last_name",
+    "first_name",
+    "title",
+    "email",
+    "secondary_email",
+    "phone",
+    "mobile",
+    "account_id",
+    "account__name",
+    "owner__full_name",
+    "owner__email",
+)
+DEAL_FIELDS = (
+    "pk",
+    "name",
+    "account_id",
+    "account__name",
+    "stage",
+    "amount",
+    "expected_close",
+    "owner__full_name",
+    "owner__email",
+)
+PRODUCT_FIELDS = ("pk", "name", "code", "unit_price", "is_active")
+ACCOUNT_TYPES = dict(CrmAccount.Type.choices)
+STAGES = dict(Stage.choices)
+
+
+def _account_rows(portal: str):
+    account_url = url_maker("crm:account_detail", "crm_account_id", portal=portal)
+
+    def row(v: dict) -> dict:
+        v["url"] = account_url(v["pk"])
+        v["type_label"] = ACCOUNT_TYPES.get(v["type"], v["type"])
+        v["owner"] = person(v.pop("owner__full_name"), v.pop("owner__email"))
+        return v
+
+    return row
+
+
+def _contact_rows(portal: str):
+    contact_url = url_maker("crm:contact_detail", "crm_contact_id", portal=portal)
+    account_url = url_maker("crm:account_detail", "crm_account_id", portal=portal)
+
+    def row(v: dict) -> dict:
+        v["url"] = contact_url(v["pk"])
+        v["name"] = " ".join(p for p in (v["last_name"], v["first_name"]) if p)  # CrmContact.name
+        v["account_name"] = v.pop("account__name")
+        v["account_url"] = account_url(v["account_id"]) if v["account_id"] else ""
+        v["owner"] = person(v.pop("owner__full_name"), v.pop("owner__email"))
+        return v
+
+    return row
+
+
+def _deal_rows(portal: str):
+    deal_url = url_maker("crm:deal_detail", "deal_id", portal=portal)
+    account_url = url_maker("crm:account_detail", "crm_account_id", portal=portal)
+
+    def row(v: dict) -> dict:
+        v["url"] = deal_url(v["pk"])
+        v["stage_label"] = STAGES.get(v["stage"], v["stage"])
+        v["account_name"] = v.pop("account__name")
+        v["account_url"] = account_url(v["account_id"]) if v["account_id"] else ""
+        v["owner"] = person(v.pop("owner__full_name"), v.pop("owner__email"))
+        return v
+
+    return row
+
+
+def _product_rows(portal: str):
+    edit_url = url_maker("crm:product_edit", "crm_product_id", portal=portal)
+    delete_url = url_maker("crm:product_delete", "crm_product_id", portal=portal)
+
+    def row(v: dict) -> dict:
+        v["edit_url"], v["delete_url"] = edit_url(v["pk"]), delete_url(v["pk"])
+        return v
+
+    return row
 
 
 def _filters(request: HttpRequest, *names: str) -> dict[str, str]:
@@ -129,7 +214,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 "contacts": CrmContact.objects.for_org(org).count(),
                 "deals": Deal.objects.for_org(org).count(),
             },
-            "settings": selectors.crm_settings(org),
+            "settings": per_request.settings_of(request),
         },
     )
 
@@ -146,10 +231,16 @@ def account_list(request: HttpRequest) -> HttpResponse:
         type=f["type"],
         sort=f["sort"] or "name",
     )
+    page = list_rows(
+        rows,
+        request.GET.get("page"),
+        (*ACCOUNT_FIELDS, "open_deals"),
+        _account_rows(request.org.portal),
+    )
     return list_page(
         request,
         "accounts",
-        rows,
+        page,
         {
             "f": f,
             "sort": sort,
@@ -185,7 +276,7 @@ def account_detail(request: HttpRequest, crm_account_id: int) -> HttpResponse:
     org = request.org
     deals, _key = selectors.deals_search(org, user=request.user, account=account, sort="close")
     contacts, _key = selectors.contacts_search(org, user=request.user, account=account)
-    settings = selectors.crm_settings(org)
+    settings = per_request.settings_of(request)
     return crm_render(
         request,
         "crm/account_detail.html",
@@ -251,10 +342,13 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         account=account,
         sort=f["sort"] or "name",
     )
+    page = list_rows(
+        rows, request.GET.get("page"), CONTACT_FIELDS, _contact_rows(request.org.portal)
+    )
     return list_page(
         request,
         "contacts",
-        rows,
+        page,
         {
             "f": f,
             "sort": sort,
@@ -299,7 +393,7 @@ def contact_detail(request: HttpRequest, crm_contact_id: int) -> HttpResponse:
     deals, _key = selectors.deals_search(
         request.org, user=request.user, contact=contact, sort="close"
     )
-    settings = selectors.crm_settings(request.org)
+    settings = per_request.settings_of(request)
     return crm_render(
         request,
         "crm/contact_detail.html",
@@ -359,17 +453,18 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         stage=f["stage"],
         sort=f["sort"] or "close",
     )
+    page = list_rows(rows, request.GET.get("page"), DEAL_FIELDS, _deal_rows(request.org.portal))
     return list_page(
         request,
         "deals",
-        rows,
+        page,
         {
             "f": f,
             "sort": sort,
             "sorts": DEAL_SORTS,
             "owners": _owners(request),
             "stages": Stage.choices,
-            "settings": selectors.crm_settings(request.org),
+            "settings": per_request.settings_of(request),
         },
     )
 
@@ -423,7 +518,7 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
         .select_related("account")
         .order_by("last_name", "first_name", "pk")
     )
-    settings = selectors.crm_settings(request.org)
+    settings = per_request.settings_of(request)
     return crm_render(
         request,
         "crm/deal_detail.html",
@@ -475,16 +570,19 @@ def product_list(request: HttpRequest) -> HttpResponse:
     rows, sort = selectors.products_search(
         request.org, query=f["q"], active=f["active"], sort=f["sort"] or "name"
     )
+    page = list_rows(
+        rows, request.GET.get("page"), PRODUCT_FIELDS, _product_rows(request.org.portal)
+    )
     return list_page(
         request,
         "products",
-        rows,
+        page,
         {
             "f": f,
             "sort": sort,
             "sorts": PRODUCT_SORTS,
             "can_configure": can(request.membership, "configure"),
-            "settings": selectors.crm_settings(request.org),
+            "settings": per_request.settings_of(request),
         },
     )
 
