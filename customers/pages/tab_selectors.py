@@ -172,34 +172,52 @@ def _name(last: str | None, first: str | None) -> str:
     return " ".join(p for p in (last, first) if p)
 
 
-# The page's keys: each kind's newest entries of the record's tickets, read from an index in
-# time order (`thread_interactions`, `rating_rated`) and checked ticket by ticket until the
-# page is full; for a record with few tickets the planner reads those tickets' entries
-# instead (`thread_ticket`). Kinds and ids are written in (see stats.record_scope_sql).
-INTERACTION_KEYS_SQL = """
-(SELECT th.id, th.created_at, th.kind AS entry_kind FROM tickets_thread th
- WHERE th.org_id = {org} AND th.kind IN ('reply', 'comment')
-   AND EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.id = th.ticket_id AND {scope})
- ORDER BY th.created_at DESC, th.kind DESC, th.id DESC LIMIT {limit})
-UNION ALL
-(SELECT r.id, r.rated_at, 'rating' FROM {ratings} r
- WHERE r.org_id = {org}
-   AND EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.id = r.ticket_id AND {scope})
- ORDER BY r.rated_at DESC, r.id DESC LIMIT {limit})
-ORDER BY created_at DESC, entry_kind DESC, id DESC LIMIT {size} OFFSET {offset}
+# The page: each kind's newest entries of the record's tickets, read from an index in time
+# order (`thread_interactions`, `rating_rated`) and checked ticket by ticket until the page is
+# full (for a record with few tickets the planner reads those tickets' entries instead,
+# `thread_ticket`); then only the page's rows joined to their ticket, status, author or agent
+# and contact (a thread entry's contact is its ticket's, a rating's its own). Kinds and ids
+# are written in (see stats.record_scope_sql).
+INTERACTIONS_SQL = """
+WITH k AS MATERIALIZED (
+    (SELECT th.id, th.created_at, th.kind AS entry_kind, th.ticket_id FROM tickets_thread th
+     WHERE th.org_id = {org} AND th.kind IN ('reply', 'comment')
+       AND EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.id = th.ticket_id AND {scope})
+     ORDER BY th.created_at DESC, th.kind DESC, th.id DESC LIMIT {limit})
+    UNION ALL
+    (SELECT r.id, r.rated_at, 'rating', r.ticket_id FROM {ratings} r
+     WHERE r.org_id = {org}
+       AND EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.id = r.ticket_id AND {scope})
+     ORDER BY r.rated_at DESC, r.id DESC LIMIT {limit})
+    ORDER BY created_at DESC, entry_kind DESC, id DESC LIMIT {size} OFFSET {offset}
+)
+SELECT k.entry_kind, k.created_at, tk.number, tk.subject, st.name, tk.status_kind,
+    u.full_name, u.email, c.last_name, c.first_name, e.text, e.value
+FROM k
+JOIN tickets_ticket tk ON tk.org_id = {org} AND tk.id = k.ticket_id
+LEFT JOIN tickets_ticketstatus st ON st.org_id = {org} AND st.id = tk.status_id
+CROSS JOIN LATERAL (
+    SELECT th.body AS text, '' AS value, th.author_id AS person, tk.contact_id AS contact
+    FROM tickets_thread th
+    WHERE k.entry_kind <> 'rating' AND th.org_id = {org} AND th.id = k.id
+    UNION ALL
+    SELECT r.comment, r.value, r.agent_id, r.contact_id FROM {ratings} r
+    WHERE k.entry_kind = 'rating' AND r.org_id = {org} AND r.id = k.id
+) e
+LEFT JOIN tenancy_user u ON u.id = e.person
+LEFT JOIN customers_contact c ON c.org_id = {org} AND c.id = e.contact
+ORDER BY k.created_at DESC, k.entry_kind DESC, k.id DESC
 """
 
 
 def interactions_page(membership: Membership, record: Contact | Account, page: int = 1) -> Page:
     """Agents' replies and private comments, and the contacts' ratings, on the record's tickets,
-    newest first. Three queries whatever the number of tickets: the page's keys (a UNION of
-    the two kinds' newest, each read from an index in time order), then the page's thread
-    entries and ratings with their ticket, status, author and contact."""
-    org = membership.org
+    newest first, with their ticket, status, author and contact. One query whatever the
+    number of tickets (INTERACTIONS_SQL)."""
     assert tuple(INTERACTION_KINDS) == ("reply", "comment")  # written into the SQL
     offset = (page - 1) * PAGE_SIZE
-    sql = INTERACTION_KEYS_SQL.format(
-        org=int(org.pk),
+    sql = INTERACTIONS_SQL.format(
+        org=int(membership.org_id),
         scope=record_scope_sql(membership, record, "t"),
         ratings=Rating._meta.db_table,
         limit=offset + PAGE_SIZE + 1,
@@ -208,77 +226,36 @@ def interactions_page(membership: Membership, record: Contact | Account, page: i
     )
     with serial_cursor() as cursor:
         cursor.execute(sql)
-        found = [
-            {"id": row[0], "created_at": row[1], "entry_kind": row[2]} for row in cursor.fetchall()
-        ]
-    keys = Page(rows=found[:PAGE_SIZE], number=page, has_next=len(found) > PAGE_SIZE)
-    thread_ids = [k["id"] for k in keys.rows if k["entry_kind"] != RATING]
-    rating_ids = [k["id"] for k in keys.rows if k["entry_kind"] == RATING]
-    ticket = {
-        "number": F("ticket__number"),
-        "subject": F("ticket__subject"),
-        "status": F("ticket__status__name"),
-        "status_kind": F("ticket__status_kind"),
-    }
-    entries = (
-        {
-            row["id"]: row
-            for row in Thread.objects.for_org(org)
-            .filter(pk__in=thread_ids)
-            .values(
-                "id",
-                **ticket,
-                agent_name=F("author__full_name"),
-                agent_email=F("author__email"),
-                last=F("ticket__contact__last_name"),
-                first=F("ticket__contact__first_name"),
-                text=F("body"),
-            )
-        }
-        if thread_ids
-        else {}
-    )
-    rated = (
-        {
-            row["id"]: row
-            for row in Rating.objects.for_org(org)
-            .filter(pk__in=rating_ids)
-            .values(
-                "id",
-                "value",
-                **ticket,
-                agent_name=F("agent__full_name"),
-                agent_email=F("agent__email"),
-                last=F("contact__last_name"),
-                first=F("contact__first_name"),
-                text=F("comment"),
-            )
-        }
-        if rating_ids
-        else {}
-    )
-    rows = []
-    for key in keys.rows:
-        is_rating = key["entry_kind"] == RATING
-        row = (rated if is_rating else entries).get(key["id"])
-        if row is None:  # deleted between the two reads
-            continue
-        rows.append(
-            Interaction(
-                kind=key["entry_kind"],
-                at=key["created_at"],
-                number=row["number"],
-                subject=row["subject"],
-                status=row["status"],
-                status_kind=row["status_kind"],
-                agent=row["agent_name"] or row["agent_email"] or "",
-                contact=_name(row["last"], row["first"]),
-                rating=row["value"] if is_rating else "",
-                text=row["text"],
-            )
+        found = cursor.fetchall()
+    rows = [
+        Interaction(
+            kind=kind,
+            at=at,
+            number=number,
+            subject=subject,
+            status=status or "",
+            status_kind=status_kind,
+            agent=agent_name or agent_email or "",
+            contact=_name(last, first),
+            rating=value,
+            text=text or "",
         )
-    keys.rows = rows
-    return keys
+        for (
+            kind,
+            at,
+            number,
+            subject,
+            status,
+            status_kind,
+            agent_name,
+            agent_email,
+            last,
+            first,
+            text,
+            value,
+        ) in found
+    ]
+    return Page(rows=rows[:PAGE_SIZE], number=page, has_next=len(rows) > PAGE_SIZE)
 
 
 # --- Time entries (CUS-08) ------------------------------------------------------------------
