@@ -3,17 +3,22 @@
 Every 100 ms the probe sleeps and notes how late the loop woke it (the time a stream's send or
 a chat post's next step waits for the loop), appending `<unix time> <lag ms>` lines to
 `$CHAT_BENCH_LAG_DIR/<pid>.txt` once a second; the load script reads them per phase.
+`CHAT_BENCH_SWITCH_INTERVAL` (seconds) sets the interpreter's thread switch interval, to try
+how long the posts' threads wait for the lock the event loop's thread holds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 
 from helpdesk.asgi import application as helpdesk_application
 
 PERIOD = 0.1
+if os.environ.get("CHAT_BENCH_SWITCH_INTERVAL"):
+    sys.setswitchinterval(float(os.environ["CHAT_BENCH_SWITCH_INTERVAL"]))
 _probes: set[asyncio.AbstractEventLoop] = set()
 
 

@@ -39,7 +39,7 @@ django_asgi = get_asgi_application()
 _wsgi = get_wsgi_application()
 _sharing = 0  # requests in progress that need the loop while a page runs: streams, chat posts
 pages = OnePageAtATime(_wsgi, share_loop=lambda: _sharing > 0)
-beside = BesideThePages(_wsgi)
+beside = BesideThePages(_wsgi, threads=4)
 
 from chat.urls import is_message_path  # noqa: E402 - after Django is set up
 from helpdesk.streams import is_stream_path  # noqa: E402
