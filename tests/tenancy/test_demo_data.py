@@ -87,6 +87,10 @@ def test_demo_data_shows_the_product(db):
     kinds = set(Thread.objects.for_org(org).values_list("kind", flat=True))
     assert {"reply", "incoming", "comment"} <= kinds
     assert not Thread.objects.for_org(org).exclude(kind="comment").filter(message_id="").exists()
+    # The customers' waits kept per ticket (CUS-03: the overview's response times) are counted.
+    answered = tickets.filter(first_response__isnull=False)
+    assert answered.count() >= 100
+    assert not answered.filter(answered_turns=0).exists()
 
     # Contacts and accounts each have several tickets.
     per_contact = Counter(tickets.values_list("contact_id", flat=True))

@@ -43,6 +43,7 @@ from helpdesk.tenancy.models import (
 from helpdesk.tenancy.services.departments import holidays_import
 from helpdesk.tickets.models import Thread, Ticket, TicketHistory, TicketStatus
 from helpdesk.tickets.services.layouts import layout_create_defaults, status_save
+from helpdesk.tickets.services.threads import reply_figures_update
 from helpdesk.tickets.services.tickets import TicketInput, search_index_update, ticket_create
 
 from ...content import (
@@ -323,6 +324,8 @@ class Command(BaseCommand):
         Thread.objects.bulk_create(threads)
         for thread in threads:  # auto_now_add stamped them now; put them back in time
             Thread.objects.for_org(org).filter(pk=thread.pk).update(created_at=thread.demo_at)
+        # The customers' waits kept per ticket (CUS-03) are counted from the thread's times.
+        reply_figures_update(org_id=org.pk, ticket_ids=sorted({t.ticket_id for t in threads}))
         for ticket in (
             Ticket.objects.for_org(org)
             .filter(pk__in={t.ticket_id for t in threads})
