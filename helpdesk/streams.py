@@ -1,8 +1,9 @@
 """Long-lived responses (server-sent events) and how they are told apart from pages.
 
-`helpdesk/asgi.py` serves ordinary pages through a bounded pool of WSGI threads: a response
-that stays open (an event stream) would hold one of those threads for as long as it lives,
-and a few of them would starve every page. So the convention is: **a path whose last segment
+`helpdesk/asgi.py` serves ordinary pages one at a time per process (`helpdesk/serving.py`)
+and the chat's message posts on a few threads beside them: a response that stays open (an
+event stream) would hold the process's page, or one of those threads, for as long as it
+lives, and a few of them would starve every page. So the convention is: **a path whose last segment
 is `stream` (it ends in `/stream/`) is a stream**, served by Django's ASGI handler as an async
 view that waits on the event loop and holds no thread. Streams of later issues (chat, live
 ticket updates) follow it, e.g. `/<portal>/chat/conversations/<id>/stream/`.
