@@ -48,11 +48,11 @@ def close_windows(org_id: int, instance_id: int) -> None:
 
 # The engine's own rows, written in SQL (no model signals listen to them): building the ORM's
 # INSERT and UPDATE cost more CPU than running them (bench/blueprints.py --profile).
-_INSERTS: dict[type, tuple[str, list[Any]]] = {}
+_INSERTS: dict[type[Model], tuple[str, list[Any]]] = {}
 ModelT = TypeVar("ModelT", bound=Model)
 
 
-def _insert(model: type) -> tuple[str, list[Any]]:
+def _insert(model: type[Model]) -> tuple[str, list[Any]]:
     """The model's `INSERT ... RETURNING pk` with a placeholder per concrete field, and the
     fields in their order."""
     if model not in _INSERTS:
