@@ -41,7 +41,7 @@ def _trigram_available(connection) -> bool:
         cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
         available = cursor.fetchone() is not None
     if not available:
-        logger.warning(
+        logger.debug(
             "PostgreSQL has no pg_trgm extension (the embedded server ships none): the CRM "
             "lists' search works without its trigram indexes, scanning the rows."
         )
