@@ -103,6 +103,14 @@ def _account_rows(portal: str):
     return row
 
 
+def _with_account_and_owner(v: dict, account_url) -> dict:
+    """A contact's or deal's row: its account's name and link, and its owner."""
+    v["account_name"] = v.pop("account__name")
+    v["account_url"] = account_url(v["account_id"]) if v["account_id"] else ""
+    v["owner"] = person(v.pop("owner__full_name"), v.pop("owner__email"))
+    return v
+
+
 def _contact_rows(portal: str):
     contact_url = url_maker("crm:contact_detail", "crm_contact_id", portal=portal)
     account_url = url_maker("crm:account_detail", "crm_account_id", portal=portal)
@@ -110,10 +118,7 @@ def _contact_rows(portal: str):
     def row(v: dict) -> dict:
         v["url"] = contact_url(v["pk"])
         v["name"] = " ".join(p for p in (v["last_name"], v["first_name"]) if p)  # CrmContact.name
-        v["account_name"] = v.pop("account__name")
-        v["account_url"] = account_url(v["account_id"]) if v["account_id"] else ""
-        v["owner"] = person(v.pop("owner__full_name"), v.pop("owner__email"))
-        return v
+        return _with_account_and_owner(v, account_url)
 
     return row
 
@@ -125,10 +130,7 @@ def _deal_rows(portal: str):
     def row(v: dict) -> dict:
         v["url"] = deal_url(v["pk"])
         v["stage_label"] = STAGES.get(v["stage"], v["stage"])
-        v["account_name"] = v.pop("account__name")
-        v["account_url"] = account_url(v["account_id"]) if v["account_id"] else ""
-        v["owner"] = person(v.pop("owner__full_name"), v.pop("owner__email"))
-        return v
+        return _with_account_and_owner(v, account_url)
 
     return row
 
