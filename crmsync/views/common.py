@@ -77,6 +77,16 @@ class ListPage:
         return None if self.capped else max(1, -(-self.count // self.per_page))
 
     @property
+    def paginator(self) -> ListPage:
+        """Itself, read as Django's `Page.paginator` (`count`, `num_pages`) by the shared
+        pager row (templates/customers/_pager.html)."""
+        return self
+
+    @property
+    def num_pages(self) -> int | None:
+        return self.pages
+
+    @property
     def has_previous(self) -> bool:
         return self.number > 1
 
