@@ -134,7 +134,8 @@ def generate(total: int) -> None:
                 INSERT INTO tickets_ticket (org_id, number, subject, description, department_id,
                     status_id, status_kind, priority, priority_rank, channel, contact_id,
                     owner_id, due_at, custom_fields, created_at, updated_at, closed_at,
-                    created_by_id, search_vector, last_activity_at, escalation_level)
+                    created_by_id, search_vector, last_activity_at, escalation_level,
+                    first_response, answered_turns, answered_wait)
                 SELECT %(org)s, i,
                     'Ticket ' || i || ' about ' || ({words})[1 + i %% 20] || ' and '
                         || ({words})[1 + (i / 20) %% 20],
@@ -163,7 +164,9 @@ def generate(total: int) -> None:
                     now() - (%(size)s - i) * interval '30 seconds'
                         + (3 + (i::bigint * 7919) %% 600) * interval '1 minute',
                     -- one open ticket in 50 escalated by an SLA (the "escalated" view)
-                    CASE WHEN i %% 50 = 0 THEN 1 + (i / 50) %% 3 ELSE 0 END
+                    CASE WHEN i %% 50 = 0 THEN 1 + (i / 50) %% 3 ELSE 0 END,
+                    -- the thread below: the customer writes at +1 min, an agent answers at +2
+                    interval '1 minute', 1, interval '1 minute'
                 FROM generate_series(1, %(size)s) AS i
             """,
                 {
