@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from helpdesk.bulkinsert import insert_together
 from helpdesk.tickets import pipeline
 from helpdesk.tickets.collab.services.shares import ticket_share_for_process
 from helpdesk.tickets.conditions import matches
@@ -25,7 +26,7 @@ from ..models import (
 )
 from ..visits import state_visit
 from . import definitions
-from .common import _moving, close_windows, insert_row, insert_rows, move_instance  # noqa: F401
+from .common import _moving, close_windows, move_instance  # noqa: F401
 from .definitions import Compiled, Definitions
 
 
@@ -103,7 +104,7 @@ def enter(
         at=now,
         data=_version_data(defs or definitions.current(ticket.org_id), blueprint.pk),
     )
-    insert_rows(instance, entry)  # one round trip for both
+    insert_together(instance, entry)  # one round trip for both
     _share_with_owner_departments(ticket, blueprint, instance.before)
     state_visit(ticket=ticket, left_id=None, entered_id=state.pk, at=now, first=first)
     return instance

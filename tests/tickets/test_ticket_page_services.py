@@ -7,6 +7,8 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from helpdesk.tickets.models import (
@@ -25,7 +27,7 @@ from helpdesk.tickets.services.merge import merged_into, ticket_for_message_ids,
 from helpdesk.tickets.services.presence import presence_report
 from helpdesk.tickets.services.tags import tags_suggest, ticket_tag_add, ticket_tag_remove
 from helpdesk.tickets.services.threads import thread_add
-from helpdesk.tickets.services.tickets import TicketInput, ticket_update
+from helpdesk.tickets.services.tickets import TicketInput, ticket_update, tickets_bulk_update
 from helpdesk.tickets.ticket_page import customer_recent_tickets, ticket_neighbours
 
 
@@ -146,6 +148,50 @@ def test_tkt01_followers_get_one_mail_per_event_and_never_for_their_own(desk, co
         ticket_update, actor=desk.admin, ticket=ticket, data=TicketInput(status=desk.status("Open"))
     )
     assert _follower_mails() == []
+
+
+def test_tkt01_a_change_enqueues_no_follower_task_when_nobody_else_follows(
+    desk, django_capture_on_commit_callbacks
+):
+    """Most tickets have no followers: their changes enqueue no task (it would find nobody),
+    nor when the only follower is the one making the change; one follower more, one task."""
+    ticket = desk.ticket()
+
+    def callbacks(actor):
+        with django_capture_on_commit_callbacks() as found:
+            ticket_update(
+                actor=actor, ticket=ticket, data=TicketInput(status=desk.status("Closed"))
+            )
+        ticket_update(actor=actor, ticket=ticket, data=TicketInput(status=desk.status("Open")))
+        return [c for c in found if "followers_notify" in getattr(c, "__qualname__", "")]
+
+    assert callbacks(desk.admin) == []
+    ticket_follow(actor=desk.admin, ticket=ticket)
+    assert callbacks(desk.admin) == []  # nobody hears of what they did themselves
+    ticket_follow(actor=desk.agent, ticket=ticket)
+    assert len(callbacks(desk.admin)) == 1
+
+
+def test_tkt06_a_bulk_change_reads_the_followers_once_and_mails_them(desk, committed):
+    """A bulk change knows every ticket's followers from one query; the followed ticket's
+    followers still hear of it, the others enqueue nothing."""
+    followed, alone = desk.ticket(subject="Followed"), desk.ticket(subject="Alone")
+    ticket_follow(actor=desk.agent, ticket=followed)
+    mail.outbox.clear()
+    with CaptureQueriesContext(connection) as queries:
+        committed(
+            tickets_bulk_update,
+            actor=desk.admin,
+            numbers=[followed.number, alone.number],
+            action="close",
+        )
+    reads = [q["sql"] for q in queries.captured_queries if "tickets_ticketfollower" in q["sql"]]
+    # The read ahead comes first; no ticket asks again (the mail task reads its own after).
+    assert reads[0].startswith('SELECT "tickets_ticketfollower"."ticket_id"')
+    assert not any("IS DISTINCT FROM" in sql for sql in reads)
+    mails = _follower_mails()
+    assert [m.to for m in mails] == [[desk.agent.user.email]]
+    assert f"[#{followed.number}]" in mails[0].subject
 
 
 def test_tkt01_a_follower_mail_is_sent_once_even_if_its_task_runs_twice(desk, committed):

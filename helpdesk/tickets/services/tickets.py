@@ -49,7 +49,7 @@ from .access import (
     ticket_access,
     visible_tickets,
 )
-from .followers import followers_notify
+from .followers import followers_notify, followers_read_ahead
 from .history import diff, history_record
 from .layouts import statuses_for
 from .owners import owner_notify
@@ -512,25 +512,42 @@ def tickets_bulk_update(
         statuses.setdefault(status.department_id, []).append(status)
     owner = _bulk_owner(actor=actor, value=value) if action == "assign" else None
     result = BulkResult()
-    for number in wanted:
-        ticket = tickets.get(number)
-        if ticket is None:
-            result.failed.append((number, _("Not found.")))
-            continue
-        try:
-            with transaction.atomic():
-                values = _bulk_values(
-                    ticket, action, value, owner, statuses.get(ticket.department_id, [])
-                )
-                changes = _ticket_change(
-                    actor=actor, ticket=ticket, values=values, ip=ip, action=f"bulk_{action}"
-                )
-        except (ValidationError, PermissionDenied) as exc:
-            message = " ".join(getattr(exc, "messages", None) or [str(exc)])
-            result.failed.append((number, message))
-        else:
-            (result.changed if changes else result.unchanged).append(number)
+    with followers_read_ahead(org_id=org.pk, ticket_ids=[t.pk for t in tickets.values()]):
+        for number in wanted:
+            _bulk_one(
+                actor, tickets.get(number), number, action, value, owner, statuses, ip, result
+            )
     return result
+
+
+def _bulk_one(
+    actor: Membership,
+    ticket: Ticket | None,
+    number: int,
+    action: str,
+    value: str | int | None,
+    owner: User | None,
+    statuses: dict[int, list[TicketStatus]],
+    ip: str | None,
+    result: BulkResult,
+) -> None:
+    """One ticket of a bulk change, in its own savepoint; the result says how it went."""
+    if ticket is None:
+        result.failed.append((number, _("Not found.")))
+        return
+    try:
+        with transaction.atomic():
+            values = _bulk_values(
+                ticket, action, value, owner, statuses.get(ticket.department_id, [])
+            )
+            changes = _ticket_change(
+                actor=actor, ticket=ticket, values=values, ip=ip, action=f"bulk_{action}"
+            )
+    except (ValidationError, PermissionDenied) as exc:
+        message = " ".join(getattr(exc, "messages", None) or [str(exc)])
+        result.failed.append((number, message))
+    else:
+        (result.changed if changes else result.unchanged).append(number)
 
 
 def _bulk_owner(*, actor: Membership, value: str | int | None) -> User | None:
