@@ -18,24 +18,29 @@ from .engine.options import _before, _owner_label, _owner_names
 from .models import LogKind, TicketBlueprint, TransitionLog
 
 ANY = "any"  # the node common transitions start from (as in the editor)
-PATH_LIMIT = 200  # the path shows at most the last 200 steps of a very long history
+# The path shows the last PATH_LIMIT steps of a long history (the ticket's history page has
+# every one): a ticket that went round its blueprint hundreds of times keeps a light chart.
+PATH_LIMIT = 50
 
 
-def path_taken(instance: TicketBlueprint) -> list[dict[str, Any]]:
+def path_taken(instance: TicketBlueprint) -> tuple[list[dict[str, Any]], bool]:
     """The transitions this ticket took in its current blueprint since it last entered it,
-    oldest first: one query (the log rows after the last entry)."""
+    oldest first, at most the last PATH_LIMIT, and whether earlier ones were left out: one
+    query (the log rows after the last entry)."""
     rows = list(
         TransitionLog.objects.for_org(instance.org_id)
         .filter(ticket_id=instance.ticket_id, blueprint_id=instance.blueprint_id)
         .select_related("actor")
-        .order_by("-at", "-pk")[:PATH_LIMIT]
+        .order_by("-at", "-pk")[: PATH_LIMIT + 1]
     )
+    cut = len(rows) > PATH_LIMIT
+    rows = rows[:PATH_LIMIT]
     rows.reverse()
     start = 0
     for n, row in enumerate(rows):
         if row.kind == LogKind.ENTERED:
-            start = n
-    steps = []
+            start, cut = n, False
+    steps: list[dict[str, Any]] = []
     for row in rows[start:]:
         if row.kind not in (LogKind.TRANSITION, LogKind.AUTO):
             continue
@@ -50,7 +55,7 @@ def path_taken(instance: TicketBlueprint) -> list[dict[str, Any]]:
                 "at": row.at,
             }
         )
-    return steps
+    return steps, cut
 
 
 def _owners(instance: TicketBlueprint, options: list[Option]) -> dict[int, list[str]]:

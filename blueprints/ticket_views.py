@@ -28,7 +28,7 @@ from helpdesk.tickets.services.access import ticket_access, ticket_for_member
 from helpdesk.tickets.services.threads import thread_add
 
 from . import engine
-from .flowchart import flow_graph, path_taken
+from .flowchart import PATH_LIMIT, flow_graph, path_taken
 from .models import DuringAction, State, Transition
 
 
@@ -405,7 +405,7 @@ def _flow_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
             .order_by("user__full_name", "user__email")
         )
     reassignable = [o for o in options if agents and (is_admin or o.is_owner)]
-    steps = path_taken(instance)
+    steps, path_cut = path_taken(instance)
     graph = flow_graph(instance, options, steps, {o.transition.pk for o in reassignable})
     compiled = instance.compiled  # type: ignore[attr-defined]
     return {
@@ -415,6 +415,11 @@ def _flow_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "chart": flowchart(instance, options),
         "graph": graph,
         "steps": steps,
+        "path_cut": path_cut,
+        "path_limit": PATH_LIMIT,
+        "history_url": reverse(
+            "desk:ticket_history", kwargs={"portal": request.org.portal, "number": ticket.number}
+        ),
         "states": compiled.states,
         "transitions": [
             {

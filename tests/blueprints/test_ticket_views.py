@@ -164,3 +164,31 @@ def test_bp18_admin_removes_the_blueprint_from_the_ticket(client, approval):
     login(client, desk.admin)
     client.post(_url(desk, "remove", ticket))
     assert not TicketBlueprint.objects.filter(ticket=ticket).exists()
+
+
+def test_bp23_a_long_path_shows_its_last_steps_and_links_the_history(client, make):
+    """A ticket that went round its blueprint more than PATH_LIMIT times: the flowchart lists
+    the last PATH_LIMIT steps, newest last, says earlier ones are in the history and links
+    it; a short path says nothing of the kind."""
+    from blueprints.engine import complete_transition
+    from blueprints.flowchart import PATH_LIMIT
+
+    desk = make.desk
+    blueprint, states = make.blueprint(statuses=("Open", "Waiting"))
+    go = make.transition(blueprint, "Go", states["Waiting"], [states["Open"]])
+    back = make.transition(blueprint, "Back", states["Open"], [states["Waiting"]])
+    ticket, short = desk.ticket(), desk.ticket()
+    for n in range(PATH_LIMIT + 2):
+        complete_transition(ticket=ticket, transition=back if n % 2 else go, membership=desk.admin)
+    complete_transition(ticket=short, transition=go, membership=desk.admin)
+    login(client, desk.agent)
+    html = client.get(_url(desk, "flow", ticket)).content.decode()
+    path = html.split('data-testid="bp-path"')[1].split("</ol>")[0]
+    assert path.count("<li>") == PATH_LIMIT
+    assert 'data-testid="bp-path-cut"' in html
+    history = reverse(
+        "desk:ticket_history", kwargs={"portal": desk.org.portal, "number": ticket.number}
+    )
+    assert f'href="{history}"' in html
+    html = client.get(_url(desk, "flow", short)).content.decode()
+    assert 'data-testid="bp-path-cut"' not in html and "Go" in html

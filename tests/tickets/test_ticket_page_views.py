@@ -167,3 +167,45 @@ def test_tkt01_agent_of_another_department_cannot_reach_the_ticket(client, desk)
     login(client, desk.other_agent)
     for name in ("ticket_tag_add", "ticket_follow", "ticket_merge", "ticket_presence"):
         assert client.post(url(name, number=ticket.number)).status_code == 404
+
+
+def _history_actions(html: str) -> list[str]:
+    return [line for line in html.split('data-testid="history-action">')[1:]]
+
+
+def test_tkt05_the_ticket_page_shows_the_newest_changes_and_links_the_whole_history(
+    agent_client, desk, globex, django_assert_max_num_queries
+):
+    """A ticket changed hundreds of times keeps a light page: the newest HISTORY_ON_PAGE
+    changes, and a link to the history page, which pages through every change (newest
+    first, HISTORY_PAGE_SIZE a page). An outsider gets a 404."""
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_update
+    from helpdesk.tickets.views.ticket import HISTORY_ON_PAGE, HISTORY_PAGE_SIZE
+
+    ticket = desk.ticket()
+    short = desk.ticket(subject="Quiet one")
+    for n in range(HISTORY_PAGE_SIZE + 10):
+        ticket_update(actor=desk.admin, ticket=ticket, data=TicketInput(subject=f"Subject {n}"))
+    page = agent_client.get(url("ticket_detail", number=ticket.number)).content.decode()
+    assert len(_history_actions(page)) == HISTORY_ON_PAGE
+    assert f"Subject {HISTORY_PAGE_SIZE + 9}" in page  # the newest change
+    assert 'data-testid="history-all"' in page
+    quiet = agent_client.get(url("ticket_detail", number=short.number)).content.decode()
+    assert len(_history_actions(quiet)) == 1 and 'data-testid="history-all"' not in quiet
+
+    first = agent_client.get(url("ticket_history", number=ticket.number))
+    html = first.content.decode()
+    assert first.status_code == 200 and len(_history_actions(html)) == HISTORY_PAGE_SIZE
+    total = HISTORY_PAGE_SIZE + 11  # the updates and the creation
+    assert f'data-count="{total}"' in html and 'rel="next"' in html
+    second = agent_client.get(url("ticket_history", number=ticket.number) + "?page=2")
+    html = second.content.decode()
+    assert len(_history_actions(html)) == 11 and "Created" in html
+    assert "Subject 0" in html and 'rel="prev"' in html
+    # A page out of range shows the last one; a word is the first.
+    assert (
+        agent_client.get(url("ticket_history", number=ticket.number) + "?page=x").status_code == 200
+    )
+
+    login(agent_client, globex.admin)
+    assert agent_client.get(url("ticket_history", number=ticket.number)).status_code == 404

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from csp.decorators import csp_update
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -43,6 +44,10 @@ from ..services.access import (
 from ..services.threads import ALLOWED_EXTENSIONS, thread_add
 from ..services.tickets import ticket_create, ticket_update
 from . import ticket_extras
+
+# The ticket page shows its newest changes; the history page pages through all of them.
+HISTORY_ON_PAGE = 20
+HISTORY_PAGE_SIZE = 100
 
 
 def _ticket_form_page(request: HttpRequest, number: int | None = None) -> HttpResponse:
@@ -168,11 +173,13 @@ def _detail_context(
         thread.files = by_thread.get(thread.pk, [])
         thread.message = _message(thread.body, str(thread.pk), show_images)
     description = _message(ticket.description, "description", show_images)
+    # The newest changes; the whole history is its own paged page (a ticket with hundreds of
+    # transitions must not make its page slow to render).
     history = list(
         TicketHistory.objects.for_org(request.org)
         .filter(ticket=ticket)
         .select_related("actor")
-        .order_by("-created_at", "-pk")[:200]
+        .order_by("-created_at", "-pk")[: HISTORY_ON_PAGE + 1]
     )
     # The role, and the share's level on another department's ticket (TKT-04); no query.
     kinds = [k for k in ("reply", "comment", "forward") if ticket_can(membership, ticket, k)]
@@ -192,7 +199,8 @@ def _detail_context(
         "threads": threads,
         "description": description,
         "images_shown": description.shown or any(t.message.shown for t in threads),
-        "history": history_rows(history, fields),
+        "history": history_rows(history[:HISTORY_ON_PAGE], fields),
+        "history_more": len(history) > HISTORY_ON_PAGE,
         "custom_values": [
             (f, display_value(f, (ticket.custom_fields or {}).get(f.key)))
             for f in fields
@@ -249,6 +257,34 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     context = _detail_context(request, ticket, show_images=request.GET.get("images", ""))
     response = render(request, "tickets/detail.html", context)
     return _with_remote_images(response) if context["images_shown"] else response
+
+
+@require_app(App.DESK)
+def ticket_history(request: HttpRequest, number: int) -> HttpResponse:
+    """A ticket's whole history (TKT-05), newest first, a page of HISTORY_PAGE_SIZE changes
+    at a time; the ticket page shows the newest HISTORY_ON_PAGE."""
+    ticket = _ticket(request, number)
+    fields = list(
+        CustomField.objects.for_org(request.org)
+        .filter(department=ticket.department_id)
+        .order_by("order", "pk")
+    )
+    entries = (
+        TicketHistory.objects.for_org(request.org)
+        .filter(ticket=ticket)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "tickets/history.html",
+        {
+            "ticket": ticket,
+            "history": history_rows(list(page.object_list), fields),
+            "page_obj": page,
+        },
+    )
 
 
 @require_POST
