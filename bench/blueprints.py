@@ -21,6 +21,9 @@ and the last for every ticket, with two transitions back and forth.
    in this process by Django's test client as the admin: median and p95 of `--samples`
    requests each, and their SQL queries, beside the ticket list's default view served the
    same way (the list's p95 is the bar; its target is 150 ms).
+4. With `--wrk`: the same four pages served as in production (bench/tickets.py's uvicorn
+   server, 2 processes, row-level security on) and loaded with `wrk` at `--concurrency`, in
+   interleaved slices (bench/tickets.py's `measure`): p50 / p95 and requests per second.
 
 The blueprints are made with the ORM here, so the organization's definition version is
 renewed by hand (`definitions.bump`) after each change, as the configuration services do.
@@ -575,6 +578,37 @@ def pages(org, department, samples: int) -> dict[str, tuple[float, float, int]]:
     return out
 
 
+def pages_under_wrk(org, duration: int, concurrency: int) -> dict[str, dict]:
+    """The four pages of `pages` served by uvicorn as in production and loaded with wrk."""
+    import signal
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import tickets as tickets_bench  # bench/tickets.py: its server, session and wrk slices
+
+    from blueprints.models import TicketBlueprint
+
+    number = (
+        TicketBlueprint.objects.for_org(org)
+        .filter(blueprint__name=f"{PREFIX} {BLUEPRINTS - 1:02d}")
+        .values_list("ticket__number", flat=True)
+        .first()
+    )
+    base = f"/{org.portal}/desk/tickets/{number}/"
+    wanted = [
+        ("list: default view", f"/{org.portal}/desk/"),
+        ("ticket page", base),
+        ("blueprint bar (htmx)", "HX " + base + "blueprint/"),
+        ("flowchart (htmx)", "HX " + base + "blueprint/flow/"),
+    ]
+    cookie = tickets_bench.session_cookie()
+    server = tickets_bench.start_server(rls=True)
+    try:
+        return tickets_bench.measure(wanted, cookie, duration, concurrency)
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=100)
@@ -591,6 +625,11 @@ def main() -> None:
         default=0,
         metavar="N",
         help="only profile N transitions in this process (cProfile, statements with times)",
+    )
+    parser.add_argument(
+        "--wrk",
+        action="store_true",
+        help="also load the list, the ticket page, the bar and the flowchart with wrk",
     )
     parser.add_argument(
         "--transitions-only",
@@ -633,6 +672,13 @@ def main() -> None:
         )
     for label, (median, p95, count) in pages(org, department, args.samples).items():
         print(f"{label}: median {median:.1f} ms, p95 {p95:.1f} ms, {count} queries")
+    if args.wrk:
+        for label, result in pages_under_wrk(org, args.duration, args.concurrency).items():
+            print(
+                f"{label} under wrk at {args.concurrency}: p50 {result['p50']:.1f} ms, "
+                f"p95 {result['p95']:.1f} ms, {result['rps']:.1f} req/s, "
+                f"{result['errors']} errors"
+            )
     transitions(org, department, admin, args, runs)
 
 

@@ -358,6 +358,10 @@ def wrk(
     path: str, cookie: tuple[str, str], seconds: int, concurrency: int, script: str | None = None
 ) -> str:
     header = f"Cookie: {cookie[0]}={cookie[1]}"
+    extra = []
+    if path.startswith("HX "):  # a fragment as htmx asks for it
+        path = path[3:]
+        extra = ["-H", "HX-Request: true"]
     post_script = None
     if path.startswith("POST "):  # a form post: method, body and CSRF token by script
         path = path[5:]
@@ -377,6 +381,7 @@ def wrk(
         header,
         "-H",
         "Connection: close",
+        *extra,
     ]
     if script:
         args += ["-s", script]
