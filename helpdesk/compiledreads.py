@@ -7,9 +7,9 @@ transition cost went into compiling the locked ticket's read (bench/blueprints.p
 arguments, and then runs the same SQL with each call's values, building the model instances
 (and their `select_related` objects) as Django's `ModelIterable` does.
 
-Arguments are integers (ids). A queryset whose SQL would depend on anything but the
-arguments' values (the language, the time, the user) must not be compiled this way. It
-imports no app."""
+Arguments are integers (ids) or strings compared exactly (a portal's name). A queryset whose
+SQL would depend on anything but the arguments' values (the language, the time, the user)
+must not be compiled this way. It imports no app."""
 
 from __future__ import annotations
 
@@ -23,8 +23,14 @@ from django.db.models.query import get_related_populators  # type: ignore[attr-d
 
 ModelT = TypeVar("ModelT", bound=Model)
 
-# Stand-ins for the arguments while compiling: values no id takes.
+# Stand-ins for the arguments while compiling: values no id or name takes.
 _PLACEHOLDER_BASE = -7_340_000_000_000
+
+
+def _placeholder(n: int, value: Any) -> Any:
+    if isinstance(value, str):
+        return f"\x00compiledreads-{n}\x00"
+    return _PLACEHOLDER_BASE - n
 
 
 @dataclass
@@ -50,8 +56,9 @@ class CompiledRead(Generic[ModelT]):
         self._build = build
         self._plan: _Plan | None = None
 
-    def _compile(self, names: list[str]) -> _Plan:
-        placeholders = {name: _PLACEHOLDER_BASE - n for n, name in enumerate(names)}
+    def _compile(self, arguments: dict[str, Any]) -> _Plan:
+        names = sorted(arguments)
+        placeholders = {name: _placeholder(n, arguments[name]) for n, name in enumerate(names)}
         queryset = self._build(**placeholders)
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
@@ -76,10 +83,10 @@ class CompiledRead(Generic[ModelT]):
             db=queryset.db,
         )
 
-    def __call__(self, **arguments: int) -> ModelT | None:
+    def __call__(self, **arguments: int | str) -> ModelT | None:
         plan = self._plan
         if plan is None:
-            plan = self._plan = self._compile(sorted(arguments))
+            plan = self._plan = self._compile(arguments)
         params = list(plan.params)
         for index, name in plan.slots:
             params[index] = arguments[name]

@@ -73,3 +73,15 @@ def test_a_compiled_read_refuses_an_argument_its_query_does_not_use(db):
     unused = CompiledRead(lambda org_id, pk: Ticket.objects.filter(pk=pk))
     with pytest.raises(ValueError, match="every argument"):
         unused(org_id=1, pk=1)
+
+
+def test_org01_a_compiled_read_takes_names_as_they_are(acme, globex):
+    """A string argument (a portal's name) is compared exactly: another portal, a prefix or a
+    name with SQL in it finds nothing."""
+    from helpdesk.tenancy.models import Organization
+
+    by_portal = CompiledRead(lambda portal: Organization.objects.filter(portal=portal))
+    assert by_portal(portal=acme.org.portal) == acme.org
+    assert by_portal(portal=globex.org.portal) == globex.org
+    assert by_portal(portal=acme.org.portal[:-1]) is None
+    assert by_portal(portal="x' OR '1'='1") is None

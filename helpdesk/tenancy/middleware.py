@@ -19,6 +19,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.utils import timezone, translation
 
+from helpdesk.compiledreads import CompiledRead
+
 from . import rls
 from .models import Membership, Organization, PortalAlias
 
@@ -29,6 +31,18 @@ def tenant_public(view):
     sets `request.org` only once the visitor has proved a right to see it."""
     view.tenant_public = True
     return view
+
+
+# Every portal request reads these two: their SQL is compiled once per process (compiling
+# cost more than running them, helpdesk/compiledreads.py).
+_org_by_portal: CompiledRead[Organization] = CompiledRead(
+    lambda portal: Organization.objects.filter(portal=portal)
+)
+_active_membership: CompiledRead[Membership] = CompiledRead(
+    lambda org_id, user_id: Membership.objects.filter(
+        org_id=org_id, user_id=user_id, status=Membership.Status.ACTIVE
+    )
+)
 
 
 class TenantMiddleware:
@@ -55,7 +69,7 @@ class TenantMiddleware:
         if not request.user.is_authenticated and not public:
             # The same answer whether or not the portal exists.
             return redirect_to_login(request.get_full_path())
-        org = Organization.objects.filter(portal=portal).first()
+        org = _org_by_portal(portal=portal)
         if org is None:
             return self._follow_alias(request, portal)
         request.rls_token = rls.scope_enter(org.id)
@@ -72,11 +86,7 @@ class TenantMiddleware:
 
     @staticmethod
     def _membership(request: HttpRequest, org: Organization) -> Membership | None:
-        membership = (
-            Membership.objects.for_org(org)
-            .filter(user=request.user, status=Membership.Status.ACTIVE)
-            .first()
-        )
+        membership = _active_membership(org_id=org.pk, user_id=request.user.pk)
         if membership is not None:
             membership.org = org  # the same object: no second read
         return membership
