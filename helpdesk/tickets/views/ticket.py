@@ -46,7 +46,7 @@ from ..services.tickets import ticket_create, ticket_update
 from . import ticket_extras
 
 # The ticket page shows its newest changes; the history page pages through all of them.
-HISTORY_ON_PAGE = 20
+HISTORY_ON_PAGE = 10
 HISTORY_PAGE_SIZE = 100
 
 
