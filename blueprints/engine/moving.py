@@ -405,7 +405,12 @@ def auto_transition(org_id: int, ticket_id: int, trigger: str, *, public: bool =
     """After a customer reply (`public`: incoming threads are public here) or a rating was
     committed: the first auto-transition from the ticket's state with this trigger and a
     matching thread scope whose criteria the ticket meets runs, without an actor. During
-    requirements do not apply to it (nobody fills them)."""
+    requirements do not apply to it (nobody fills them). Every incoming message and rating
+    calls it: a ticket in no blueprint, or in a state with no auto-transition of this
+    trigger, costs one read (the instance, from the compiled definitions), no lock."""
+    probe = instance_for(Ticket(org_id=org_id, pk=ticket_id))
+    if probe is None or not any(t.auto_trigger == trigger for t in transitions_from(probe)):
+        return
     with transaction.atomic():
         if not (Ticket.objects.filter(org_id=org_id, pk=ticket_id).select_for_update().exists()):
             return

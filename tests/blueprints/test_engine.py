@@ -311,6 +311,31 @@ def test_bp05_auto_transition_on_customer_reply(
     assert scheduled == [auto]  # its after-actions, after commit (BP-11)
 
 
+def test_bp05_a_reply_with_no_auto_transition_to_run_costs_one_read_and_no_lock(make):
+    """Every incoming message asks for an auto-transition: a ticket in no blueprint, or in a
+    state none leaves automatically, costs one read and locks nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    desk = make.desk
+    outside = desk.ticket()
+    blueprint, states = make.blueprint(statuses=("Open", "Waiting"))
+    make.transition(
+        blueprint,
+        "Reply received",
+        states["Open"],
+        [states["Waiting"]],
+        auto_trigger=AutoTrigger.CUSTOMER_REPLY,
+    )
+    inside = desk.ticket()  # in "Open", which no auto-transition leaves
+    assert TicketBlueprint.objects.filter(ticket=inside).exists()
+    for ticket in (outside, inside):
+        with CaptureQueriesContext(connection) as queries:
+            engine.auto_transition(desk.org.pk, ticket.pk, AutoTrigger.CUSTOMER_REPLY)
+        assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+        assert "FOR UPDATE" not in queries.captured_queries[0]["sql"]
+
+
 def test_bp02_restricted_mode_refuses_actions_outside_a_transition(make):
     desk = make.desk
     blueprint, states = make.blueprint(statuses=("Open", "Answered"), restriction=Restriction.ALL)
