@@ -12,6 +12,7 @@ from django.db.models import ProtectedError
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from helpdesk.compiledreads import CompiledRead
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership, Organization, TenantModel
 
@@ -28,12 +29,29 @@ from .history import KINDS, _diff, history_add
 from .listeners import _changed
 from .tags import _set_tags, tag_names_clean
 
-
 # --- Contacts ------------------------------------------------------------------------------
+_contact_by_email: CompiledRead[Contact] = CompiledRead(
+    lambda org_id, email: Contact.objects.filter(org_id=org_id)
+    .annotate(lower_email=Lower("email"))
+    .filter(lower_email=email)
+    .order_by("pk")
+)
+_contact_by_secondary: CompiledRead[Contact] = CompiledRead(
+    lambda org_id, email: Contact.objects.filter(org_id=org_id)
+    .annotate(lower_secondary=Lower("secondary_email"))
+    .filter(lower_secondary=email)
+    .order_by("pk")
+)
+
+
 def _email_owner(org: Organization, email: str, exclude_pk: int | None) -> Contact | None:
     """Another contact of `org` whose primary or secondary email is `email`."""
     if not email:
         return None
+    if not exclude_pk:  # every incoming message asks: SQL compiled once per process
+        return _contact_by_email(org_id=org.pk, email=email) or _contact_by_secondary(
+            org_id=org.pk, email=email
+        )
     contacts = Contact.objects.for_org(org).annotate(
         lower_email=Lower("email"), lower_secondary=Lower("secondary_email")
     )

@@ -7,11 +7,14 @@ target, so an answer to any of them finds the target."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from helpdesk.compiledreads import CompiledRead
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership, Organization
 
@@ -51,22 +54,39 @@ def ticket_for_message_ids(*, org: Organization, message_ids: list[str]) -> Tick
     ids = [m.strip() for m in message_ids if m and m.strip()]
     if not ids:
         return None
-    found: dict[str, int] = dict(
-        Thread.objects.for_org(org)
-        .filter(message_id__in=ids)
-        .values_list("message_id", "ticket_id")
-    )
-    for alias, ticket_id in (
-        TicketMailAlias.objects.for_org(org)
-        .filter(message_id__in=ids)
-        .values_list("message_id", "ticket_id")
-    ):
-        found.setdefault(alias, ticket_id)
+    found: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_MESSAGE_IDS, [org.pk, ids, org.pk, ids])
+        for message_id, ticket_id in cursor.fetchall():  # thread entries first
+            found.setdefault(message_id, ticket_id)
     for message_id in reversed(ids):
         if message_id in found:
-            ticket = Ticket.objects.for_org(org).defer("search_vector").get(pk=found[message_id])
-            return merged_into(ticket) or ticket
+            return _ticket_or_its_target(org_id=org.pk, pk=found[message_id])
     return None
+
+
+# Every incoming reply runs these two (mail ingestion, TKT-07): the thread entries', then the
+# merged tickets' aliases' matches in one statement, and the ticket (or the ticket it was
+# merged into) in one whose SQL is compiled once per process.
+_BY_MESSAGE_IDS = f"""
+SELECT message_id, ticket_id FROM {Thread._meta.db_table}
+WHERE org_id = %s AND message_id = ANY(%s)
+UNION ALL
+SELECT message_id, ticket_id FROM {TicketMailAlias._meta.db_table}
+WHERE org_id = %s AND message_id = ANY(%s)
+"""  # noqa: S608 - constants only
+_ticket_or_its_target: CompiledRead[Ticket] = CompiledRead(
+    lambda org_id, pk: Ticket.objects.filter(
+        org_id=org_id,
+        pk=Coalesce(
+            Subquery(
+                TicketMerge.objects.filter(org_id=org_id, source_id=pk).values("target_id")[:1]
+            ),
+            Value(pk),
+            output_field=BigIntegerField(),
+        ),
+    ).defer("search_vector")
+)
 
 
 def _closed_status(ticket: Ticket) -> TicketStatus:
