@@ -301,18 +301,21 @@ class _Known:
     threads: dict[str, tuple[int, str]]
 
 
+_BY_MESSAGE_ID = f"""
+SELECT message_id, ticket_id, kind FROM {Thread._meta.db_table}
+WHERE org_id = %s AND message_id = %s ORDER BY id
+"""  # noqa: S608 - constants only
+
+
 def _known(
     org: Organization, parsed: parse.ParsedMail, departments: list[Department] | None = None
 ) -> _Known:
     threads: dict[str, tuple[int, str]] = {}
     if parsed.message_id:
-        for message_id, ticket_id, kind in (
-            Thread.objects.for_org(org)
-            .filter(message_id=parsed.message_id)
-            .order_by("pk")
-            .values_list("message_id", "ticket_id", "kind")
-        ):
-            threads.setdefault(message_id, (ticket_id, kind))
+        with connection.cursor() as cursor:  # every message asks: in SQL, not built each time
+            cursor.execute(_BY_MESSAGE_ID, [org.pk, parsed.message_id])
+            for message_id, ticket_id, kind in cursor.fetchall():
+                threads.setdefault(message_id, (ticket_id, kind))
     if departments is None:
         departments = list(Department.objects.for_org(org).order_by("pk"))
     return _Known(departments=departments, threads=threads)

@@ -250,8 +250,11 @@ def _custom_fields(
 
 
 def default_status(department: Department) -> TicketStatus | None:
-    """The department's default status (its layout is created on first use)."""
-    statuses = list(statuses_for(department))
+    """The department's default status (its layout is created on first use). One query for a
+    department with its layout: every new ticket asks (incoming mail makes many)."""
+    statuses = list(TicketStatus.objects.for_org(department.org_id).filter(department=department))
+    if not statuses:
+        statuses = list(statuses_for(department))
     return next((s for s in statuses if s.is_default), None) or next(
         (s for s in statuses if s.kind == StatusKind.OPEN), None
     )
