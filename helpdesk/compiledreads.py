@@ -50,7 +50,8 @@ class _Plan:
 
 class CompiledRead(Generic[ModelT]):
     """`CompiledRead(lambda org_id, pk: Model.objects.filter(...))(org_id=1, pk=2)` returns the
-    first matching instance or None, as `.first()` would without its ordering."""
+    first matching instance or None, as `.first()` would without its ordering; `.all(...)`
+    returns every one."""
 
     def __init__(self, build: Callable[..., QuerySet[ModelT]]) -> None:
         self._build = build
@@ -83,7 +84,7 @@ class CompiledRead(Generic[ModelT]):
             db=queryset.db,
         )
 
-    def __call__(self, **arguments: int | str) -> ModelT | None:
+    def _run(self, arguments: dict[str, Any], many: bool) -> tuple[_Plan, list[Any]]:
         plan = self._plan
         if plan is None:
             plan = self._plan = self._compile(arguments)
@@ -92,12 +93,23 @@ class CompiledRead(Generic[ModelT]):
             params[index] = arguments[name]
         with connections[plan.db].cursor() as cursor:
             cursor.execute(plan.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if plan.converters:
-            row = next(iter(plan.compiler.apply_converters([row], plan.converters)))
+            rows = cursor.fetchall() if many else [row for row in [cursor.fetchone()] if row]
+        if plan.converters and rows:
+            rows = list(plan.compiler.apply_converters(rows, plan.converters))
+        return plan, rows
+
+    @staticmethod
+    def _instance(plan: _Plan, row: Any) -> Any:
         obj = plan.model.from_db(plan.db, plan.init_list, row[plan.start : plan.end])
         for populator in plan.populators:
             populator.populate(row, obj)
-        return obj  # type: ignore[return-value]
+        return obj
+
+    def __call__(self, **arguments: int | str) -> ModelT | None:
+        plan, rows = self._run(arguments, many=False)
+        return self._instance(plan, rows[0]) if rows else None
+
+    def all(self, **arguments: int | str) -> list[ModelT]:
+        """Every matching instance, in the queryset's order."""
+        plan, rows = self._run(arguments, many=True)
+        return [self._instance(plan, row) for row in rows]

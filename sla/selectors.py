@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from helpdesk.businesstime import working_between
+from helpdesk.compiledreads import CompiledRead
 from helpdesk.tickets.models import Ticket
 
 from .models import Clock, Target
@@ -73,17 +74,29 @@ def _summary(clock: Clock, now: dt.datetime) -> ClockSummary:
     )
 
 
+_open_clocks: CompiledRead[Clock] = CompiledRead(
+    lambda org_id, ticket_id: Clock.objects.filter(
+        org_id=org_id, ticket_id=ticket_id, stopped_at=None
+    ).select_related("state__status")
+)
+
+
 def ticket_sla(
     ticket: Ticket, *, now: dt.datetime | None = None, include_stopped: bool = False
 ) -> list[ClockSummary]:
     """The ticket's open clocks (first response, resolution, the current state's), in that
     order; with `include_stopped`, also the stopped ones (newest cycle last)."""
     now = now or timezone.now()
-    clocks = Clock.objects.for_org(ticket.org_id).filter(ticket_id=ticket.pk)
-    if not include_stopped:
-        clocks = clocks.filter(stopped_at=None)
+    if include_stopped:
+        clocks = list(
+            Clock.objects.for_org(ticket.org_id)
+            .filter(ticket_id=ticket.pk)
+            .select_related("state__status")
+        )
+    else:  # every ticket page and blueprint bar asks: SQL compiled once per process
+        clocks = _open_clocks.all(org_id=ticket.org_id, ticket_id=ticket.pk)
     ordered = sorted(
-        clocks.select_related("state__status"),
+        clocks,
         key=lambda c: (c.stopped_at is None, KIND_ORDER.get(c.kind, 9), c.started_at, c.pk),
     )
     return [_summary(clock, now) for clock in ordered]

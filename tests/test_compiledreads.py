@@ -85,3 +85,19 @@ def test_org01_a_compiled_read_takes_names_as_they_are(acme, globex):
     assert by_portal(portal=globex.org.portal) == globex.org
     assert by_portal(portal=acme.org.portal[:-1]) is None
     assert by_portal(portal="x' OR '1'='1") is None
+
+
+def test_tkt01_a_compiled_read_lists_every_row_in_order(acme, tickets):
+    """`.all()` returns every matching instance in the queryset's order, for any arguments."""
+    mine, _theirs = tickets
+    newest_first = CompiledRead(
+        lambda org_id, department_id: (
+            Ticket.objects.filter(org_id=org_id, department_id=department_id)
+            .select_related("status")
+            .order_by("-pk")
+        )
+    )
+    found = newest_first.all(org_id=acme.org.pk, department_id=acme.department.pk)
+    assert [t.pk for t in found] == sorted((t.pk for t in mine), reverse=True)
+    assert {t.status.name for t in found} == {mine[0].status.name}
+    assert newest_first.all(org_id=acme.org.pk, department_id=-1) == []
