@@ -24,13 +24,15 @@ from django.db.models.query import get_related_populators  # type: ignore[attr-d
 ModelT = TypeVar("ModelT", bound=Model)
 
 # Stand-ins for the arguments while compiling: values no id or name takes.
-_PLACEHOLDER_BASE = -7_340_000_000_000
+# Within every integer column's range (a positive 4-byte one's too: Django refuses to compile
+# a lookup whose value its column cannot hold).
+_PLACEHOLDER_BASE = 2_147_000_000
 
 
 def _placeholder(n: int, value: Any) -> Any:
     if isinstance(value, str):
         return f"\x00compiledreads-{n}\x00"
-    return _PLACEHOLDER_BASE - n
+    return _PLACEHOLDER_BASE + n
 
 
 @dataclass
@@ -45,6 +47,7 @@ class _Plan:
     start: int
     end: int
     populators: list
+    annotations: dict[str, int]
     db: str
 
 
@@ -81,6 +84,7 @@ class CompiledRead(Generic[ModelT]):
             start=start,
             end=end,
             populators=get_related_populators(klass_info, select, queryset.db),
+            annotations=dict(compiler.annotation_col_map or {}),
             db=queryset.db,
         )
 
@@ -103,6 +107,8 @@ class CompiledRead(Generic[ModelT]):
         obj = plan.model.from_db(plan.db, plan.init_list, row[plan.start : plan.end])
         for populator in plan.populators:
             populator.populate(row, obj)
+        for name, position in plan.annotations.items():
+            setattr(obj, name, row[position])
         return obj
 
     def __call__(self, **arguments: int | str) -> ModelT | None:

@@ -10,6 +10,7 @@ restricted (private comments, with attachments) or read only (`SHARE_ACTIONS`). 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -17,6 +18,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from helpdesk.compiledreads import CompiledRead
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Department, DepartmentAgent, DeskRole, Membership
 from helpdesk.tenancy.roles import desk_can, desk_role
@@ -188,29 +190,57 @@ def ticket_for_member(
 ) -> Ticket:
     """The ticket if this member may see it (in their departments, or shared with one of
     them: then it carries `share_level`); 404 otherwise (same answer for 'missing')."""
-    # The search document is for PostgreSQL only; reading it back costs more than the row.
-    ids = department_ids(membership)
-    if ids is None or not can(membership, "view"):
-        qs = visible_tickets(membership).defer("search_vector")
+    if not can(membership, "view"):
+        raise Http404
+    # Every ticket page and its fragments read it: the SQL is compiled once per process and
+    # shape (`helpdesk.compiledreads`); the member's departments are a subquery, so the
+    # arguments are ids only.
+    agent = department_ids(membership) is not None
+    key = (agent, tuple(related), for_update)
+    read = _TICKET_READS.get(key)
+    if read is None:
+        read = _TICKET_READS[key] = CompiledRead(partial(_member_ticket, *key))
+    if agent:
+        ticket = read(org_id=membership.org_id, user_id=membership.user_id, number=number)
     else:
-        # One query either way: the widest level of a share with one of their departments.
+        ticket = read(org_id=membership.org_id, number=number)
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+_TICKET_READS: dict[tuple[bool, tuple[str, ...], bool], CompiledRead[Ticket]] = {}
+
+
+def _member_ticket(
+    agent: bool,
+    related: tuple[str, ...],
+    for_update: bool,
+    org_id: int,
+    number: int,
+    user_id: int | None = None,
+) -> QuerySet[Ticket]:
+    """The ticket numbered `number` as `ticket_for_member` may show it: any of the
+    organization's for a Desk admin; for an agent, one of their departments' or one shared
+    with one of them, annotated with the widest share level (None: their own department's)."""
+    # The search document is for PostgreSQL only; reading it back costs more than the row.
+    qs = Ticket.objects.filter(org_id=org_id, number=number).defer("search_vector")
+    if agent:
+        mine = DepartmentAgent.objects.filter(org_id=org_id, user_id=user_id).values(
+            "department_id"
+        )
         level = Subquery(
-            _share_levels(membership, ids)
-            .filter(ticket_id=OuterRef("pk"))
+            TicketShare.objects.filter(
+                org_id=org_id, department_id__in=mine, ticket_id=OuterRef("pk")
+            )
             .order_by("-level")
             .values("level")[:1]
         )
-        qs = (
-            Ticket.objects.for_org(membership.org)
-            .defer("search_vector")
-            .annotate(share_level=level)
-            .filter(Q(department_id__in=ids) | Q(share_level__isnull=False))
+        qs = qs.annotate(share_level=level).filter(
+            Q(department_id__in=mine) | Q(share_level__isnull=False)
         )
     if related:
         qs = qs.select_related(*related)
     if for_update:
         qs = qs.select_for_update(of=("self",))
-    ticket = qs.filter(number=number).first()
-    if ticket is None:
-        raise Http404
-    return ticket
+    return qs
