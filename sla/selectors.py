@@ -75,9 +75,11 @@ def _summary(clock: Clock, now: dt.datetime) -> ClockSummary:
 
 
 _open_clocks: CompiledRead[Clock] = CompiledRead(
-    lambda org_id, ticket_id: Clock.objects.filter(
-        org_id=org_id, ticket_id=ticket_id, stopped_at=None
-    ).select_related("state__status")
+    lambda org_id, ticket_id: (
+        Clock.objects.for_org(org_id)
+        .filter(ticket_id=ticket_id, stopped_at=None)
+        .select_related("state__status")
+    )
 )
 
 

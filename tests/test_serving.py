@@ -25,6 +25,25 @@ def _scope(method: str = "GET", path: str = "/x/", query: bytes = b"") -> dict:
     }
 
 
+def _run(coroutine):
+    """`asyncio.run` on a thread of its own: the browser tests' sync Playwright leaves an event
+    loop running on the test thread of an xdist worker, where `asyncio.run` refuses to start."""
+    result: dict = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the test thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def _serve(app, scope: dict, messages: list[dict]) -> list[dict]:
     sent: list[dict] = []
     incoming = list(messages)
@@ -35,7 +54,7 @@ def _serve(app, scope: dict, messages: list[dict]) -> list[dict]:
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    _run(app(scope, receive, send))
     return sent
 
 
@@ -134,7 +153,7 @@ def test_the_event_loop_waits_while_a_page_runs():
         await app(_scope(), receive, send)
         return sent
 
-    sent = asyncio.run(main())
+    sent = _run(main())
     assert order == ["page done", "loop ran"]
     assert sent[-1]["body"] == b"ok"
 
@@ -173,7 +192,7 @@ def test_while_the_loop_is_shared_it_runs_between_slices_of_the_page():
         await app(_scope(), receive, send)
         return sent, await other
 
-    sent, beside_took = asyncio.run(main())
+    sent, beside_took = _run(main())
     assert order == ["beside done", "page done"]
     assert beside_took < 0.2
     assert sent[-1]["body"] == b"ok"

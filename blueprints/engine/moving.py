@@ -240,7 +240,8 @@ def _missing_actions(option: Option) -> list[str]:
 # SQL is compiled once per process (its compiling cost more than its running).
 _locked_ticket: CompiledRead[Ticket] = CompiledRead(
     lambda org_id, pk: (
-        Ticket.objects.filter(org_id=org_id, pk=pk)
+        Ticket.objects.for_org(org_id)
+        .filter(pk=pk)
         .select_related("status", "department", "contact", "account", "owner")
         .defer("search_vector")
     )

@@ -32,7 +32,7 @@ from .tags import _set_tags, tag_names_clean
 # --- Contacts ------------------------------------------------------------------------------
 _contact_by_email: CompiledRead[Contact] = CompiledRead(
     lambda org_id, email: (
-        Contact.objects.filter(org_id=org_id)
+        Contact.objects.for_org(org_id)
         .annotate(lower_email=Lower("email"))
         .filter(lower_email=email)
         .order_by("pk")
@@ -40,7 +40,7 @@ _contact_by_email: CompiledRead[Contact] = CompiledRead(
 )
 _contact_by_secondary: CompiledRead[Contact] = CompiledRead(
     lambda org_id, email: (
-        Contact.objects.filter(org_id=org_id)
+        Contact.objects.for_org(org_id)
         .annotate(lower_secondary=Lower("secondary_email"))
         .filter(lower_secondary=email)
         .order_by("pk")

@@ -39,8 +39,8 @@ _org_by_portal: CompiledRead[Organization] = CompiledRead(
     lambda portal: Organization.objects.filter(portal=portal)
 )
 _active_membership: CompiledRead[Membership] = CompiledRead(
-    lambda org_id, user_id: Membership.objects.filter(
-        org_id=org_id, user_id=user_id, status=Membership.Status.ACTIVE
+    lambda org_id, user_id: Membership.objects.for_org(org_id).filter(
+        user_id=user_id, status=Membership.Status.ACTIVE
     )
 )
 

@@ -92,7 +92,7 @@ def _owner_choices(org, department: Department | None) -> list[tuple[str, str]]:
 
 
 def _agent_users(org_id, agents):
-    active = Membership.objects.filter(org_id=org_id, status=Membership.Status.ACTIVE)
+    active = Membership.objects.for_org(org_id).filter(status=Membership.Status.ACTIVE)
     return (
         User.objects.filter(pk__in=agents.values("user_id"), memberships__in=active)
         .order_by("full_name", "email")
@@ -102,11 +102,11 @@ def _agent_users(org_id, agents):
 
 _department_agents: CompiledRead[User] = CompiledRead(
     lambda org_id, department_id: _agent_users(
-        org_id, DepartmentAgent.objects.filter(org_id=org_id, department_id=department_id)
+        org_id, DepartmentAgent.objects.for_org(org_id).filter(department_id=department_id)
     )
 )
 _agents: CompiledRead[User] = CompiledRead(
-    lambda org_id: _agent_users(org_id, DepartmentAgent.objects.filter(org_id=org_id))
+    lambda org_id: _agent_users(org_id, DepartmentAgent.objects.for_org(org_id))
 )
 
 

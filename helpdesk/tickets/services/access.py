@@ -224,15 +224,14 @@ def _member_ticket(
     organization's for a Desk admin; for an agent, one of their departments' or one shared
     with one of them, annotated with the widest share level (None: their own department's)."""
     # The search document is for PostgreSQL only; reading it back costs more than the row.
-    qs = Ticket.objects.filter(org_id=org_id, number=number).defer("search_vector")
+    qs = Ticket.objects.for_org(org_id).filter(number=number).defer("search_vector")
     if agent:
-        mine = DepartmentAgent.objects.filter(org_id=org_id, user_id=user_id).values(
-            "department_id"
+        mine = (
+            DepartmentAgent.objects.for_org(org_id).filter(user_id=user_id).values("department_id")
         )
         level = Subquery(
-            TicketShare.objects.filter(
-                org_id=org_id, department_id__in=mine, ticket_id=OuterRef("pk")
-            )
+            TicketShare.objects.for_org(org_id)
+            .filter(department_id__in=mine, ticket_id=OuterRef("pk"))
             .order_by("-level")
             .values("level")[:1]
         )

@@ -76,16 +76,19 @@ SELECT message_id, ticket_id FROM {TicketMailAlias._meta.db_table}
 WHERE org_id = %s AND message_id = ANY(%s)
 """  # noqa: S608 - constants only
 _ticket_or_its_target: CompiledRead[Ticket] = CompiledRead(
-    lambda org_id, pk: Ticket.objects.filter(
-        org_id=org_id,
-        pk=Coalesce(
-            Subquery(
-                TicketMerge.objects.filter(org_id=org_id, source_id=pk).values("target_id")[:1]
+    lambda org_id, pk: (
+        Ticket.objects.for_org(org_id)
+        .filter(
+            pk=Coalesce(
+                Subquery(
+                    TicketMerge.objects.for_org(org_id).filter(source_id=pk).values("target_id")[:1]
+                ),
+                Value(pk),
+                output_field=BigIntegerField(),
             ),
-            Value(pk),
-            output_field=BigIntegerField(),
-        ),
-    ).defer("search_vector")
+        )
+        .defer("search_vector")
+    )
 )
 
 
