@@ -296,6 +296,18 @@ def step_cost(org, department, admin, samples: int) -> dict:
 _barrier = None
 
 
+def _states(org, ticket_ids) -> dict[int, int]:
+    """{ticket id: its blueprint state id}, read once: a worker then knows where it moved each
+    ticket (only it moves them), as a member's page knows the state it shows."""
+    from blueprints.models import TicketBlueprint
+
+    return dict(
+        TicketBlueprint.objects.for_org(org)
+        .filter(ticket_id__in=ticket_ids)
+        .values_list("ticket_id", "state_id")
+    )
+
+
 def _sla_off() -> None:
     """This process's transitions without the SLA app's steps (its pipeline step and its
     listener of state visits): the blueprint engine's own rate."""
@@ -322,7 +334,7 @@ def _worker(args) -> tuple[int, float, float]:
     from django.db import connection
 
     from blueprints import engine
-    from blueprints.models import TicketBlueprint, Transition
+    from blueprints.models import Transition
     from helpdesk.tenancy.models import Membership
     from helpdesk.tickets.models import Ticket
 
@@ -340,13 +352,7 @@ def _worker(args) -> tuple[int, float, float]:
         for state_id in transition.sources.values_list("state_id", flat=True)
     }
     n = 0
-    # Each ticket's state, read once: the worker then knows where it moved each ticket (only
-    # this worker moves them), as a member's page knows the state it shows.
-    state = dict(
-        TicketBlueprint.objects.for_org(admin.org)
-        .filter(ticket_id__in=ticket_ids)
-        .values_list("ticket_id", "state_id")
-    )
+    state = _states(admin.org, ticket_ids)
 
     def one() -> None:
         nonlocal n
@@ -450,11 +456,7 @@ def profile(org, department, admin, count: int, without_sla: bool = False) -> No
         for state_id in transition.sources.values_list("state_id", flat=True)
     }
 
-    state = dict(
-        TicketBlueprint.objects.for_org(org)
-        .filter(ticket_id__in=ids)
-        .values_list("ticket_id", "state_id")
-    )
+    state = _states(org, ids)
 
     def one(n: int) -> None:
         ticket = tickets[n % len(tickets)]

@@ -97,7 +97,7 @@ class CompiledRead(Generic[ModelT]):
             params[index] = arguments[name]
         with connections[plan.db].cursor() as cursor:
             cursor.execute(plan.sql, params)
-            rows = cursor.fetchall() if many else [row for row in [cursor.fetchone()] if row]
+            rows = cursor.fetchall() if many else cursor.fetchmany(1)
         if plan.converters and rows:
             rows = list(plan.compiler.apply_converters(rows, plan.converters))
         return plan, rows

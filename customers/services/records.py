@@ -29,23 +29,22 @@ from .history import KINDS, _diff, history_add
 from .listeners import _changed
 from .tags import _set_tags, tag_names_clean
 
+
 # --- Contacts ------------------------------------------------------------------------------
-_contact_by_email: CompiledRead[Contact] = CompiledRead(
-    lambda org_id, email: (
-        Contact.objects.for_org(org_id)
-        .annotate(lower_email=Lower("email"))
-        .filter(lower_email=email)
-        .order_by("pk")
+def _contact_by(column: str) -> CompiledRead[Contact]:
+    """The oldest contact whose `column` is the (lowercased) address, compiled once."""
+    return CompiledRead(
+        lambda org_id, email: (
+            Contact.objects.for_org(org_id)
+            .annotate(lowered=Lower(column))
+            .filter(lowered=email)
+            .order_by("pk")
+        )
     )
-)
-_contact_by_secondary: CompiledRead[Contact] = CompiledRead(
-    lambda org_id, email: (
-        Contact.objects.for_org(org_id)
-        .annotate(lower_secondary=Lower("secondary_email"))
-        .filter(lower_secondary=email)
-        .order_by("pk")
-    )
-)
+
+
+_contact_by_email = _contact_by("email")
+_contact_by_secondary = _contact_by("secondary_email")
 
 
 def _email_owner(org: Organization, email: str, exclude_pk: int | None) -> Contact | None:

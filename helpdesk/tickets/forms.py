@@ -82,11 +82,10 @@ class CustomFieldsMixin:
 def _owner_choices(org, department: Department | None) -> list[tuple[str, str]]:
     """Active agents of the department (of any department without one), in one query (SQL
     compiled once per process: every ticket page asks)."""
-    org_id = org.pk if hasattr(org, "pk") else org
     if department is not None:
-        users = _department_agents.all(org_id=org_id, department_id=department.pk)
+        users = _department_agents.all(org_id=org.pk, department_id=department.pk)
     else:
-        users = _agents.all(org_id=org_id)
+        users = _agents.all(org_id=org.pk)
     # As `User.display_name`: the name, else the address.
     return [("", _("Unassigned"))] + [(str(u.pk), u.full_name or u.email) for u in users]
 

@@ -97,7 +97,7 @@ def followers_notify(
     actor_id = actor.pk if actor is not None else None
     known = _known.get()
     if known is not None and ticket_id in known:
-        if not {user for user in known[ticket_id] if user != actor_id}:
+        if not any(user != actor_id for user in known[ticket_id]):
             return
     else:
         with connection.cursor() as cursor:
