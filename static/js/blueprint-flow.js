@@ -37,7 +37,10 @@
       if (e.pending) classes.push("pending");
       if (e.taken.length) classes.push("taken");
       if (e.reassign) classes.push("reassign");
-      var label = e.taken.length ? e.taken.join(", ") + ". " + e.name : e.name;
+      // A transition taken many times shows its last three step numbers (the list below and
+      // the ticket's history have every step).
+      var numbers = e.taken.length > 3 ? ["…"].concat(e.taken.slice(-3)) : e.taken;
+      var label = numbers.length ? numbers.join(", ") + ". " + e.name : e.name;
       els.push({ group: "edges", classes: classes.join(" "),
                  data: { id: e.id, source: e.source, target: e.target, label: label,
                          name: e.name, owners: e.owners, transition: e.transition } });
