@@ -29,6 +29,7 @@ desk_patterns = [
     path("tickets/<int:number>/", ticket.ticket_detail, name="ticket_detail"),
     path("tickets/<int:number>/edit/", ticket.ticket_edit_view, name="ticket_edit"),
     path("tickets/<int:number>/history/", ticket.ticket_history, name="ticket_history"),
+    path("tickets/<int:number>/more/", ticket.ticket_more_panels, name="ticket_more_panels"),
     path("tickets/<int:number>/properties/", ticket.ticket_properties, name="ticket_properties"),
     path("tickets/<int:number>/thread/", ticket.ticket_thread, name="ticket_thread"),
     path(

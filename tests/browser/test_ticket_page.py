@@ -1,6 +1,8 @@
 """Browser: the ticket page (TKT-01, issue 8 item 3). An admin merges two tickets; two agents
 open the same ticket and each sees the other, then sees the other writing, within the
-refresh. A screenshot of the ticket page is kept under test-artifacts/."""
+refresh. The panels the page loads after it renders (history, followers, merge, rating) arrive
+and work; axe finds nothing serious. A screenshot of the ticket page is kept under
+test-artifacts/."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from playwright.sync_api import expect
 from helpdesk.tickets.services.followers import ticket_follow
 from helpdesk.tickets.services.tags import ticket_tag_add
 from helpdesk.tickets.services.threads import thread_add
+from tests.browser.axe import serious_violations
 from tests.factories import PASSWORD
 from tests.tickets.conftest import desk as desk_fixture  # noqa: F401 - reused fixture
 
@@ -58,6 +61,10 @@ def test_tkt01_an_agent_merges_two_tickets(live_server, new_context, static_erro
     expect(page.get_by_text("Paper jam in tray 2")).to_be_visible()
     history = page.locator("#history-title").locator("..")
     expect(history.get_by_text("Another ticket merged in")).to_be_visible()
+    # The side panels loaded after the page: the target's follower and its rating panel.
+    expect(page.get_by_test_id("ticket-followers")).to_contain_text(desk.agent.user.display_name)
+    expect(page.get_by_test_id("ticket-rating")).to_be_visible()
+    assert serious_violations(page) == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ticket.png"), full_page=True)
 

@@ -95,6 +95,6 @@ def test_tkt05_history_row_records_the_client_behind_a_trusted_proxy(client, acm
         client, acme, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7"
     )
     assert row.ip_address == "198.51.100.7"
-    page = client.get(reverse("desk:ticket_detail", kwargs={"portal": "acme", "number": 1}))
+    page = client.get(reverse("desk:ticket_history", kwargs={"portal": "acme", "number": 1}))
     assert "198.51.100.7" in page.content.decode()
     assert "1.2.3.4" not in page.content.decode()

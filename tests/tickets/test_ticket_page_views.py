@@ -66,8 +66,15 @@ def test_tkt01_follow_and_unfollow(agent_client, desk):
     ticket = desk.ticket()
     response = agent_client.post(url("ticket_follow", number=ticket.number), {"action": "follow"})
     assert response.status_code == 302
+    # The followers panel loads after the ticket page (htmx), from the page's link.
     page = agent_client.get(url("ticket_detail", number=ticket.number)).content.decode()
-    assert "Stop following" in page and "Bob" in page
+    assert f'hx-get="{url("ticket_more_panels", number=ticket.number)}"' in page
+    more = url("ticket_more_panels", number=ticket.number)
+    panels = agent_client.get(more, HTTP_HX_REQUEST="true").content.decode()
+    assert "Stop following" in panels and "Bob" in panels
+    # Without JavaScript, the link opens the same panels as a page.
+    plain = agent_client.get(url("ticket_more_panels", number=ticket.number)).content.decode()
+    assert "<!doctype html>" in plain and "Stop following" in plain
     agent_client.post(url("ticket_follow", number=ticket.number), {"action": "unfollow"})
     assert not TicketFollower.objects.for_org(desk.org).exists()
 
@@ -186,12 +193,18 @@ def test_tkt05_the_ticket_page_shows_the_newest_changes_and_links_the_whole_hist
     short = desk.ticket(subject="Quiet one")
     for n in range(HISTORY_PAGE_SIZE + 10):
         ticket_update(actor=desk.admin, ticket=ticket, data=TicketInput(subject=f"Subject {n}"))
+    # The ticket page loads its history panel after it renders (htmx): the newest changes.
     page = agent_client.get(url("ticket_detail", number=ticket.number)).content.decode()
-    assert len(_history_actions(page)) == HISTORY_ON_PAGE
-    assert f"Subject {HISTORY_PAGE_SIZE + 9}" in page  # the newest change
-    assert 'data-testid="history-all"' in page
-    quiet = agent_client.get(url("ticket_detail", number=short.number)).content.decode()
-    assert len(_history_actions(quiet)) == 1 and 'data-testid="history-all"' not in quiet
+    assert f'hx-get="{url("ticket_history", number=ticket.number)}"' in page
+    assert not _history_actions(page)
+    panel = agent_client.get(url("ticket_history", number=ticket.number), HTTP_HX_REQUEST="true")
+    html = panel.content.decode()
+    assert "<!doctype" not in html and len(_history_actions(html)) == HISTORY_ON_PAGE
+    assert f"Subject {HISTORY_PAGE_SIZE + 9}" in html  # the newest change
+    assert 'data-testid="history-all"' in html
+    quiet = agent_client.get(url("ticket_history", number=short.number), HTTP_HX_REQUEST="true")
+    html = quiet.content.decode()
+    assert len(_history_actions(html)) == 1 and 'data-testid="history-all"' not in html
 
     first = agent_client.get(url("ticket_history", number=ticket.number))
     html = first.content.decode()

@@ -309,7 +309,7 @@ def test_tkt05_history_records_actor_ip_and_field_changes(client, desk):
     assert update.changes["status"] == ["Open", "On Hold"]
     assert update.changes["priority"] == ["medium", "urgent"]
     assert update.changes["owner"][1] == "Bob"
-    page = client.get(url("ticket_detail", number=ticket.number)).content.decode()
+    page = client.get(url("ticket_history", number=ticket.number)).content.decode()
     assert "198.51.100.7" in page and "On Hold" in page
 
 
@@ -475,7 +475,7 @@ def test_tkt05_history_shows_choice_labels(client, desk):
         actor=desk.admin, ticket=ticket, data=TicketInput(priority="urgent", channel="chat")
     )
     login(client, desk.admin)
-    page = client.get(url("ticket_detail", number=ticket.number)).content.decode()
+    page = client.get(url("ticket_history", number=ticket.number)).content.decode()
     assert "<del>Medium</del> → <ins>Urgent</ins>" in page
     assert "<ins>Chat</ins>" in page
 

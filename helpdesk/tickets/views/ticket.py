@@ -173,14 +173,6 @@ def _detail_context(
         thread.files = by_thread.get(thread.pk, [])
         thread.message = _message(thread.body, str(thread.pk), show_images)
     description = _message(ticket.description, "description", show_images)
-    # The newest changes; the whole history is its own paged page (a ticket with hundreds of
-    # transitions must not make its page slow to render).
-    history = list(
-        TicketHistory.objects.for_org(request.org)
-        .filter(ticket=ticket)
-        .select_related("actor")
-        .order_by("-created_at", "-pk")[: HISTORY_ON_PAGE + 1]
-    )
     # The role, and the share's level on another department's ticket (TKT-04); no query.
     kinds = [k for k in ("reply", "comment", "forward") if ticket_can(membership, ticket, k)]
     properties = properties or TicketPropertiesForm(
@@ -199,8 +191,6 @@ def _detail_context(
         "threads": threads,
         "description": description,
         "images_shown": description.shown or any(t.message.shown for t in threads),
-        "history": history_rows(history[:HISTORY_ON_PAGE], fields),
-        "history_more": len(history) > HISTORY_ON_PAGE,
         "custom_values": [
             (f, display_value(f, (ticket.custom_fields or {}).get(f.key)))
             for f in fields
@@ -232,7 +222,7 @@ def _properties_values(form: TicketPropertiesForm) -> dict[str, str]:
 
 # What the ticket page shows of the ticket's relations: joined in its read (prepared
 # statements keep the join's planning) instead of a query each when the template reads them.
-PAGE_RELATED = ("status", "department", "owner", "contact", "account")
+PAGE_RELATED = ("status", "department", "owner", "contact", "account", "created_by")
 
 
 def _ticket(
@@ -262,7 +252,8 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
 @require_app(App.DESK)
 def ticket_history(request: HttpRequest, number: int) -> HttpResponse:
     """A ticket's whole history (TKT-05), newest first, a page of HISTORY_PAGE_SIZE changes
-    at a time; the ticket page shows the newest HISTORY_ON_PAGE."""
+    at a time. The ticket page loads its newest HISTORY_ON_PAGE changes from here with htmx
+    after it renders (the panel, with a link to this page when there are more)."""
     ticket = _ticket(request, number)
     fields = list(
         CustomField.objects.for_org(request.org)
@@ -275,6 +266,17 @@ def ticket_history(request: HttpRequest, number: int) -> HttpResponse:
         .select_related("actor")
         .order_by("-created_at", "-pk")
     )
+    if request.htmx:  # the ticket page's panel
+        newest = list(entries[: HISTORY_ON_PAGE + 1])
+        return render(
+            request,
+            "tickets/_history.html",
+            {
+                "ticket": ticket,
+                "history": history_rows(newest[:HISTORY_ON_PAGE], fields),
+                "history_more": len(newest) > HISTORY_ON_PAGE,
+            },
+        )
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -285,6 +287,15 @@ def ticket_history(request: HttpRequest, number: int) -> HttpResponse:
             "page_obj": page,
         },
     )
+
+
+@require_app(App.DESK)
+def ticket_more_panels(request: HttpRequest, number: int) -> HttpResponse:
+    """The ticket page's lower side panels (followers, merge, the customer's rating), loaded
+    with htmx after the page renders; without JavaScript, the same panels as a page."""
+    ticket = _ticket(request, number)
+    template = "tickets/_more_panels.html" if request.htmx else "tickets/more_panels.html"
+    return render(request, template, {"ticket": ticket})
 
 
 @require_POST

@@ -136,15 +136,18 @@ def test_tkt04_rating_shows_on_the_ticket_page_at_a_fixed_query_count(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    """The rating panel is among the side panels the ticket page loads after it renders."""
     ticket = _close(desk, desk.ticket(), committed)
     login(client, desk.admin)
-    url = f"/acme/desk/tickets/{ticket.number}/"
+    page = client.get(f"/acme/desk/tickets/{ticket.number}/")
+    url = f"/acme/desk/tickets/{ticket.number}/more/"
+    assert f'hx-get="{url}"'.encode() in page.content
     with CaptureQueriesContext(connection) as before:
-        page = client.get(url)
+        page = client.get(url, HTTP_HX_REQUEST="true")
     assert b"Not rated yet." in page.content
     rating_set(ticket=ticket, contact=desk.contact, value="bad", comment="Slow <reply>")
     with django_assert_max_num_queries(len(before.captured_queries)):
-        page = client.get(url)
+        page = client.get(url, HTTP_HX_REQUEST="true")
     assert b'data-rating="bad"' in page.content
     assert b"Slow &lt;reply&gt;" in page.content
 

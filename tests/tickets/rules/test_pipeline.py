@@ -80,7 +80,10 @@ def test_tkt09_assignment_workflow_round_robin_give_the_documented_result(
 def test_tkt09_rule_history_names_the_rule(desk, make_rule, alice_client):
     make_rule(condition={}, trigger="create", field_updates={"priority": "high"}, name="Be quick")
     ticket = desk.ticket()
-    response = alice_client.get(f"/acme/desk/tickets/{ticket.number}/")
+    # The ticket page's history panel (loaded after the page).
+    response = alice_client.get(
+        f"/acme/desk/tickets/{ticket.number}/history/", HTTP_HX_REQUEST="true"
+    )
     assert "Rule: Be quick" in response.content.decode()
 
 
