@@ -17,11 +17,11 @@ and the last for every ticket, with two transitions back and forth.
    transition from there; the two transitions are read once per worker, as a page would.
    The SLA app's steps (its pipeline step, its state-visit listener) run as in production;
    `--without-sla` measures a second time with them off in the workers (the engine's rate).
-3. The ticket page and its blueprint bar and flowchart (loaded after the page, by htmx), served
-   in this process by Django's test client as the admin: median and p95 of `--samples`
-   requests each, and their SQL queries, beside the ticket list's default view served the
-   same way (the list's p95 is the bar; its target is 150 ms).
-4. With `--wrk`: the same four pages served as in production (bench/tickets.py's uvicorn
+3. The ticket page and its blueprint bar, flowchart, history and lower side panels (loaded
+   after the page, by htmx), served in this process by Django's test client as the admin:
+   median and p95 of `--samples` requests each, and their SQL queries, beside the ticket
+   list's default view served the same way (the list's p95 is the bar; its target is 150 ms).
+4. With `--wrk`: the same pages served as in production (bench/tickets.py's uvicorn
    server, 2 processes, row-level security on) and loaded with `wrk` at `--concurrency`, in
    interleaved slices (bench/tickets.py's `measure`): p50 / p95 and requests per second.
 
@@ -554,6 +554,9 @@ def pages(org, department, samples: int) -> dict[str, tuple[float, float, int]]:
         ("ticket page", base, False),
         ("blueprint bar (htmx)", base + "blueprint/", True),
         ("flowchart (htmx)", base + "blueprint/flow/", True),
+        # The page's other panels loaded after it, as a browser does.
+        ("history panel (htmx)", base + "history/", True),
+        ("side panels (htmx)", base + "more/", True),
     ):
         headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
         for _ in range(3):  # warm up
@@ -581,7 +584,7 @@ def pages(org, department, samples: int) -> dict[str, tuple[float, float, int]]:
 
 
 def pages_under_wrk(org, duration: int, concurrency: int) -> dict[str, dict]:
-    """The four pages of `pages` served by uvicorn as in production and loaded with wrk."""
+    """The pages of `pages` served by uvicorn as in production and loaded with wrk."""
     import signal
 
     sys.path.insert(0, str(ROOT / "bench"))
@@ -601,6 +604,8 @@ def pages_under_wrk(org, duration: int, concurrency: int) -> dict[str, dict]:
         ("ticket page", base),
         ("blueprint bar (htmx)", "HX " + base + "blueprint/"),
         ("flowchart (htmx)", "HX " + base + "blueprint/flow/"),
+        ("history panel (htmx)", "HX " + base + "history/"),
+        ("side panels (htmx)", "HX " + base + "more/"),
     ]
     cookie = tickets_bench.session_cookie()
     server = tickets_bench.start_server(rls=True)

@@ -15,6 +15,7 @@ def connect() -> None:
     from . import conditions, engine
 
     pipeline.register("blueprints", engine.blueprint_step)
+    pipeline.token_register(engine.definitions.TOKEN_NAME, engine.definitions.TOKEN_SQL)
     history_listen(engine.history_recorded)
     guard_register(engine.restriction_guard)
     conditions.register()

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from django.db import connection
 from django.utils import timezone
 
 from helpdesk.tenancy.models import Membership
@@ -97,6 +98,34 @@ def cached(key: Any, read: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = read()
     return memo[key]
+
+
+# The version tokens of what steps configure (the rules', the blueprints'): name -> a scalar
+# SQL subquery with one `%s`, the organization's id. Registered at start-up by the app that
+# owns the token; the first token a batch reads brings every registered one in the same
+# statement (a ticket's run reads them all: one round trip instead of one each).
+_tokens: dict[str, str] = {}
+
+
+def token_register(name: str, subquery: str) -> None:
+    _tokens[name] = subquery
+
+
+def token(name: str, org_id: int) -> Any:
+    """The organization's token `name` (None when it has none yet), remembered for the current
+    `batch()` under `(name, org_id)`, the key `seed` gives a token read elsewhere."""
+    memo = _batch.get()
+    if memo is not None and (name, org_id) in memo:
+        return memo[(name, org_id)]
+    names = [name] + [n for n in _tokens if n != name and memo is not None]
+    sql = "SELECT " + ", ".join(f"({_tokens[n]})" for n in names)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [org_id] * len(names))
+        row = cursor.fetchone()
+    if memo is not None:
+        for n, value in zip(names, row, strict=True):
+            memo.setdefault((n, org_id), value)
+    return row[0]
 
 
 def seed(key: Any, value: Any) -> None:

@@ -66,16 +66,13 @@ def token_key(org_id: int) -> tuple[str, int]:
     return (TOKEN_KEY, org_id)
 
 
+pipeline.token_register(TOKEN_KEY, "SELECT token FROM rules_settingsversion WHERE org_id = %s")
+
+
 def read_token(org_id: int) -> Any:
-    """The organization's token (None before its first change), once per pipeline run."""
-
-    def read() -> Any:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT token FROM rules_settingsversion WHERE org_id = %s", [org_id])
-            row = cursor.fetchone()
-        return row[0] if row else None
-
-    return pipeline.cached(token_key(org_id), read)
+    """The organization's token (None before its first change), once per pipeline run (with
+    the other steps' tokens, `pipeline.token`)."""
+    return pipeline.token(TOKEN_KEY, org_id)
 
 
 class _Settings:

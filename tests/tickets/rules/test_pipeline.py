@@ -140,6 +140,34 @@ def test_tkt09_registry_declares_the_order_and_refuses_unknown_slots(desk):
 
 
 @pytest.mark.django_db
+def test_tkt09_a_batch_reads_every_settings_token_in_one_statement(desk):
+    """The steps' version tokens (the rules', the blueprints') come in one statement, the first
+    time a batch asks for any of them; a second ask costs nothing. Outside a batch each read
+    reads its own token, every time."""
+    from django.test.utils import CaptureQueriesContext
+
+    from blueprints.engine import definitions
+    from helpdesk.tickets.rules import version
+
+    version.bump(desk.org.pk)
+    definitions.bump(desk.org.pk)
+    rules_token = version.read_token(desk.org.pk)
+    with pipeline.batch(), CaptureQueriesContext(connection) as read:
+        assert version.read_token(desk.org.pk) == rules_token
+        blueprints_token = definitions.read_token(desk.org.pk)
+        assert version.read_token(desk.org.pk) == rules_token
+    assert len(read.captured_queries) == 1
+    assert "rules_settingsversion" in read.captured_queries[0]["sql"]
+    assert "blueprints_definitionversion" in read.captured_queries[0]["sql"]
+    assert blueprints_token is not None and blueprints_token != rules_token
+    with CaptureQueriesContext(connection) as alone:
+        assert definitions.read_token(desk.org.pk) == blueprints_token
+        assert definitions.read_token(desk.org.pk) == blueprints_token
+    assert len(alone.captured_queries) == 2
+    assert "rules_settingsversion" not in alone.captured_queries[0]["sql"]
+
+
+@pytest.mark.django_db
 def test_tkt09_round_robin_takes_turns_and_skips_agents_who_are_away(desk, round_robin_on):
     from tests.tickets.conftest import _member
 
