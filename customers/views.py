@@ -165,7 +165,7 @@ def _contact_page(
         request,
         "contact",
         contact,
-        form=form or ContactForm(instance=contact, org=request.org),
+        form=form or (lambda: ContactForm(instance=contact, org=request.org)),
         status=status,
     )
 
@@ -332,7 +332,7 @@ def _account_page(
         request,
         "account",
         account,
-        form=form or AccountForm(instance=account, org=request.org),
+        form=form or (lambda: AccountForm(instance=account, org=request.org)),
         status=status,
         extra=extra,
     )

@@ -140,13 +140,15 @@ def render_record_page(
     kind: str,
     record: Contact | Account,
     *,
-    form,
+    form: Any,
     status: int = 200,
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """The three-panel page of one contact or account; for htmx, only the part it asked for:
     `record-list` (the list panel's rows: search and paging), `record-area` (record and tabs:
-    moving through the list, inline edit)."""
+    moving through the list, inline edit). `form`: the record's form as posted, or a function
+    building it (called only when the page shows the form: `?edit=1` by a member who may
+    edit)."""
     tabs = tabs_for(request, kind, record)
     wanted = request.GET.get("tab", "")
     active = next((t for t in tabs if t["slug"] == wanted), tabs[0] if tabs else None)
@@ -154,7 +156,11 @@ def render_record_page(
     query, page_obj = _list_rows(request, kind, filters)
     keep = urlencode({k: request.GET[k] for k in LIST_PARAMS if request.GET.get(k)})
     can_edit = services.can(request.membership, "edit")
-    editing = bool(form.errors) or (request.GET.get("edit") == "1" and can_edit)
+    if callable(form):  # the record's own form, built only when the page shows it
+        form = form() if request.GET.get("edit") == "1" and can_edit else None
+    editing = form is not None and (
+        bool(form.errors) or (request.GET.get("edit") == "1" and can_edit)
+    )
     custom = [
         (field.label, display_value(field, (record.custom_fields or {}).get(field.key)))
         for field in services.customer_fields(request.org, kind)
@@ -170,7 +176,12 @@ def render_record_page(
         "editing": editing,
         "tabs": tabs,
         "active_tab": active,
-        "tab_content": _tab_content(request, active) if active else None,
+        # The open tab loads after the page (htmx), as the other tabs load when opened; a
+        # full page whose address names its tab (a shared link, a browser without
+        # JavaScript following a tab's link) has it rendered in place.
+        "tab_content": _tab_content(request, active)
+        if active and wanted and not request.htmx
+        else None,
         "summary": ticket_summary(request, kind, record),
         "q": query,
         "filters": filters,

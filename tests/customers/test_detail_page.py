@@ -92,6 +92,27 @@ def test_cus02_the_open_tab_follows_the_address(alice_client, acme, people):
     assert 'aria-selected="true" class="active" data-tab="overview"' in text(fallback)
 
 
+def test_cus02_the_open_tab_loads_after_the_page_unless_the_address_names_it(
+    alice_client, acme, people
+):
+    """The open tab loads after the page (htmx), as every other tab loads when opened; a page
+    whose address names its tab (a shared link, a browser without JavaScript following the
+    placeholder's link) has it rendered in place."""
+    page = url("contact_detail", acme, contact_id=people[0].pk)
+    overview = url("contact_overview", acme, contact_id=people[0].pk)
+    plain = text(alice_client.get(page))
+    assert f'hx-get="{overview}" hx-trigger="load"' in plain
+    assert 'data-testid="overview-tab"' not in plain
+    assert re.search(r'<a href="[^"]*\?tab=overview">Open Overview</a>', plain)
+    named = text(alice_client.get(page, {"tab": "overview"}))
+    assert 'data-testid="overview-tab"' in named and 'hx-trigger="load"' not in named
+    swapped = text(
+        alice_client.get(page, {"tab": "overview"}, HTTP_HX_TARGET="record-area", **HTMX)
+    )
+    assert f'hx-get="{overview}" hx-trigger="load"' in swapped
+    assert 'data-testid="overview-tab"' not in swapped
+
+
 def test_cus02_each_tab_link_loads_its_fragment_and_pushes_the_page_address(
     alice_client, acme, people
 ):

@@ -361,10 +361,14 @@ def test_cus01_contact_page_shows_account_products_and_latest_tickets(alice_clie
 def test_cus01_agent_sees_only_tickets_of_own_departments(bob_client, acme, bob):
     contact = ContactFactory(org=acme.org)
     make_ticket(acme, contact, "Hidden from Bob")
-    response = bob_client.get(url("contact_detail", acme, contact_id=contact.pk))
-    assert "Hidden from Bob" not in page(response)
+    # The page's address names its tab: the overview is rendered in place.
+    overview = {"tab": "overview"}
+    response = bob_client.get(url("contact_detail", acme, contact_id=contact.pk), overview)
+    assert "Hidden from Bob" not in page(response) and 'data-testid="overview-tab"' in page(
+        response
+    )
     DepartmentAgentFactory(org=acme.org, department=acme.department, user=bob.user)
-    response = bob_client.get(url("contact_detail", acme, contact_id=contact.pk))
+    response = bob_client.get(url("contact_detail", acme, contact_id=contact.pk), overview)
     assert "Hidden from Bob" in page(response)
 
 
