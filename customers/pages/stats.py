@@ -248,14 +248,37 @@ SELECT (SELECT max(updated_at) FROM tickets_ticket WHERE org_id = %s),
 """
 
 
-def _org_version(org: Organization) -> str:
+# Every change to a ticket's time entries (added, edited, deleted) writes a history row of
+# the ticket: the newest row's id, the primary key's last entry, stamps them.
+HISTORY_VERSION_SQL = ", (SELECT max(id) FROM tickets_tickethistory WHERE org_id = %s)"
+
+
+def _org_version(org: Organization, *, history: bool = False) -> str:
     """A stamp that changes whenever any ticket of the organization changes, gets a thread
-    entry or a rating: three reads of an index's first entry (`ticket_updated`,
-    `ticket_activity`, `rating_rated`), about a millisecond however many tickets there are."""
+    entry or a rating (with `history`: or any change its history records, such as its time
+    entries): reads of an index's first entry (`ticket_updated`, `ticket_activity`,
+    `rating_rated`, the history's primary key), about a millisecond however many tickets
+    there are."""
+    sql = VERSION_SQL.format(ratings=Rating._meta.db_table)
+    if history:
+        sql = sql.rstrip() + HISTORY_VERSION_SQL
     with connection.cursor() as cursor:
-        cursor.execute(VERSION_SQL.format(ratings=Rating._meta.db_table), [org.pk] * 3)
+        cursor.execute(sql, [org.pk] * (4 if history else 3))
         row = cursor.fetchone()
-    return "-".join(str(value.timestamp()) if value else "0" for value in row)
+    return "-".join(
+        str(value.timestamp() if hasattr(value, "timestamp") else value) if value else "0"
+        for value in row
+    )
+
+
+def record_cache_key(membership: Membership, record: Contact | Account, *, history: bool) -> str:
+    """What a record's cached figures depend on: the record, the departments the member sees
+    and the organization's stamp (`_org_version`)."""
+    depts = department_ids(membership)
+    scope = "all" if depts is None else ",".join(map(str, sorted(depts)))
+    kind = "contact" if isinstance(record, Contact) else "account"
+    version = _org_version(membership.org, history=history)
+    return f"{membership.org_id}:{kind}:{record.pk}:{scope}:{version}"
 
 
 def overview_stats_cached(membership: Membership, record: Contact | Account) -> OverviewStats:
@@ -264,11 +287,5 @@ def overview_stats_cached(membership: Membership, record: Contact | Account) -> 
     departments the member sees, and the organization's stamp (`_org_version`), so a change to
     any ticket, thread or rating is counted on the next view. What the stamp does not see (a
     contact moving to another account) shows within CACHE_SECONDS."""
-    depts = department_ids(membership)
-    scope = "all" if depts is None else ",".join(map(str, sorted(depts)))
-    kind = "contact" if isinstance(record, Contact) else "account"
-    key = (
-        f"customer-stats:{membership.org_id}:{kind}:{record.pk}:{scope}:"
-        f"{_org_version(membership.org)}"
-    )
+    key = f"customer-stats:{record_cache_key(membership, record, history=False)}"
     return cached(key, lambda: overview_stats(membership, record), fresh=CACHE_SECONDS)

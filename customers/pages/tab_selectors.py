@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Account, Contact
+from helpdesk.caching import cached
 from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.activities.models import TimeEntry
 from helpdesk.tickets.customer_stats import record_scope
@@ -36,7 +37,13 @@ from helpdesk.tickets.selectors import (
     ticket_queryset,
 )
 
-from .stats import record_scope_sql, record_ticket_ids_sql, serial_cursor
+from .stats import (
+    CACHE_SECONDS,
+    record_cache_key,
+    record_scope_sql,
+    record_ticket_ids_sql,
+    serial_cursor,
+)
 
 PAGE_SIZE = 25
 
@@ -394,6 +401,40 @@ def time_tab(
     ]
     result = Page(rows=rows[:PAGE_SIZE], number=page, has_next=len(rows) > PAGE_SIZE)
     return TimeTab(page=result, totals=totals)
+
+
+def time_tab_cached(
+    membership: Membership,
+    record: Contact | Account,
+    *,
+    billing: str = "all",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    user_id: int | None = None,
+    page: int = 1,
+) -> TimeTab:
+    """`time_tab`, kept in the cache as the Overview's figures are (`stats.record_cache_key`),
+    under a stamp that also sees every change to a time entry (each writes a history row of
+    its ticket); what no stamp sees (a contact moving to another account) shows within
+    CACHE_SECONDS. An account's totals read all its tickets' entries: tens of milliseconds
+    for 50,000 tickets, paid once per change instead of on every view."""
+    key = (
+        f"customer-time:{record_cache_key(membership, record, history=True)}:"
+        f"{billing}:{start}:{end}:{user_id}:{page}"
+    )
+    return cached(
+        key,
+        lambda: time_tab(
+            membership,
+            record,
+            billing=billing,
+            start=start,
+            end=end,
+            user_id=user_id,
+            page=page,
+        ),
+        fresh=CACHE_SECONDS,
+    )
 
 
 # --- Happiness (CUS-09) ---------------------------------------------------------------------

@@ -255,7 +255,7 @@ def _time(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
         "agent": _choice(request.GET.get("agent"), agent_ids, ""),
     }
     number = _int(request.GET.get("p"), 1)
-    result = ts.time_tab(
+    result = ts.time_tab_cached(
         request.membership,
         record,
         billing=params["billing"],

@@ -302,6 +302,44 @@ def test_cus08_time_totals_and_filters(alice_client, acme, data, entries):
     assert totals(account)["all"] == "2:15"
 
 
+def test_cus08_a_change_to_a_time_entry_shows_at_once_despite_the_cache(
+    alice_client, acme, data, entries
+):
+    """The tab's totals and rows are cached (an account's read all its tickets' entries),
+    under a stamp that sees every change to a time entry: added, edited and deleted entries
+    show on the next view."""
+    from helpdesk.tickets.activities.services import (
+        TimeInput,
+        time_entry_create,
+        time_entry_delete,
+        time_entry_update,
+    )
+
+    url = tab_url(acme, "account", "time", data["account"].pk)
+    assert totals(alice_client.get(url))["all"] == "2:15"
+    assert totals(alice_client.get(url))["all"] == "2:15"  # from the cache
+    t1 = data["tickets"][0]
+    added = time_entry_create(
+        actor=acme.admin, ticket=t1, data=TimeInput(minutes=15, work_date=dt.date(2026, 3, 5))
+    )
+    response = alice_client.get(url)
+    assert totals(response)["all"] == "2:30" and f'data-entry="{added.pk}"' in text(response)
+    time_entry_update(
+        actor=acme.admin,
+        entry=added,
+        data=TimeInput(minutes=45, work_date=dt.date(2026, 3, 5), billable=False),
+    )
+    assert totals(alice_client.get(url)) == {
+        "all": "3:00",
+        "billable": "1:30",
+        "billed": "1:00",
+        "non_billable": "1:30",
+    }
+    time_entry_delete(actor=acme.admin, entry=added)
+    response = alice_client.get(url)
+    assert totals(response)["all"] == "2:15" and f'data-entry="{added.pk}"' not in text(response)
+
+
 # --- Happiness (CUS-09) -------------------------------------------------------------------------
 def test_cus09_happiness_lists_each_rating(alice_client, acme, data):
     response = alice_client.get(tab_url(acme, "contact", "happiness", data["a"].pk))
