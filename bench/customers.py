@@ -311,7 +311,9 @@ def report(pages: list[tuple[str, str]], small: dict[str, str], args) -> int:
         median, p95, cpu = serial.get(label, (float("nan"),) * 3)
         w = results.get(label)
         big, one = counts[label]
-        ok = big == one and (w is None or (w["p95"] < 150 and w["errors"] == 0 and w["rps"] > 0))
+        # The queries must not grow with the tickets: the big record may need fewer (the
+        # tickets list skips its count query when the planner expects a capped total).
+        ok = big <= one and (w is None or (w["p95"] < 150 and w["errors"] == 0 and w["rps"] > 0))
         failed |= not ok
         wrk_cols = (
             f"{w['p50']:8.1f} {w['p95']:8.1f} {w['rps']:7.1f} {w['errors']:4d}"

@@ -13,8 +13,9 @@ list's counts."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
@@ -46,6 +47,7 @@ from .stats import (
 )
 
 PAGE_SIZE = 25
+T = TypeVar("T")
 
 
 @dataclass
@@ -403,38 +405,23 @@ def time_tab(
     return TimeTab(page=result, totals=totals)
 
 
-def time_tab_cached(
+def cached_tab(
+    name: str,
     membership: Membership,
     record: Contact | Account,
-    *,
-    billing: str = "all",
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    user_id: int | None = None,
-    page: int = 1,
-) -> TimeTab:
-    """`time_tab`, kept in the cache as the Overview's figures are (`stats.record_cache_key`),
-    under a stamp that also sees every change to a time entry (each writes a history row of
-    its ticket); what no stamp sees (a contact moving to another account) shows within
-    CACHE_SECONDS. An account's totals read all its tickets' entries: tens of milliseconds
-    for 50,000 tickets, paid once per change instead of on every view."""
-    key = (
-        f"customer-time:{record_cache_key(membership, record, history=True)}:"
-        f"{billing}:{start}:{end}:{user_id}:{page}"
-    )
-    return cached(
-        key,
-        lambda: time_tab(
-            membership,
-            record,
-            billing=billing,
-            start=start,
-            end=end,
-            user_id=user_id,
-            page=page,
-        ),
-        fresh=CACHE_SECONDS,
-    )
+    params: tuple[Any, ...],
+    compute: Callable[[], T],
+) -> T:
+    """A tab's result (`compute()`) kept in the cache, as the Overview's figures are
+    (`stats.record_cache_key`), under a stamp that sees every change to the record's tickets,
+    their threads, ratings and anything their history records (time entries: each change
+    writes a history row); `params` are the tab's filters and page. What no stamp sees (a
+    contact moving to another account, a renamed agent) shows within CACHE_SECONDS. An
+    account's time entries or interactions read tens of thousands of rows: paid once per
+    change instead of on every view."""
+    stamp = record_cache_key(membership, record, history=True)
+    key = f"customer-{name}:{stamp}:{':'.join(map(str, params))}"
+    return cached(key, compute, fresh=CACHE_SECONDS)
 
 
 # --- Happiness (CUS-09) ---------------------------------------------------------------------

@@ -226,7 +226,13 @@ def _interactions(request: HttpRequest, kind: str, record_id: int) -> HttpRespon
         record,
         "interactions",
         {
-            "result": ts.interactions_page(request.membership, record, number),
+            "result": ts.cached_tab(
+                "interactions",
+                request.membership,
+                record,
+                (number,),
+                lambda: ts.interactions_page(request.membership, record, number),
+            ),
             "previous": _link(links, {}, p=number - 1),
             "next": _link(links, {}, p=number + 1),
             "rating_labels": ts.RATING_LABELS,
@@ -255,14 +261,21 @@ def _time(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
         "agent": _choice(request.GET.get("agent"), agent_ids, ""),
     }
     number = _int(request.GET.get("p"), 1)
-    result = ts.time_tab_cached(
+    user_id = int(params["agent"]) if params["agent"] else None
+    result = ts.cached_tab(
+        "time",
         request.membership,
         record,
-        billing=params["billing"],
-        start=start,
-        end=end,
-        user_id=int(params["agent"]) if params["agent"] else None,
-        page=number,
+        (params["billing"], start, end, user_id, number),
+        lambda: ts.time_tab(
+            request.membership,
+            record,
+            billing=params["billing"],
+            start=start,
+            end=end,
+            user_id=user_id,
+            page=number,
+        ),
     )
     links = TabLinks(request, kind, record, "time")
     return _render(

@@ -234,6 +234,19 @@ def test_cus06_interactions_newest_first_with_agent_status_and_contact(alice_cli
     assert "Slow" in page  # the rating's comment
 
 
+def test_cus06_a_new_reply_shows_at_once_despite_the_cache(alice_client, acme, data):
+    """The tab is cached under the organization's stamp: a reply written through the thread
+    service is listed on the next view."""
+    from helpdesk.tickets.services.threads import thread_add
+
+    url = tab_url(acme, "contact", "interactions", data["a"].pk)
+    before = alice_client.get(url).content.decode().count("<tr data-interaction")
+    assert alice_client.get(url).content.decode().count("<tr data-interaction") == before
+    thread_add(actor=acme.admin, ticket=data["tickets"][1], kind="comment", body="Called back")
+    page = text(alice_client.get(url))
+    assert page.count("<tr data-interaction") == before + 1 and "Called back" in page
+
+
 def test_cus06_interactions_page(alice_client, acme):
     contact = ContactFactory(org=acme.org)
     t = make_ticket(acme, contact)
