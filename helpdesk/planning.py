@@ -19,7 +19,12 @@ from django.db.backends.utils import CursorWrapper
 @contextmanager
 def custom_plan_cursor() -> Iterator[CursorWrapper]:
     """A cursor, inside a transaction, whose statements PostgreSQL plans for their values
-    every time (`SET LOCAL plan_cache_mode = force_custom_plan`, one statement more)."""
+    every time (`SET LOCAL plan_cache_mode = force_custom_plan`, one statement more). For
+    reads only: the block is rolled back at its end, which also ends the setting when the
+    caller's own transaction goes on (a savepoint's rollback undoes its SET LOCAL)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        yield cursor
+        try:
+            yield cursor
+        finally:
+            transaction.set_rollback(True)
