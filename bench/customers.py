@@ -48,8 +48,18 @@ ACCOUNT_NAME = "Bench 50k"
 SMALL_EMAIL = "bench-small@bench-0.test"
 SMALL_ACCOUNT = "Bench small"
 ACCOUNT_CONTACTS = 100
-CONTACT_TABS = ["overview", "tickets", "interactions", "time", "happiness", "products"]
-ACCOUNT_TABS = ["overview", "tickets", "interactions", "time", "products"]
+CONTACT_TABS = [
+    "overview",
+    "history",
+    "activities",
+    "tickets",
+    "interactions",
+    "time",
+    "happiness",
+    "products",
+    "attachments",
+]
+ACCOUNT_TABS = [t for t in CONTACT_TABS if t != "happiness"]
 
 
 def prepare() -> dict[str, int]:

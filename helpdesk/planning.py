@@ -1,4 +1,4 @@
-"""A cursor for statements whose best plan depends on their values.
+"""Statements whose best plan depends on their values.
 
 psycopg prepares a statement a connection has run a few times (settings: `prepare_threshold`),
 and after five runs PostgreSQL may settle on a generic plan, made without the values. For a
@@ -9,22 +9,15 @@ and the CRM's account tickets list spent 85 ms in a generic plan of its view cou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
+from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
 
-@contextmanager
-def custom_plan_cursor() -> Iterator[CursorWrapper]:
-    """A cursor, inside a transaction, whose statements PostgreSQL plans for their values
-    every time (`SET LOCAL plan_cache_mode = force_custom_plan`, one statement more). For
-    reads only: the block is rolled back at its end, which also ends the setting when the
-    caller's own transaction goes on (a savepoint's rollback undoes its SET LOCAL)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        try:
-            yield cursor
-        finally:
-            transaction.set_rollback(True)
+def execute_for_values(cursor: CursorWrapper, sql: str, params: Sequence[Any]) -> None:
+    """Run `sql` with its values written into the statement (psycopg's client-side binding,
+    `compose_sql`, quoting each as a literal), so PostgreSQL plans it for them every time: a
+    statement without parameters has no generic plan to fall back on."""
+    cursor.execute(connection.ops.compose_sql(sql, list(params)))

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from helpdesk.planning import custom_plan_cursor
-
-
-def _mode() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW plan_cache_mode")
-        return cursor.fetchone()[0]
+from helpdesk.planning import execute_for_values
 
 
 @pytest.mark.django_db
-def test_custom_plan_cursor_plans_for_the_values_only_inside_its_block():
-    before = _mode()
-    with custom_plan_cursor() as cursor:
-        cursor.execute("SHOW plan_cache_mode")
-        assert cursor.fetchone()[0] == "force_custom_plan"
-        cursor.execute("SELECT %s::int + 1", [41])
-        assert cursor.fetchone()[0] == 42
-    assert _mode() == before != "force_custom_plan"
+def test_the_values_are_written_into_the_statement_quoted():
+    """No parameter is left for a generic plan: the statement carries its values as quoted
+    literals (a quote in a value stays a value), and the result is the same."""
+    at = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+    sql = "SELECT %s::text, %s::timestamptz, 3 = ANY(%s), %s::int + 1"
+    with CaptureQueriesContext(connection) as ran, connection.cursor() as cursor:
+        execute_for_values(cursor, sql, ["it's'; DROP TABLE x; --", at, [1, 2, 3], 41])
+        row = cursor.fetchone()
+    assert row == ("it's'; DROP TABLE x; --", at, True, 42)
+    (statement,) = ran.captured_queries
+    assert "%s" not in statement["sql"] and "'it''s''; DROP TABLE x; --'" in statement["sql"]
