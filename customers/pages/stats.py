@@ -37,8 +37,13 @@ from django.utils import timezone
 
 from customers.models import Account, Contact
 from helpdesk.caching import cached
-from helpdesk.tenancy.models import Membership, Organization
-from helpdesk.tickets.customer_stats import CHANNELS, ChannelShare, OverviewStats
+from helpdesk.tenancy.models import Membership
+from helpdesk.tickets.customer_stats import (
+    CHANNELS,
+    ChannelShare,
+    OverviewStats,
+    tickets_stamp,
+)
 from helpdesk.tickets.helpcenter.models import Rating, RatingValue
 from helpdesk.tickets.models import StatusKind, Ticket
 from helpdesk.tickets.services.access import can, department_ids, visible_tickets
@@ -241,51 +246,21 @@ def overview_stats(
 # --- The figures, cached -------------------------------------------------------------------
 CACHE_SECONDS = 60
 
-VERSION_SQL = """
-SELECT (SELECT max(updated_at) FROM tickets_ticket WHERE org_id = %s),
-       (SELECT max(last_activity_at) FROM tickets_ticket WHERE org_id = %s),
-       (SELECT max(rated_at) FROM {ratings} WHERE org_id = %s)
-"""
-
-
-# Every change to a ticket's time entries (added, edited, deleted) writes a history row of
-# the ticket: the newest row's id, the primary key's last entry, stamps them.
-HISTORY_VERSION_SQL = ", (SELECT max(id) FROM tickets_tickethistory WHERE org_id = %s)"
-
-
-def _org_version(org: Organization, *, history: bool = False) -> str:
-    """A stamp that changes whenever any ticket of the organization changes, gets a thread
-    entry or a rating (with `history`: or any change its history records, such as its time
-    entries): reads of an index's first entry (`ticket_updated`, `ticket_activity`,
-    `rating_rated`, the history's primary key), about a millisecond however many tickets
-    there are."""
-    sql = VERSION_SQL.format(ratings=Rating._meta.db_table)
-    if history:
-        sql = sql.rstrip() + HISTORY_VERSION_SQL
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [org.pk] * (4 if history else 3))
-        row = cursor.fetchone()
-    return "-".join(
-        str(value.timestamp() if hasattr(value, "timestamp") else value) if value else "0"
-        for value in row
-    )
-
 
 def record_cache_key(membership: Membership, record: Contact | Account, *, history: bool) -> str:
     """What a record's cached figures depend on: the record, the departments the member sees
-    and the organization's stamp (`_org_version`)."""
+    and the organization's stamp (`customer_stats.tickets_stamp`)."""
     depts = department_ids(membership)
     scope = "all" if depts is None else ",".join(map(str, sorted(depts)))
     kind = "contact" if isinstance(record, Contact) else "account"
-    version = _org_version(membership.org, history=history)
+    version = tickets_stamp(membership.org_id, history=history)
     return f"{membership.org_id}:{kind}:{record.pk}:{scope}:{version}"
 
 
 def overview_stats_cached(membership: Membership, record: Contact | Account) -> OverviewStats:
     """`overview_stats`, kept in the cache (like the dashboard's figures,
-    helpdesk.caching.cached) under a key holding what changes them: the record, the
-    departments the member sees, and the organization's stamp (`_org_version`), so a change to
-    any ticket, thread or rating is counted on the next view. What the stamp does not see (a
-    contact moving to another account) shows within CACHE_SECONDS."""
+    helpdesk.caching.cached) under a key holding what changes them (`record_cache_key`), so
+    a change to any ticket, thread or rating is counted on the next view. What the stamp does
+    not see (a contact moving to another account) shows within CACHE_SECONDS."""
     key = f"customer-stats:{record_cache_key(membership, record, history=False)}"
     return cached(key, lambda: overview_stats(membership, record), fresh=CACHE_SECONDS)

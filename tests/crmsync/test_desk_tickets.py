@@ -195,6 +195,38 @@ def test_crm09_each_view_filters_like_the_desk(client, acme, sam, crm, tickets):
     assert len(numbers_listed(client, address, view="<script>", page="x")) == 4
 
 
+def test_crm09_cached_counts_follow_a_change_on_the_desk_and_a_deals_links(
+    client, acme, sam, crm, tickets
+):
+    """The views' counts are cached under the desk's stamp and the record's scope: a ticket
+    created, a ticket closed and a ticket linked to a deal count on the next view."""
+    from helpdesk.tickets.services.tickets import TicketInput, ticket_update
+
+    login(client, sam)
+    address = tickets_url(acme, crm["kaisha"])
+    assert counts(client, address)["all"] == 4
+    assert counts(client, address)["all"] == 4  # from the cache
+    fresh = ticket(acme, crm["desk_aoki"], "Printer on fire")
+    assert counts(client, address)["all"] == 5
+    open_before = counts(client, address)["open"]
+    ticket_update(
+        actor=acme.admin,
+        ticket=fresh,
+        data=TicketInput(priority="urgent"),
+    )
+    assert counts(client, address)["high"] == 2 and counts(client, address)["open"] == open_before
+    deal = crm["deal"]
+    deal_address = tickets_url(acme, deal)
+    linked = counts(client, deal_address)["all"]
+    DealTicket.objects.create(
+        org=acme.org,
+        integration=integration_svc.integration_of(acme.org),
+        deal=deal,
+        ticket_id=fresh.pk,
+    )
+    assert counts(client, deal_address)["all"] == linked + 1
+
+
 def test_crm09_a_page_is_25_tickets_and_the_next_page_has_the_rest(client, acme, sam, crm):
     for i in range(27):
         ticket(acme, crm["desk_baba"], f"Question {i}")
