@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.caching import cached
-from helpdesk.planning import execute_for_values
+from helpdesk.planning import execute_for_values, values_for_values
 from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.customer_stats import OverviewStats, tickets_stamp, tickets_stats
 from helpdesk.tickets.models import Priority, StatusKind
@@ -253,8 +253,10 @@ def record_ticket_page(
             number = min(number, max(1, -(-count // PER_PAGE)))
         start = (number - 1) * PER_PAGE
         # One row more than the page tells whether there is a next page, counted or not.
+        # Planned for the record's values (helpdesk.planning): a generic plan of this page
+        # walked the organization's tickets newest first instead of the record's index.
         values = (
-            list(
+            values_for_values(
                 tickets_in(desk, scope)
                 .filter(view_filter(view, actor, now))
                 .order_by("-created_at", "-id")

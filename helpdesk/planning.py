@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from django.db.models import QuerySet
 
 
 def execute_for_values(cursor: CursorWrapper, sql: str, params: Sequence[Any]) -> None:
@@ -21,3 +22,15 @@ def execute_for_values(cursor: CursorWrapper, sql: str, params: Sequence[Any]) -
     `compose_sql`, quoting each as a literal), so PostgreSQL plans it for them every time: a
     statement without parameters has no generic plan to fall back on."""
     cursor.execute(connection.ops.compose_sql(sql, list(params)))
+
+
+def values_for_values(queryset: QuerySet) -> list[dict[str, Any]]:
+    """The rows of a `.values(...)` queryset, read with `execute_for_values`: a page of one
+    record's tickets, whose generic plan (the record unknown) walked the organization's
+    tickets instead of the record's index (10 ms against 0.2 ms, bench/crm_pages.py). Values
+    come as psycopg gives them (no field converters: text, numbers and aware datetimes)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        execute_for_values(cursor, sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -23,3 +23,21 @@ def test_the_values_are_written_into_the_statement_quoted():
     assert row == ("it's'; DROP TABLE x; --", at, True, 42)
     (statement,) = ran.captured_queries
     assert "%s" not in statement["sql"] and "'it''s''; DROP TABLE x; --'" in statement["sql"]
+
+
+@pytest.mark.django_db
+def test_values_for_values_gives_the_querysets_rows(acme):
+    """The same dicts as the `.values()` queryset, from a statement with its values written in."""
+    from helpdesk.planning import values_for_values
+    from helpdesk.tenancy.models import Membership
+
+    rows = (
+        Membership.objects.for_org(acme.org)
+        .filter(status="active")
+        .order_by("-pk")
+        .values("pk", "user__email", "admin_level")[:3]
+    )
+    with CaptureQueriesContext(connection) as ran:
+        got = values_for_values(rows)
+    assert got == list(rows) and got
+    assert "%s" not in ran.captured_queries[0]["sql"]
