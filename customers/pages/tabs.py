@@ -313,7 +313,13 @@ def contact_happiness(request: HttpRequest, contact_id: int) -> HttpResponse:
         contact,
         "happiness",
         {
-            "result": ts.happiness_page(request.membership, contact, number),
+            "result": ts.cached_tab(
+                "happiness",
+                request.membership,
+                contact,
+                (number,),
+                lambda: ts.happiness_page(request.membership, contact, number),
+            ),
             "previous": _link(links, {}, p=number - 1),
             "next": _link(links, {}, p=number + 1),
             "rating_labels": ts.RATING_LABELS,

@@ -364,6 +364,26 @@ def test_cus09_happiness_lists_each_rating(alice_client, acme, data):
     assert "Aoki Pat" in page and "Slow" in page and "2026-03-02 23:10" in page
 
 
+def test_cus09_a_new_or_changed_rating_shows_at_once_despite_the_cache(alice_client, acme, data):
+    """The tab is cached under the organization's stamp: a rating given or changed through
+    the rating service is listed as it now is on the next view."""
+    from helpdesk.tickets.helpcenter.ratings import rating_set
+
+    def rows():
+        page = text(alice_client.get(url))
+        return re.findall(r'<tr data-rating="(\w+)" data-ticket="(\d+)"', page)
+
+    url = tab_url(acme, "contact", "happiness", data["a"].pk)
+    before = rows()
+    assert rows() == before  # from the cache
+    t2 = data["tickets"][1]  # closed, rated good
+    rating_set(ticket=t2, contact=t2.contact, value="okay", comment="Fine after all")
+    assert rows()[0] == ("okay", str(t2.number)) and len(rows()) == len(before)
+    fresh = ticket(acme, data["a"], kind="closed", channel="web", created=0)
+    rating_set(ticket=fresh, contact=fresh.contact, value="bad", comment="Too slow")
+    assert rows()[0] == ("bad", str(fresh.number)) and len(rows()) == len(before) + 1
+
+
 # --- Products (CUS-10) --------------------------------------------------------------------------
 def test_cus10_link_and_unlink_in_place_with_htmx(htmx, acme, data):
     contact = data["a"]
