@@ -21,7 +21,8 @@ def execute_for_values(cursor: CursorWrapper, sql: str, params: Sequence[Any]) -
     """Run `sql` with its values written into the statement (psycopg's client-side binding,
     `compose_sql`, quoting each as a literal), so PostgreSQL plans it for them every time: a
     statement without parameters has no generic plan to fall back on."""
-    cursor.execute(connection.ops.compose_sql(sql, list(params)))
+    ops: Any = connection.ops  # PostgreSQL's operations (`compose_sql` is theirs)
+    cursor.execute(ops.compose_sql(sql, list(params)))
 
 
 def values_for_values(queryset: QuerySet) -> list[dict[str, Any]]:
