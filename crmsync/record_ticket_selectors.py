@@ -86,6 +86,20 @@ class TicketRow:
     url: str = ""  # its page in the CRM
     unlink_url: str = ""  # on a deal's list, where "Unlink" posts
 
+    @property
+    def due_text(self) -> str:
+        return _local_text(self.due_at)
+
+    @property
+    def created_text(self) -> str:
+        return _local_text(self.created_at)
+
+
+def _local_text(at: dt.datetime | None) -> str:
+    """`at` in the current time zone as the lists show it ("2026-12-01 09:30"; "" for none):
+    what `|date:"Y-m-d H:i"` writes, without its format parser on every cell."""
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else ""
+
 
 @dataclass
 class TicketListPage:

@@ -34,6 +34,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Lower
 
+from helpdesk.compiledreads import CompiledRead
 from helpdesk.tenancy.models import AdminLevel, Membership, Organization, User
 
 from .models import (
@@ -69,15 +70,24 @@ def crm_members(org: Organization) -> QuerySet[Membership]:
     )
 
 
+# Every CRM page reads both (crmsync.per_request): their SQL is compiled once per process.
+_SETTINGS_READ = CompiledRead(lambda org_id: CrmSettings.objects.for_org(org_id).order_by("pk"))
+_INTEGRATION_READ = CompiledRead(
+    lambda org_id: (
+        Integration.objects.for_org(org_id)
+        .select_related("desk_org", "authorised_by")
+        .order_by("pk")
+    )
+)
+
+
 def crm_settings(org: Organization) -> CrmSettings:
     """The CRM's settings (defaults until an admin saves them; never written by a read)."""
-    return CrmSettings.objects.for_org(org).first() or CrmSettings(org=org)
+    return _SETTINGS_READ(org_id=org.pk) or CrmSettings(org=org)
 
 
 def integration_of(org: Organization) -> Integration | None:
-    integration = (
-        Integration.objects.for_org(org).select_related("desk_org", "authorised_by").first()
-    )
+    integration = _INTEGRATION_READ(org_id=org.pk)
     if integration is not None:
         integration.org = org  # its own organization, read already: no query for it later
     return integration
