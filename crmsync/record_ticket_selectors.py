@@ -32,7 +32,7 @@ from helpdesk.planning import execute_for_values, values_for_values
 from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.customer_stats import OverviewStats, tickets_stamp, tickets_stats
 from helpdesk.tickets.models import Priority, StatusKind
-from helpdesk.tickets.selectors import COUNT_CAP, view_filter
+from helpdesk.tickets.selectors import COUNT_CAP, local_minute, view_filter
 
 from .desk_tickets import (
     CrmRecord,
@@ -88,17 +88,11 @@ class TicketRow:
 
     @property
     def due_text(self) -> str:
-        return _local_text(self.due_at)
+        return local_minute(self.due_at)
 
     @property
     def created_text(self) -> str:
-        return _local_text(self.created_at)
-
-
-def _local_text(at: dt.datetime | None) -> str:
-    """`at` in the current time zone as the lists show it ("2026-12-01 09:30"; "" for none):
-    what `|date:"Y-m-d H:i"` writes, without its format parser on every cell."""
-    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else ""
+        return local_minute(self.created_at)
 
 
 @dataclass

@@ -156,11 +156,10 @@ def render_record_page(
     query, page_obj = _list_rows(request, kind, filters)
     keep = urlencode({k: request.GET[k] for k in LIST_PARAMS if request.GET.get(k)})
     can_edit = services.can(request.membership, "edit")
+    wants_edit = request.GET.get("edit") == "1" and can_edit
     if callable(form):  # the record's own form, built only when the page shows it
-        form = form() if request.GET.get("edit") == "1" and can_edit else None
-    editing = form is not None and (
-        bool(form.errors) or (request.GET.get("edit") == "1" and can_edit)
-    )
+        form = form() if wants_edit else None
+    editing = form is not None and (bool(form.errors) or wants_edit)
     custom = [
         (field.label, display_value(field, (record.custom_fields or {}).get(field.key)))
         for field in services.customer_fields(request.org, kind)

@@ -117,7 +117,8 @@ def token(name: str, org_id: int) -> Any:
     memo = _batch.get()
     if memo is not None and (name, org_id) in memo:
         return memo[(name, org_id)]
-    names = [name] + [n for n in _tokens if n != name and memo is not None]
+    # Outside a batch nothing is remembered: only the token asked for is read.
+    names = [name, *(n for n in _tokens if n != name)] if memo is not None else [name]
     sql = "SELECT " + ", ".join(f"({_tokens[n]})" for n in names)
     with connection.cursor() as cursor:
         cursor.execute(sql, [org_id] * len(names))

@@ -13,7 +13,7 @@ its compiled definitions (`blueprints.engine.definitions`):
   app its own at start-up), so a change, whichever service or admin page makes it, is seen by
   every process once it commits, and a rolled-back one leaves nothing behind (a token never
   repeats);
-* a reader gets the token once per pipeline run (`pipeline.cached`, or handed over by a
+* a reader gets the token once per pipeline run (`pipeline.token`, or handed over by a
   caller that read it in a query it makes anyway: `pipeline.seed`), then each setting it
   asks for is read at most once per token;
 * what is cached is shared by every request of the process: readers never change it.
