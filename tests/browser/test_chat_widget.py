@@ -104,9 +104,12 @@ def test_chat07_visitor_on_another_site_chats_with_an_operator(new_context, acme
             # The operator types: the visitor sees it; the reply arrives live.
             reply = operator.get_by_label("Reply")
             reply.fill("Hello Vera, how can I help?")
-            expect(visitor.get_by_text("An operator is typing…")).to_be_visible()
+            # Both reach the widget on its stream; the whole suite's load can delay that.
+            expect(visitor.get_by_text("An operator is typing…")).to_be_visible(timeout=15_000)
             operator.get_by_role("button", name="Send").click()
-            expect(visitor.locator("li.operator")).to_contain_text("Hello Vera, how can I help?")
+            expect(visitor.locator("li.operator")).to_contain_text(
+                "Hello Vera, how can I help?", timeout=15_000
+            )
             expect(reply).to_have_value("")
 
             # The visitor types and answers: the operator sees both, once.
