@@ -390,8 +390,16 @@ def signals_of(org: Organization, user) -> QuerySet[SalesSignal]:
 
 
 def unread_count(org: Organization, user) -> int:
-    """The user's (a user or their id) unread signals (the partial index crm_signal_unread)."""
-    return SalesSignal.objects.for_org(org).filter(user=user, read_at=None).count()
+    """The user's (a user or their id) unread signals (the partial index crm_signal_unread).
+    Every CRM page shows it: plain SQL, without compiling a queryset each time."""
+    user_id = getattr(user, "pk", user)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {SalesSignal._meta.db_table}"  # noqa: S608 - our table
+            " WHERE org_id = %s AND user_id = %s AND read_at IS NULL",
+            [org.pk, user_id],
+        )
+        return cursor.fetchone()[0]
 
 
 def signal_get(*, actor: Membership, signal_id: int) -> SalesSignal | None:

@@ -151,7 +151,7 @@ def _filters(request: HttpRequest, *names: str) -> dict[str, str]:
 
 
 def _owners(request: HttpRequest):
-    return selectors.crm_members(request.org)
+    return selectors.crm_member_list(request.org)
 
 
 def _account(request: HttpRequest, crm_account_id: int) -> CrmAccount:

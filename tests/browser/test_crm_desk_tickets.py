@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from crmsync.models import CrmAccount, CrmContact, Deal, DealTicket, Integration, SyncLink
+from crmsync.models import CrmAccount, CrmContact, Deal, DealTicket, Integration, SyncKind, SyncLink
 from crmsync.services import integration as integration_svc
 from crmsync.services import records as crm
 from crmsync.tasks import deliver_task
@@ -69,8 +69,12 @@ def _acme_synced():
         data=TicketInput(
             subject="Printer on fire",
             department=acme.department,
-            contact=Contact.objects.for_org(org).get(pk=links.get(crm_id=yui.pk).desk_id),
-            account=Account.objects.for_org(org).get(pk=links.get(crm_id=account.pk).desk_id),
+            contact=Contact.objects.for_org(org).get(
+                pk=links.get(kind=SyncKind.CONTACT, crm_id=yui.pk).desk_id
+            ),
+            account=Account.objects.for_org(org).get(
+                pk=links.get(kind=SyncKind.ACCOUNT, crm_id=account.pk).desk_id
+            ),
         ),
     )
     Deal.objects.create(org=org, name="TPS renewal", account=account, owner=sue.user)
