@@ -31,6 +31,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from customers.models import Account
+from helpdesk.compiledreads import CompiledRead
 from helpdesk.tenancy.models import Membership, Organization
 from helpdesk.tickets.customer_stats import record_scope
 from helpdesk.tickets.models import Ticket
@@ -84,12 +85,20 @@ def desk_view(actor: Membership, integration: Integration | None = _UNREAD) -> D
 def linked_desk_id(integration: Integration, kind: str, crm_id: int) -> int | None:
     """The desk record the sync linked to this CRM record (`kind`: "contact" or "account")."""
     with DeskConnector(integration).crm_scope():
-        return (
-            SyncLink.objects.for_org(integration.org)
-            .filter(integration=integration, kind=kind, crm_id=crm_id)
-            .values_list("desk_id", flat=True)
-            .first()
+        link = _LINK_READ(
+            org_id=integration.org_id, integration_id=integration.pk, kind=kind, crm_id=crm_id
         )
+    return link.desk_id if link is not None else None
+
+
+# Every CRM record's tickets list reads its link: the SQL is compiled once per process.
+_LINK_READ = CompiledRead(
+    lambda org_id, integration_id, kind, crm_id: (
+        SyncLink.objects.for_org(org_id)
+        .filter(integration_id=integration_id, kind=kind, crm_id=crm_id)
+        .only("pk", "desk_id")
+    )
+)
 
 
 def record_scope_q(desk: DeskView, record: CrmRecord) -> Q | None:

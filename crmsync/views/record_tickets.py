@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from helpdesk.compiledreads import CompiledRead
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 from helpdesk.tickets.customer_stats import duration_text
@@ -114,13 +115,48 @@ def tickets_panel(request: HttpRequest, record: CrmRecord, settings: CrmSettings
 
 
 # --- The fragments ---------------------------------------------------------------------------
+# The lists' reads of their record and of the deals to link to, compiled once per process:
+# compiling these querysets cost more than running them (bench/crm_pages.py).
+_RECORD_READS: dict[str, CompiledRead] = {
+    "account": CompiledRead(lambda org_id, pk: CrmAccount.objects.for_org(org_id).filter(pk=pk)),
+    "contact": CompiledRead(
+        lambda org_id, pk: (
+            CrmContact.objects.for_org(org_id).select_related("account").filter(pk=pk)
+        )
+    ),
+    "deal": CompiledRead(
+        lambda org_id, pk: Deal.objects.for_org(org_id).select_related("account").filter(pk=pk)
+    ),
+}
+_LINK_DEALS_READS: dict[str, CompiledRead] = {
+    "account": CompiledRead(
+        lambda org_id, record_id: (
+            Deal.objects.for_org(org_id)
+            .filter(account_id=record_id)
+            .order_by("name", "pk")[:LINK_DEALS_SHOWN]
+        )
+    ),
+    "contact": CompiledRead(
+        lambda org_id, record_id: (
+            Deal.objects.for_org(org_id)
+            .filter(dealcontact__contact_id=record_id)
+            .order_by("name", "pk")[:LINK_DEALS_SHOWN]
+        )
+    ),
+}
+BIGINT_MAX = 2**63 - 1
+
+
 def _record(request: HttpRequest, kind: Kind, record_id: int) -> CrmRecord:
     """The record (404 for a missing one or another organization's) whose module shows
     tickets (404 when an admin turned the module's list off)."""
-    queryset = kind.model.objects.for_org(request.org)  # type: ignore[attr-defined]
-    if kind.key != "account":
-        queryset = queryset.select_related("account")
-    record = get_object_or_404(queryset, pk=record_id)
+    record = (
+        _RECORD_READS[kind.key](org_id=request.org.pk, pk=record_id)
+        if 0 < record_id <= BIGINT_MAX
+        else None
+    )
+    if record is None:
+        raise Http404
     if kind.module not in (per_request.settings_of(request).ticket_modules or []):
         raise Http404
     return record
@@ -167,17 +203,12 @@ def _respond(
 def _link_deals(request: HttpRequest, kind: Kind, record: CrmRecord) -> list[Deal]:
     """The deals the reader may link this account's or contact's tickets to: its deals that
     they may edit (CRM-12)."""
-    deals = Deal.objects.for_org(request.org)
-    if kind.key == "account":
-        deals = deals.filter(account=record)
-    elif kind.key == "contact":
-        deals = deals.filter(dealcontact__contact=record)
-    else:
+    read = _LINK_DEALS_READS.get(kind.key)
+    if read is None:
         return []
     actor = request.membership
-    return [
-        deal for deal in deals.order_by("name", "pk")[:LINK_DEALS_SHOWN] if can(actor, "edit", deal)
-    ]
+    deals = read.all(org_id=request.org.pk, record_id=record.pk)
+    return [deal for deal in deals if can(actor, "edit", deal)]
 
 
 def _tickets(request: HttpRequest, kind_key: str, record_id: int) -> HttpResponse:

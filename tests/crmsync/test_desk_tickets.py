@@ -478,3 +478,17 @@ def test_crm08_an_outsider_gets_404_on_every_new_address(client, acme, globex, c
     ):
         address = reverse(f"crm:{name}", kwargs={"portal": globex.org.portal, key: record.pk})
         assert client.get(address, **HX).status_code == 404
+
+
+def test_crm08_a_record_number_past_any_id_is_not_found(client, acme, sam, crm):
+    """The lists read their record with compiled SQL: an id no bigint holds is a 404, not an
+    error from the database."""
+    login(client, sam)
+    for name, key in (
+        ("account_tickets", "crm_account_id"),
+        ("contact_tickets", "crm_contact_id"),
+        ("deal_tickets", "deal_id"),
+    ):
+        for record_id in (0, 2**63, 10**30):
+            address = url(acme, name, **{key: record_id})
+            assert client.get(address, **HX).status_code == 404, address
