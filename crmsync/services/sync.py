@@ -54,6 +54,7 @@ from ..models import (
     SyncLink,
     SyncRun,
 )
+from ..selectors import any_of
 from .fields import FIELDS, ORIGIN, REFERENCES, attname
 from .integration import integration_problem
 
@@ -128,8 +129,9 @@ class Sides:
         if not ids:
             return {}
         key, value = ("desk_id", "crm_id") if from_side == DESK else ("crm_id", "desk_id")
+        # The ids as one array parameter: an initial sync maps 5,000 at a time.
         links = SyncLink.objects.for_org(self.crm_org).filter(
-            integration=self.integration, kind=ref_kind, **{f"{key}__in": list(ids)}
+            any_of(key, list(ids)), integration=self.integration, kind=ref_kind
         )
         return dict(links.values_list(key, value))
 

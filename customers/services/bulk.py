@@ -6,9 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from helpdesk.bulkinsert import insert_rows, new_ids
@@ -60,17 +58,16 @@ def records_create_bulk(
         records.append(record)
     if kind == RecordKind.CONTACT:
         account_ids = {r.account_id for r in records if isinstance(r, Contact) and r.account_id}
-        if len(account_ids) != Account.objects.for_org(org).filter(pk__in=account_ids).count():
+        if len(account_ids) != _count_ids(Account, org.pk, account_ids):
             raise ValidationError(_("An account does not exist."))
         keys = [e for r in records for e in (r.email, getattr(r, "secondary_email", "")) if e]
         if len(keys) != len(set(keys)):
             raise ValidationError(_("An email is given twice."))
-        taken = (
-            Contact.objects.for_org(org)
-            .annotate(e1=Lower("email"), e2=Lower("secondary_email"))
-            .filter(Q(e1__in=keys) | Q(e2__in=keys))
-            .values_list("e1", "e2")
-            .first()
+        taken = _first_row(
+            f"SELECT lower(email), lower(secondary_email) FROM {Contact._meta.db_table}"  # noqa: S608 - our table
+            " WHERE org_id = %s AND (lower(email) = ANY(%s) OR lower(secondary_email) = ANY(%s))"
+            " LIMIT 1",
+            [org.pk, keys, keys],
         )
         if taken is not None:
             email = taken[0] if taken[0] in keys else taken[1]
@@ -79,16 +76,14 @@ def records_create_bulk(
         keys = [r.name.strip().lower() for r in records]
         if len(keys) != len(set(keys)):
             raise ValidationError(_("An account name is given twice."))
-        taken = (
-            Account.objects.for_org(org)
-            .annotate(n=Lower("name"))
-            .filter(n__in=keys)
-            .values_list("name", flat=True)
-            .first()
+        found = _first_row(
+            f"SELECT name FROM {Account._meta.db_table}"  # noqa: S608 - our table
+            " WHERE org_id = %s AND lower(name) = ANY(%s) LIMIT 1",
+            [org.pk, keys],
         )
-        if taken is not None:
+        if found is not None:
             raise ValidationError(
-                _("An account named “%(name)s” already exists.") % {"name": taken}
+                _("An account named “%(name)s” already exists.") % {"name": found[0]}
             )
     for record in records:
         # The account ids were checked above, in one query (not one per record).
@@ -113,3 +108,21 @@ def records_create_bulk(
         )
     history_add_many(actor, kind, pks, HistoryAction.ADDED)
     return pks
+
+
+# The checks above take thousands of values at once: each as one array parameter (`= ANY`),
+# which Django's `__in` would adapt one by one (a third of the initial sync's Python).
+def _count_ids(model: type[Contact] | type[Account], org_id: int, ids: set[int]) -> int:
+    if not ids:
+        return 0
+    row = _first_row(
+        f"SELECT count(*) FROM {model._meta.db_table} WHERE org_id = %s AND id = ANY(%s)",  # noqa: S608 - our table
+        [org_id, list(ids)],
+    )
+    return row[0] if row else 0
+
+
+def _first_row(sql: str, params: list[Any]) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()

@@ -58,3 +58,34 @@ def test_crm04_bulk_refuses_a_taken_email_or_name_and_writes_nothing(acme, globe
     crm_only = acme.member(desk_role="", crm_role="sales")
     with pytest.raises(PermissionDenied):
         services.records_create_bulk(actor=crm_only, kind="account", rows=[{"name": "X"}])
+
+
+def test_crm04_bulk_contacts_take_only_accounts_of_their_organization(acme, globex):
+    """The accounts are checked in one query over all rows: another organization's account,
+    or one that does not exist, refuses the whole batch with its reason."""
+    ours = Account.objects.create(org=acme.org, name="Ours")
+    theirs = Account.objects.create(org=globex.org, name="Theirs")
+    for account_id in (theirs.pk, theirs.pk + 1000):
+        with pytest.raises(ValidationError, match="An account does not exist"):
+            services.records_create_bulk(
+                actor=acme.admin,
+                kind="contact",
+                rows=[
+                    {"last_name": "A", "email": "a@cust.test", "account": ours.pk},
+                    {"last_name": "B", "email": "b@cust.test", "account": account_id},
+                ],
+            )
+    assert not Contact.objects.for_org(acme.org).exists()
+    with pytest.raises(ValidationError, match="“Ours”"):
+        services.records_create_bulk(actor=acme.admin, kind="account", rows=[{"name": "OURS"}])
+    pks = services.records_create_bulk(
+        actor=acme.admin,
+        kind="contact",
+        rows=[{"last_name": "A", "email": "A@Cust.test", "account": ours.pk}],
+    )
+    contact = Contact.objects.for_org(acme.org).get(pk=pks[0])
+    assert contact.account_id == ours.pk
+    with pytest.raises(ValidationError, match="a@cust.test"):
+        services.records_create_bulk(
+            actor=acme.admin, kind="contact", rows=[{"last_name": "C", "email": "a@CUST.test"}]
+        )
