@@ -54,7 +54,6 @@ from ..models import (
     SyncLink,
     SyncRun,
 )
-from ..selectors import any_of
 from .fields import FIELDS, ORIGIN, REFERENCES, attname
 from .integration import integration_problem
 
@@ -129,11 +128,17 @@ class Sides:
         if not ids:
             return {}
         key, value = ("desk_id", "crm_id") if from_side == DESK else ("crm_id", "desk_id")
-        # The ids as one array parameter: an initial sync maps 5,000 at a time.
-        links = SyncLink.objects.for_org(self.crm_org).filter(
-            any_of(key, list(ids)), integration=self.integration, kind=ref_kind
-        )
-        return dict(links.values_list(key, value))
+        # An initial sync maps 5,000 ids at a time: they go as one array, joined, so that
+        # neither Django's per-value IN nor a generic plan's unhashed `= ANY` (each link
+        # searching the whole array: half a second a batch) costs per id.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT l.{key}, l.{value} FROM {SyncLink._meta.db_table} AS l"  # noqa: S608 - our table and columns
+                f" JOIN unnest(%s::bigint[]) AS k (id) ON l.{key} = k.id"
+                " WHERE l.org_id = %s AND l.integration_id = %s AND l.kind = %s",
+                [list(ids), self.crm_org.pk, self.integration.pk, str(ref_kind)],
+            )
+            return dict(cursor.fetchall())
 
     def refs_from_desk(self, kind: str, rows: list[dict]) -> list[dict]:
         """Desk values with their references as the CRM's ids (in place)."""

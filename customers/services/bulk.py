@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from helpdesk.bulkinsert import insert_rows, new_ids
+from helpdesk.planning import execute_for_values
 from helpdesk.tenancy.models import Membership
 
 from ..models import (
@@ -63,12 +64,20 @@ def records_create_bulk(
         keys = [e for r in records for e in (r.email, getattr(r, "secondary_email", "")) if e]
         if len(keys) != len(set(keys)):
             raise ValidationError(_("An email is given twice."))
-        taken = _first_row(
-            f"SELECT lower(email), lower(secondary_email) FROM {Contact._meta.db_table}"  # noqa: S608 - our table
-            " WHERE org_id = %s AND (lower(email) = ANY(%s) OR lower(secondary_email) = ANY(%s))"
-            " LIMIT 1",
-            [org.pk, keys, keys],
-        )
+        # Contacts have no index on the secondary email: the organization's contacts are
+        # filtered by a hashed `= ANY`, hashed only when the arrays are the statement's own
+        # values (helpdesk.planning). A generic plan of a prepared statement searched both
+        # arrays for each contact, and the initial sync took four times as long.
+        with connection.cursor() as cursor:
+            execute_for_values(
+                cursor,
+                f"SELECT lower(email), lower(secondary_email) FROM {Contact._meta.db_table}"  # noqa: S608 - our table
+                " WHERE org_id = %s"
+                " AND (lower(email) = ANY(%s::text[]) OR lower(secondary_email) = ANY(%s::text[]))"
+                " LIMIT 1",
+                [org.pk, keys, keys],
+            )
+            taken = cursor.fetchone()
         if taken is not None:
             email = taken[0] if taken[0] in keys else taken[1]
             raise ValidationError(_("%(email)s already belongs to a contact.") % {"email": email})
@@ -110,14 +119,16 @@ def records_create_bulk(
     return pks
 
 
-# The checks above take thousands of values at once: each as one array parameter (`= ANY`),
-# which Django's `__in` would adapt one by one (a third of the initial sync's Python).
+# The checks above take thousands of values at once, as one array parameter joined: Django's
+# `__in` adapts each value (a third of the initial sync's Python), and `= ANY(array)` filters
+# each row by a search of the whole array in a generic plan.
 def _count_ids(model: type[Contact] | type[Account], org_id: int, ids: set[int]) -> int:
     if not ids:
         return 0
     row = _first_row(
-        f"SELECT count(*) FROM {model._meta.db_table} WHERE org_id = %s AND id = ANY(%s)",  # noqa: S608 - our table
-        [org_id, list(ids)],
+        f"SELECT count(*) FROM {model._meta.db_table} AS r"  # noqa: S608 - our table
+        " JOIN unnest(%s::bigint[]) AS k (id) ON r.id = k.id WHERE r.org_id = %s",
+        [list(ids), org_id],
     )
     return row[0] if row else 0
 
