@@ -60,7 +60,7 @@ def crm_users(org: Organization) -> QuerySet[User]:
 
 def crm_members(org: Organization | int) -> QuerySet[Membership]:
     return (
-        Membership.objects.for_org(org)  # type: ignore[arg-type]
+        Membership.objects.for_org(org)
         .filter(
             Q(status=Membership.Status.ACTIVE)
             & (~Q(crm_role="") | Q(admin_level=AdminLevel.ACCOUNT))
