@@ -31,6 +31,7 @@ from helpdesk.http import query_text
 
 from .. import selectors, services
 from ..models import Account, Contact
+from .list_items import list_items
 from .stats import overview_stats_cached
 
 LIST_SIZE = 25
@@ -184,8 +185,16 @@ def render_record_page(
         "summary": ticket_summary(request, kind, record),
         "q": query,
         "filters": filters,
-        "owners": selectors.desk_users(request.org).order_by("full_name", "email"),
+        "owners": selectors.desk_user_list(request.org),
         "page_obj": page_obj,
+        "list_items": list_items(
+            page_obj.object_list,
+            kind=kind,
+            portal=request.org.portal,
+            keep=keep,
+            tab=active["slug"] if active else "overview",
+            current_pk=record.pk,
+        ),
         "keep": keep,
         "can_edit": can_edit,
         "can_configure": services.can(request.membership, "configure"),
