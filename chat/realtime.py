@@ -137,6 +137,22 @@ def _stored_after(org_id: int, conversation_id: int, after: int) -> list[dict[st
         connections.close_all()
 
 
+def _closed_state(org_id: int, conversation_id: int) -> str | None:
+    """ "ended" or "missed" when the conversation is over, else None (its connection given
+    back as `_stored_after` gives it)."""
+    try:
+        with rls.tenant_scope(org_id):
+            state = (
+                Conversation.objects.for_org(org_id)
+                .filter(pk=conversation_id)
+                .values_list("state", flat=True)
+                .first()
+            )
+    finally:
+        connections.close_all()
+    return state if state in (Conversation.State.ENDED, Conversation.State.MISSED) else None
+
+
 def _sse(event: dict[str, Any]) -> str:
     data = json.dumps(event)
     if event.get("type") == "message":
@@ -421,9 +437,18 @@ def subscriber() -> Subscriber:
 
 # --- The stream --------------------------------------------------------------------------------
 async def conversation_events(
-    org_id: int, conversation_id: int, after: int, *, heartbeat: float = HEARTBEAT_SECONDS
+    org_id: int,
+    conversation_id: int,
+    after: int,
+    *,
+    heartbeat: float = HEARTBEAT_SECONDS,
+    announce_end: bool = False,
 ) -> AsyncIterator[str]:
-    """The stream of one conversation for a client that has every message up to `after`."""
+    """The stream of one conversation for a client that has every message up to `after`.
+    `announce_end`: after the replay, a conversation already over is announced with its
+    `state` event. A state change is published, not stored: one made while the client was
+    connecting (subscribed after it) reached nobody, and the visitor's widget kept waiting
+    for an operator beside the missed-chat message (the widget asks for it)."""
     stored_after = sync_to_async(_stored_after)
     listener: Listener | None = None
     if redis_url():
@@ -437,6 +462,10 @@ async def conversation_events(
         for event in await stored_after(org_id, conversation_id, last):
             last = event["seq"]
             yield _sse(event)
+        if announce_end:  # read after subscribing: a later change comes as an event
+            state = await sync_to_async(_closed_state)(org_id, conversation_id)
+            if state is not None:
+                yield _sse({"type": "state", "state": state})
         if listener is None:
             return  # the client reconnects with Last-Event-ID: polling
         while True:

@@ -445,6 +445,6 @@ async def visitor_stream(request: HttpRequest, chat_conversation_id: int) -> Htt
     except Http404:
         return _cors(JsonResponse({"error": "not found"}, status=404))
     response = event_stream(
-        realtime.conversation_events(conversation.org_id, conversation.pk, after)
+        realtime.conversation_events(conversation.org_id, conversation.pk, after, announce_end=True)
     )
     return _cors(response)

@@ -282,3 +282,53 @@ def test_chat07_operator_stream_is_refused_to_outsiders_and_other_operators(acme
     # Charlie: not a member of Acme (Globex's portal has no such chat); Olga operates no
     # department of this chat.
     assert run_async(scenario) == [404, 404]
+
+
+def test_chat07_a_stream_opened_after_the_chat_was_missed_announces_it(acme):
+    """A state change is published, not stored: a widget whose stream connects just after
+    its chat became missed (the beat's sweep ran while it was connecting) learns it from the
+    stream itself, after the stored messages, and is not left waiting for an operator."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from chat.services.missed import missed_sweep
+
+    started = start_chat(acme, "Anyone there?")
+    assert missed_sweep(now=timezone.now() + dt.timedelta(minutes=3)).missed == 1
+
+    async def scenario():
+        response = await AsyncClient().get(
+            stream_url(acme, started.conversation.pk), {"token": started.token}
+        )
+        chunks: list[bytes] = []
+        await read_until(
+            aiter(response.streaming_content),
+            chunks,
+            lambda ev: any(e["event"] == "state" for e in ev),
+        )
+        return parse(chunks)
+
+    events = run_async(scenario)
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "state" and events[-1]["data"] == {"type": "state", "state": "missed"}
+    assert kinds.count("message") == 2  # the visitor's message, then the missed-chat note
+    assert "nobody could answer" in events[-2]["data"]["body"]
+
+
+def test_chat07_a_stream_of_a_chat_in_progress_announces_no_state(acme):
+    started = start_chat(acme, "Hello")
+
+    async def scenario():
+        response = await AsyncClient().get(
+            stream_url(acme, started.conversation.pk), {"token": started.token}
+        )
+        iterator = aiter(response.streaming_content)
+        chunks: list[bytes] = []
+        await read_until(iterator, chunks, lambda ev: seqs(ev) == [1])
+        # Then only heartbeats or live events: nothing announces an end.
+        await sync_to_async(svc.message_post_visitor)(conversation=started.conversation, body="2")
+        await read_until(iterator, chunks, lambda ev: 2 in seqs(ev))
+        return parse(chunks)
+
+    assert [e["event"] for e in run_async(scenario)] == ["message", "message"]
