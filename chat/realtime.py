@@ -37,8 +37,8 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import redis
@@ -126,31 +126,44 @@ def messages_after(conversation: Conversation, after: int) -> list[dict[str, Any
     return [message_event(m) for m in messages]
 
 
-def _stored_after(org_id: int, conversation_id: int, after: int) -> list[dict[str, Any]]:
-    """Read in the organization's RLS scope, then give the connection back: a stream must
+T = TypeVar("T")
+
+
+def _scoped(org_id: int, read: Callable[[], T]) -> T:
+    """`read()` in the organization's RLS scope, then give the connection back: a stream must
     not hold one while it waits (helpdesk/streams.py)."""
     try:
         with rls.tenant_scope(org_id):
-            conversation = Conversation(pk=conversation_id, org_id=org_id)
-            return messages_after(conversation, after)
+            return read()
     finally:
         connections.close_all()
 
 
-def _closed_state(org_id: int, conversation_id: int) -> str | None:
-    """ "ended" or "missed" when the conversation is over, else None (its connection given
-    back as `_stored_after` gives it)."""
-    try:
-        with rls.tenant_scope(org_id):
-            state = (
-                Conversation.objects.for_org(org_id)
-                .filter(pk=conversation_id)
-                .values_list("state", flat=True)
-                .first()
-            )
-    finally:
-        connections.close_all()
-    return state if state in (Conversation.State.ENDED, Conversation.State.MISSED) else None
+def _stored_after(org_id: int, conversation_id: int, after: int) -> list[dict[str, Any]]:
+    conversation = Conversation(pk=conversation_id, org_id=org_id)
+    return _scoped(org_id, lambda: messages_after(conversation, after))
+
+
+def _opening(
+    org_id: int, conversation_id: int, after: int, announce_end: bool
+) -> tuple[list[dict[str, Any]], str | None]:
+    """What a stream sends first: the stored messages after `after`, and with `announce_end`
+    "ended" or "missed" when the conversation is over (None otherwise), in one connection."""
+
+    def read() -> tuple[list[dict[str, Any]], str | None]:
+        events = messages_after(Conversation(pk=conversation_id, org_id=org_id), after)
+        if not announce_end:
+            return events, None
+        state = (
+            Conversation.objects.for_org(org_id)
+            .filter(pk=conversation_id)
+            .values_list("state", flat=True)
+            .first()
+        )
+        over = state in (Conversation.State.ENDED, Conversation.State.MISSED)
+        return events, state if over else None
+
+    return _scoped(org_id, read)
 
 
 def _sse(event: dict[str, Any]) -> str:
@@ -459,13 +472,13 @@ async def conversation_events(
     last = after
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
-        for event in await stored_after(org_id, conversation_id, last):
+        # Read after subscribing: a later message or change comes as an event.
+        events, ended = await sync_to_async(_opening)(org_id, conversation_id, last, announce_end)
+        for event in events:
             last = event["seq"]
             yield _sse(event)
-        if announce_end:  # read after subscribing: a later change comes as an event
-            state = await sync_to_async(_closed_state)(org_id, conversation_id)
-            if state is not None:
-                yield _sse({"type": "state", "state": state})
+        if ended is not None:
+            yield _sse({"type": "state", "state": ended})
         if listener is None:
             return  # the client reconnects with Last-Event-ID: polling
         while True:

@@ -27,6 +27,7 @@ ModelT = TypeVar("ModelT", bound=Model)
 # Within every integer column's range (a positive 4-byte one's too: Django refuses to compile
 # a lookup whose value its column cannot hold).
 _PLACEHOLDER_BASE = 2_147_000_000
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 def _placeholder(n: int, value: Any) -> Any:
@@ -92,6 +93,12 @@ class CompiledRead(Generic[ModelT]):
         plan = self._plan
         if plan is None:
             plan = self._plan = self._compile(arguments)
+        if any(
+            isinstance(v, int) and not _BIGINT_MIN <= v <= _BIGINT_MAX for v in arguments.values()
+        ):
+            # No row has such an id (an address typed by hand): none, as Django answers a
+            # lookup its column cannot hold, instead of the database's out-of-range error.
+            return plan, []
         params = list(plan.params)
         for index, name in plan.slots:
             params[index] = arguments[name]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest
+from django.urls import reverse
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -109,3 +112,11 @@ def stored_file_response(
     if private:
         response["Cache-Control"] = "private, no-store"
     return response
+
+
+def url_maker(name: str, kwarg: str, **fixed: Any) -> Callable[[int], str]:
+    """`pk -> reverse(name, kwargs={**fixed, kwarg: pk})`, reversing once: a list's 25 rows
+    link to their records, and reversing for each costs more than the rest of the row."""
+    marker = 987654321
+    head, tail = reverse(name, kwargs={**fixed, kwarg: marker}).rsplit(str(marker), 1)
+    return lambda pk: f"{head}{pk}{tail}"

@@ -69,6 +69,18 @@ def test_tkt05_a_compiled_read_finds_nothing_across_organizations(acme, tickets)
     assert READ(org_id=theirs.org_id, pk=theirs.pk).subject == "Globex's"
 
 
+def test_tkt05_an_id_no_bigint_holds_finds_nothing_without_asking_the_database(acme, tickets):
+    """An address typed by hand may carry any number: none, as the ORM's lookup answers."""
+    mine, _theirs = tickets
+    READ(org_id=acme.org.pk, pk=mine[0].pk)  # compiled
+    with CaptureQueriesContext(connection) as queries:
+        assert READ(org_id=acme.org.pk, pk=2**63) is None
+        assert READ(org_id=-(2**63) - 1, pk=mine[0].pk) is None
+        assert READ.all(org_id=acme.org.pk, pk=10**30) == []
+    assert len(queries) == 0
+    assert READ(org_id=acme.org.pk, pk=mine[0].pk).subject == "Printer"
+
+
 def test_a_compiled_read_refuses_an_argument_its_query_does_not_use(db):
     unused = CompiledRead(lambda org_id, pk: Ticket.objects.filter(pk=pk))
     with pytest.raises(ValueError, match="every argument"):

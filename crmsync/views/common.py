@@ -140,14 +140,6 @@ def list_rows(
     )
 
 
-def url_maker(name: str, kwarg: str, **fixed: Any) -> Callable[[int], str]:
-    """`pk -> reverse(name, kwargs={**fixed, kwarg: pk})`, reversing once: a list's 25 rows
-    link to their records, and reversing for each costs more than the rest of the row."""
-    marker = 987654321
-    head, tail = reverse(name, kwargs={**fixed, kwarg: marker}).rsplit(str(marker), 1)
-    return lambda pk: f"{head}{pk}{tail}"
-
-
 def person(full_name: str | None, email: str | None) -> str:
     """A user as the lists show them (User.display_name, from values)."""
     return full_name or email or ""

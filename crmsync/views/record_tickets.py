@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from helpdesk.compiledreads import CompiledRead
+from helpdesk.http import url_maker
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 from helpdesk.tickets.customer_stats import duration_text
@@ -54,7 +55,7 @@ from ..record_ticket_selectors import (
 from ..services import deal_tickets as svc
 from ..services.access import can
 from ..services.integration import integration_problem
-from .common import crm_render, url_maker
+from .common import crm_render
 
 gate = require_app(App.CRM)
 LINK_DEALS_SHOWN = 50  # deals offered under "Link to deal"
@@ -144,17 +145,12 @@ _LINK_DEALS_READS: dict[str, CompiledRead] = {
         )
     ),
 }
-BIGINT_MAX = 2**63 - 1
 
 
 def _record(request: HttpRequest, kind: Kind, record_id: int) -> CrmRecord:
     """The record (404 for a missing one or another organization's) whose module shows
     tickets (404 when an admin turned the module's list off)."""
-    record = (
-        _RECORD_READS[kind.key](org_id=request.org.pk, pk=record_id)
-        if 0 < record_id <= BIGINT_MAX
-        else None
-    )
+    record = _RECORD_READS[kind.key](org_id=request.org.pk, pk=record_id)
     if record is None:
         raise Http404
     if kind.module not in (per_request.settings_of(request).ticket_modules or []):

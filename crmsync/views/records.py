@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from helpdesk.http import apply_errors, query_text
+from helpdesk.http import apply_errors, query_text, url_maker
 from helpdesk.tenancy.models import App
 from helpdesk.tenancy.permissions import require_app
 
@@ -22,7 +22,7 @@ from ..forms import AccountForm, ContactForm, DealForm, ProductForm
 from ..models import PIPELINE, CrmAccount, CrmContact, CrmProduct, Deal, Stage
 from ..services import records
 from ..services.access import can, ensure_can
-from .common import crm_render, list_page, list_rows, person, url_maker
+from .common import crm_render, list_page, list_rows, person
 from .record_tickets import tickets_panel
 
 gate = require_app(App.CRM)

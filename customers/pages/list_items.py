@@ -3,21 +3,20 @@
 As the desk's ticket list builds its rows (`helpdesk.tickets.templatetags.ticket_list`): 25
 items of template nodes, each reversing its record's address and translating its labels,
 cost more than the panel's queries (bench/customers.py). The address is reversed once for the
-list; every value passes through `esc`, which escapes what Django's `escape` does."""
+list (`helpdesk.http.url_maker`); every value passes through `esc`, which escapes what
+Django's `escape` does."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from helpdesk.http import url_maker
 from helpdesk.tickets.templatetags.ticket_list import DASH, esc
-
-_MARKER = 987654321
 
 
 def list_items(
@@ -32,17 +31,16 @@ def list_items(
     """The `<li>` of each contact or account of the panel's page: its link (keeping the
     list's search and the open tab), name, email and phone (a contact) or contact count and
     phone (an account), owner and tags; the record on show is marked current."""
-    name, kwarg = (
-        ("customers:contact_detail", "contact_id")
+    record_url = (
+        url_maker("customers:contact_detail", "contact_id", portal=portal)
         if kind == "contact"
-        else ("customers:account_detail", "account_id")
+        else url_maker("customers:account_detail", "account_id", portal=portal)
     )
-    head, tail = reverse(name, kwargs={"portal": portal, kwarg: _MARKER}).rsplit(str(_MARKER), 1)
     query = esc(f"?{keep}&tab={tab}" if keep else f"?tab={tab}")
     owner_label = _("Owner: %(name)s")
 
     def item(r: Any) -> str:
-        url = f"{esc(head)}{esc(r.pk)}{esc(tail)}{query}"
+        url = f"{esc(record_url(r.pk))}{query}"
         current = ' aria-current="true" class="current"' if r.pk == current_pk else ""
         if kind == "contact":
             phone = r.phone or r.mobile

@@ -68,16 +68,14 @@ def records_create_bulk(
         # filtered by a hashed `= ANY`, hashed only when the arrays are the statement's own
         # values (helpdesk.planning). A generic plan of a prepared statement searched both
         # arrays for each contact, and the initial sync took four times as long.
-        with connection.cursor() as cursor:
-            execute_for_values(
-                cursor,
-                f"SELECT lower(email), lower(secondary_email) FROM {Contact._meta.db_table}"  # noqa: S608 - our table
-                " WHERE org_id = %s"
-                " AND (lower(email) = ANY(%s::text[]) OR lower(secondary_email) = ANY(%s::text[]))"
-                " LIMIT 1",
-                [org.pk, keys, keys],
-            )
-            taken = cursor.fetchone()
+        taken = _first_row(
+            f"SELECT lower(email), lower(secondary_email) FROM {Contact._meta.db_table}"  # noqa: S608 - our table
+            " WHERE org_id = %s"
+            " AND (lower(email) = ANY(%s::text[]) OR lower(secondary_email) = ANY(%s::text[]))"
+            " LIMIT 1",
+            [org.pk, keys, keys],
+            planned=True,
+        )
         if taken is not None:
             email = taken[0] if taken[0] in keys else taken[1]
             raise ValidationError(_("%(email)s already belongs to a contact.") % {"email": email})
@@ -133,7 +131,12 @@ def _count_ids(model: type[Contact] | type[Account], org_id: int, ids: set[int])
     return row[0] if row else 0
 
 
-def _first_row(sql: str, params: list[Any]) -> tuple | None:
+def _first_row(sql: str, params: list[Any], *, planned: bool = False) -> tuple | None:
+    """The first row of `sql`; `planned`: with its values written into the statement
+    (`helpdesk.planning.execute_for_values`)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if planned:
+            execute_for_values(cursor, sql, params)
+        else:
+            cursor.execute(sql, params)
         return cursor.fetchone()
