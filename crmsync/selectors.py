@@ -3,14 +3,17 @@
 Sorting takes a whitelisted key (`-` for descending) and always ends with the primary key, so
 pages never repeat or skip a row.
 
-**Search** matches a text anywhere in the listed columns, regardless of case, as
-`column ILIKE '%text%'` (`contains`): the operator a trigram index serves (crmsync migration
-0004 makes them where PostgreSQL has pg_trgm), and one the `rls` sync marks LEAKPROOF so that
-PostgreSQL may use that index under row-level security. Django's `icontains`
-(`UPPER(column) LIKE UPPER(...)`) could use neither. A contact's account name is matched
-through the ids of the matching accounts (`account_id = ANY(ARRAY(...))`), which PostgreSQL
-combines with the other columns' index scans where a join inside the OR would scan every
-contact."""
+**Search** matches a text anywhere in the listed columns, regardless of case. Contacts and
+accounts keep their searched columns lowered in one generated column, `search_text`
+(crmsync.models), matched as `search_text LIKE lower('%text%')` (`search_text_contains`):
+one LIKE a row where an ILIKE per column lowered both sides on every row it tested. Deals and
+products match their columns as `column ILIKE '%text%'` (`contains`). Both operators are
+served by trigram indexes (crmsync migrations 0004 and 0005 make them where PostgreSQL has
+pg_trgm) and marked LEAKPROOF by the `rls` sync, so that PostgreSQL may use those indexes
+under row-level security; Django's `icontains` (`UPPER(column) LIKE UPPER(...)`) could use
+neither. A contact's account name is matched through the ids of the matching accounts
+(`account_id = ANY(ARRAY(...))`), which PostgreSQL combines with the other condition's index
+scan where a join inside the OR would scan every contact."""
 
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from helpdesk.tenancy.models import AdminLevel, Membership, Organization, User
 from .models import (
     CLOSED_STAGES,
     PIPELINE,
+    SEARCH_SEPARATOR,
     CrmAccount,
     CrmContact,
     CrmProduct,
@@ -156,8 +160,26 @@ def contains(columns: tuple[str, ...], text: str) -> Q:
     return condition
 
 
-ACCOUNT_SEARCH = ("name", "website", "phone", "industry")
-CONTACT_SEARCH = ("last_name", "first_name", "email", "secondary_email", "phone", "mobile")
+class _LikeLowered(Lookup):
+    """`lhs LIKE lower(rhs)`: lhs is already lowered (a `search_text` column)."""
+
+    lookup_name = "crm_like_lowered"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE lower({rhs})", (*lhs_params, *rhs_params)
+
+
+def search_text_contains(text: str) -> Q:
+    """The record's `search_text` contains `text`, regardless of case: as `contains` over the
+    model's searched columns (`ACCOUNT_SEARCH`, `CONTACT_SEARCH`) would match, with one LIKE
+    a row. The columns' separator is taken out of `text`, so no match spans two columns."""
+    pattern = like_pattern(text.replace(SEARCH_SEPARATOR, ""))
+    return Q(_LikeLowered(F("search_text"), Value(pattern, output_field=CharField())))
+
+
 DEAL_SEARCH = ("name",)
 PRODUCT_SEARCH = ("name", "code")
 
@@ -227,7 +249,7 @@ def accounts_search(
 ) -> tuple[QuerySet[CrmAccount], str]:
     rows = CrmAccount.objects.for_org(org).select_related("owner")
     if query:
-        rows = rows.filter(contains(ACCOUNT_SEARCH, query))
+        rows = rows.filter(search_text_contains(query))
     rows = _owner_filter(rows, owner, user)
     if type in CrmAccount.Type.values:
         rows = rows.filter(type=type)
@@ -269,7 +291,7 @@ def contacts_search(
 ) -> tuple[QuerySet[CrmContact], str]:
     rows = CrmContact.objects.for_org(org).select_related("account", "owner")
     if query:
-        rows = rows.filter(contains(CONTACT_SEARCH, query) | _account_named(org, query))
+        rows = rows.filter(search_text_contains(query) | _account_named(org, query))
     rows = _owner_filter(rows, owner, user)
     if account is not None:
         rows = rows.filter(account=account)

@@ -64,7 +64,11 @@ def insert_rows(
     if not rows:
         return
     now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if with_ids or not f.primary_key]
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if (with_ids or not f.primary_key) and not f.generated  # PostgreSQL computes those
+    ]
     # One JSON form of each default (timestamps formatted once, not per row).
     defaults = json.loads(
         to_json([{f.column: _default(f, now) for f in fields if not f.primary_key}])
@@ -92,7 +96,7 @@ def _insert(model: type[models.Model]) -> tuple[str, list[Any]]:
     fields in their order."""
     if model not in _INSERTS:
         meta = model._meta
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        fields = [f for f in meta.concrete_fields if not f.primary_key and not f.generated]
         columns = ", ".join(f'"{f.column}"' for f in fields)
         marks = ", ".join(["%s"] * len(fields))
         _INSERTS[model] = (

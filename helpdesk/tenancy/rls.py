@@ -167,11 +167,14 @@ def _execute(cursor, statement: sql.Composable) -> None:
 # ILIKE (`texticlike`) likewise, for the CRM lists' search through trigram indexes (crmsync
 # migration 0004): without it the CRM contacts search scans the organization's 100,000
 # contacts under RLS (bench/crm_pages.py). It can raise an error only for a malformed
-# pattern, its right-hand side, which the app always builds from escaped user input.
+# pattern, its right-hand side, which the app always builds from escaped user input. LIKE
+# (`textlike`) too, for the same search over the contacts' and accounts' lowered
+# `search_text` (crmsync migration 0005).
 LEAKPROOF_FUNCTIONS = (
     "pg_catalog.ts_match_vq(tsvector, tsquery)",
     "pg_catalog.ts_match_qv(tsquery, tsvector)",
     "pg_catalog.texticlike(text, text)",
+    "pg_catalog.textlike(text, text)",
 )
 
 
