@@ -219,7 +219,7 @@ class Deal(TenantModel):
         related_name="deals",
         verbose_name=_("account"),
     )
-    contacts = models.ManyToManyField(
+    contacts: models.ManyToManyField[CrmContact, DealContact] = models.ManyToManyField(
         CrmContact, through="DealContact", related_name="deals", blank=True
     )
     stage = models.CharField(
