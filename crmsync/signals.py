@@ -49,6 +49,7 @@ from helpdesk.mail import build_email
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import App, Membership, Organization
 from helpdesk.tenancy.rls import tenant_scope
+from helpdesk.tickets import pipeline
 from helpdesk.tickets.models import StatusKind, Ticket, TicketHistory
 
 from .connector import DeskConnector, crm_desks, desk_integrations
@@ -85,8 +86,11 @@ MAIL_CLAIM_SECONDS = 60 * 60 * 24
 
 # --- The history listener ------------------------------------------------------------------
 def _live(desk_org_id: int) -> list[dict]:
-    """The integrations syncing with this desk that are not deactivated (from the cache)."""
-    rows = desk_integrations(desk_org_id)
+    """The integrations syncing with this desk that are not deactivated (from the cache; once
+    per `pipeline.batch()`, as when many history rows are written at once)."""
+    rows = pipeline.cached(
+        ("crm-desk-integrations", desk_org_id), lambda: desk_integrations(desk_org_id)
+    )
     return [r for r in rows if r["state"] != Integration.State.DEACTIVATED]
 
 

@@ -26,6 +26,7 @@ from helpdesk import webhooks
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import App, Membership, Organization
 from helpdesk.tenancy.permissions import ensure_app_admin
+from helpdesk.tickets import pipeline
 from helpdesk.tickets.imap.crypto import decrypt, encrypt
 
 from ..models import (
@@ -65,6 +66,12 @@ def _events_key(org_id: int) -> str:
 
 
 def subscribed_events(org_id: int) -> frozenset[str]:
+    """The events the organization's active subscriptions take (from the cache; once per
+    `pipeline.batch()`, as when many history rows are written at once)."""
+    return pipeline.cached(("webhook-events", org_id), lambda: _subscribed_events(org_id))
+
+
+def _subscribed_events(org_id: int) -> frozenset[str]:
     key = _events_key(org_id)
     found = cache.get(key)
     if found is None:

@@ -232,3 +232,36 @@ def test_bp15_a_ticket_leaving_the_state_just_before_the_due_time_fires_nothing(
     leaves.refresh_from_db()
     stays.refresh_from_db()
     assert (leaves.escalation_level, stays.escalation_level) == (0, 1)
+
+
+def test_bp15_a_sweep_reads_each_history_listeners_settings_once_for_its_rows(
+    desk, escalations, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The escalations' history rows are written at once (`history_record_many`) and their
+    listeners told inside one pipeline batch: the organization's webhook subscriptions and
+    the CRMs syncing with its desk are read once for the sweep's rows, not once a row."""
+    from api.webhooks import services as webhook_services
+    from crmsync import signals
+
+    reads = {"webhook events": 0, "crm integrations": 0}
+    events, integrations = webhook_services._subscribed_events, signals.desk_integrations
+
+    def counted_events(org_id):
+        reads["webhook events"] += 1
+        return events(org_id)
+
+    def counted_integrations(org_id):
+        reads["crm integrations"] += 1
+        return integrations(org_id)
+
+    monkeypatch.setattr(webhook_services, "_subscribed_events", counted_events)
+    monkeypatch.setattr(signals, "desk_integrations", counted_integrations)
+    escalations.level(1)
+    for _ in range(3):
+        escalations.plant(_ticket(desk), due_at=past(90))
+    reads.update({"webhook events": 0, "crm integrations": 0})  # not the tickets' creation
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sla_sweep.sweep(wake=False)
+    assert result.fired == 3
+    assert TicketHistory.objects.filter(action="escalated").count() == 3
+    assert reads == {"webhook events": 1, "crm integrations": 1}
