@@ -108,29 +108,36 @@ def integration_of(org: Organization) -> Integration | None:
 
 
 # --- Search --------------------------------------------------------------------------------
-class _ILike(Lookup):
-    """`lhs ILIKE rhs` (not registered on any field: used as an expression)."""
+class _Infix(Lookup):
+    """A condition written as `template` over the lookup's two sides (not registered on any
+    field: used as an expression)."""
 
-    lookup_name = "crm_ilike"
     prepare_rhs = False
+    template = ""
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} ILIKE {rhs}", (*lhs_params, *rhs_params)
+        return self.template.format(lhs=lhs, rhs=rhs), (*lhs_params, *rhs_params)
 
 
-class _AnyOf(Lookup):
-    """`lhs = ANY(rhs)`, rhs an array (here `ARRAY(SELECT ...)`, computed once)."""
+class _ILike(_Infix):
+    lookup_name = "crm_ilike"
+    template = "{lhs} ILIKE {rhs}"
+
+
+class _LikeLowered(_Infix):
+    """lhs already lowered (a `search_text` column)."""
+
+    lookup_name = "crm_like_lowered"
+    template = "{lhs} LIKE lower({rhs})"
+
+
+class _AnyOf(_Infix):
+    """rhs an array (here `ARRAY(SELECT ...)`, computed once)."""
 
     lookup_name = "crm_any_of"
-    prepare_rhs = False
-    cast = ""  # "::bigint[]" for ids
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} = ANY({rhs}{self.cast})", (*lhs_params, *rhs_params)
+    template = "{lhs} = ANY({rhs})"
 
 
 def any_of(field: str, values: list) -> _AnyOf:
@@ -141,7 +148,7 @@ def any_of(field: str, values: list) -> _AnyOf:
     values = list(values)
     lookup = _AnyOf(F(field), Value(values))
     if values and all(type(v) is int for v in values):
-        lookup.cast = "::bigint[]"
+        lookup.template = "{lhs} = ANY({rhs}::bigint[])"
     return lookup
 
 
@@ -158,18 +165,6 @@ def contains(columns: tuple[str, ...], text: str) -> Q:
     for column in columns:
         condition |= Q(_ILike(F(column), pattern))
     return condition
-
-
-class _LikeLowered(Lookup):
-    """`lhs LIKE lower(rhs)`: lhs is already lowered (a `search_text` column)."""
-
-    lookup_name = "crm_like_lowered"
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} LIKE lower({rhs})", (*lhs_params, *rhs_params)
 
 
 def search_text_contains(text: str) -> Q:

@@ -12,11 +12,11 @@ from django.db import migrations, models
 
 _0004 = importlib.import_module("crmsync.migrations.0004_list_performance")
 
-# name: (table, column) made by this migration; the 0004 indexes it replaces.
+# name: (table, columns) made by this migration, as in 0004; the 0004 indexes it replaces.
 TRIGRAM_INDEXES = {
-    "crm_contact_text": ("crmsync_crmcontact", "search_text"),
-    "crm_account_text": ("crmsync_crmaccount", "search_text"),
-    "crm_account_name_trgm": ("crmsync_crmaccount", "name"),
+    "crm_contact_text": ("crmsync_crmcontact", ("search_text",)),
+    "crm_account_text": ("crmsync_crmaccount", ("search_text",)),
+    "crm_account_name_trgm": ("crmsync_crmaccount", ("name",)),
 }
 REPLACED = ("crm_contact_search", "crm_account_search")
 
@@ -36,9 +36,7 @@ def create_indexes(apps, schema_editor) -> None:
     with schema_editor.connection.cursor() as cursor:
         for name in REPLACED:
             cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
-        _create(
-            cursor, {name: (table, (column,)) for name, (table, column) in TRIGRAM_INDEXES.items()}
-        )
+        _create(cursor, TRIGRAM_INDEXES)
 
 
 def restore_indexes(apps, schema_editor) -> None:

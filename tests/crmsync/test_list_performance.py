@@ -114,15 +114,19 @@ def test_crm01_accounts_list_counts_each_accounts_open_deals(client, acme, sam):
 
 
 # --- Search ----------------------------------------------------------------------------------
+def _found(client, org, kind: str, q: str) -> list[str]:
+    """The names a CRM list (`kind`: "contact" or "account") shows for the search `q`."""
+    html = client.get(url(f"crm:{kind}s", org), {"q": q}).content.decode()
+    return re.findall(rf'data-{kind}="\d+">\s*<td><a [^>]*>([^<]+)', html)
+
+
 def test_crm01_search_takes_wildcards_literally_and_ignores_case(client, acme, sam):
     for last, email in (("Tanaka", "t_1@x.test"), ("Tanakb", "t11@x.test"), ("100% Ltd", "")):
         CrmContact.objects.create(org=acme.org, last_name=last, email=email)
     login(client, sam)
-    base = url("crm:contacts", acme.org)
 
     def names(q: str) -> list[str]:
-        html = client.get(base, {"q": q}).content.decode()
-        return re.findall(r'data-contact="\d+">\s*<td><a [^>]*>([^<]+)', html)
+        return _found(client, acme.org, "contact", q)
 
     assert names("TANAKA") == ["Tanaka"]
     assert names("t_1") == ["Tanaka"]  # "_" is not "any character"
@@ -152,22 +156,13 @@ def test_crm01_search_matches_each_searched_field_but_never_across_two(client, a
         industry="Software",
     )
     login(client, sam)
-
-    def contacts(q: str) -> list[str]:
-        html = client.get(url("crm:contacts", acme.org), {"q": q}).content.decode()
-        return re.findall(r'data-contact="\d+">\s*<td><a [^>]*>([^<]+)', html)
-
-    def accounts(q: str) -> list[str]:
-        html = client.get(url("crm:accounts", acme.org), {"q": q}).content.decode()
-        return re.findall(r'data-account="\d+">\s*<td><a [^>]*>([^<]+)', html)
-
-    for q in ("yamada", "TARO", "Taro@Example", "T.Y@HOME", "03-12", "090-5"):
-        assert contacts(q) == ["Yamada Taro"], q
-    for q in ("yamadataro", "adat", "madatar", "5678taro", "Yamada\x1fTaro", "\x1f"):
-        assert contacts(q) == ([] if q != "\x1f" else ["Yamada Taro"]), q
+    for q in ("yamada", "TARO", "Taro@Example", "T.Y@HOME", "03-12", "090-5", "\x1f"):
+        assert _found(client, acme.org, "contact", q) == ["Yamada Taro"], q
+    for q in ("yamadataro", "adat", "madatar", "5678taro", "Yamada\x1fTaro"):
+        assert _found(client, acme.org, "contact", q) == [], q
     for q in ("INITECH", "initech.test", "06-1", "SOFTW"):
-        assert accounts(q) == ["Initech"], q
-    assert accounts("initechhttps") == []
+        assert _found(client, acme.org, "account", q) == ["Initech"], q
+    assert _found(client, acme.org, "account", "initechhttps") == []
 
 
 def test_crm01_contacts_search_matches_the_account_name(client, acme, sam, globex):
@@ -177,8 +172,7 @@ def test_crm01_contacts_search_matches_the_account_name(client, acme, sam, globe
     other = CrmAccount.objects.create(org=globex.org, name="Initech Osaka")
     CrmContact.objects.create(org=globex.org, last_name="Lumbergh", account=other)
     login(client, sam)
-    html = client.get(url("crm:contacts", acme.org), {"q": "initech"}).content.decode()
-    assert re.findall(r'data-contact="\d+">\s*<td><a [^>]*>([^<]+)', html) == ["Waddams"]
+    assert _found(client, acme.org, "contact", "initech") == ["Waddams"]
     deals_html = client.get(url("crm:deals", acme.org), {"q": "tokyo"}).content.decode()
     assert "No deals match." in deals_html
 
