@@ -10,7 +10,7 @@
    2 workers, DEBUG off, RLS on), with Redis (`BENCH_REDIS_URL`, default db 13) and the proxy
    address trusted, so that each visitor has an address of its own (`X-Forwarded-For`) as
    behind a real proxy, and the per-address limits apply as they would.
-3. Through the real endpoints (httpx): starts `--conversations` chats with the widget, has an
+3. Through the real endpoints (aiohttp): starts `--conversations` chats with the widget, has an
    operator accept each one, and opens for each the visitor's stream and the operator's
    stream (the console reads one stream per conversation), 8 at a time.
 4. Phase 1, for `--duration` seconds: each conversation posts a message every `--interval`
@@ -192,9 +192,9 @@ def operator_headers(operator: Operator) -> dict[str, str]:
     return {"Cookie": operator.cookie, "X-CSRFToken": CSRF_SECRET, "X-Requested-With": "fetch"}
 
 
-async def read_stream(client, stream: Stream, url: str, headers: dict, gate, load: Load) -> None:
+async def read_stream(session, stream: Stream, url: str, headers: dict, gate, load: Load) -> None:
     """Read one stream as EventSource does: reconnect with Last-Event-ID when it ends."""
-    import httpx
+    import aiohttp
 
     while not load.stopping:
         held = not stream.ready.is_set()
@@ -202,11 +202,11 @@ async def read_stream(client, stream: Stream, url: str, headers: dict, gate, loa
             await gate.acquire()
         try:
             request_headers = {**headers, "Last-Event-ID": str(stream.last)}
-            async with client.stream("GET", url, headers=request_headers) as response:
-                if response.status_code != 200:
-                    raise RuntimeError(f"stream {url}: {response.status_code}")
+            async with session.get(url, headers=request_headers) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"stream {url}: {response.status}")
                 pending = b""
-                async for chunk in response.aiter_raw():  # split here: cheaper than httpx's
+                async for chunk in response.content.iter_any():
                     now = time.perf_counter()
                     *blocks, pending = (pending + chunk).split(b"\n\n")
                     for block in blocks:
@@ -217,7 +217,7 @@ async def read_stream(client, stream: Stream, url: str, headers: dict, gate, loa
                                 held = False
                         elif b"\ndata: " in block or block.startswith(b"data: "):
                             receive(stream, block[block.index(b"data: ") + 6 :], now, load)
-        except (httpx.HTTPError, RuntimeError) as exc:
+        except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
             if not load.stopping:
                 print(f"  stream error ({stream.side} {stream.chat.index}): {exc!r}", flush=True)
         finally:
@@ -250,7 +250,7 @@ def receive(stream: Stream, data: bytes, now: float, load: Load) -> None:
 
 async def talk(posts, chat: Chat, urls: dict, interval: float, until: float, load: Load) -> None:
     """Post a message every `interval` s (±20 %), the visitor and the operator in turn."""
-    import httpx
+    import aiohttp
 
     next_at = time.perf_counter() + random.uniform(0, interval)  # noqa: S311
     while True:
@@ -264,21 +264,17 @@ async def talk(posts, chat: Chat, urls: dict, interval: float, until: float, loa
         phase = load.phase
         sent = time.perf_counter()
         load.sent[(chat.index, number)] = (side, sent, phase)
+        if side == "visitor":
+            url = urls["visitor_messages"].format(id=chat.id)
+            data, headers = {"token": chat.token, "body": body}, {"X-Forwarded-For": chat.address}
+        else:
+            url = urls["conversation_reply"].format(id=chat.id)
+            data, headers = {"body": body}, operator_headers(chat.operator)
         try:
-            if side == "visitor":
-                response = await posts.post(
-                    urls["visitor_messages"].format(id=chat.id),
-                    data={"token": chat.token, "body": body},
-                    headers={"X-Forwarded-For": chat.address},
-                )
-            else:
-                response = await posts.post(
-                    urls["conversation_reply"].format(id=chat.id),
-                    data={"body": body},
-                    headers=operator_headers(chat.operator),
-                )
-            ok = response.status_code == 201
-        except httpx.HTTPError:
+            async with posts.post(url, data=data, headers=headers) as response:
+                await response.read()
+                ok = response.status == 201
+        except (aiohttp.ClientError, TimeoutError):
             ok = False
         load.post_ms[phase].append((time.perf_counter() - sent) * 1000)
         if not ok:
@@ -300,20 +296,23 @@ async def start_chats(posts, urls: dict, chats: list[Chat], operators: list[Oper
 
     async def start(chat: Chat) -> None:
         async with gate:
-            response = await posts.post(
+            async with posts.post(
                 urls["start"],
                 data={"name": f"Visitor {chat.index}", "message": f"hello {chat.index}"},
                 headers={"X-Forwarded-For": chat.address},
-            )
-            assert response.status_code == 201, (response.status_code, response.text[:300])
-            answer = response.json()
+            ) as response:
+                text = await response.text()
+                assert response.status == 201, (response.status, text[:300])
+                answer = await response.json()
             chat.id, chat.token = answer["id"], answer["token"]
             chat.operator = operators[chat.index // CHATS_PER_OPERATOR]
-            response = await posts.post(
+            async with posts.post(
                 urls["conversation_accept"].format(id=chat.id),
                 headers=operator_headers(chat.operator),
-            )
-            assert response.status_code == 302, (response.status_code, response.text[:300])
+                allow_redirects=False,
+            ) as response:
+                text = await response.text()
+                assert response.status == 302, (response.status, text[:300])
 
     await asyncio.gather(*(start(chat) for chat in chats))
 
@@ -339,24 +338,26 @@ def list_under_wrk(cookie: tuple[str, str], seconds: int) -> dict:
 
 
 async def run(args, urls: dict, operators: list[Operator], cookie, server) -> tuple[Load, dict]:
-    import logging
+    import aiohttp
 
-    import httpx
-
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     base_url = f"http://127.0.0.1:{base.PORT}"
     load = Load()
     chats = [Chat(index) for index in range(args.conversations)]
-    unlimited = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    timeout = httpx.Timeout(30.0, read=None)
     figures: dict = {"load": {}}
-    async with (
-        httpx.AsyncClient(base_url=base_url, limits=unlimited, timeout=timeout) as streams_client,
-        httpx.AsyncClient(
+
+    def session(connections: int, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
+        # aiohttp's client (its HTTP parser in C): httpx cost this script about 0.8 of a core,
+        # most of it reading the 1,000 streams, a load the server's machine shared.
+        return aiohttp.ClientSession(
             base_url=base_url,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-            timeout=30.0,
-        ) as posts,
+            connector=aiohttp.TCPConnector(limit=connections),
+            timeout=timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),  # each request sends its own cookie, if any
+        )
+
+    async with (
+        session(0, aiohttp.ClientTimeout(total=None, connect=30)) as streams_client,  # 0: no limit
+        session(100, aiohttp.ClientTimeout(total=30)) as posts,
     ):
         started = time.perf_counter()
         await start_chats(posts, urls, chats, operators)
