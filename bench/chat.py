@@ -426,8 +426,8 @@ def report(args, load: Load, figures: dict) -> bool:
     ok = duplicated == 0
     print(
         f"\n{args.conversations} conversations ({2 * args.conversations} streams), a message "
-        f"every {args.interval:g} s each (±20 %), {args.duration} s per phase; uvicorn 2 "
-        f"workers, RLS on; the server's Redis subscriber connections: {figures['subscribers']}"
+        f"every {args.interval:g} s each (±20 %), {args.duration} s per phase; uvicorn "
+        f"{args.workers} workers, RLS on; the server's Redis subscriber connections: {figures['subscribers']}"
     )
     loaded = "chat only again" if args.no_wrk else "chat + wrk on the ticket list (c=8)"
     for phase, label in ((1, "chat only"), (2, loaded)):
@@ -498,7 +498,7 @@ def report(args, load: Load, figures: dict) -> bool:
     return ok
 
 
-def start_server(lag_dir: str) -> subprocess.Popen:
+def start_server(lag_dir: str, workers: int) -> subprocess.Popen:
     """bench/tickets.py's server (RLS on), serving bench/chat_server.py's app: helpdesk.asgi's
     with each worker's event loop probed."""
     env = {
@@ -522,7 +522,7 @@ def start_server(lag_dir: str) -> subprocess.Popen:
             "--port",
             str(PORT),
             "--workers",
-            "2",
+            str(workers),
             "--no-access-log",
             "--log-level",
             "warning",
@@ -597,6 +597,12 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between messages")
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--no-wrk", action="store_true", help="phase 2 without the ticket list")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=3,
+        help="uvicorn worker processes (WEB_CONCURRENCY; 3, the image's default)",
+    )
     args = parser.parse_args()
     configure()
     base.ensure_database()
@@ -609,7 +615,7 @@ def main() -> None:
     urls = paths(embed_key)
     cookie = base.session_cookie()
     lag_dir = tempfile.mkdtemp(prefix="chatbench-lag-")
-    server = start_server(lag_dir)
+    server = start_server(lag_dir, args.workers)
     try:
         figures_alone = {} if args.no_wrk else {"list_alone": list_under_wrk(cookie, 10)}
         try:
