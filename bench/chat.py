@@ -1,15 +1,17 @@
 """Live chat under load (issue 15, "Performance").
 
     python bench/chat.py [--conversations 500] [--duration 30] [--interval 5] [--tickets 10000]
+                         [--workers 3] [--no-wrk]
 
 1. Makes (once) its own database `madoguchi_chat_bench` on the PostgreSQL of DATABASE_URL with
    bench/tickets.py's generator (`--tickets`, half of them in `bench-0`), and in `bench-0` the
    chat operators (one per 50 conversations, available, 50 chats each) of its public
    department; chats of earlier runs are deleted.
 2. Starts the app as in production (bench/tickets.py: uvicorn `helpdesk.asgi:application`,
-   2 workers, DEBUG off, RLS on), with Redis (`BENCH_REDIS_URL`, default db 13) and the proxy
-   address trusted, so that each visitor has an address of its own (`X-Forwarded-For`) as
-   behind a real proxy, and the per-address limits apply as they would.
+   `--workers` processes, 3 by default as the image runs, DEBUG off, RLS on), with Redis
+   (`BENCH_REDIS_URL`, default db 13) and the proxy address trusted, so that each visitor has
+   an address of its own (`X-Forwarded-For`) as behind a real proxy, and the per-address
+   limits apply as they would.
 3. Through the real endpoints (aiohttp): starts `--conversations` chats with the widget, has an
    operator accept each one, and opens for each the visitor's stream and the operator's
    stream (the console reads one stream per conversation), 8 at a time.
@@ -427,7 +429,8 @@ def report(args, load: Load, figures: dict) -> bool:
     print(
         f"\n{args.conversations} conversations ({2 * args.conversations} streams), a message "
         f"every {args.interval:g} s each (±20 %), {args.duration} s per phase; uvicorn "
-        f"{args.workers} workers, RLS on; the server's Redis subscriber connections: {figures['subscribers']}"
+        f"{args.workers} workers, RLS on; the server's Redis subscriber connections: "
+        f"{figures['subscribers']}"
     )
     loaded = "chat only again" if args.no_wrk else "chat + wrk on the ticket list (c=8)"
     for phase, label in ((1, "chat only"), (2, loaded)):
