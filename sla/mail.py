@@ -37,13 +37,14 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from helpdesk.tenancy.models import DepartmentAgent, DeskRole, Membership, TeamMember
 from helpdesk.tickets.mailtemplates.models import MailTemplate
 from helpdesk.tickets.mailtemplates.services import mail_template_message
 from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.selectors import local_minute
 
 from . import durations
 from .models import (
@@ -77,7 +78,7 @@ def sla_values(*, target: str, level: int, due_at: dt.datetime, now: dt.datetime
     return {
         "sla.target": str(Target(target).label),
         "sla.level": str(level),
-        "sla.due": formats.date_format(timezone.localtime(due_at), "Y-m-d H:i"),
+        "sla.due": local_minute(due_at),
         "sla.time_left": left,
     }
 

@@ -77,6 +77,20 @@ def schedule_wakeup(due_at: dt.datetime) -> bool:
     return True
 
 
+def recruit_sweeper() -> bool:
+    """Queue one more sweep now, at most one a second (a cache key per second): under a
+    backlog, a sweep that claimed a full batch calls this so that another worker process
+    sweeps beside it (`SKIP LOCKED` splits the rows between them) instead of waiting for the
+    next beat or wake-up. A sweep recruited when nothing is left finds nothing and ends.
+    Returns whether one was queued (eager runs, as in tests, queue none)."""
+    if current_app.conf.task_always_eager:
+        return False
+    if not cache.add(f"sla:recruit:{math.floor(timezone.now().timestamp())}", 1, 5):
+        return False
+    task("sla_sweep_task").delay()
+    return True
+
+
 def _queue_sweep(eta: dt.datetime) -> None:
     if eta <= timezone.now():
         task("sla_sweep_task").delay()

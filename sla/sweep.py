@@ -29,7 +29,10 @@ How a due row (`ClockDue`) goes from due to done:
 
 Wake-ups: the beat runs the sweep every `SLA_SWEEP_SECONDS`; each sweep also schedules one
 exact-time run (`schedule_wakeup`) for the earliest row falling due before the next beat, so an
-escalation is about a second late at most, not a sweep interval.
+escalation is about a second late at most, not a sweep interval. Under a backlog (a sweep
+claimed a full batch) a sweep recruits another (`recruit_sweeper`, at most one a second), so
+that every worker process sweeps, each claiming its own rows, instead of one sweep working
+through the backlog while the others wait for the next beat.
 """
 
 from __future__ import annotations
@@ -57,7 +60,14 @@ from helpdesk.tickets.services.escalation import (
 
 from .mail import escalation_mail_send
 from .models import Clock, ClockDue, EscalationFired
-from .queue import batch_size, claim_timeout, queue_mail_retry, schedule_wakeup, sweep_seconds
+from .queue import (
+    batch_size,
+    claim_timeout,
+    queue_mail_retry,
+    recruit_sweeper,
+    schedule_wakeup,
+    sweep_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +130,7 @@ def sweep(*, budget_seconds: float = 20.0, wake: bool = True) -> SweepResult:
         for org_id, first in orgs:
             if first > now:
                 continue
-            result = sweep_org(org_id=org_id, now=now)
+            result = sweep_org(org_id=org_id, now=now, recruit=True)
             total.add(result)
             # A full batch left rows behind; fired, dropped or confirmed rows are progress.
             # Rows skipped (their ticket or clock locked) wait for the next sweep, and rows
@@ -149,12 +159,17 @@ def next_due() -> dt.datetime | None:
     return first[0][1] if first else None
 
 
-def sweep_org(*, org_id: int, now: dt.datetime | None = None) -> SweepResult:
+def sweep_org(*, org_id: int, now: dt.datetime | None = None, recruit: bool = False) -> SweepResult:
     """Claim and fire one batch of the organization's due rows (see the module's docstring);
-    the mail tasks are queued when the transaction commits."""
+    the mail is sent when the transaction commits. With `recruit`, a full batch (a backlog)
+    queues another sweep to work beside this one (`recruit_sweeper`)."""
     now = now or timezone.now()
     with tenant_scope(org_id), transaction.atomic():
         result = _claim_and_fire(org_id, now)
+        if recruit and result.claimed >= batch_size():
+            # Now, not on commit: the other process claims the next batch (skipping the rows
+            # this one holds) while this one sends its mail.
+            recruit_sweeper()
     return result
 
 

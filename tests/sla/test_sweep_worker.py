@@ -138,3 +138,39 @@ def test_bp15_worker_killed_after_claiming_then_the_retry_mails_exactly_once(
     due.refresh_from_db()
     assert ledger.mail_sent_at is not None and due.fired_at is not None
     assert EscalationFired.objects.filter(clock=clock).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bp15_a_backlog_recruits_another_sweeper_at_most_once_a_second(
+    desk, escalations, broker, settings
+):
+    """A sweep that claims a full batch queues one more sweep (so that the worker's other
+    processes sweep beside it, issue 11's rate), at most one a second; a batch that is not
+    full queues none."""
+    from sla import sweep as sla_sweep
+
+    client, queue, _key, _workers = broker
+    settings.SLA_SWEEP_BATCH = 2
+    escalations.level(1)
+    for _ in range(5):
+        escalations.plant(desk.ticket(owner=desk.agent.user), due_at=past())
+    late = desk.ticket(owner=desk.agent.user)
+
+    def sweeps_queued() -> int:
+        tasks = [json.loads(m)["headers"]["task"] for m in client.lrange(queue, 0, -1)]
+        return tasks.count("sla.tasks.sla_sweep_task")
+
+    old_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue  # the tasks queued from here on: the sweep's
+    try:
+        started = time.time()
+        result = sla_sweep.sweep(wake=False)
+        seconds = int(time.time()) - int(started) + 1
+        assert (result.fired, result.claimed) == (5, 5)  # batches of 2, 2 and 1
+        assert 1 <= sweeps_queued() <= min(2, seconds)  # two full batches, one a second
+        client.delete(queue)
+        escalations.plant(late, due_at=past())
+        assert sla_sweep.sweep(wake=False).claimed == 1
+        assert sweeps_queued() == 0  # a batch that is not full: no backlog
+    finally:
+        app.conf.task_default_queue = old_queue

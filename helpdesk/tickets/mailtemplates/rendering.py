@@ -9,14 +9,17 @@ part gets the raw values; the HTML part escapes the template's own text and ever
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.urls import reverse
-from django.utils import formats, timezone
+from django.urls import get_script_prefix, get_urlconf
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from helpdesk.http import url_maker
 
 from ..canned import placeholders
 
@@ -71,9 +74,15 @@ def validate_mail_placeholders(text: str) -> None:
 
 
 def ticket_url(ticket: Any) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse(
-        "desk:ticket_detail", kwargs={"portal": ticket.org.portal, "number": ticket.number}
-    )
+    link = _ticket_link(ticket.org.portal, get_script_prefix(), get_urlconf())
+    return settings.SITE_URL.rstrip("/") + link(ticket.number)
+
+
+@lru_cache(maxsize=256)
+def _ticket_link(portal: str, script_prefix: str, urlconf: str | None) -> Callable[[int], str]:
+    """The portal's ticket links, reversed once (a sweep's 500 escalation mails each link
+    their ticket; reversing each costs more than the rest of its placeholders)."""
+    return url_maker("desk:ticket_detail", "number", portal=portal)
 
 
 def ticket_values(ticket: Any, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -82,8 +91,8 @@ def ticket_values(ticket: Any, extra: Mapping[str, str] | None = None) -> dict[s
     without them the state is the ticket's status (a blueprint state is a status)."""
     contact, owner = ticket.contact, ticket.owner
     due = ""
-    if ticket.due_at:
-        due = formats.date_format(timezone.localtime(ticket.due_at), "Y-m-d H:i")
+    if ticket.due_at:  # "Y-m-d H:i", no locale in it: strftime costs a tenth of date_format
+        due = timezone.localtime(ticket.due_at).strftime("%Y-%m-%d %H:%M")
     status = ticket.status.name if ticket.status_id else ""
     values = {
         "ticket.number": str(ticket.number),
