@@ -130,7 +130,7 @@ def sweep(*, budget_seconds: float = 20.0, wake: bool = True) -> SweepResult:
         for org_id, first in orgs:
             if first > now:
                 continue
-            result = sweep_org(org_id=org_id, now=now, recruit=True)
+            result = sweep_org(org_id=org_id, now=now)
             total.add(result)
             # A full batch left rows behind; fired, dropped or confirmed rows are progress.
             # Rows skipped (their ticket or clock locked) wait for the next sweep, and rows
@@ -159,14 +159,14 @@ def next_due() -> dt.datetime | None:
     return first[0][1] if first else None
 
 
-def sweep_org(*, org_id: int, now: dt.datetime | None = None, recruit: bool = False) -> SweepResult:
+def sweep_org(*, org_id: int, now: dt.datetime | None = None) -> SweepResult:
     """Claim and fire one batch of the organization's due rows (see the module's docstring);
-    the mail is sent when the transaction commits. With `recruit`, a full batch (a backlog)
-    queues another sweep to work beside this one (`recruit_sweeper`)."""
+    the mail is sent when the transaction commits. A full batch (a backlog) queues another
+    sweep to work beside this one (`recruit_sweeper`; none in eager mode)."""
     now = now or timezone.now()
     with tenant_scope(org_id), transaction.atomic():
         result = _claim_and_fire(org_id, now)
-        if recruit and result.claimed >= batch_size():
+        if result.claimed >= batch_size():
             # Now, not on commit: the other process claims the next batch (skipping the rows
             # this one holds) while this one sends its mail.
             recruit_sweeper()
