@@ -177,13 +177,13 @@ def generate(org, department, blueprint, agents: list[int], tickets: int) -> Non
             INSERT INTO tickets_ticket (org_id, number, subject, description, department_id,
                 status_id, status_kind, priority, priority_rank, channel, owner_id,
                 custom_fields, created_at, updated_at, created_by_id, search_vector,
-                last_activity_at, escalation_level)
+                last_activity_at)
             SELECT %(org)s, 100000 + i, 'Return ' || i, '', %(dept)s,
                 (%(statuses)s::bigint[])[1 + (i + %(steps)s) %% 6], 'open', 'medium', 1, 'web',
                 %(owner)s, '{}'::jsonb,
                 now() - interval '360 days' + i * (interval '340 days' / %(n)s),
                 now(), %(owner)s, to_tsvector('simple', 'return ' || i),
-                now(), 0
+                now()
             FROM generate_series(1, %(n)s) AS i
             """,
             params,

@@ -16,13 +16,15 @@
    of the database's PostgreSQL backends (/proc): each phase prints its CPU per escalation and
    the rate that CPU would allow on two idle cores (the wall figures depend on the load).
 4. Backlog: `--backlog` due rows are made due a minute ago at once; measures escalations fired
-   and mailed per second until all are mailed.
+   and mailed per second, from the first mail handed off to the last (the rows are moved in
+   SQL, which schedules no wake-up: the first sweep is the next beat's, and that wait is
+   printed apart).
 5. Live: `--soon` due rows are spread over the next minute; measures the delay from each due
    time to its mail's hand-off (p50, p99).
 6. Exactly once: the worker is stopped (warm), then every mail recorded is compared with the
    ledger (none twice, none without its ledger row, none marked sent without its mail); the
    exit status is 1 when any fails.
-7. Removes what it made (clocks, due rows, ledger, history rows, ticket levels); with `--keep`
+7. Removes what it made (clocks, due rows, ledger, history rows); with `--keep`
    it leaves them and the next run resets them instead of generating them again.
 Targets: at least 2,000 escalations per second with one worker; p99 delay under 2 s.
 """
@@ -66,10 +68,6 @@ def setup(total_tickets: int) -> None:
 
     call_command("migrate", verbosity=0)
     if Ticket.objects.count() < total_tickets:
-        from django.db import connection
-
-        with connection.cursor() as cursor:  # bench/tickets.py's INSERT predates the column
-            cursor.execute("ALTER TABLE tickets_ticket ALTER escalation_level SET DEFAULT 0")
         ticket_bench.generate(total_tickets)
 
 
@@ -112,7 +110,6 @@ def clean() -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE sla_escalationfired, sla_clockdue, sla_clock")
         cursor.execute("DELETE FROM tickets_tickethistory WHERE action = 'escalated'")
-        cursor.execute("UPDATE tickets_ticket SET escalation_level = 0 WHERE escalation_level > 0")
 
 
 def reset(clocks: int) -> bool:
@@ -128,7 +125,6 @@ def reset(clocks: int) -> bool:
         started = time.monotonic()
         cursor.execute("TRUNCATE sla_escalationfired")
         cursor.execute("DELETE FROM tickets_tickethistory WHERE action = 'escalated'")
-        cursor.execute("UPDATE tickets_ticket SET escalation_level = 0 WHERE escalation_level > 0")
         cursor.execute("UPDATE sla_clock SET level_reached = 0 WHERE level_reached > 0")
         cursor.execute(
             "UPDATE sla_clockdue SET fired_at = NULL, claimed_at = NULL, claim_token = NULL"
@@ -454,14 +450,20 @@ def main() -> None:
         )
         # Backlog: fire as fast as the worker can.
         if args.backlog:
-            make_due(args.backlog, start_in=-60, spread=1, residue=0)
+            made = make_due(args.backlog, start_in=-60, spread=1, residue=0) + 60
             began, cpu = time.monotonic(), meter.mark()
             ended = wait_for(client, key, args.backlog, 600)
-            got = client.llen(key)
-            rate = got / (ended - began)
+            handed = sorted(t for t, _, _ in records(client, key))
+            got = len(handed)
+            # The rate from the first hand-off to the last: moved in SQL, the rows schedule no
+            # wake-up (the services do when they write a due row), so the first sweep is the
+            # next beat's, up to SLA_SWEEP_SECONDS later; that wait is printed apart.
+            span = max(handed[-1] - handed[0], 1e-3) if handed else ended - began
             print(
                 f"backlog: {got:,} of {args.backlog:,} escalations fired and mailed in "
-                f"{ended - began:.1f} s: {rate:,.0f}/s (target >= 2,000/s; load "
+                f"{span:.1f} s from the first hand-off: {got / span:,.0f}/s (target >= 2,000/s;"
+                f" the first {handed[0] - made if handed else 0:.1f} s after the rows fell due,"
+                f" at the next beat; {got / (ended - began):,.0f}/s counting that wait; load "
                 f"{os.getloadavg()[0]:.1f})"
             )
             print(cpu_line(cpu, meter.mark(), got, ended - began))

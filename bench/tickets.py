@@ -134,7 +134,7 @@ def generate(total: int) -> None:
                 INSERT INTO tickets_ticket (org_id, number, subject, description, department_id,
                     status_id, status_kind, priority, priority_rank, channel, contact_id,
                     owner_id, due_at, custom_fields, created_at, updated_at, closed_at,
-                    created_by_id, search_vector, last_activity_at, escalation_level,
+                    created_by_id, search_vector, last_activity_at,
                     first_response, answered_turns, answered_wait)
                 SELECT %(org)s, i,
                     'Ticket ' || i || ' about ' || ({words})[1 + i %% 20] || ' and '
@@ -163,8 +163,6 @@ def generate(total: int) -> None:
                     -- after its thread entries below, in an order unlike creation's
                     now() - (%(size)s - i) * interval '30 seconds'
                         + (3 + (i::bigint * 7919) %% 600) * interval '1 minute',
-                    -- one open ticket in 50 escalated by an SLA (the "escalated" view)
-                    CASE WHEN i %% 50 = 0 THEN 1 + (i / 50) %% 3 ELSE 0 END,
                     -- the thread below: the customer writes at +1 min, an agent answers at +2
                     interval '1 minute', 1, interval '1 minute'
                 FROM generate_series(1, %(size)s) AS i
@@ -192,6 +190,21 @@ def generate(total: int) -> None:
                     '', '', '', '', '', t.created_at + k * interval '1 minute'
                 FROM tickets_ticket t CROSS JOIN generate_series(1, 3) AS k
                 WHERE t.org_id = %s
+            """,
+                [org.pk],
+            )
+            # One open ticket in 50 escalated by an SLA (the "escalated" view): an open
+            # resolution clock of no policy that reached level 1 to 3.
+            cursor.execute(
+                """
+                INSERT INTO sla_clock (org_id, ticket_id, kind, department_id, cycle,
+                    target_minutes, business_hours, started_at, due_at, paused_total,
+                    level_reached)
+                SELECT t.org_id, t.id, 'resolution', t.department_id, 1, 60, false,
+                    t.created_at, t.created_at + interval '1 hour', interval '0',
+                    1 + (t.number / 50) %% 3
+                FROM tickets_ticket t
+                WHERE t.org_id = %s AND t.number %% 50 = 0 AND t.status_kind <> 'closed'
             """,
                 [org.pk],
             )

@@ -1,6 +1,7 @@
 """Where the SLA app joins the apps below it (at start-up, from `SlaConfig.ready`): the
 pipeline's "sla" slot (TKT-09), the ticket history (the first public reply), the blueprint
-engine's state visits (BP-15) and the mail templates' usage count, all through registries, so
+engine's state visits (BP-15), the mail templates' usage count and the desk's "escalated" view
+(TKT-06), all through registries, so
 neither tickets nor blueprints imports sla."""
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ def connect() -> None:
     from helpdesk.tenancy.selectors import schedule_listen
     from helpdesk.tickets import pipeline
     from helpdesk.tickets.mailtemplates import usage
+    from helpdesk.tickets.selectors import view_filter_register
     from helpdesk.tickets.services.history import history_listen
 
+    from .selectors import escalated_tickets
     from .services import steps
 
     pipeline.register("sla", steps.sla_step)
@@ -36,6 +39,7 @@ def connect() -> None:
     visit_listen(steps.state_visited)
     usage.register("sla", _templates_in_use)
     schedule_listen(_schedule_changed)
+    view_filter_register("escalated", escalated_tickets)
     from . import summaries  # the SLA column of a blueprint's states in Setup (SETUP)
 
     summaries.connect()

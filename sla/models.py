@@ -273,7 +273,8 @@ class Clock(TenantModel):
     paused_total = models.DurationField(default=dt.timedelta(0))
     stopped_at = models.DateTimeField(null=True, blank=True)
     met = models.BooleanField(null=True, blank=True)
-    # The highest escalation level fired (kept by the sweep; the ticket page reads it).
+    # The highest escalation level fired (kept by the sweep): the ticket page reads it, and
+    # the ticket's level is the highest among its open clocks (sla.selectors).
     level_reached = models.PositiveSmallIntegerField(default=0)
     # The ticket's owner when the clock stopped: the report's "per agent".
     owner = models.ForeignKey(
@@ -303,6 +304,13 @@ class Clock(TenantModel):
                 condition=Q(stopped_at__isnull=True, state_sla__isnull=False),
             ),
             # The report: clocks stopped in a period.
+            # The desk's "escalated" view and a ticket's level (sla.selectors): the open
+            # clocks an escalation fired on.
+            models.Index(
+                fields=["org", "ticket"],
+                name="sla_clock_escalated",
+                condition=Q(stopped_at__isnull=True, level_reached__gt=0),
+            ),
             models.Index(
                 fields=["org", "stopped_at"],
                 name="sla_clock_stopped",

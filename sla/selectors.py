@@ -4,18 +4,45 @@ time left or overdue by, paused, level reached. One query per ticket."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from helpdesk.businesstime import working_between
 from helpdesk.compiledreads import CompiledRead
+from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.models import Ticket
 
 from .models import Clock, Target
 from .services.clocks import schedule_for
 
 KIND_ORDER = {Target.FIRST_RESPONSE: 0, Target.RESOLUTION: 1, Target.STATE: 2}
+
+
+# --- A ticket's escalation level: the highest reached among its open clocks -------------------
+def _escalated_clocks(org_id: int):
+    """The open clocks of the organization on which an escalation fired (the partial index
+    `sla_clock_escalated`: a few rows among the open clocks)."""
+    return Clock.objects.for_org(org_id).filter(stopped_at=None, level_reached__gt=0)
+
+
+def ticket_levels(org_id: int, ticket_ids: Iterable[int]) -> dict[int, int]:
+    """{ticket id: escalation level} of those of `ticket_ids` that have one (0: absent)."""
+    return dict(
+        _escalated_clocks(org_id)
+        .filter(ticket_id__in=set(ticket_ids))
+        .values("ticket_id")
+        .annotate(level=Max("level_reached"))
+        .values_list("ticket_id", "level")
+    )
+
+
+def escalated_tickets(membership: Membership, now: dt.datetime) -> Q:
+    """The tickets of the desk's "escalated" view (TKT-06; registered with
+    `view_filter_register`): an escalation fired on one of their open clocks."""
+    return Q(pk__in=_escalated_clocks(membership.org_id).values("ticket_id"))
 
 
 @dataclass(frozen=True)

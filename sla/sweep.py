@@ -68,6 +68,7 @@ from .queue import (
     schedule_wakeup,
     sweep_seconds,
 )
+from .selectors import ticket_levels
 
 logger = logging.getLogger(__name__)
 
@@ -198,11 +199,11 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
         .select_for_update(skip_locked=True, no_key=True)
         .values("pk", "ticket_id", "kind", "cycle", "stopped_at", "paused_at")
     }
-    levels = tickets_lock_for_escalation(org_id=org_id, ticket_ids={d["ticket_id"] for d in dues})
+    locked = tickets_lock_for_escalation(org_id=org_id, ticket_ids={d["ticket_id"] for d in dues})
     stale, ready = [], []
     for due in dues:
         clock = clocks.get(due["clock_id"])
-        if clock is None or due["ticket_id"] not in levels:
+        if clock is None or due["ticket_id"] not in locked:
             result.skipped += 1  # locked by a change in progress: the next sweep sees it
         elif clock["stopped_at"] is not None or clock["paused_at"] is not None:
             stale.append(due["pk"])
@@ -219,16 +220,18 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
     inserted = _ledger_insert(org_id, keys, now)
     # Keys already in the ledger: a re-claim, or a level a re-plan wrote again.
     earlier = _ledger_rows(org_id, [k for k in keys if k not in inserted])
-    # New escalations: the clock's level reached, the ticket's level and history.
+    # New escalations: the clock's level reached, and the ticket's history (with the change
+    # of its level: the highest among its open clocks, read before raising theirs).
     new = [key for key in keys if key in inserted]
     result.fired = len(new)
+    before = ticket_levels(org_id, {t for (t, _, _, _) in new})
     _levels_reached(org_id, [(clock_id, level) for (_, clock_id, _, level) in new])
     tickets_escalate(
         org_id=org_id,
         escalations=[
             Escalation(ticket_id=t, level=lvl, target=clocks[c]["kind"]) for (t, c, _, lvl) in new
         ],
-        current=levels,
+        levels_before=before,
     )
     # Hand off what is not mailed yet; confirm what was mailed before a lost confirmation.
     pending: list[tuple[int, int]] = []

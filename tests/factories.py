@@ -96,3 +96,24 @@ class HolidayFactory(factory.django.DjangoModelFactory):
         lambda n: __import__("datetime").date(2030, 1, 1) + __import__("datetime").timedelta(days=n)
     )
     name = "Holiday"
+
+
+def escalate(ticket, level: int = 1):
+    """Put `ticket` in the desk's "escalated" view (TKT-06) as the SLA sweep leaves it: an open
+    resolution clock (of no policy) that reached `level`."""
+    from django.utils import timezone
+
+    from sla.models import Clock
+
+    now = timezone.now()
+    return Clock.objects.create(
+        org_id=ticket.org_id,
+        ticket=ticket,
+        kind="resolution",
+        department_id=ticket.department_id,
+        target_minutes=60,
+        business_hours=False,
+        started_at=now,
+        due_at=now,
+        level_reached=level,
+    )

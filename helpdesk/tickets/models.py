@@ -166,11 +166,6 @@ class Ticket(TenantModel):
         verbose_name=_("owner"),
     )
     due_at = models.DateTimeField(_("due date"), null=True, blank=True)
-    # The highest escalation level fired among the ticket's open SLA clocks (0: none); kept
-    # by the SLA app, it drives the "escalated" view (TKT-06).
-    escalation_level = models.PositiveSmallIntegerField(
-        _("escalation level"), default=0, editable=False
-    )
     custom_fields = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -217,12 +212,6 @@ class Ticket(TenantModel):
                 fields=["org", "due_at", "id"],
                 name="ticket_due",
                 condition=~models.Q(status_kind="closed"),
-            ),
-            # The "escalated" view: the few open tickets an SLA escalated.
-            models.Index(
-                fields=["org", "-created_at", "-id"],
-                name="ticket_escalated",
-                condition=models.Q(escalation_level__gt=0) & ~models.Q(status_kind="closed"),
             ),
             # The dashboard's grouped count of the team's unresolved tickets reads this index
             # alone (an index-only scan: about a third of the time of reading the rows).

@@ -32,7 +32,6 @@ from helpdesk.businesstime import Schedule, add_working, working_between
 from helpdesk.tickets import pipeline
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.services.due import tickets_due_set
-from helpdesk.tickets.services.escalation import ticket_escalation_set
 
 from ..models import Clock, ClockDue, EscalationLevel, SlaPolicy, StateSla, Target, When
 from ..queue import schedule_wakeup
@@ -274,22 +273,6 @@ def next_cycle(org_id: int, ticket_id: int, kind: str, state_id: int | None = No
     return (query.aggregate(m=Max("cycle"))["m"] or 0) + 1
 
 
-def escalation_refresh(ticket: Ticket) -> None:
-    """After clocks stopped: the ticket's escalation level becomes the highest reached among
-    its open clocks (0: none), so a resolved or moved-on ticket leaves the "escalated" view.
-    Callers hold the ticket's row lock (the sweep skips locked tickets, so no level is raised
-    meanwhile) and call it only when a stopped clock had reached a level."""
-    level = (
-        Clock.objects.for_org(ticket.org_id)
-        .filter(ticket_id=ticket.pk, stopped_at=None)
-        .aggregate(m=Max("level_reached"))["m"]
-        or 0
-    )
-    # Written whatever this object holds: the row is what counts (a no-op when equal).
-    ticket_escalation_set(org_id=ticket.org_id, ticket_id=ticket.pk, level=level)
-    ticket.escalation_level = level
-
-
 # --- Settings changed: re-plan every open clock of a policy or state SLA --------------------
 def replan_policy(policy: SlaPolicy, *, removed: bool = False) -> int:
     """Re-plan the open clocks of `policy` after its settings changed (called by the settings'
@@ -415,9 +398,8 @@ def _apply_batch(
     stop: list[Clock],
     plans: dict[str, tuple[LevelPlan, ...]],
 ) -> None:
-    """Write a batch of re-planned clocks: their fields, their due rows, the tickets' due
-    dates (resolution clocks) and escalation levels (stopped clocks); the stopped ones
-    without a verdict."""
+    """Write a batch of re-planned clocks: their fields, their due rows and the tickets' due
+    dates (resolution clocks); the stopped ones without a verdict."""
     now = timezone.now()
     # The due dates stopped resolution clocks gave their tickets: cleared below, unless a
     # person changed them since.
@@ -449,9 +431,6 @@ def _apply_batch(
             reason=gettext("SLA policy"),
             expected={t: shown[t] for t in cleared},
         )
-    escalated = {c.ticket_id for c in stop if c.level_reached}
-    if escalated:
-        _escalations_refresh(org_id, escalated)
 
 
 # The columns a re-plan writes, with their PostgreSQL array types.
@@ -483,19 +462,3 @@ def _clocks_update(org_id: int, clocks: list[Clock]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*arrays, org_id])
-
-
-def _escalations_refresh(org_id: int, ticket_ids: set[int]) -> None:
-    """The escalation level of these tickets, from their open clocks (see
-    `escalation_refresh`), for a batch."""
-    open_levels = dict(
-        Clock.objects.for_org(org_id)
-        .filter(ticket_id__in=ticket_ids, stopped_at=None)
-        .values("ticket_id")
-        .annotate(m=Max("level_reached"))
-        .values_list("ticket_id", "m")
-    )
-    for ticket_id in ticket_ids:
-        ticket_escalation_set(
-            org_id=org_id, ticket_id=ticket_id, level=open_levels.get(ticket_id) or 0
-        )

@@ -35,7 +35,6 @@ from .clocks import (
     clock_start,
     clock_stop,
     dues_write,
-    escalation_refresh,
     level_plans,
     next_cycle,
 )
@@ -129,12 +128,9 @@ def sla_step(ctx: pipeline.Context) -> None:
     if ticket.status_kind == StatusKind.CLOSED:
         for running in open_clocks.values():
             clock_stop(clock=running, now=ctx.now, owner_id=ticket.owner_id)
-        if any(c.level_reached for c in open_clocks.values()):
-            escalation_refresh(ticket)
         return
     policy = policy_for(ticket)
     on_hold = ticket.status_kind == StatusKind.ON_HOLD
-    escalated = False
     due: Any = _KEEP  # the ticket's new due date, if the SLA gives it one
     dues: list[ClockDue] = []
     for kind in POLICY_KINDS:
@@ -167,7 +163,6 @@ def sla_step(ctx: pipeline.Context) -> None:
                 due = None
             clock_stop(clock=clock, now=ctx.now, owner_id=ticket.owner_id, measured=False)
             del open_clocks[kind]
-            escalated = escalated or bool(clock.level_reached)
             continue
         if (
             clock.policy_id != policy.pk
@@ -189,8 +184,6 @@ def sla_step(ctx: pipeline.Context) -> None:
             else:
                 clock_resume(clock=clock, now=ctx.now, plans=plans)
     dues_write(dues)
-    if escalated:
-        escalation_refresh(ticket)
     resolution = open_clocks.get(Target.RESOLUTION)
     if resolution is not None:
         due = None if resolution.paused_at is not None else resolution.due_at
@@ -228,9 +221,6 @@ def reply_recorded(row: TicketHistory) -> None:
     if clock is None:
         return
     clock_stop(clock=clock, now=row.created_at, owner_id=row.actor_id)
-    if clock.level_reached:
-        ticket = Ticket.objects.for_org(row.org_id).get(pk=row.ticket_id)
-        escalation_refresh(ticket)
 
 
 # --- Blueprint states (BP-15) -------------------------------------------------------------------
@@ -256,8 +246,6 @@ def state_visited(visit: Visit) -> None:
         )
         if clock is not None:
             clock_stop(clock=clock, now=visit.at, owner_id=ticket.owner_id)
-            if clock.level_reached:
-                escalation_refresh(ticket)
     if visit.entered_id is None:
         return
     sla = state_sla_for(ticket.org_id, visit.entered_id)

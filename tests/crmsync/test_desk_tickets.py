@@ -27,10 +27,10 @@ from customers import services as desk_records
 from customers.models import Account, Contact
 from helpdesk.tickets.helpcenter.models import Rating
 from helpdesk.tickets.models import StatusKind, Ticket
-from helpdesk.tickets.services.escalation import ticket_escalation_set
 from helpdesk.tickets.services.layouts import statuses_for
 from helpdesk.tickets.services.tickets import TicketInput, ticket_create, ticket_update
 from tests.conftest import login
+from tests.factories import escalate
 
 from .test_sync import deliver, desk_contact, sync  # noqa: F401 - the fixture
 from .test_sync_tenancy import synced  # noqa: F401 - the fixture
@@ -175,7 +175,7 @@ def test_crm08_without_javascript_the_list_is_a_page_of_its_own(client, acme, sa
 
 
 def test_crm09_each_view_filters_like_the_desk(client, acme, sam, crm, tickets):
-    ticket_escalation_set(org_id=acme.org.pk, ticket_id=tickets["baba_escalated"].pk, level=1)
+    escalate(tickets["baba_escalated"])
     login(client, sam)
     address = tickets_url(acme, crm["kaisha"])
     n = {k: t.number for k, t in tickets.items()}

@@ -12,8 +12,15 @@ from django.utils import timezone
 from helpdesk.tenancy.models import BusinessInterval
 from helpdesk.tickets.mailtemplates.models import MailTemplate
 from sla.models import EscalationLevel, SlaPolicy, StateSla
+from sla.selectors import ticket_levels
 from tests.blueprints.conftest import Maker, enterprise, make  # noqa: F401  (fixtures)
 from tests.tickets.conftest import Desk, desk  # noqa: F401  (the fixture)
+
+
+def level_of(ticket) -> int:
+    """The ticket's escalation level: the highest reached among its open clocks (0: none)."""
+    return ticket_levels(ticket.org_id, [ticket.pk]).get(ticket.pk, 0)
+
 
 # A Monday, 10:00 in Tokyo (the default department's time zone).
 MONDAY_10_TOKYO = dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC)

@@ -24,7 +24,7 @@ from sla.selectors import ticket_sla
 from sla.services.clocks import replan_policy, replan_state_sla, schedule_for
 from sla.sweep import sweep_org
 from sla.tasks import sla_replan_task
-from tests.sla.conftest import MONDAY_10_TOKYO
+from tests.sla.conftest import MONDAY_10_TOKYO, level_of
 
 pytestmark = pytest.mark.django_db
 
@@ -269,8 +269,7 @@ def test_bp15_leaving_the_state_just_before_the_due_time_fires_nothing(sla, make
     now.advance(minutes=5)
     sweep_org(org_id=sla.org.pk, now=now.value)
     assert not EscalationFired.objects.filter(ticket=ticket).exists()
-    ticket.refresh_from_db()
-    assert ticket.escalation_level == 0
+    assert level_of(ticket) == 0
     # Entering again starts the next cycle.
     engine.complete_transition(ticket=ticket, transition=wait, membership=sla.desk.agent)
     assert _clock(ticket, Target.STATE, stopped_at=None).cycle == 2
@@ -397,8 +396,7 @@ def test_bp15_tkt06_a_policy_level_fires_once_and_the_reply_takes_the_ticket_out
     fired = EscalationFired.objects.get(ticket=ticket)
     assert (fired.level, fired.cycle) == (1, 1)
     assert [m.to for m in mail.outbox] == [["bob@acme.test"]]
-    ticket.refresh_from_db()
-    assert ticket.escalation_level == 1
+    assert level_of(ticket) == 1
 
     def escalated():
         return list(Ticket.objects.filter(view_filter("escalated", sla.desk.admin, now.value)))
@@ -407,8 +405,7 @@ def test_bp15_tkt06_a_policy_level_fires_once_and_the_reply_takes_the_ticket_out
     [first, _resolution] = ticket_sla(ticket)
     assert first.level_reached == 1 and first.overdue_by == dt.timedelta(minutes=1)
     thread_add(actor=sla.desk.agent, ticket=ticket, kind="reply", body="Sorry for the wait")
-    ticket.refresh_from_db()
-    assert ticket.escalation_level == 0
+    assert level_of(ticket) == 0
     assert escalated() == []
     assert _clock(ticket, Target.FIRST_RESPONSE).met is False
 
@@ -416,15 +413,13 @@ def test_bp15_tkt06_a_policy_level_fires_once_and_the_reply_takes_the_ticket_out
 def test_tkt06_escalated_view_lists_open_tickets_an_escalation_reached(sla, now):
     sla.policy(resolution_minutes=60)
     escalated, calm = sla.desk.ticket(), sla.desk.ticket()
-    Ticket.objects.filter(pk=escalated.pk).update(escalation_level=2)
     Clock.objects.filter(ticket=escalated, kind=Target.RESOLUTION).update(level_reached=2)
     shown = Ticket.objects.filter(view_filter("escalated", sla.desk.admin, now.value))
     assert list(shown) == [escalated]
     assert calm not in shown
     # Resolved: the ticket leaves the view with its clocks.
     _set(sla.desk, escalated, status=sla.desk.status("Closed"))
-    escalated.refresh_from_db()
-    assert escalated.escalation_level == 0
+    assert level_of(escalated) == 0
     assert not Ticket.objects.filter(view_filter("escalated", sla.desk.admin, now.value)).exists()
 
 

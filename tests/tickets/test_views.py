@@ -14,6 +14,7 @@ from helpdesk.tickets.models import CustomField, Ticket, TicketHistory
 from helpdesk.tickets.services.threads import thread_add
 from helpdesk.tickets.services.tickets import TicketInput, ticket_update
 from tests.conftest import login
+from tests.factories import escalate
 
 
 def url(name: str = "home", **kwargs) -> str:
@@ -38,8 +39,9 @@ def board(desk):
         subject="Closed one", status=desk.status("Closed"), due_at=now - dt.timedelta(days=2)
     )
     t6 = desk.ticket(subject="Billing dept", department=desk.other_department, contact=None)
-    # An SLA escalation reached #3 and the closed #5 (the sla app keeps this field).
-    Ticket.objects.filter(pk__in=[t3.pk, t5.pk]).update(escalation_level=1)
+    # An SLA escalation reached #3 and the closed #5 (on an open clock of each).
+    escalate(t3)
+    escalate(t5)
     return desk, [t1, t2, t3, t4, t5, t6]
 
 

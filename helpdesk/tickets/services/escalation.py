@@ -1,6 +1,13 @@
-"""A ticket's escalation level (BP-15, TKT-06): raised by the SLA sweep when an escalation
-fires, many tickets at a time. Written here, with the ticket's history, so that the SLA app
-never writes the tickets' tables itself."""
+"""SLA escalations on tickets (BP-15, TKT-06): the history rows of the escalations the SLA
+sweep fires, many tickets at a time. Written here, so that the SLA app never writes the
+tickets' tables itself.
+
+A ticket's escalation level is not stored on the ticket: it is the highest level reached
+among its open SLA clocks, which the SLA app keeps (and the "escalated" view reads through
+`selectors.view_filter_register`). A level on the ticket's row would make every escalation
+an update of the desk's widest table, with every one of its indexes written again (an index
+names the level, so the update cannot be HOT): about half of the sweep's database time
+(README, SLA benchmark)."""
 
 from __future__ import annotations
 
@@ -25,16 +32,17 @@ class Escalation:
     target: str
 
 
-def tickets_lock_for_escalation(*, org_id: int, ticket_ids: Iterable[int]) -> dict[int, int]:
-    """Lock the tickets an escalation is about to raise (`FOR NO KEY UPDATE SKIP LOCKED`: a
-    ticket someone is changing is skipped, never waited for) and read their levels in the
-    same statement; {ticket id: escalation level} of the tickets locked, for
-    `tickets_escalate(current=...)`."""
-    return dict(
+def tickets_lock_for_escalation(*, org_id: int, ticket_ids: Iterable[int]) -> set[int]:
+    """Lock the tickets an escalation is about to be recorded on (`FOR NO KEY UPDATE SKIP
+    LOCKED`: a ticket someone is changing is skipped, never waited for, and its escalations
+    wait for the next sweep); the ids of the tickets locked. While the sweep holds them, no
+    change of the ticket stops its clocks, so the levels it reads stay true until it
+    commits."""
+    return set(
         Ticket.objects.for_org(org_id)
         .filter(pk__in=set(ticket_ids))
         .select_for_update(skip_locked=True, no_key=True, of=("self",))
-        .values_list("pk", "escalation_level")
+        .values_list("pk", flat=True)
     )
 
 
@@ -43,43 +51,26 @@ def tickets_escalate(
     *,
     org_id: int,
     escalations: Iterable[Escalation],
-    current: Mapping[int, int] | None = None,
+    levels_before: Mapping[int, int] | None = None,
 ) -> dict[int, int]:
-    """Record escalations that fired: each ticket's `escalation_level` rises to the highest
-    level fired (never falls here: clocks stopping lower it, see `ticket_escalation_set`) and
-    each escalation writes a history row ("Escalated", with the level's change when it rose).
-    The caller holds the tickets' row locks (the sweep takes them with SKIP LOCKED, so that it
-    never waits on a ticket being edited); `current` is their levels as read under those locks
-    (`tickets_lock_for_escalation`), else they are read here. Returns {ticket id: new level}
-    of the raised ones."""
+    """Record escalations that fired, on tickets of organization `org_id` (the history's
+    composite key refuses another's): each writes a history row ("Escalated"), and the one
+    that raised its ticket's level (the highest among its open clocks, `levels_before`, 0
+    where absent) also the level's change. Returns {ticket id: new level} of the raised
+    ones."""
     escalations = list(escalations)
     if not escalations:
         return {}
-    if current is None:
-        current = dict(
-            Ticket.objects.for_org(org_id)
-            .filter(pk__in={e.ticket_id for e in escalations})
-            .values_list("pk", "escalation_level")
-        )
+    before = levels_before or {}
     highest: dict[int, int] = {}
     for e in escalations:
-        if e.ticket_id in current:
-            highest[e.ticket_id] = max(highest.get(e.ticket_id, 0), e.level)
-    raised = {t: lvl for t, lvl in highest.items() if lvl > current[t]}
-    by_level: dict[int, list[int]] = {}
-    for ticket_id, level in raised.items():
-        by_level.setdefault(level, []).append(ticket_id)
-    for level, ids in by_level.items():
-        Ticket.objects.for_org(org_id).filter(pk__in=ids, escalation_level__lt=level).update(
-            escalation_level=level
-        )
+        highest[e.ticket_id] = max(highest.get(e.ticket_id, 0), e.level)
+    raised = {t: lvl for t, lvl in highest.items() if lvl > before.get(t, 0)}
     rows = []
     for e in escalations:
-        if e.ticket_id not in current:
-            continue
         changes: dict[str, list[object]] = {"sla_escalation": [None, f"{e.target}:{e.level}"]}
         if raised.get(e.ticket_id) == e.level:
-            changes["escalation_level"] = [current[e.ticket_id], e.level]
+            changes["escalation_level"] = [before.get(e.ticket_id, 0), e.level]
         rows.append(
             TicketHistory(
                 org_id=org_id, ticket_id=e.ticket_id, actor=None, action=ACTION, changes=changes
@@ -87,16 +78,3 @@ def tickets_escalate(
         )
     history_record_many(rows)
     return raised
-
-
-@transaction.atomic
-def ticket_escalation_set(*, org_id: int, ticket_id: int, level: int) -> bool:
-    """Set a ticket's escalation level to `level` (the highest among its open clocks, computed
-    by the SLA app when a clock stops or is re-planned); no history row, since the clock's own
-    change is what the reader sees. Returns whether it changed."""
-    return bool(
-        Ticket.objects.for_org(org_id)
-        .filter(pk=ticket_id)
-        .exclude(escalation_level=level)
-        .update(escalation_level=level)
-    )
