@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import zoneinfo
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -273,17 +274,17 @@ def _send(
     error: Exception | None = None
     try:
         connection.open()
+        reader = _Reader()
         for f, conf, ticket, clock in plans:
             if conf is None or ticket is None or clock is None:
                 f.recipients = []  # its level or ticket is gone: nothing to say, never retried
                 done.append(f)
                 continue
             people = _recipients(conf, ticket, members, managers, by_role, role_of)
-            messages = [
-                message
-                for member in people
-                if (message := _message(conf.template, ticket, clock, f, member, now))
-            ]
+            messages = []
+            for member in people:
+                reader.become(member, ticket.org.time_zone)
+                messages.append(_message(conf.template, ticket, clock, f, member, now))
             try:
                 if messages:
                     connection.send_messages(messages)
@@ -294,6 +295,7 @@ def _send(
             done.append(f)
             sent_count += len(messages)
     finally:
+        reader.close()
         connection.close()
     if done:
         _mark_sent(org_id, done, now)
@@ -394,6 +396,30 @@ def _recipients(
     return people
 
 
+class _Reader:
+    """The language and time zone a message is written in: its recipient's (their own time
+    zone, else the organization's). Switched only when the next recipient reads another, so
+    that a batch's mails to the same people do not activate them again for each message."""
+
+    def __init__(self) -> None:
+        self.current: tuple[str | None, str] | None = None
+        self.stack = ExitStack()
+
+    def become(self, member: Membership, org_zone: str) -> None:
+        user = member.user
+        wanted = (user.language or None, user.time_zone or org_zone)
+        if wanted == self.current:
+            return
+        self.stack.close()
+        self.stack.enter_context(translation.override(wanted[0]))
+        self.stack.enter_context(timezone.override(zoneinfo.ZoneInfo(wanted[1])))
+        self.current = wanted
+
+    def close(self) -> None:
+        self.stack.close()
+        self.current = None
+
+
 def _message(
     template: MailTemplate,
     ticket: Ticket,
@@ -402,18 +428,16 @@ def _message(
     member: Membership,
     now: dt.datetime,
 ) -> EmailMessage:
-    """The level's template for one recipient, in their language and time zone."""
-    user = member.user
-    zone = zoneinfo.ZoneInfo(user.time_zone or ticket.org.time_zone)
-    with translation.override(user.language or None), timezone.override(zone):
-        extra = sla_values(target=clock.kind, level=fired.level, due_at=clock.due_at, now=now)
-        return mail_template_message(
-            template=template,
-            ticket=ticket,
-            to=[user.email],
-            extra=extra,
-            headers={
-                "X-Madoguchi-Org": str(fired.org_id),
-                HEADER: f"{fired.ticket_id}:{fired.clock_id}:{fired.cycle}:{fired.level}",
-            },
-        )
+    """The level's template for one recipient, in the language and time zone active (theirs:
+    `_Reader.become`)."""
+    extra = sla_values(target=clock.kind, level=fired.level, due_at=clock.due_at, now=now)
+    return mail_template_message(
+        template=template,
+        ticket=ticket,
+        to=[member.user.email],
+        extra=extra,
+        headers={
+            "X-Madoguchi-Org": str(fired.org_id),
+            HEADER: f"{fired.ticket_id}:{fired.clock_id}:{fired.cycle}:{fired.level}",
+        },
+    )
