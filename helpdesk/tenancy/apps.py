@@ -18,6 +18,10 @@ class TenancyConfig(AppConfig):
     verbose_name = _("Organizations")
 
     def ready(self) -> None:
+        from helpdesk.mail import use_b_encoded_headers
+
         from . import checks  # noqa: F401  (registers the tenancy system checks)
+
+        use_b_encoded_headers()
 
         post_migrate.connect(_schema_sync, sender=self, dispatch_uid="tenancy.schema_sync")

@@ -74,9 +74,11 @@ def test_bp15_escalations_write_no_ticket_row_yet_the_escalated_view_and_history
         escalations.level(level)
     ticket, calm = _ticket(desk), _ticket(desk)
     escalations.plant(ticket, due_at=past(), levels=(1, 2))
-    with CaptureQueriesContext(connection) as captured:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert sla_sweep.sweep(wake=False).fired == 2
+    with (
+        CaptureQueriesContext(connection) as captured,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert sla_sweep.sweep(wake=False).fired == 2
     writes = [q["sql"] for q in captured if q["sql"].startswith("UPDATE")]
     assert writes and not [sql for sql in writes if '"tickets_ticket"' in sql.split("SET")[0]]
     view = Ticket.objects.filter(view_filter("escalated", desk.admin, timezone.now()))
