@@ -32,7 +32,6 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import EmailMessage, get_connection
@@ -304,19 +303,16 @@ def _send(
 
 
 def _mark_sent(org_id: int, done: list[EscalationFired], now: dt.datetime) -> None:
-    """Set `mail_sent_at` and the recipients of the sent rows, in one UPDATE."""
+    """Set `mail_sent_at` and the recipients of the sent rows, in one UPDATE whose values come
+    as two arrays: a VALUES list of a batch's 1,000 parameters cost a tenth of the sweep's CPU
+    in the driver's splitting of the statement (too long for its cache)."""
     table = EscalationFired._meta.db_table
-    values = ", ".join(["(%s::bigint, %s::jsonb)"] * len(done))
-    params: list[Any] = [now]
-    for f in done:
-        params += [f.pk, json.dumps(f.recipients)]
-    params.append(org_id)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS f SET mail_sent_at = %s, recipients = v.recipients"  # noqa: S608 - our table
-            f" FROM (VALUES {values}) AS v (id, recipients)"
+            " FROM unnest(%s::bigint[], %s::jsonb[]) AS v (id, recipients)"
             " WHERE f.org_id = %s AND f.id = v.id",
-            params,
+            [now, [f.pk for f in done], [json.dumps(f.recipients) for f in done], org_id],
         )
 
 
