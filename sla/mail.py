@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from helpdesk.tenancy.models import DepartmentAgent, DeskRole, Membership, TeamMember
 from helpdesk.tickets.mailtemplates.models import MailTemplate
+from helpdesk.tickets.mailtemplates.rendering import TICKET_FIELDS
 from helpdesk.tickets.mailtemplates.services import mail_template_message
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.selectors import local_minute
@@ -233,8 +234,12 @@ def _send(
         t.pk: t
         for t in Ticket.objects.for_org(org_id)
         .filter(pk__in={f.ticket_id for f in fired})
-        .select_related("org", "department", "status", "contact", "owner")
-        .defer("search_vector")
+        # Only what the mail says (the placeholders, the sender, the recipients). A batch's
+        # tickets share a few departments, statuses and owners (and one organization): read
+        # once each, not joined into every row and built again for it.
+        .only(*TICKET_FIELDS)
+        .select_related("contact")
+        .prefetch_related("org", "department", "status", "owner")
     }
     confs = _levels(org_id, clocks.values(), {f.level for f in fired})
     plans: list[tuple[EscalationFired, LevelConf | None, Ticket | None, Clock | None]] = []

@@ -90,6 +90,41 @@ def test_bp15_escalations_write_no_ticket_row_yet_the_escalated_view_and_history
     assert changes == [("resolution:1", None), ("resolution:2", [0, 2])]
 
 
+def test_bp15_a_batchs_mail_makes_as_many_statements_for_six_tickets_as_for_two(
+    desk, escalations, django_capture_on_commit_callbacks
+):
+    """The mail reads its tickets' people and settings once a batch, never once a ticket
+    (it reads the tickets with only the fields it says: one it needs and skips would show
+    here as a statement a ticket), and every ticket's mail names its own contact."""
+    from customers.models import Contact
+
+    escalations.level(1)
+    owners = [desk.agent.user, desk.admin.user, desk.restricted.user]
+
+    def run(count: int) -> int:
+        mail.outbox = []
+        for n in range(count):
+            contact = Contact.objects.create(
+                org=desk.org, last_name=f"Contact{count}x{n}", email=f"c{count}x{n}@umbrella.test"
+            )
+            ticket = _ticket(desk, contact=contact, owner=owners[n % 3], subject=f"T{count}x{n}")
+            escalations.plant(ticket, due_at=past())
+        with (
+            CaptureQueriesContext(connection) as captured,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            assert sla_sweep.sweep(wake=False).fired == count
+        assert len(mail.outbox) == count
+        return len(captured)
+
+    assert run(2) == run(6)
+    escalations.template.body = "{{contact.name}} / {{owner.name}} / {{ticket.status}}"
+    escalations.template.save()
+    run(3)
+    bodies = sorted(m.body for m in mail.outbox)
+    assert [b.split(" / ")[0] for b in bodies] == [f"Contact3x{n}" for n in range(3)]
+
+
 def test_bp15_mail_fills_the_sla_placeholders_in_the_readers_language_and_time_zone(
     desk,
     escalations,

@@ -90,6 +90,21 @@ def _ticket_link(portal: str, script_prefix: str, urlconf: str | None) -> Callab
     return url_maker("desk:ticket_detail", "number", portal=portal)
 
 
+# The ticket's fields `ticket_values` reads (and the sender, `department`): a caller filling
+# many mails may read only these (`.only(*TICKET_FIELDS)`; the SLA's escalation mail does).
+TICKET_FIELDS = (
+    "org",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "due_at",
+    "department",
+    "contact",
+    "owner",
+)
+
+
 def ticket_values(ticket: Any, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Every placeholder's value on `ticket` as plain text (empty where the ticket has none).
     `extra` lets a caller above tickets fill its own names (the blueprint and its state);
