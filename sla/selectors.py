@@ -1,5 +1,7 @@
 """Reading a ticket's SLA clocks for the ticket page and the blueprint bar (BP-15, TKT-09):
-time left or overdue by, paused, level reached. One query per ticket."""
+time left or overdue by, paused, level reached. One query per ticket. And the tickets'
+escalation levels, kept on their clocks: for the sweep's history rows and the desk's
+"escalated" view (TKT-06)."""
 
 from __future__ import annotations
 

@@ -13,10 +13,11 @@ How a due row (`ClockDue`) goes from due to done:
    clock stopped or paused meanwhile is deleted (it must not fire).
 3. **Fire.** Ledger rows (`EscalationFired`) go in with one `INSERT ... SELECT FROM unnest(...)
    ON CONFLICT DO NOTHING RETURNING id` on the unique key (organization, ticket, clock,
-   cycle, level): only the rows this sweep inserted raise the clock's and the ticket's
-   escalation level and write its history (through `helpdesk.tickets.services.escalation`),
-   so two sweeps racing fire once. Keys that were not inserted (a re-claim, a level written
-   again by a re-plan) are read back by that unique key, never by scanning the ledger.
+   cycle, level): only the rows this sweep inserted raise the clock's level (the ticket's is
+   the highest among its open clocks) and write the ticket's history (through
+   `helpdesk.tickets.services.escalation`), so two sweeps racing fire once. Keys that were
+   not inserted (a re-claim, a level written again by a re-plan) are read back by that unique
+   key, never by scanning the ledger.
 4. **Hand off.** The due rows are marked claimed (`claimed_at`, `claim_token`) and, after
    commit, the same process sends their mail (`_hand_off`, `sla.mail`): the mail transaction
    locks the ledger rows and their due rows before anything is sent, sends only the rows
