@@ -276,9 +276,9 @@ def _send(
     done: list[EscalationFired] = []
     connection = get_connection()
     error: Exception | None = None
+    reader = _Reader()
     try:
         connection.open()
-        reader = _Reader()
         for f, conf, ticket, clock in plans:
             if conf is None or ticket is None or clock is None:
                 f.recipients = []  # its level or ticket is gone: nothing to say, never retried

@@ -16,13 +16,13 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.http import url_maker
 
 from ..canned import placeholders
 from ..models import Priority
+from ..selectors import local_minute
 
 # The priorities' labels by value: `get_priority_display()` rebuilds its choices dict on every
 # call, a measurable part of a sweep's 500 escalation mails.
@@ -110,16 +110,13 @@ def ticket_values(ticket: Any, extra: Mapping[str, str] | None = None) -> dict[s
     `extra` lets a caller above tickets fill its own names (the blueprint and its state);
     without them the state is the ticket's status (a blueprint state is a status)."""
     contact, owner = ticket.contact, ticket.owner
-    due = ""
-    if ticket.due_at:  # "Y-m-d H:i", no locale in it: strftime costs a tenth of date_format
-        due = timezone.localtime(ticket.due_at).strftime("%Y-%m-%d %H:%M")
     status = ticket.status.name if ticket.status_id else ""
     values = {
         "ticket.number": str(ticket.number),
         "ticket.subject": ticket.subject,
         "ticket.status": status,
         "ticket.priority": str(PRIORITY_LABELS.get(ticket.priority, ticket.priority)),
-        "ticket.due": due,
+        "ticket.due": local_minute(ticket.due_at),
         "ticket.url": ticket_url(ticket),
         "contact.name": contact.name if contact is not None else "",
         "contact.email": contact.email if contact is not None else "",
