@@ -1,8 +1,7 @@
 """Where the SLA app joins the apps below it (at start-up, from `SlaConfig.ready`): the
 pipeline's "sla" slot (TKT-09), the ticket history (the first public reply), the blueprint
 engine's state visits (BP-15), the mail templates' usage count and the desk's "escalated" view
-(TKT-06), all through registries, so
-neither tickets nor blueprints imports sla."""
+(TKT-06), all through registries, so neither tickets nor blueprints imports sla."""
 
 from __future__ import annotations
 
