@@ -32,13 +32,14 @@ from django.http import Http404
 
 from customers.models import Account
 from helpdesk.compiledreads import CompiledRead
+from helpdesk.lookups import any_of
 from helpdesk.tenancy.models import Membership, Organization
 from helpdesk.tickets.customer_stats import record_scope
 from helpdesk.tickets.models import Ticket
 
 from .connector import DeskConnector
 from .models import CrmAccount, CrmContact, Deal, DealTicket, Integration, SyncKind, SyncLink
-from .selectors import any_of, integration_of
+from .selectors import integration_of
 from .services.integration import integration_problem
 
 CrmRecord = CrmAccount | CrmContact | Deal

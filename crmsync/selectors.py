@@ -26,7 +26,6 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
-    Lookup,
     OuterRef,
     Q,
     QuerySet,
@@ -38,6 +37,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower
 
 from helpdesk.compiledreads import CompiledRead
+from helpdesk.lookups import AnyOf, Infix
 from helpdesk.tenancy.models import AdminLevel, Membership, Organization, User
 
 from .models import (
@@ -108,48 +108,16 @@ def integration_of(org: Organization) -> Integration | None:
 
 
 # --- Search --------------------------------------------------------------------------------
-class _Infix(Lookup):
-    """A condition written as `template` over the lookup's two sides (not registered on any
-    field: used as an expression)."""
-
-    prepare_rhs = False
-    template = ""
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return self.template.format(lhs=lhs, rhs=rhs), (*lhs_params, *rhs_params)
-
-
-class _ILike(_Infix):
+class _ILike(Infix):
     lookup_name = "crm_ilike"
     template = "{lhs} ILIKE {rhs}"
 
 
-class _LikeLowered(_Infix):
+class _LikeLowered(Infix):
     """lhs already lowered (a `search_text` column)."""
 
     lookup_name = "crm_like_lowered"
     template = "{lhs} LIKE lower({rhs})"
-
-
-class _AnyOf(_Infix):
-    """rhs an array (here `ARRAY(SELECT ...)`, computed once)."""
-
-    lookup_name = "crm_any_of"
-    template = "{lhs} = ANY({rhs})"
-
-
-def any_of(field: str, values: list) -> _AnyOf:
-    """`field = ANY(%s)`, the values as one array parameter (a condition for `filter`). Ids go
-    as `bigint[]`, the type of our id columns: psycopg would send small ones as `integer[]`,
-    and `bigint = ANY(integer[])` cannot be hashed, so where it filters rather than leads an
-    index each row searched the whole array (half a second for 5,000 ids over 20,000 links)."""
-    values = list(values)
-    lookup = _AnyOf(F(field), Value(values))
-    if values and all(type(v) is int for v in values):
-        lookup.template = "{lhs} = ANY({rhs}::bigint[])"
-    return lookup
 
 
 def like_pattern(text: str) -> str:
@@ -182,7 +150,7 @@ PRODUCT_SEARCH = ("name", "code")
 def _account_named(org: Organization, text: str, field: str = "account_id") -> Q:
     """Rows whose account's name contains `text`: `field = ANY(ARRAY(ids of those accounts))`."""
     ids = CrmAccount.objects.for_org(org).filter(contains(("name",), text)).values("pk")
-    return Q(_AnyOf(F(field), ArraySubquery(ids)))
+    return Q(AnyOf(F(field), ArraySubquery(ids)))
 
 
 # --- Lists ---------------------------------------------------------------------------------

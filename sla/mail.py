@@ -40,6 +40,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from helpdesk.lookups import any_of
 from helpdesk.tenancy.models import DepartmentAgent, DeskRole, Membership, TeamMember
 from helpdesk.tickets.mailtemplates.models import MailTemplate
 from helpdesk.tickets.mailtemplates.rendering import TICKET_FIELDS
@@ -61,6 +62,11 @@ from .models import (
 HEADER = "X-Madoguchi-Escalation"
 # What a recipient's mail needs of their membership: their address, language and time zone.
 MEMBER_FIELDS = ("org_id", "user_id", "user__email", "user__language", "user__time_zone")
+# What the mail reads of a ledger row and of its clock (the level's settings, the placeholders,
+# the cycle a due row is confirmed for): a batch reads 500 of each, and every other column,
+# timestamps above all, costs its conversion.
+LEDGER_FIELDS = ("org", "ticket", "clock", "cycle", "level")
+CLOCK_FIELDS = ("org", "kind", "cycle", "due_at", "policy", "state_sla")
 
 
 # --- Placeholders ------------------------------------------------------------------------------
@@ -187,8 +193,9 @@ def escalation_mail_send(*, org_id: int, ledger_ids: Sequence[int]) -> int:
     with transaction.atomic():
         fired = list(
             EscalationFired.objects.for_org(org_id)
-            .filter(pk__in=list(ledger_ids), mail_sent_at__isnull=True)
+            .filter(any_of("pk", ledger_ids), mail_sent_at__isnull=True)
             .select_for_update(of=("self",))
+            .only(*LEDGER_FIELDS)
             .order_by("pk")
         )
         if not fired:
@@ -210,7 +217,7 @@ def _lock_dues(org_id: int, fired: list[EscalationFired]) -> dict[tuple[int, int
         by_level.setdefault(f.level, set()).add(f.clock_id)
     pairs = Q()
     for level, clock_ids in by_level.items():
-        pairs |= Q(level=level, clock_id__in=clock_ids)
+        pairs |= Q(any_of("clock_id", clock_ids), level=level)
     found: dict[tuple[int, int], list[int]] = {}
     for pk, clock_id, level in (
         ClockDue.objects.for_org(org_id)
@@ -228,12 +235,15 @@ def _send(
 ) -> tuple[int, Exception | None]:
     now = timezone.now()
     clocks = {
-        c.pk: c for c in Clock.objects.for_org(org_id).filter(pk__in={f.clock_id for f in fired})
+        c.pk: c
+        for c in Clock.objects.for_org(org_id)
+        .filter(any_of("pk", {f.clock_id for f in fired}))
+        .only(*CLOCK_FIELDS)
     }
     tickets = {
         t.pk: t
         for t in Ticket.objects.for_org(org_id)
-        .filter(pk__in={f.ticket_id for f in fired})
+        .filter(any_of("pk", {f.ticket_id for f in fired}))
         # Only what the mail says (the placeholders, the sender, the recipients). A batch's
         # tickets share a few departments, statuses and owners (and one organization): read
         # once each, not joined into every row and built again for it.
@@ -336,7 +346,7 @@ def _confirm(
         if clock is not None and clock.cycle == f.cycle:
             ids += dues.get((f.clock_id, f.level), ())
     if ids:
-        ClockDue.objects.for_org(org_id).filter(pk__in=ids).update(fired_at=now)
+        ClockDue.objects.for_org(org_id).filter(any_of("pk", ids)).update(fired_at=now)
 
 
 def _members(org_id: int, user_ids: set[int]) -> dict[int, Membership]:

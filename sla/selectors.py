@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from helpdesk.businesstime import working_between
 from helpdesk.compiledreads import CompiledRead
+from helpdesk.lookups import any_of
 from helpdesk.tenancy.models import Membership
 from helpdesk.tickets.models import Ticket
 
@@ -34,7 +35,7 @@ def ticket_levels(org_id: int, ticket_ids: Iterable[int]) -> dict[int, int]:
     """{ticket id: escalation level} of those of `ticket_ids` that have one (0: absent)."""
     return dict(
         _escalated_clocks(org_id)
-        .filter(ticket_id__in=set(ticket_ids))
+        .filter(any_of("ticket_id", set(ticket_ids)))
         .values("ticket_id")
         .annotate(level=Max("level_reached"))
         .values_list("ticket_id", "level")

@@ -51,6 +51,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from helpdesk.lookups import any_of
 from helpdesk.tenancy import crosstenant
 from helpdesk.tenancy.rls import tenant_scope
 from helpdesk.tickets.services.escalation import (
@@ -196,7 +197,7 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
     clocks = {
         c["pk"]: c
         for c in Clock.objects.for_org(org_id)
-        .filter(pk__in={d["clock_id"] for d in dues})
+        .filter(any_of("pk", {d["clock_id"] for d in dues}))
         .select_for_update(skip_locked=True, no_key=True)
         .values("pk", "ticket_id", "kind", "cycle", "stopped_at", "paused_at")
     }
@@ -211,7 +212,7 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
         else:
             ready.append(due)
     if stale:
-        result.dropped = ClockDue.objects.for_org(org_id).filter(pk__in=stale).delete()[0]
+        result.dropped = ClockDue.objects.for_org(org_id).filter(any_of("pk", stale)).delete()[0]
     if not ready:
         return result
     keys = [
@@ -247,10 +248,10 @@ def _claim_and_fire(org_id: int, now: dt.datetime) -> SweepResult:
         else:
             mailed.setdefault(sent_at, []).append(due["pk"])
     for sent_at, pks in mailed.items():
-        ClockDue.objects.for_org(org_id).filter(pk__in=pks).update(fired_at=sent_at)
+        ClockDue.objects.for_org(org_id).filter(any_of("pk", pks)).update(fired_at=sent_at)
         result.confirmed += len(pks)
     if pending:
-        ClockDue.objects.for_org(org_id).filter(pk__in=[p[0] for p in pending]).update(
+        ClockDue.objects.for_org(org_id).filter(any_of("pk", [p[0] for p in pending])).update(
             claimed_at=now, claim_token=uuid.uuid4()
         )
         ids = sorted({p[1] for p in pending})
@@ -315,7 +316,7 @@ def _levels_reached(org_id: int, fired: Iterable[tuple[int, int]]) -> None:
     for clock_id, level in highest.items():
         by_level.setdefault(level, []).append(clock_id)
     for level, ids in by_level.items():
-        Clock.objects.for_org(org_id).filter(pk__in=ids, level_reached__lt=level).update(
+        Clock.objects.for_org(org_id).filter(any_of("pk", ids), level_reached__lt=level).update(
             level_reached=level
         )
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from helpdesk.lookups import any_of
+
 from ..models import Ticket, TicketHistory
 from .history import history_record_many
 
@@ -40,7 +42,7 @@ def tickets_lock_for_escalation(*, org_id: int, ticket_ids: Iterable[int]) -> se
     commits."""
     return set(
         Ticket.objects.for_org(org_id)
-        .filter(pk__in=set(ticket_ids))
+        .filter(any_of("pk", set(ticket_ids)))
         .select_for_update(skip_locked=True, no_key=True, of=("self",))
         .values_list("pk", flat=True)
     )
