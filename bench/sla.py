@@ -1,6 +1,7 @@
 """SLA escalations under load (issue 11): the sweep, the ledger and the escalation mail.
 
     python bench/sla.py [--clocks 1000000] [--soon 50000] [--backlog 20000] [--concurrency 2]
+                        [--list-concurrency 8] [--list-think-ms 0]
 
 1. Uses its own database (`--database`, default `madoguchi_sla_bench`: SLA policies in the shared
    `madoguchi_bench` would start clocks on the tickets other benchmarks create there), made once
@@ -20,13 +21,19 @@
    SQL, which schedules no wake-up: the first sweep is the next beat's, and that wait is
    printed apart).
 5. Live: `--soon` due rows are spread over the next minute; measures the delay from each due
-   time to its mail's hand-off (p50, p99).
+   time to its mail's hand-off (p50, p99), while wrk loads the ticket list (the big
+   organization's default view, served by uvicorn as bench/tickets.py serves it) at
+   `--list-concurrency` 8 for that minute; the list's p50 and p95 are printed beside those of
+   15 s of the same load just before the backlog (the list alone; the day's clocks falling due
+   meanwhile). `--list-think-ms` gives each connection a pause between requests (agents
+   reading the list) instead of wrk's saturating load; `--list-concurrency 0` skips the list.
 6. Exactly once: the worker is stopped (warm), then every mail recorded is compared with the
    ledger (none twice, none without its ledger row, none marked sent without its mail); the
    exit status is 1 when any fails.
 7. Removes what it made (clocks, due rows, ledger, history rows); with `--keep`
    it leaves them and the next run resets them instead of generating them again.
-Targets: at least 2,000 escalations per second with one worker; p99 delay under 2 s.
+Targets: at least 2,000 escalations per second with one worker; p99 delay under 2 s; the
+list's p95 under its bar (150 ms) while they fall due.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -288,11 +296,17 @@ class CpuMeter:
         except self.psutil.Error:
             pass
         rows = self.conn.execute(
-            "SELECT pid, backend_type FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid()"
+            "SELECT pid, backend_type, application_name FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
-        for pid, kind in rows:
-            pids.append(("autovacuum" if "autovacuum" in (kind or "") else "postgres", pid))
+        for pid, kind, application in rows:
+            if "autovacuum" in (kind or ""):
+                group = "autovacuum"
+            elif application == LIST_APPLICATION:  # the list's server, not the sweep
+                group = "list"
+            else:
+                group = "postgres"
+            pids.append((group, pid))
         with self.lock:
             for key in pids:
                 cpu = self._proc_cpu(key[1])
@@ -309,7 +323,7 @@ class CpuMeter:
     def mark(self) -> dict[str, float]:
         self._read()
         with self.lock:
-            totals: dict[str, float] = {"worker": 0.0, "postgres": 0.0, "autovacuum": 0.0}
+            totals = {"worker": 0.0, "postgres": 0.0, "autovacuum": 0.0, "list": 0.0}
             for (group, _pid), cpu in self.seen.items():
                 totals[group] += cpu
             return totals
@@ -334,6 +348,64 @@ def cpu_line(before: dict[str, float], after: dict[str, float], count: int, wall
         f"{per['postgres']:.2f} ms = {total:.2f} ms (autovacuum {per['autovacuum']:.2f} ms); "
         f"on 2 idle cores: {allows:,.0f}/s; CPU busy {busy:.2f}"
         f" cores of {os.cpu_count()} over {wall:.1f} s"
+    )
+
+
+# The ticket list's server marks its database sessions, so that the CPU meter tells them from
+# the sweep's (libpq reads PGAPPNAME).
+LIST_APPLICATION = "madoguchi-bench-list"
+LIST_PATH = "/bench-0/desk/"
+# By default the list is loaded as bench/tickets.py loads it for its bar (wrk at 8, no pause: as
+# many requests as the server answers); `--list-think-ms` gives each agent a pause instead.
+LIST_THINK_MS = 0
+
+
+def start_list_server():
+    """uvicorn (2 workers, row-level security on) serving the ticket list of this database, as
+    bench/tickets.py serves it, and a signed-in session of the big organization's admin."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", "--noinput", verbosity=0)
+    os.environ["PGAPPNAME"] = LIST_APPLICATION
+    try:
+        server = ticket_bench.start_server(rls=True)
+    finally:
+        del os.environ["PGAPPNAME"]
+    return server, ticket_bench.session_cookie()
+
+
+def list_load(cookie, seconds: int, concurrency: int, think_ms: int) -> dict[str, float]:
+    """wrk on the ticket list: `concurrency` agents, each loading the list, then reading it for
+    `think_ms` before the next (0: as fast as the server answers); p50 and p95 from wrk's
+    percentiles, requests a second, errors."""
+    script = ticket_bench.LUA + (
+        f"\nfunction delay()\n  return {think_ms}\nend\n" if think_ms else ""
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = ticket_bench.wrk(LIST_PATH, cookie, seconds, concurrency, handle.name)
+    finally:
+        os.unlink(handle.name)
+    lines = out.splitlines()
+    requests, micros, errors = (
+        int(v) for v in next(x for x in lines if x.startswith("RESULT")).split()[1:]
+    )
+    points = sorted(int(x.split()[1]) / 1000 for x in lines if x.startswith("P "))
+    return {
+        "p50": points[49],
+        "p95": points[94],
+        "rps": requests / max(micros / 1e6, 1e-3),
+        "errors": errors,
+    }
+
+
+def list_line(label: str, figures: dict[str, float], concurrency: int, think_ms: int) -> str:
+    verdict = "ok" if figures["p95"] < 150 and not figures["errors"] else "MISSED"
+    return (
+        f"ticket list ({LIST_PATH}, wrk c={concurrency}, {think_ms} ms between a connection's "
+        f"requests) {label}: p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms "
+        f"(bar: 150 ms, {verdict}), {figures['rps']:.1f} req/s, {figures['errors']:.0f} errors"
     )
 
 
@@ -425,6 +497,15 @@ def main() -> None:
         "--keep", action="store_true", help="leave the clocks in place (the next run reuses them)"
     )
     parser.add_argument("--database", default="madoguchi_sla_bench")
+    parser.add_argument(
+        "--list-concurrency", type=int, default=8, help="agents loading the ticket list (0: none)"
+    )
+    parser.add_argument(
+        "--list-think-ms",
+        type=int,
+        default=LIST_THINK_MS,
+        help="each agent's pause between two loads of the list (0: none, wrk's saturating load)",
+    )
     args = parser.parse_args()
     use_database(args.database)
 
@@ -439,11 +520,16 @@ def main() -> None:
     client = redis.Redis.from_url(redis_url)
     run = uuid.uuid4().hex
     key, queue = f"sla:bench:{run}", f"sla-bench-{run}"
+    server, cookie = start_list_server() if args.list_concurrency else (None, None)
     processes = start(redis_url, key, args.concurrency, queue)
     meter = CpuMeter(processes[0].pid)
     ok = True
     try:
         time.sleep(8)  # the worker and beat start
+        if server is not None:
+            list_load(cookie, 3, args.list_concurrency, 0)  # warm up the server
+            alone = list_load(cookie, 15, args.list_concurrency, args.list_think_ms)
+            print(list_line("alone", alone, args.list_concurrency, args.list_think_ms))
 
         print(
             f"cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}, worker concurrency "
@@ -473,8 +559,18 @@ def main() -> None:
         # Live: due over the next minute.
         first = make_due(args.soon, start_in=5, spread=60, residue=1)
         began, cpu = time.monotonic(), meter.mark()
+        beside: dict[str, dict[str, float]] = {}
+        if server is not None:  # the list, loaded over the minute the rows fall due
+            loader = threading.Thread(
+                target=lambda: beside.update(
+                    live=list_load(cookie, 65, args.list_concurrency, args.list_think_ms)
+                )
+            )
+            loader.start()
         ended = wait_for(client, key, before + args.soon, 600)
         live_cpu = meter.mark()
+        if server is not None:
+            loader.join()
         live_count = client.llen(key) - before
         time.sleep(2)
         got = records(client, key)[before:]
@@ -492,12 +588,24 @@ def main() -> None:
                 f"load {os.getloadavg()[0]:.1f})"
             )
             print(cpu_line(cpu, live_cpu, live_count, ended - began))
+        if "live" in beside:
+            print(
+                list_line(
+                    "while they fall due",
+                    beside["live"],
+                    args.list_concurrency,
+                    args.list_think_ms,
+                )
+            )
         meter.stop()
         stop(processes)
         ok = exactly_once(client, key)
     finally:
         meter.stop()
         stop(processes)
+        if server is not None:
+            os.killpg(server.pid, signal.SIGINT)
+            server.wait(timeout=20)
         client.delete(key, queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
         if not args.keep:
             clean()
