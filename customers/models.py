@@ -103,6 +103,8 @@ class Contact(TenantModel):
         ordering = ["last_name", "first_name"]
         indexes = [
             models.Index("org", Lower("email"), name="contact_org_email"),
+            # Incoming mail and chat find a contact by either address (TKT-07).
+            models.Index("org", Lower("secondary_email"), name="contact_org_secondary_email"),
             models.Index("org", Lower("last_name"), name="contact_org_last_name"),
         ]
 

@@ -169,12 +169,17 @@ def _execute(cursor, statement: sql.Composable) -> None:
 # contacts under RLS (bench/crm_pages.py). It can raise an error only for a malformed
 # pattern, its right-hand side, which the app always builds from escaped user input. LIKE
 # (`textlike`) too, for the same search over the contacts' and accounts' lowered
-# `search_text` (crmsync migration 0005).
+# `search_text` (crmsync migration 0005). And `lower(text)`, the expression of the contacts'
+# address indexes (`contact_org_email`, `contact_org_secondary_email`): without it a condition
+# `lower(email) = %s` waits for the policy too, and finding the contact of each incoming mail
+# (TKT-07) read every contact of the organization (bench/mail_ingest.py). It raises no error
+# for any text.
 LEAKPROOF_FUNCTIONS = (
     "pg_catalog.ts_match_vq(tsvector, tsquery)",
     "pg_catalog.ts_match_qv(tsquery, tsvector)",
     "pg_catalog.texticlike(text, text)",
     "pg_catalog.textlike(text, text)",
+    "pg_catalog.lower(text)",
 )
 
 

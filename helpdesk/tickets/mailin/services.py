@@ -301,9 +301,14 @@ class _Known:
     threads: dict[str, tuple[int, str]]
 
 
+# `message_id <> ''` repeats the predicate of the partial index on (org, message_id)
+# (`mailin_thread_message_id`): once psycopg prepares the statement, PostgreSQL may run it with a
+# generic plan, which cannot tell that the parameter is not empty and so could not use that
+# index; it read every thread entry of the organization for each message instead (1.6 ms at
+# 3,000 entries, growing with them).
 _BY_MESSAGE_ID = f"""
 SELECT message_id, ticket_id, kind FROM {Thread._meta.db_table}
-WHERE org_id = %s AND message_id = %s ORDER BY id
+WHERE org_id = %s AND message_id = %s AND message_id <> '' ORDER BY id
 """  # noqa: S608 - constants only
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Subquery, Value
+from django.db.models import BigIntegerField, Func, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -67,23 +67,43 @@ def ticket_for_message_ids(*, org: Organization, message_ids: list[str]) -> Tick
 
 # Every incoming reply runs these two (mail ingestion, TKT-07): the thread entries', then the
 # merged tickets' aliases' matches in one statement, and the ticket (or the ticket it was
-# merged into) in one whose SQL is compiled once per process.
+# merged into) in one whose SQL is compiled once per process. `message_id <> ''` repeats the
+# predicate of the thread entries' partial index on (org, message_id), which a generic plan of
+# the prepared statement could not use otherwise (mailin/services.py, `_BY_MESSAGE_ID`).
 _BY_MESSAGE_IDS = f"""
 SELECT message_id, ticket_id FROM {Thread._meta.db_table}
-WHERE org_id = %s AND message_id = ANY(%s)
+WHERE org_id = %s AND message_id = ANY(%s) AND message_id <> ''
 UNION ALL
 SELECT message_id, ticket_id FROM {TicketMailAlias._meta.db_table}
 WHERE org_id = %s AND message_id = ANY(%s)
 """  # noqa: S608 - constants only
+
+
+class _Scalar(Func):
+    """`(SELECT expression)`: PostgreSQL computes it once, before the scan, as a parameter.
+    Under row-level security a condition on the ticket's id with a `COALESCE` in it is kept
+    until after the policy (PostgreSQL trusts no `COALESCE` to leak nothing), so the ticket
+    could not be found by its primary key: each incoming reply read every ticket of the
+    organization (bench/mail_ingest.py). `id = (SELECT ...)` compares with a parameter, which
+    it trusts."""
+
+    template = "(SELECT %(expressions)s)"
+
+
 _ticket_or_its_target: CompiledRead[Ticket] = CompiledRead(
     lambda org_id, pk: (
         Ticket.objects.for_org(org_id)
         .filter(
-            pk=Coalesce(
-                Subquery(
-                    TicketMerge.objects.for_org(org_id).filter(source_id=pk).values("target_id")[:1]
+            pk=_Scalar(
+                Coalesce(
+                    Subquery(
+                        TicketMerge.objects.for_org(org_id)
+                        .filter(source_id=pk)
+                        .values("target_id")[:1]
+                    ),
+                    Value(pk),
+                    output_field=BigIntegerField(),
                 ),
-                Value(pk),
                 output_field=BigIntegerField(),
             ),
         )

@@ -5,12 +5,17 @@ still reopens it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from helpdesk.tenancy.rls import tenant_scope
 from helpdesk.tickets import search
+from helpdesk.tickets.mailin import services as mailin_services
 from helpdesk.tickets.models import StatusKind, Thread, Ticket, TicketHistory, TicketStatus
+from helpdesk.tickets.services import merge
 from helpdesk.tickets.services.tickets import search_index_update
 
 
@@ -177,3 +182,61 @@ def test_tkt07_a_batch_costs_fewer_statements_per_message(acme, feed):
     with CaptureQueriesContext(connection) as batch:
         ingest_many(acme.org, raws[1:], source="other")
     assert len(batch) <= 2 * len(alone) - 4 + 1  # 3 saved by the 2nd, 1 read for the batch
+
+
+def _generic_plan(org_id: int, sql: str, args: str) -> str:
+    """The plan PostgreSQL keeps for `sql` once it is prepared and planned without its values
+    (psycopg prepares a statement a connection runs often), under the organization's RLS."""
+    numbered = iter(range(1, 10))
+    statement = re.sub(r"%s", lambda _m: f"${next(numbered)}", sql)
+    types = ", ".join(["bigint", "text" if "ANY" not in sql else "text[]"] * sql.count("org_id"))
+    with transaction.atomic(), tenant_scope(org_id), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE message_read ({types}) AS {statement}")
+        try:
+            cursor.execute(f"EXPLAIN EXECUTE message_read ({args})")
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE message_read")
+
+
+@pytest.mark.django_db
+def test_tkt07_a_messages_thread_is_found_through_the_message_id_index_in_a_generic_plan(
+    acme, feed
+):
+    """Every message asks whether its Message-ID is one of ours, and every reply which thread
+    its References name. The index on thread entries' Message-IDs is partial (non-empty ones):
+    the statements repeat its condition, so that their generic plan still reads it instead of
+    the organization's every thread entry (bench/mail_ingest.py: the rate fell as the desk
+    grew)."""
+    ticket = feed(mail(number=1, subject="Printer", body="Jammed.")).ticket
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'INSERT INTO tickets_thread (org_id, ticket_id, kind, body, "to", cc, message_id,'
+            " in_reply_to, \"references\", created_at) SELECT %s, %s, 'incoming', '', '', '',"
+            " '<m' || n || '@x.test>', '', '', now() FROM generate_series(1, 3000) n",
+            [acme.org.pk, ticket.pk],
+        )
+        cursor.execute("ANALYZE tickets_thread")
+    org = acme.org.pk
+    one = _generic_plan(org, mailin_services._BY_MESSAGE_ID, f"{org}, '<m7@x.test>'")
+    assert "mailin_thread_message_id" in one, one
+    many = _generic_plan(
+        org, merge._BY_MESSAGE_IDS, f"{org}, '{{<m7@x.test>}}', {org}, '{{<m7@x.test>}}'"
+    )
+    assert "mailin_thread_message_id" in many, many
+
+
+@pytest.mark.django_db
+def test_tkt07_a_replys_ticket_is_read_by_its_primary_key_under_row_level_security(acme, feed):
+    """A reply's ticket (or the ticket it was merged into) is read with `id = (SELECT
+    COALESCE(merge target, id))`: with the bare `COALESCE`, which PostgreSQL keeps until after
+    the policy, the read could not use the primary key and scanned the organization's
+    tickets for each reply."""
+    ticket = feed(mail(number=1, subject="Printer", body="Jammed.")).ticket
+    read = merge._ticket_or_its_target._build(org_id=acme.org.pk, pk=ticket.pk)
+    with transaction.atomic(), tenant_scope(acme.org.pk), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a small table: what may it use?
+        plan = read.explain()
+        assert [t.pk for t in read] == [ticket.pk]
+    assert re.search(r"Index Cond: \(.*\bid = \$\d", plan), plan
