@@ -397,6 +397,11 @@ def main() -> None:
             queries[0] += 1
             return execute(sql, params, many, context)
 
+        # A worker that has run before has its URLconf loaded (the first `reverse`, for an
+        # inline image's link, imports every app's URLs): not a cost of the messages.
+        from django.urls import get_resolver
+
+        get_resolver().namespace_dict  # noqa: B018 - loads and indexes the URLconf
         analyzer = Autoanalyze()
         db_cpu = backend_cpu()
         started, cpu = time.monotonic(), time.process_time()

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from helpdesk.compiledreads import CompiledRead
 from helpdesk.tenancy.models import Department, DepartmentAgent, DeskRole, Membership, Team
 
 from ..conditions import ConditionError, matches, parse, schema_for
@@ -120,17 +121,22 @@ def round_robin_step(ctx: Context) -> None:
         return
     if ctx.event != "create" and not ctx.changed("department"):
         return
-    enabled = (
-        RoundRobin.objects.for_org(ticket.org_id)
-        .filter(department_id=ticket.department_id, team__isnull=True, is_enabled=True)
-        .exists()
-    )
-    if not enabled:
+    if _ROUND_ROBIN_ON(org_id=ticket.org_id, department_id=ticket.department_id) is None:
         return
     chosen = round_robin_next(ticket.department)
     if chosen is not None:
         owner = Membership.objects.for_org(ticket.org_id).select_related("user").get(user_id=chosen)
         rule_change(ctx, rule_name=str(_round_robin_name()), values={"owner": owner.user})
+
+
+# Every new ticket asks (incoming mail makes many): compiled once.
+_ROUND_ROBIN_ON: CompiledRead[RoundRobin] = CompiledRead(
+    lambda org_id, department_id: (
+        RoundRobin.objects.for_org(org_id)
+        .filter(department_id=department_id, team__isnull=True, is_enabled=True)
+        .only("pk")
+    )
+)
 
 
 def _round_robin_name() -> str:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Account, Contact
 from customers.services import contact_get_or_create_by_email, contacts_lock
+from helpdesk.compiledreads import CompiledRead
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Department, DepartmentAgent, Membership, User
 
@@ -249,10 +250,18 @@ def _custom_fields(
     return merged
 
 
+# Every new ticket reads its department's statuses (incoming mail makes many): compiled once.
+_DEPARTMENT_STATUSES: CompiledRead[TicketStatus] = CompiledRead(
+    lambda org_id, department_id: TicketStatus.objects.for_org(org_id).filter(
+        department_id=department_id
+    )
+)
+
+
 def default_status(department: Department) -> TicketStatus | None:
     """The department's default status (its layout is created on first use). One query for a
     department with its layout: every new ticket asks (incoming mail makes many)."""
-    statuses = list(TicketStatus.objects.for_org(department.org_id).filter(department=department))
+    statuses = _DEPARTMENT_STATUSES.all(org_id=department.org_id, department_id=department.pk)
     if not statuses:
         statuses = list(statuses_for(department))
     return next((s for s in statuses if s.is_default), None) or next(
