@@ -1,7 +1,7 @@
 """Live chat under load (issue 15, "Performance").
 
     python bench/chat.py [--conversations 500] [--duration 30] [--interval 5] [--tickets 10000]
-                         [--workers 3] [--no-wrk]
+                         [--workers 3] [--no-wrk] [--list-think-ms 250]
 
 1. Makes (once) its own database `madoguchi_chat_bench` on the PostgreSQL of DATABASE_URL with
    bench/tickets.py's generator (`--tickets`, half of them in `bench-0`), and in `bench-0` the
@@ -18,7 +18,9 @@
 4. Phase 1, for `--duration` seconds: each conversation posts a message every `--interval`
    seconds (jittered ±20 %), alternately from the visitor (widget endpoint) and the operator
    (console reply), each with a marker in its body. Phase 2: the same, while wrk loads the
-   ticket list of `bench-0` at concurrency 8 (a new connection per request).
+   ticket list of `bench-0` at concurrency 8 (a new connection per request), each connection
+   pausing `--list-think-ms` (250) between requests, agents reading the list (about 30 loads
+   a second; 0: wrk's saturating load).
 5. Prints, per phase: delivery time from the moment the POST is sent to the message's arrival
    in the other side's stream (p50/p95/p99/max), from the message's `created_at` to its
    arrival (the real-time path alone), the POST's own time, messages sent, received, lost and
@@ -319,24 +321,14 @@ async def start_chats(posts, urls: dict, chats: list[Chat], operators: list[Oper
     await asyncio.gather(*(start(chat) for chat in chats))
 
 
-def list_under_wrk(cookie: tuple[str, str], seconds: int) -> dict:
+# Eight agents, each reading the list for a quarter of a second before loading it again (about
+# 30 loads a second), as bench/sla.py loads it; `--list-think-ms 0` is wrk's saturating load.
+LIST_THINK_MS = 250
+
+
+def list_under_wrk(cookie: tuple[str, str], seconds: int, think_ms: int) -> dict:
     """wrk on the ticket list at concurrency 8 (bench/tickets.py's harness)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(base.LUA)
-    try:
-        out = base.wrk(f"/{PORTAL}/desk/", cookie, seconds, 8, handle.name)
-    finally:
-        os.unlink(handle.name)
-    lines = out.splitlines()
-    requests, micros, errors = (int(v) for v in next(x for x in lines if "RESULT" in x).split()[1:])
-    points = [int(x.split()[1]) / 1000 for x in lines if x.startswith("P ")]
-    samples = [(ms, 1.0) for ms in points]
-    return {
-        "p50": base._quantile(samples, 0.50),
-        "p95": base._quantile(samples, 0.95),
-        "rps": requests / (micros / 1e6),
-        "errors": errors,
-    }
+    return base.load_page(f"/{PORTAL}/desk/", cookie, seconds, 8, think_ms)
 
 
 async def run(args, urls: dict, operators: list[Operator], cookie, server) -> tuple[Load, dict]:
@@ -392,7 +384,7 @@ async def run(args, urls: dict, operators: list[Operator], cookie, server) -> tu
             ]
             if with_wrk:
                 figures["list_loaded"] = await asyncio.to_thread(
-                    list_under_wrk, cookie, args.duration
+                    list_under_wrk, cookie, args.duration, args.list_think_ms
                 )
             await asyncio.gather(*talkers)
             figures["load"][phase].append(os.getloadavg()[0])
@@ -432,7 +424,11 @@ def report(args, load: Load, figures: dict) -> bool:
         f"{args.workers} workers, RLS on; the server's Redis subscriber connections: "
         f"{figures['subscribers']}"
     )
-    loaded = "chat only again" if args.no_wrk else "chat + wrk on the ticket list (c=8)"
+    loaded = (
+        "chat only again"
+        if args.no_wrk
+        else f"chat + wrk on the ticket list (c=8, {args.list_think_ms} ms pauses)"
+    )
     for phase, label in ((1, "chat only"), (2, loaded)):
         sent = [(k, v) for k, v in load.sent.items() if v[2] == phase]
         delays = []
@@ -493,7 +489,8 @@ def report(args, load: Load, figures: dict) -> bool:
             r = figures[key]
             ok &= r["p95"] < LIST_TARGET_MS and r["errors"] == 0
             print(
-                f"ticket list ({PORTAL}, wrk c=8) {label}: p50 {r['p50']:.1f} ms, "
+                f"ticket list ({PORTAL}, wrk c=8, {args.list_think_ms} ms pauses) {label}: "
+                f"p50 {r['p50']:.1f} ms, "
                 f"p95 {r['p95']:.1f} ms, {r['rps']:.1f} req/s, errors {r['errors']}  "
                 f"(target p95 < {LIST_TARGET_MS})"
             )
@@ -601,6 +598,12 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--no-wrk", action="store_true", help="phase 2 without the ticket list")
     parser.add_argument(
+        "--list-think-ms",
+        type=int,
+        default=LIST_THINK_MS,
+        help="each wrk connection's pause between two loads of the list (0: saturating)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=3,
@@ -620,7 +623,9 @@ def main() -> None:
     lag_dir = tempfile.mkdtemp(prefix="chatbench-lag-")
     server = start_server(lag_dir, args.workers)
     try:
-        figures_alone = {} if args.no_wrk else {"list_alone": list_under_wrk(cookie, 10)}
+        figures_alone = (
+            {} if args.no_wrk else {"list_alone": list_under_wrk(cookie, 10, args.list_think_ms)}
+        )
         try:
             import uvloop
 

@@ -377,29 +377,7 @@ def start_list_server():
 
 
 def list_load(cookie, seconds: int, concurrency: int, think_ms: int) -> dict[str, float]:
-    """wrk on the ticket list: `concurrency` agents, each loading the list, then reading it for
-    `think_ms` before the next (0: as fast as the server answers); p50 and p95 from wrk's
-    percentiles, requests a second, errors."""
-    script = ticket_bench.LUA + (
-        f"\nfunction delay()\n  return {think_ms}\nend\n" if think_ms else ""
-    )
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script)
-    try:
-        out = ticket_bench.wrk(LIST_PATH, cookie, seconds, concurrency, handle.name)
-    finally:
-        os.unlink(handle.name)
-    lines = out.splitlines()
-    requests, micros, errors = (
-        int(v) for v in next(x for x in lines if x.startswith("RESULT")).split()[1:]
-    )
-    points = sorted(int(x.split()[1]) / 1000 for x in lines if x.startswith("P "))
-    return {
-        "p50": points[49],
-        "p95": points[94],
-        "rps": requests / max(micros / 1e6, 1e-3),
-        "errors": errors,
-    }
+    return ticket_bench.load_page(LIST_PATH, cookie, seconds, concurrency, think_ms)
 
 
 def list_line(label: str, figures: dict[str, float], concurrency: int, think_ms: int) -> str:

@@ -408,6 +408,33 @@ def wrk(
     return out.stdout
 
 
+def load_page(
+    path: str, cookie: tuple[str, str], seconds: int, concurrency: int, think_ms: int = 0
+) -> dict[str, float]:
+    """wrk on one page beside another benchmark's load (bench/sla.py, bench/chat.py):
+    `concurrency` connections, each pausing `think_ms` between requests (an agent reading the
+    page; 0: wrk's saturating load). p50 and p95 from wrk's percentiles, requests a second,
+    errors."""
+    script = LUA + (f"\nfunction delay()\n  return {think_ms}\nend\n" if think_ms else "")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = wrk(path, cookie, seconds, concurrency, handle.name)
+    finally:
+        os.unlink(handle.name)
+    lines = out.splitlines()
+    requests, micros, errors = (
+        int(v) for v in next(x for x in lines if x.startswith("RESULT")).split()[1:]
+    )
+    points = sorted(int(x.split()[1]) / 1000 for x in lines if x.startswith("P "))
+    return {
+        "p50": points[49],
+        "p95": points[94],
+        "rps": requests / max(micros / 1e6, 1e-3),
+        "errors": errors,
+    }
+
+
 def measure(pages, cookie, duration: int, concurrency: int, rounds: int = 3) -> dict:
     """Each page is loaded in `rounds` slices, round-robin, so a burst of noise on the machine
     spreads over every page instead of spoiling one; the slices' latency distributions are
