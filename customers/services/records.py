@@ -151,9 +151,13 @@ def _record_history(
         history_add(actor, kind, record, HistoryAction.OWNER_CHANGED, {"owner": owner}, ip)
 
 
-@transaction.atomic
 def contact_get_or_create_by_email(
-    *, org: Organization, email: str, name: str = "", ip: str | None = None
+    *,
+    org: Organization,
+    email: str,
+    name: str = "",
+    ip: str | None = None,
+    savepoint: bool = True,
 ) -> tuple[Contact, bool]:
     """The contact of `org` whose email, else whose secondary email, is `email`
     (case-insensitively; the oldest if imports made several), or a new one named `name` (the
@@ -163,7 +167,18 @@ def contact_get_or_create_by_email(
     contact: an advisory lock on the address, shared with `contact_save`, is held until the
     caller's transaction ends, so two creations from a new address at once make one contact.
     Takes no actor: the caller's own service has checked who may create the ticket (the
-    history entry of a new contact names no one)."""
+    history entry of a new contact names no one).
+
+    `savepoint=False`, for a caller whose own atomic block rolls back a failure (incoming mail:
+    two round trips fewer for each message), sets no savepoint inside its transaction: an error
+    raised here then leaves that transaction to be rolled back by the caller's block."""
+    with transaction.atomic(savepoint=savepoint):
+        return _contact_get_or_create(org, email, name, ip)
+
+
+def _contact_get_or_create(
+    org: Organization, email: str, name: str, ip: str | None
+) -> tuple[Contact, bool]:
     email = _email(email)
     try:
         validate_email(email)

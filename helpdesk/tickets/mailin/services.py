@@ -396,8 +396,8 @@ def _place(
     if not parsed.from_email or "@" not in parsed.from_email:
         raise Unplaceable("no sender address")
     ticket = _thread_ticket(org, parsed)
-    contact, _created = contact_get_or_create_by_email(
-        org=org, email=parsed.from_email, name=parsed.from_name[:100]
+    contact, _created = contact_get_or_create_by_email(  # inside `_process`'s savepoint
+        org=org, email=parsed.from_email, name=parsed.from_name[:100], savepoint=False
     )
     message, inline = _message(parsed)
     if ticket is not None:

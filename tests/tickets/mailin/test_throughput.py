@@ -240,3 +240,20 @@ def test_tkt07_a_replys_ticket_is_read_by_its_primary_key_under_row_level_securi
         plan = read.explain()
         assert [t.pk for t in read] == [ticket.pk]
     assert re.search(r"Index Cond: \(.*\bid = \$\d", plan), plan
+
+
+@pytest.mark.django_db
+def test_tkt07_a_sender_the_contact_service_refuses_is_held_and_the_next_mail_placed(acme, feed):
+    """The contact service runs inside mail's savepoint without one of its own (two round
+    trips fewer a message): when it refuses the sender's address, mail's savepoint still
+    rolls back what was written, the message is held with the reason, and the next one goes
+    through."""
+    raw = mail(number=1, subject="Printer", body="Jammed.").replace(
+        b"jane.doe@example.com", b"jane..doe@example.com"
+    )
+    held = feed(raw)
+    assert held.outcome == "held" and "valid email" in held.reason
+    assert not Ticket.objects.for_org(acme.org).exists()
+    placed = feed(mail(number=2, subject="Scanner", body="Also jammed."))
+    assert placed.outcome == "created"
+    assert Ticket.objects.for_org(acme.org).get().subject == "Scanner"
