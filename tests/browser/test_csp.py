@@ -72,7 +72,9 @@ def test_tkt02_pages_raise_no_csp_violation_and_remote_images_wait(
     page.get_by_role("link", name="Newsletter bounced").click()
     expect(page.get_by_test_id("remote-images")).to_contain_text("1 remote image")
     assert not [u for u in requests if "tracker.example" in u]
-    # The composer's kind switch (app.js) shows the forward fields.
+    # The composer's kind switch (app.js) shows the forward fields, once the page's deferred
+    # scripts have run (a click before them could be undone as they set the composer up).
+    page.wait_for_load_state("load")
     page.get_by_label("Forward", exact=True).check()
     expect(page.get_by_label("To", exact=True)).to_be_visible()
     assert _violations(page) == []
