@@ -302,25 +302,9 @@ def session_cookie() -> tuple[str, str]:
 
 
 def list_load(cookie, seconds: int, concurrency: int) -> dict:
-    """The ticket list under wrk for `seconds`: p50/p95 (ms), requests per second, errors."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(ticket_bench.LUA)
-    try:
-        out = ticket_bench.wrk(f"/{PORTAL}/desk/", cookie, seconds, concurrency, handle.name)
-    finally:
-        os.unlink(handle.name)
-    lines = out.splitlines()
-    requests, micros, errors = (
-        int(v) for v in next(x for x in lines if x.startswith("RESULT")).split()[1:]
-    )
-    points = [(int(x.split()[1]) / 1000, requests / 99) for x in lines if x.startswith("P ")]
-    return {
-        "points": points,
-        "p50": ticket_bench._quantile(points, 0.50),
-        "p95": ticket_bench._quantile(points, 0.95),
-        "rps": requests / (micros / 1e6),
-        "errors": errors,
-    }
+    """The ticket list under wrk for `seconds`: p50/p95 (ms), requests per second, errors, and
+    the weighted percentiles that merge slices (`points`)."""
+    return ticket_bench.load_page(f"/{PORTAL}/desk/", cookie, seconds, concurrency)
 
 
 def main() -> None:

@@ -411,10 +411,11 @@ def wrk(
 def load_page(
     path: str, cookie: tuple[str, str], seconds: int, concurrency: int, think_ms: int = 0
 ) -> dict[str, float]:
-    """wrk on one page beside another benchmark's load (bench/sla.py, bench/chat.py):
-    `concurrency` connections, each pausing `think_ms` between requests (an agent reading the
-    page; 0: wrk's saturating load). p50 and p95 from wrk's percentiles, requests a second,
-    errors."""
+    """wrk on one page beside another benchmark's load (bench/sla.py, bench/chat.py,
+    bench/mail_ingest.py): `concurrency` connections, each pausing `think_ms` between requests
+    (an agent reading the page; 0: wrk's saturating load). p50 and p95 from wrk's percentiles,
+    requests a second, errors, and the percentiles weighted by requests (`points`: runs are
+    merged by `_quantile` over their points together)."""
     script = LUA + (f"\nfunction delay()\n  return {think_ms}\nend\n" if think_ms else "")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
@@ -426,10 +427,11 @@ def load_page(
     requests, micros, errors = (
         int(v) for v in next(x for x in lines if x.startswith("RESULT")).split()[1:]
     )
-    points = sorted(int(x.split()[1]) / 1000 for x in lines if x.startswith("P "))
+    points = [(int(x.split()[1]) / 1000, requests / 99) for x in lines if x.startswith("P ")]
     return {
-        "p50": points[49],
-        "p95": points[94],
+        "points": points,
+        "p50": _quantile(points, 0.50),
+        "p95": _quantile(points, 0.95),
         "rps": requests / max(micros / 1e6, 1e-3),
         "errors": errors,
     }
