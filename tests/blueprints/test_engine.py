@@ -422,3 +422,37 @@ def test_bp06_owners_of_another_department_get_the_ticket_shared(make):
     )
     ticket.refresh_from_db()
     assert ticket.status.name == "Checked"
+
+
+def test_bp05_the_message_that_opens_a_ticket_is_no_customer_reply(
+    make, django_capture_on_commit_callbacks
+):
+    """The seed's auto-transition runs "when a customer's reply arrives": a ticket a customer
+    opens by mail (or in the help center, with files) stays in the state it entered; their
+    next message moves it."""
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.services.incoming import IncomingMessage, ticket_create_with_message
+
+    desk = make.desk
+    blueprint, states = make.blueprint(statuses=("Open", "Customer replied"))
+    make.transition(
+        blueprint,
+        "Reply received",
+        states["Customer replied"],
+        [states["Open"]],
+        auto_trigger=AutoTrigger.CUSTOMER_REPLY,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        thread = ticket_create_with_message(
+            org=desk.org,
+            contact=desk.contact,
+            department=desk.department,
+            subject="Printer on fire",
+            message=IncomingMessage(body="It smokes."),
+        )
+    ticket = Ticket.objects.get(pk=thread.ticket_id)
+    assert _state(ticket).status.name == "Open"
+    assert not TransitionLog.objects.filter(ticket=ticket, kind=LogKind.AUTO).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        thread_incoming_add(ticket=ticket, contact=desk.contact, body="Still smoking.")
+    assert _state(ticket).status.name == "Customer replied"

@@ -30,7 +30,7 @@ from ..models import Channel, Priority, StatusKind, Thread, Ticket, TicketStatus
 from .followers import followers_notify
 from .history import diff, history_record
 from .owners import owner_notify
-from .threads import _delete_files, _save_files, check_files
+from .threads import _delete_files, _save_files, attachment_name, check_files
 from .tickets import (
     _custom_fields,
     _full_clean,
@@ -91,11 +91,12 @@ def ticket_create_from_contact(
         custom_fields=custom_fields,
         files=files,
     )
-    changes = _ticket_save(ticket, ip=ip)
-    search_index_update(ticket)
+    changes = _ticket_save(ticket, ip=ip, files=files)
     _ticket_pipeline(ticket, changes)
-    if files:
-        thread_incoming_add(ticket=ticket, contact=contact, body="", files=files, ip=ip)
+    if files:  # the opening message (its search document and activity written with it)
+        _incoming_write(ticket, contact, IncomingMessage(body="", files=files), ip=ip, new=True)
+    else:
+        search_index_update(ticket)
     return ticket
 
 
@@ -128,7 +129,7 @@ def ticket_create_with_message(
         channel=channel,
         message=message,
     )
-    _ticket_pipeline(ticket, _ticket_save(ticket, ip=ip))
+    _ticket_pipeline(ticket, _ticket_save(ticket, ip=ip, files=message.files))
     return _incoming_write(ticket, contact, message, ip=ip, new=True)
 
 
@@ -182,13 +183,18 @@ def _ticket_new(
     return ticket
 
 
-def _ticket_save(ticket: Ticket, *, ip: str | None) -> dict[str, list[Any]]:
-    """The number, the row and its history row "created"; returns the changes recorded."""
+def _ticket_save(
+    ticket: Ticket, *, ip: str | None, files: Sequence[UploadedFile] = ()
+) -> dict[str, list[Any]]:
+    """The number, the row and its history row "created", which names the files of the
+    opening message (`files`); returns the changes recorded."""
     _sync_derived(ticket, None)
     ticket.number = next_ticket_number(ticket.org_id)
     _full_clean(ticket)
     ticket.save()
     created = diff({}, _snapshot(ticket))
+    if files:
+        created["attachments"] = [None, [attachment_name(f) for f in files]]
     history_record(ticket=ticket, actor=None, ip=ip, action="created", changes=created)
     return created
 
@@ -263,7 +269,11 @@ def _incoming_write(
 ) -> Thread:
     """The entry, its files and history, the reopening of a closed ticket, the search document
     and activity, followers and the owner told. `new`: the ticket was created in this
-    transaction (its row is locked by the INSERT and its status is the one in memory)."""
+    transaction (its row is locked by the INSERT and its status is the one in memory) and this
+    is the message that opened it, which is no reply: its "created" history row names the
+    files, and nothing of a reply follows (no "Customer replied" row, so no reply webhook, CRM
+    signal or customer-reply auto-transition; no reopening of a status the rules just set;
+    no followers yet; the owner has the "assigned" mail)."""
     indexed = True
     if not new:
         # Lock the row: concurrent entries of one ticket queue (see `thread_add`); the same
@@ -289,18 +299,22 @@ def _incoming_write(
     attachments = []
     try:
         attachments = _save_files(ticket=ticket, thread=thread, files=message.files, user=None)
-        history_record(
-            ticket=ticket,
-            actor=None,
-            ip=ip,
-            action="incoming",
-            changes={"attachments": [None, [a.name for a in attachments]]} if attachments else {},
-        )
-        if ticket.status_kind != StatusKind.OPEN:
-            _reopen_on_reply(ticket, ip=ip)
+        if not new:
+            history_record(
+                ticket=ticket,
+                actor=None,
+                ip=ip,
+                action="incoming",
+                changes={"attachments": [None, [a.name for a in attachments]]}
+                if attachments
+                else {},
+            )
+            if ticket.status_kind != StatusKind.OPEN:
+                _reopen_on_reply(ticket, ip=ip)
         _index_and_touch(ticket, thread, new=new, indexed=indexed)
-        followers_notify(ticket=ticket, actor=None, event="thread", thread=thread)
-        owner_notify(ticket=ticket, event="customer_reply", actor=None, thread=thread)
+        if not new:
+            followers_notify(ticket=ticket, actor=None, event="thread", thread=thread)
+            owner_notify(ticket=ticket, event="customer_reply", actor=None, thread=thread)
     except BaseException:
         _delete_files(attachments)
         raise

@@ -93,6 +93,11 @@ def check_files(files: Sequence[UploadedFile]) -> None:
         raise ValidationError({"files": errors})
 
 
+def attachment_name(upload: UploadedFile) -> str:
+    """The name an uploaded file is listed under (its history, its attachment row)."""
+    return os.path.basename(upload.name or "file")[:255]
+
+
 def _save_files(
     *, ticket: Ticket, thread: Thread | None, files: Sequence[UploadedFile], user
 ) -> list[Attachment]:
@@ -100,13 +105,12 @@ def _save_files(
     transaction fails (see `thread_add`), so no orphan file outlives a rolled-back row."""
     saved: list[Attachment] = []
     for upload in files:
-        name = upload.name or "file"
-        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        content_type = mimetypes.guess_type(upload.name or "file")[0] or "application/octet-stream"
         attachment = Attachment(
             org_id=ticket.org_id,
             ticket=ticket,
             thread=thread,
-            name=os.path.basename(name)[:255],
+            name=attachment_name(upload),
             size=upload.size or 0,
             content_type=content_type,
             uploaded_by=user,

@@ -60,7 +60,9 @@ def test_tkt08_customer_submits_a_ticket_with_public_fields_and_a_file(customer,
     assert ticket.channel == "web" and ticket.department == desk.department
     assert ticket.custom_fields == {"order": "A-100"}
     history = TicketHistory.objects.for_org(desk.org).filter(ticket=ticket)
-    assert [h.action for h in history] == ["created", "incoming"]
+    # The file came with the ticket: its "created" row names it; no "Customer replied".
+    assert [h.action for h in history] == ["created"]
+    assert history[0].changes["attachments"] == [None, ["receipt.pdf"]]
     assert history[0].actor is None and history[0].ip_address == "127.0.0.1"
     [entry] = Thread.objects.for_org(desk.org).filter(ticket=ticket)
     assert entry.kind == Thread.Kind.INCOMING and entry.contact == desk.contact
