@@ -241,6 +241,10 @@ def _sync_derived(ticket: Ticket, previous_kind: str | None) -> None:
 def _custom_fields(
     ticket: Ticket, values: Mapping[str, Any] | None, *, partial: bool
 ) -> dict[str, Any]:
+    if partial and not values:
+        # Nothing given and nothing required of a partial update: the values stay as they
+        # are, without reading the definitions (every ticket a customer opens by mail).
+        return dict(ticket.custom_fields or {})
     definitions = CustomField.objects.for_org(ticket.org).filter(department=ticket.department_id)
     cleaned = validate_custom_values(definitions, dict(values or {}), partial=partial)
     if not partial:
