@@ -122,6 +122,10 @@ class CompiledRead(Generic[ModelT]):
         plan, rows = self._run(arguments, many=False)
         return self._instance(plan, rows[0]) if rows else None
 
+    def queryset(self, **arguments: int | str) -> QuerySet[ModelT]:
+        """The queryset this read runs, with these values (its plan can be explained)."""
+        return self._build(**arguments)
+
     def all(self, **arguments: int | str) -> list[ModelT]:
         """Every matching instance, in the queryset's order."""
         plan, rows = self._run(arguments, many=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
@@ -29,27 +29,26 @@ from .history import KINDS, _diff, history_add
 from .listeners import _changed
 from .tags import _set_tags, tag_names_clean
 
-
 # --- Contacts ------------------------------------------------------------------------------
-def _contact_by(column: str) -> Callable[..., Contact | None]:
-    """The oldest contact whose `column` is the (lowercased) address, compiled once. The
-    oldest is picked here, not by `ORDER BY id`: with one row expected, PostgreSQL costed the
-    primary key's order (org, id) as cheap as the address's index and read every contact of
-    the organization to filter them, for each incoming message."""
-    read = CompiledRead(
-        lambda org_id, email: (
-            Contact.objects.for_org(org_id).annotate(lowered=Lower(column)).filter(lowered=email)
-        )
+# The contacts whose email or secondary email is the (lowercased) address, in one statement
+# compiled once (each address's index, OR-ed). The oldest is picked in Python, not by
+# `ORDER BY id`: with one row expected, PostgreSQL costed the primary key's order (org, id) as
+# cheap as the address's index and read every contact of the organization to filter them,
+# for each incoming message.
+_CONTACTS_BY_ADDRESS: CompiledRead[Contact] = CompiledRead(
+    lambda org_id, email: (
+        Contact.objects.for_org(org_id)
+        .annotate(lower_email=Lower("email"), lower_secondary=Lower("secondary_email"))
+        .filter(Q(lower_email=email) | Q(lower_secondary=email))
     )
-
-    def oldest(*, org_id: int, email: str) -> Contact | None:
-        return min(read.all(org_id=org_id, email=email), key=lambda c: c.pk, default=None)
-
-    return oldest
+)
 
 
-_contact_by_email = _contact_by("email")
-_contact_by_secondary = _contact_by("secondary_email")
+def _contact_by_address(org_id: int, email: str) -> Contact | None:
+    """The oldest contact whose email is `email`, else the oldest whose secondary email is."""
+    found = _CONTACTS_BY_ADDRESS.all(org_id=org_id, email=email)
+    primary = [c for c in found if c.email.lower() == email]
+    return min(primary or found, key=lambda c: c.pk, default=None)
 
 
 def _email_owner(org: Organization, email: str, exclude_pk: int | None) -> Contact | None:
@@ -57,9 +56,7 @@ def _email_owner(org: Organization, email: str, exclude_pk: int | None) -> Conta
     if not email:
         return None
     if not exclude_pk:  # every incoming message asks: SQL compiled once per process
-        return _contact_by_email(org_id=org.pk, email=email) or _contact_by_secondary(
-            org_id=org.pk, email=email
-        )
+        return _contact_by_address(org.pk, email)
     contacts = Contact.objects.for_org(org).annotate(
         lower_email=Lower("email"), lower_secondary=Lower("secondary_email")
     )
@@ -164,8 +161,9 @@ def contact_get_or_create_by_email(
     address's local part when blank). Returns (contact, created).
 
     The one way a channel (the ticket form, later mail, chat, the CRM sync) finds its
-    contact: an advisory lock on the address, shared with `contact_save`, is held until the
-    caller's transaction ends, so two creations from a new address at once make one contact.
+    contact: before creating one, an advisory lock on the address, shared with `contact_save`,
+    is taken and held until the caller's transaction ends, so two creations from a new address
+    at once make one contact.
     Takes no actor: the caller's own service has checked who may create the ticket (the
     history entry of a new contact names no one).
 
@@ -184,6 +182,11 @@ def _contact_get_or_create(
         validate_email(email)
     except ValidationError as exc:
         raise ValidationError({"contact_email": exc.messages}) from exc
+    # Most senders are known: found without the lock, which only creators need. A new address
+    # is locked, then looked up again: a creation from it at the same time has committed.
+    contact = _email_owner(org, email, None)
+    if contact is not None:
+        return contact, False
     _lock(org, "contact-email", email)
     contact = _email_owner(org, email, None)
     if contact is not None:
