@@ -183,7 +183,20 @@ def _ingest(
             return _duplicate(org, key)
         if parsed is None:
             return _hold(entry, raw, problem, department)
-        return _process(org, entry, parsed, raw, department, departments)
+        try:
+            # No savepoint (two round trips a message): a failure rolls the whole transaction
+            # back, its claim included, and the message is held in a transaction of its own.
+            return _process(org, entry, parsed, raw, department, departments, savepoint=False)
+        except Exception as exc:  # noqa: BLE001 - kept for an admin rather than lost
+            if not isinstance(exc, Unplaceable | ValidationError):
+                logger.exception("mail %s for %s could not be placed", key, org.portal)
+            transaction.set_rollback(True)
+            problem = _reason(exc)
+    with transaction.atomic():
+        entry = _claim(org, key, source, parsed, raw)
+        if entry is None:  # the same message, placed meanwhile by another delivery
+            return _duplicate(org, key)
+        return _hold(entry, raw, problem, department)
 
 
 def _reason(exc: BaseException) -> str:
@@ -341,7 +354,11 @@ def _process(
     raw: bytes,
     department: Department | None,
     departments: list[Department] | None = None,
+    *,
+    savepoint: bool = True,
 ) -> IngestResult:
+    """Ignore, place or hold a claimed message. `savepoint=False`: a failure to place it is
+    raised, for the caller to roll back and hold."""
     reason = parse.machine_reason(parsed)
     known = None
     if not reason:
@@ -349,6 +366,8 @@ def _process(
         reason = _own_mail_reason(parsed, known)
     if reason or known is None:
         return _finish(entry, Outcome.IGNORED, reason=reason)
+    if not savepoint:
+        return _place(org, entry, parsed, department, known)
     try:
         with transaction.atomic():  # a savepoint: a failure leaves nothing half-written
             return _place(org, entry, parsed, department, known)
@@ -382,7 +401,7 @@ def _place(
     if not parsed.from_email or "@" not in parsed.from_email:
         raise Unplaceable("no sender address")
     ticket = _thread_ticket(org, parsed)
-    contact, _created = contact_get_or_create_by_email(  # inside `_process`'s savepoint
+    contact, _created = contact_get_or_create_by_email(  # a failure rolls back `_place` whole
         org=org, email=parsed.from_email, name=parsed.from_name[:100], savepoint=False
     )
     message, inline = thread_message(parsed)

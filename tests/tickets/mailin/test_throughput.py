@@ -114,9 +114,9 @@ def test_tkt07_a_reply_by_mail_reopens_a_ticket_closed_since_it_was_read(acme, f
 @pytest.mark.django_db
 def test_tkt07_a_message_costs_few_statements(acme, feed):
     """Issue 9's target needs few round trips per message: a new ticket (known contact,
-    pipeline with no rules) and a reply (known contact) stay within these counts; the
-    benchmark measured 30 and 23 (bench/mail_ingest.py). A new statement per message shows
-    here first."""
+    pipeline with no rules) and a reply (known contact) stay within these counts (inside the
+    test's transaction; bench/mail_ingest.py counts about 19 a message). A new statement per
+    message shows here first."""
     feed(mail(number=0, subject="Warm-up", body="Caches filled."))  # per-org caches
     with CaptureQueriesContext(connection) as created:
         feed(mail(number=1, subject="Export fails", body="A timeout after five minutes."))
@@ -130,8 +130,8 @@ def test_tkt07_a_message_costs_few_statements(acme, feed):
             )
         )
     assert Thread.objects.for_org(acme.org).count() == 3
-    assert len(created) <= 34, [q["sql"][:80] for q in created.captured_queries]
-    assert len(appended) <= 26, [q["sql"][:80] for q in appended.captured_queries]
+    assert len(created) <= 17, [q["sql"][:80] for q in created.captured_queries]
+    assert len(appended) <= 16, [q["sql"][:80] for q in appended.captured_queries]
 
 
 @pytest.mark.django_db
@@ -257,3 +257,36 @@ def test_tkt07_a_sender_the_contact_service_refuses_is_held_and_the_next_mail_pl
     placed = feed(mail(number=2, subject="Scanner", body="Also jammed."))
     assert placed.outcome == "created"
     assert Ticket.objects.for_org(acme.org).get().subject == "Scanner"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tkt07_a_failure_after_writes_rolls_the_message_back_and_holds_it(
+    acme, support, monkeypatch, caplog
+):
+    """A message is placed without a savepoint of its own (two round trips fewer): when
+    placing it fails after rows were written (here the new contact and its ticket), its whole
+    transaction rolls back, the claim of its key included, and the message is held in a
+    transaction of its own with the reason. Nothing half-written stays; a retry places it."""
+    from customers.models import Contact
+    from helpdesk.tickets.mailin.models import InboundMessage
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(mailin_services, "link_inline_images", broken)
+    result = mailin_services.ingest(
+        acme.org, mail(number=1, subject="Printer", body="Jammed."), source="command"
+    )
+    assert result.outcome == "held" and result.reason == "the disk is full"
+    assert "could not be placed" in caplog.text
+    assert not Ticket.objects.for_org(acme.org).exists()
+    assert not Contact.objects.for_org(acme.org).filter(email="jane.doe@example.com").exists()
+    [entry] = InboundMessage.objects.for_org(acme.org)
+    assert entry.outcome == "held" and entry.key == "<throughput-1@example.com>"
+    assert bytes(entry.raw).startswith(b"From: Jane Doe")
+
+    monkeypatch.undo()
+    acme.admin.org = acme.org
+    placed = mailin_services.held_retry(actor=acme.admin, entry=entry)
+    assert placed.outcome == "created" and placed.ticket.subject == "Printer"
+    assert InboundMessage.objects.for_org(acme.org).get().outcome == "created"
