@@ -41,6 +41,9 @@ def test_api05_token_then_reference_page(live_server, new_context, static_errors
     section.get_by_role("button", name="Create token").click()
     shown = page.get_by_role("textbox", name="API token")
     assert shown.input_value().startswith(ApiToken.objects.get().prefix)
+    # The token page is a new page: its copy button works once its deferred script (the
+    # click listener in api-tokens.js) has run, by the load event.
+    page.wait_for_load_state("load")
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
 

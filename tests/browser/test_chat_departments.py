@@ -52,6 +52,9 @@ def test_chat05_department_settings_save_as_they_change(live_server, new_context
     page.get_by_role("link", name="acme").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("acme")
     _clean(page)
+    # The settings save through htmx (a deferred script): it listens once the page has loaded;
+    # a field left before that would send nothing.
+    page.wait_for_load_state("load")
 
     # The name saves when the field is left; the heading follows.
     page.get_by_label("Name", exact=True).fill("Support <JP>")

@@ -91,6 +91,9 @@ def test_crm01_sales_user_creates_account_contact_and_deal(live_server, new_cont
 
     # The lists: the deal among "mine", found by the live search, and the account's contact.
     page.get_by_role("navigation", name="CRM").get_by_role("link", name="Deals").click()
+    # The filters and the live search are htmx (a deferred script): it listens once the page
+    # has loaded; a choice or search typed before that would ask nothing.
+    page.wait_for_load_state("load")
     page.get_by_label("Owner").select_option("mine")
     expect(page.locator("#deals-rows")).to_contain_text("TPS reports")
     page.get_by_label("Search deals").fill("nothing like it")

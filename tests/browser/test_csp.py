@@ -87,7 +87,10 @@ def test_tkt02_pages_raise_no_csp_violation_and_remote_images_wait(
     assert [u for u in requests if "tracker.example" in u]
     assert _violations(page) == []
 
-    # The language switch submits itself (app.js) and stays on the page.
+    # The language switch submits itself (app.js) and stays on the page; "Show images" led to
+    # a new page, whose deferred app.js listens once the document is parsed (not "load": that
+    # waits for the remote images too, which a machine without a network may be slow to fail).
+    page.wait_for_load_state("domcontentloaded")
     page.get_by_label("Language").select_option("ja")
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     assert _violations(page) == []

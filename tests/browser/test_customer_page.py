@@ -93,6 +93,9 @@ def test_cus02_admin_walks_the_nine_tabs_and_adds_a_note_with_a_file(
     page.get_by_role("link", name=contact.name).first.click()
     expect(page.get_by_role("heading", level=1, name=contact.name)).to_be_visible()
     expect(page.locator('[data-summary="total"]')).to_have_text("2")
+    # The tabs load in place through htmx (a deferred script), which handles their clicks once
+    # the page has loaded; a click before that would follow the link to a new page.
+    page.wait_for_load_state("load")
 
     # The nine tabs, each loaded in place; the address names the tab.
     for label, shown in TABS:

@@ -52,6 +52,9 @@ def test_tkt06_saved_view_with_chosen_columns_is_there_after_signing_in_again(
     assert "Last activity" in _headers(page) and "Contact" not in _headers(page)
     for _ in range(7):  # from last to first, one step at a time
         page.get_by_role("button", name="Move Last activity up").click()
+    # Each move is a plain post: the list is a new page, whose live search (htmx, a deferred
+    # script) listens once it has loaded; a search typed before that would ask nothing.
+    page.wait_for_load_state("load")
     assert _headers(page)[0] == "Last activity"
 
     # Filter and search, then save the view for the department.
@@ -172,6 +175,9 @@ def test_keyboard_shortcuts_move_select_open_and_show_their_list(
     page.keyboard.press("Enter")  # the newest ticket is first
     expect(page).to_have_url(re.compile(rf"/tickets/{third.number}/$"))
     expect(page.get_by_role("heading", name="Third ticket")).to_be_visible()
+    # The ticket is a new page: its shortcuts (shortcuts.js, deferred) listen once it has
+    # loaded; a key pressed before that does nothing.
+    page.wait_for_load_state("load")
 
     # On the ticket: c chooses a private comment and puts the cursor in the message.
     page.locator("h1").click()

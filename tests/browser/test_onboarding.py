@@ -112,6 +112,9 @@ def test_org02_org06_signup_invite_accept_and_switch_to_japanese(
     expect(agent.get_by_role("status")).to_contain_text(f"You have joined {ORG_NAME}.")
     expect(agent.get_by_test_id("org-switcher")).to_have_text(ORG_NAME)
     expect(agent.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    # The select submits itself through app.js, a deferred script: it listens once the page
+    # has loaded; a choice made before that would stay unsent.
+    agent.wait_for_load_state("load")
 
     # --- ...and switches the UI to Japanese (the select submits on change) ------------------
     agent.locator("#language-select").select_option("ja")

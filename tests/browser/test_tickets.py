@@ -44,6 +44,9 @@ def test_tkt06_tkt02_agent_filters_opens_replies_with_attachment_and_sees_histor
     rows = page.locator("table.tickets tbody tr")
     expect(rows).to_have_count(2)
     expect(page.locator("table.tickets")).not_to_contain_text("Low priority question")
+    # The view's link led to a new page: its live search (htmx, a deferred script) listens once
+    # the page has loaded; a search typed before that would ask nothing.
+    page.wait_for_load_state("load")
     page.get_by_placeholder("Search subject, description and replies").fill("server")
     expect(rows).to_have_count(1)
     expect(page).to_have_url(re.compile(r"q=server"))
@@ -51,6 +54,9 @@ def test_tkt06_tkt02_agent_filters_opens_replies_with_attachment_and_sees_histor
 
     # Reply with an attachment.
     expect(page.get_by_role("heading", name="Server is down")).to_be_visible()
+    # The ticket is a new page: its deferred editor.js replaces the message box with the
+    # editor, and text typed while it takes over can be lost.
+    page.wait_for_load_state("load")
     page.get_by_label("Reply", exact=True).check()
     page.get_by_role("textbox", name="Message").fill("We restarted the server. Log attached.")
     path = tmp_path / "restart.log"
