@@ -12,6 +12,7 @@ from django.db.models import ProtectedError, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from helpdesk.bulkinsert import insert_row
 from helpdesk.compiledreads import CompiledRead
 from helpdesk.tenancy.guards import ensure_same_org
 from helpdesk.tenancy.models import Membership, Organization, TenantModel
@@ -194,7 +195,7 @@ def _contact_get_or_create(
     name = (name or "").strip() or email.split("@")[0]
     contact = Contact(org=org, last_name=name[:100], email=email)
     contact.full_clean(exclude=["org"])
-    contact.save()
+    insert_row(contact)  # as `save()` would, with an INSERT built once (mail from new senders)
     history_add(
         None,
         RecordKind.CONTACT,
