@@ -301,7 +301,7 @@ def _incoming_write(
     attachments = []
     try:
         attachments = _save_files(ticket=ticket, thread=thread, files=message.files, user=None)
-        if not new:
+        if not new:  # a reply (the message that opened the ticket is part of its creation)
             history_record(
                 ticket=ticket,
                 actor=None,
