@@ -188,15 +188,21 @@ def _ingest(
             # back, its claim included, and the message is held in a transaction of its own.
             return _process(org, entry, parsed, raw, department, departments, savepoint=False)
         except Exception as exc:  # noqa: BLE001 - kept for an admin rather than lost
-            if not isinstance(exc, Unplaceable | ValidationError):
-                logger.exception("mail %s for %s could not be placed", key, org.portal)
             transaction.set_rollback(True)
-            problem = _reason(exc)
+            problem = _failure(exc, key, org)
     with transaction.atomic():
         entry = _claim(org, key, source, parsed, raw)
         if entry is None:  # the same message, placed meanwhile by another delivery
             return _duplicate(org, key)
         return _hold(entry, raw, problem, department)
+
+
+def _failure(exc: Exception, key: str, org: Organization) -> str:
+    """The reason a message could not be placed, held with it. A failure nobody foresaw (not
+    `Unplaceable`, not a ValidationError) is logged with its traceback."""
+    if not isinstance(exc, Unplaceable | ValidationError):
+        logger.error("mail %s for %s could not be placed", key, org.portal, exc_info=exc)
+    return _reason(exc)
 
 
 def _reason(exc: BaseException) -> str:
@@ -371,11 +377,8 @@ def _process(
     try:
         with transaction.atomic():  # a savepoint: a failure leaves nothing half-written
             return _place(org, entry, parsed, department, known)
-    except (Unplaceable, ValidationError) as exc:
-        return _hold(entry, raw, _reason(exc), department)
     except Exception as exc:  # noqa: BLE001 - kept for an admin rather than lost
-        logger.exception("mail %s for %s could not be placed", parsed.key, org.portal)
-        return _hold(entry, raw, _reason(exc), department)
+        return _hold(entry, raw, _failure(exc, parsed.key, org), department)
 
 
 def _own_mail_reason(parsed: parse.ParsedMail, known: _Known) -> str:
