@@ -45,28 +45,14 @@ _CONTACTS_BY_ADDRESS: CompiledRead[Contact] = CompiledRead(
 )
 
 
-def _contact_by_address(org_id: int, email: str) -> Contact | None:
-    """The oldest contact whose email is `email`, else the oldest whose secondary email is."""
-    found = _CONTACTS_BY_ADDRESS.all(org_id=org_id, email=email)
-    primary = [c for c in found if c.email.lower() == email]
-    return min(primary or found, key=lambda c: c.pk, default=None)
-
-
 def _email_owner(org: Organization, email: str, exclude_pk: int | None) -> Contact | None:
-    """Another contact of `org` whose primary or secondary email is `email`."""
+    """Another contact of `org` whose email, else whose secondary email, is `email` (the
+    oldest: imports may have made several)."""
     if not email:
         return None
-    if not exclude_pk:  # every incoming message asks: SQL compiled once per process
-        return _contact_by_address(org.pk, email)
-    contacts = Contact.objects.for_org(org).annotate(
-        lower_email=Lower("email"), lower_secondary=Lower("secondary_email")
-    )
-    if exclude_pk:
-        contacts = contacts.exclude(pk=exclude_pk)
-    return (
-        contacts.filter(lower_email=email).order_by("pk").first()
-        or contacts.filter(lower_secondary=email).order_by("pk").first()
-    )
+    found = [c for c in _CONTACTS_BY_ADDRESS.all(org_id=org.pk, email=email) if c.pk != exclude_pk]
+    primary = [c for c in found if c.email.lower() == email]
+    return min(primary or found, key=lambda c: c.pk, default=None)
 
 
 CONTACT_TRACKED = (
