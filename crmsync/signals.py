@@ -195,7 +195,8 @@ def ticket_reasons(
 
 def _recipients(org: Organization, reasons: list[Reason], actor_id: int | None, event: str):
     """{user id: (membership, reason, mail?)}: each owner once, for their first reason, if an
-    active CRM user who wants `event` and did not cause it."""
+    active CRM user who wants `event` and did not cause it; in the reasons' order, so the
+    signals are written (and listed) contact first, then accounts, then deals."""
     first: dict[int, Reason] = {}
     for reason in reasons:
         if reason.owner_id and reason.owner_id != actor_id:
@@ -210,13 +211,17 @@ def _recipients(org: Organization, reasons: list[Reason], actor_id: int | None, 
     prefs = {
         p.user_id: p for p in SignalPreference.objects.for_org(org).filter(user_id__in=list(first))
     }
+    by_user = {member.user_id: member for member in members}
     out = {}
-    for member in members:
+    for user_id, reason in first.items():  # in the reasons' order: contact, accounts, deals
+        member = by_user.get(user_id)
+        if member is None:
+            continue
         member.org = org
-        pref = prefs.get(member.user_id)
+        pref = prefs.get(user_id)
         if not member.has_app(App.CRM) or (pref is not None and event not in pref.events):
             continue
-        out[member.user_id] = (member, first[member.user_id], bool(pref and pref.mail))
+        out[user_id] = (member, reason, bool(pref and pref.mail))
     return out
 
 
