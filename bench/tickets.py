@@ -411,11 +411,12 @@ def wrk(
 def load_page(
     path: str, cookie: tuple[str, str], seconds: int, concurrency: int, think_ms: int = 0
 ) -> dict[str, float]:
-    """wrk on one page beside another benchmark's load (bench/sla.py, bench/chat.py,
-    bench/mail_ingest.py): `concurrency` connections, each pausing `think_ms` between requests
-    (an agent reading the page; 0: wrk's saturating load). p50 and p95 from wrk's percentiles,
-    requests a second, errors, and the percentiles weighted by requests (`points`: runs are
-    merged by `_quantile` over their points together)."""
+    """wrk on one page for `seconds` (a slice of `measure`, or beside another benchmark's load:
+    bench/sla.py, bench/chat.py, bench/mail_ingest.py): `concurrency` connections, each pausing
+    `think_ms` between requests (an agent reading the page; 0: wrk's saturating load). p50 and
+    p95 from wrk's percentiles, requests a second, errors, the requests and seconds themselves,
+    and the percentiles weighted by requests (`points`: runs are merged by `_quantile` over
+    their points together)."""
     script = LUA + (f"\nfunction delay()\n  return {think_ms}\nend\n" if think_ms else "")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
@@ -434,6 +435,8 @@ def load_page(
         "p95": _quantile(points, 0.95),
         "rps": requests / max(micros / 1e6, 1e-3),
         "errors": errors,
+        "requests": requests,
+        "seconds": micros / 1e6,
     }
 
 
@@ -441,24 +444,17 @@ def measure(pages, cookie, duration: int, concurrency: int, rounds: int = 3) -> 
     """Each page is loaded in `rounds` slices, round-robin, so a burst of noise on the machine
     spreads over every page instead of spoiling one; the slices' latency distributions are
     merged (99 percentiles each, weighted by requests)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(LUA)
     for _label, path in pages:  # warm up: pools, template and plan caches, as in production
         wrk(path, cookie, 3, concurrency)
     samples: dict[str, list[tuple[float, float]]] = {label: [] for label, _ in pages}
     totals = {label: [0, 0.0, 0] for label, _ in pages}
     for _ in range(rounds):
         for label, path in pages:
-            out = wrk(path, cookie, max(1, duration // rounds), concurrency, handle.name)
-            lines = out.splitlines()
-            head = next(x for x in lines if x.startswith("RESULT"))
-            requests, micros, errors = (int(v) for v in head.split()[1:])
-            points = [int(x.split()[1]) / 1000 for x in lines if x.startswith("P ")]
-            samples[label] += [(ms, requests / len(points)) for ms in points]
-            totals[label][0] += requests
-            totals[label][1] += micros / 1e6
-            totals[label][2] += errors
-    os.unlink(handle.name)
+            run = load_page(path, cookie, max(1, duration // rounds), concurrency)
+            samples[label] += run["points"]
+            totals[label][0] += run["requests"]
+            totals[label][1] += run["seconds"]
+            totals[label][2] += run["errors"]
     return {
         label: {
             "p50": _quantile(samples[label], 0.50),
