@@ -69,6 +69,8 @@ def test_cus04_cus01_history_tab_fields_setup_and_tag_chips(
     page.goto(f"{live_server.url}/acme/customers/contacts/{contact.pk}/")
     page.get_by_role("tab", name="History").click()
     tab = page.get_by_test_id("history-tab")
+    # The tab arrives by htmx; the whole suite's load once kept it out for 5 s (clean-clone CI).
+    expect(tab).to_be_visible(timeout=15_000)
     rows = tab.get_by_test_id("history-entries").locator("tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("Tagged")
