@@ -177,8 +177,9 @@ def test_bp04_admin_draws_a_blueprint_with_the_mouse_and_a_ticket_runs_through_i
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.browser_context_args(locale="ja-JP", viewport={"width": 1500, "height": 1000})
 def test_bp04_the_editor_in_japanese_flags_a_state_with_no_way_out(
-    live_server, browser, static_errors, desk
+    live_server, new_context, static_errors, desk
 ):
     """A Japanese admin's editor: the palette, the buttons and the drawing's warnings in
     Japanese; a state placed with the keyboard (its "Place on the canvas" button)."""
@@ -195,7 +196,7 @@ def test_bp04_the_editor_in_japanese_flags_a_state_with_no_way_out(
     statuses = list(TicketStatus.objects.for_org(org).filter(department=desk.department)[:2])
     for n, status in enumerate(statuses):
         bp.state_add(actor=desk.admin, blueprint=blueprint, status=status, x=150 + 300 * n, y=150)
-    page = browser.new_context(locale="ja-JP", viewport={"width": 1500, "height": 1000}).new_page()
+    page = new_context().new_page()
     static_errors.watch(page)
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("input[name=username], input[type=email]").first.fill("alice@acme.test")

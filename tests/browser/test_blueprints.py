@@ -172,7 +172,8 @@ def test_bp01_admin_configures_a_three_state_blueprint_through_the_forms(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bp01_the_settings_pages_in_japanese(live_server, browser, static_errors, desk):
+@pytest.mark.browser_context_args(locale="ja-JP")
+def test_bp01_the_settings_pages_in_japanese(live_server, new_context, static_errors, desk):
     """A Japanese admin reads the list and the transition form in Japanese (screenshots)."""
     org = desk.org
     org.plan = "enterprise"
@@ -188,7 +189,7 @@ def test_bp01_the_settings_pages_in_japanese(live_server, browser, static_errors
     )
     for status in TicketStatus.objects.for_org(org).filter(department=desk.department)[:2]:
         bp.state_add(actor=desk.admin, blueprint=blueprint, status=status)
-    page = browser.new_context(locale="ja-JP").new_page()
+    page = new_context().new_page()
     static_errors.watch(page)
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("input[name=username], input[type=email]").first.fill("alice@acme.test")
