@@ -5,9 +5,12 @@ serious axe finding; screenshots kept as test artifacts."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from customers import services
@@ -109,3 +112,37 @@ def test_cus04_cus01_history_tab_fields_setup_and_tag_chips(
     expect(page).to_have_url(f"{live_server.url}/acme/customers/contacts/?tag=VIP")
     expect(page.locator("tbody")).to_contain_text("Yamada Taro")
     assert page.evaluate("window.__cspViolations") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cus02_a_tab_chosen_while_the_first_one_loads_stays_shown(
+    live_server, new_context, static_errors, desk
+):
+    """CUS-02: the page loads its first tab (Overview) after it renders. A person who picks
+    History before Overview has arrived keeps History: the late Overview answer no longer
+    replaces it (it did once under a loaded machine, in a clean-clone CI run)."""
+    context = new_context()
+    page = context.new_page()
+    static_errors.watch(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(desk.admin.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/acme/**")
+
+    held = []  # the Overview fragment's request, held until History has been shown
+    page.route(re.compile(r"/tabs/overview/"), lambda route: held.append(route))
+    page.goto(f"{live_server.url}/acme/customers/contacts/{desk.contact.pk}/")
+    page.wait_for_load_state("load")
+    expect(page.locator("#tab-panel")).to_contain_text("Loading")
+    assert len(held) == 1
+    page.get_by_role("tab", name="History").click()
+    expect(page.get_by_test_id("history-tab")).to_be_visible()
+
+    page.unroute(re.compile(r"/tabs/overview/"))
+    with contextlib.suppress(PlaywrightError):  # the page may have given up on it already
+        held[0].continue_()
+    page.wait_for_timeout(1000)  # a late answer would be swapped in well within this
+    expect(page.get_by_test_id("history-tab")).to_be_visible()
+    expect(page.get_by_test_id("overview-tab")).to_have_count(0)
+    expect(page.get_by_role("tab", name="History")).to_have_attribute("aria-selected", "true")
