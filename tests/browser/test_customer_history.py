@@ -51,14 +51,9 @@ def accessible(page, within: str = "body") -> bool:
     return True
 
 
-@pytest.mark.django_db(transaction=True)
-def test_cus04_cus01_history_tab_fields_setup_and_tag_chips(
-    live_server, new_context, static_errors, desk
-):
-    contact = desk.contact
-    contact.title = "Buyer <purchasing>"
-    services.contact_save(actor=desk.agent, contact=contact, ip="198.51.100.7")
-    services.contact_set_tags(actor=desk.admin, contact=contact, names="VIP, osaka", ip="::1")
+def _admin_page(live_server, new_context, static_errors, desk):
+    """A page signed in as the Desk administrator, watched for CSP violations and static
+    files that fail to load."""
     context = new_context()
     context.add_init_script(WATCH)
     page = context.new_page()
@@ -67,6 +62,19 @@ def test_cus04_cus01_history_tab_fields_setup_and_tag_chips(
     page.get_by_label("Email").fill(desk.admin.user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/acme/**")
+    return page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cus04_cus01_history_tab_fields_setup_and_tag_chips(
+    live_server, new_context, static_errors, desk
+):
+    contact = desk.contact
+    contact.title = "Buyer <purchasing>"
+    services.contact_save(actor=desk.agent, contact=contact, ip="198.51.100.7")
+    services.contact_set_tags(actor=desk.admin, contact=contact, names="VIP, osaka", ip="::1")
+    page = _admin_page(live_server, new_context, static_errors, desk)
 
     # The History tab: who, from where, what; filtered by action; one entry's values.
     page.goto(f"{live_server.url}/acme/customers/contacts/{contact.pk}/")
@@ -121,14 +129,7 @@ def test_cus02_a_tab_chosen_while_the_first_one_loads_stays_shown(
     """CUS-02: the page loads its first tab (Overview) after it renders. A person who picks
     History before Overview has arrived keeps History: the late Overview answer no longer
     replaces it (it did once under a loaded machine, in a clean-clone CI run)."""
-    context = new_context()
-    page = context.new_page()
-    static_errors.watch(page)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(desk.admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/acme/**")
+    page = _admin_page(live_server, new_context, static_errors, desk)
 
     held = []  # the Overview fragment's request, held until History has been shown
     page.route(re.compile(r"/tabs/overview/"), lambda route: held.append(route))
