@@ -118,9 +118,9 @@ request_finished.connect(_in_flight.finished, dispatch_uid="browser-tests-in-fli
 @pytest.fixture(autouse=True)
 def _live_server_drained(request):
     """Before a test's database is flushed, let the live server finish the requests the
-    closed pages left running (the fragments a page was still loading). A request that kept
-    its transaction open while the flush's TRUNCATE locked the tables one by one deadlocked
-    with it, the flush failed and the next test found the last one's rows.
+    closed pages left running (the fragments a page was still loading). A request still in
+    its transaction while the flush's TRUNCATE locks the tables one by one can deadlock with
+    it: in one CI run the flush failed so, and the next test found the last one's rows.
 
     Autouse fixtures of this conftest are set up after pytest-django's database fixture and
     before the test's own (`new_context`, `page`), so this teardown runs after the browser
