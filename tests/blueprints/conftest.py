@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from blueprints import services as bp
-from blueprints.models import BlueprintStatus
+from blueprints.models import AutoTrigger, BlueprintStatus
 from helpdesk.tickets.models import StatusKind, TicketStatus
 from tests.tickets.conftest import Desk, desk  # noqa: F401  (the fixture)
 
@@ -51,6 +51,20 @@ class Maker:
     def transition(self, blueprint, name, to, froms=(), **fields):
         data = bp.TransitionInput(name=name, to_state=to, from_states=list(froms), **fields)
         return bp.transition_save(actor=self.desk.admin, blueprint=blueprint, data=data)
+
+    def reply_blueprint(self, **transition_fields):
+        """An active blueprint whose "Reply received" transition moves a ticket from "Open" to
+        "Customer replied" when the customer's reply arrives (BP-05)."""
+        blueprint, states = self.blueprint(statuses=("Open", "Customer replied"))
+        self.transition(
+            blueprint,
+            "Reply received",
+            states["Customer replied"],
+            [states["Open"]],
+            auto_trigger=AutoTrigger.CUSTOMER_REPLY,
+            **transition_fields,
+        )
+        return blueprint, states
 
 
 @pytest.fixture

@@ -489,19 +489,11 @@ def test_bp11_bp05_an_auto_transition_runs_its_actions_as_the_blueprints_author(
 ):
     """A customer reply moves the ticket without an actor: its field update is written (and in
     the history) in the name of the blueprint's author, a Desk admin."""
-    from blueprints.models import AutoTrigger
     from helpdesk.tickets.services.incoming import thread_incoming_add
 
     desk = make.desk
-    update = _action(desk, "field_update", {"fields": {"priority": "high"}})
-    blueprint, states = make.blueprint(statuses=("Open", "Customer replied"))
-    make.transition(
-        blueprint,
-        "Reply received",
-        states["Customer replied"],
-        [states["Open"]],
-        auto_trigger=AutoTrigger.CUSTOMER_REPLY,
-        after_actions=[update],
+    make.reply_blueprint(
+        after_actions=[_action(desk, "field_update", {"fields": {"priority": "high"}})]
     )
     ticket = desk.ticket()
     with django_capture_on_commit_callbacks(execute=True):

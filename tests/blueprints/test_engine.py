@@ -434,14 +434,7 @@ def test_bp05_the_message_that_opens_a_ticket_is_no_customer_reply(
     from helpdesk.tickets.services.incoming import IncomingMessage, ticket_create_with_message
 
     desk = make.desk
-    blueprint, states = make.blueprint(statuses=("Open", "Customer replied"))
-    make.transition(
-        blueprint,
-        "Reply received",
-        states["Customer replied"],
-        [states["Open"]],
-        auto_trigger=AutoTrigger.CUSTOMER_REPLY,
-    )
+    make.reply_blueprint()
     with django_capture_on_commit_callbacks(execute=True):
         thread = ticket_create_with_message(
             org=desk.org,
